@@ -1,0 +1,13 @@
+//! scry's engine: the CLIP encoder, image preprocessing and (in later modules) the
+//! library store, the ANN and keyword indexes and the query engine.
+//!
+//! No argv, no HTTP and no printing here: the `scry` command (in `web/`) and the
+//! indexer (in `indexer/`) are built on this crate. See ARCHITECTURE.md.
+
+pub mod error;
+pub mod model;
+pub mod preprocess;
+
+pub use error::{Error, Result};
+pub use model::{ClipModel, Embedding, ModelSpec};
+pub use preprocess::Preprocessor;

@@ -1,0 +1,368 @@
+//! The CLIP encoder: loads a model in Hugging Face layout and turns images and
+//! texts into L2-normalised embeddings in one shared space.
+//!
+//! The towers are candle's (`candle_transformers::models::clip`); this module owns
+//! everything around them that decides faithfulness: the config mapping
+//! (`config`), the checkpoint checks, the tokenizer (`tokenizer`, `textclean`), the
+//! pooling and the batching. Preprocessing lives in [`crate::preprocess`].
+
+pub mod config;
+pub mod hub;
+pub mod textclean;
+pub mod tokenizer;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, IndexOp, Module, Tensor};
+use candle_core::safetensors::MmapedSafetensors;
+use candle_nn::VarBuilder;
+use candle_transformers::models::clip::{
+    text_model::ClipTextTransformer, vision_model::ClipVisionTransformer,
+};
+use rayon::prelude::*;
+
+pub use config::ClipConfig;
+pub use hub::{ModelSpec, DEFAULT_MODEL};
+pub use tokenizer::ClipTokenizer;
+
+use crate::error::{Error, Result};
+use crate::preprocess::Preprocessor;
+
+/// An L2-normalised embedding.
+pub type Embedding = Vec<f32>;
+
+/// Images per forward pass when the caller does not say: on CPU, batching beyond 8
+/// adds little throughput and only latency and memory.
+pub const DEFAULT_BATCH_SIZE: usize = 8;
+
+/// A loaded CLIP model: both towers, the tokenizer and the preprocessing recipe.
+pub struct ClipModel {
+    id: String,
+    dir: PathBuf,
+    config: ClipConfig,
+    text: ClipTextTransformer,
+    vision: ClipVisionTransformer,
+    text_projection: candle_nn::Linear,
+    visual_projection: candle_nn::Linear,
+    tokenizer: ClipTokenizer,
+    preprocessor: Preprocessor,
+    device: Device,
+}
+
+impl std::fmt::Debug for ClipModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClipModel")
+            .field("id", &self.id)
+            .field("dir", &self.dir)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClipModel {
+    /// Resolves `spec` (downloading from the hub if allowed) and loads it.
+    pub fn open(spec: &ModelSpec, allow_download: bool) -> Result<Self> {
+        let dir = hub::resolve(spec, allow_download)?;
+        let mut model = Self::load_dir(&dir)?;
+        model.id = spec.id();
+        Ok(model)
+    }
+
+    /// Loads a model folder in Hugging Face layout.
+    pub fn load_dir(dir: &Path) -> Result<Self> {
+        hub::resolve(&ModelSpec::Dir(dir.to_path_buf()), false)?;
+        let config = ClipConfig::from_file(&dir.join("config.json"))?;
+        let tokenizer = ClipTokenizer::from_file(
+            &dir.join("tokenizer.json"),
+            config.text.max_position_embeddings,
+        )?;
+        if tokenizer.eot() as usize >= config.text.vocab_size {
+            return Err(Error::invalid_model(
+                dir.join("tokenizer.json"),
+                format!(
+                    "token id {} is outside the model's vocabulary of {} (config.json): \
+                     tokenizer and model do not belong together",
+                    tokenizer.eot(),
+                    config.text.vocab_size
+                ),
+            ));
+        }
+        let image_size = config.vision.image_size as u32;
+        let pre_path = dir.join(hub::PREPROCESSOR_FILE);
+        let preprocessor = if pre_path.is_file() {
+            Preprocessor::from_config_file(&pre_path, image_size)?
+        } else {
+            Preprocessor::clip(image_size)
+        };
+
+        let device = Device::Cpu;
+        let weights = dir.join("model.safetensors");
+        let vb = checked_var_builder(&weights, &config, &device)?;
+        let built = (|| -> candle_core::Result<_> {
+            let text = ClipTextTransformer::new(vb.pp("text_model"), &config.candle_text())?;
+            let vision =
+                ClipVisionTransformer::new(vb.pp("vision_model"), &config.candle_vision())?;
+            let text_projection = candle_nn::linear_no_bias(
+                config.text.hidden_size,
+                config.projection_dim,
+                vb.pp("text_projection"),
+            )?;
+            let visual_projection = candle_nn::linear_no_bias(
+                config.vision.hidden_size,
+                config.projection_dim,
+                vb.pp("visual_projection"),
+            )?;
+            Ok((text, vision, text_projection, visual_projection))
+        })();
+        let (text, vision, text_projection, visual_projection) =
+            built.map_err(|e| Error::invalid_model(&weights, e.to_string()))?;
+        Ok(Self {
+            id: dir.display().to_string(),
+            dir: dir.to_path_buf(),
+            config,
+            text,
+            vision,
+            text_projection,
+            visual_projection,
+            tokenizer,
+            preprocessor,
+            device,
+        })
+    }
+
+    /// The id recorded with embeddings: the hub repo (and revision) or the folder.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Overrides the id (e.g. after resolving a hub repo to its cache folder).
+    pub fn set_id(&mut self, id: impl Into<String>) {
+        self.id = id.into();
+    }
+
+    /// The folder the model was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Dimension of the embeddings.
+    pub fn dim(&self) -> usize {
+        self.config.projection_dim
+    }
+
+    /// The architecture read from `config.json`.
+    pub fn config(&self) -> &ClipConfig {
+        &self.config
+    }
+
+    /// The tokenizer (OpenAI's original behaviour).
+    pub fn tokenizer(&self) -> &ClipTokenizer {
+        &self.tokenizer
+    }
+
+    /// The preprocessing recipe for this model's input size.
+    pub fn preprocessor(&self) -> &Preprocessor {
+        &self.preprocessor
+    }
+
+    /// Number of floats in one preprocessed image (3 × size × size).
+    pub fn pixels_len(&self) -> usize {
+        let s = self.config.vision.image_size;
+        3 * s * s
+    }
+
+    /// Normalised text embeddings, one per text. An empty text is valid.
+    pub fn embed_texts<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenizer.encode(t.as_ref())).collect();
+        Ok(self.text_features(&ids)?.into_iter().map(normalize).collect())
+    }
+
+    /// Raw (unnormalised) projected text features for token sequences.
+    ///
+    /// Each sequence is encoded at its real length: CLIP's text tower is causal and
+    /// pools at the first end-of-text token, so padding to 77 changes nothing but
+    /// costs up to ~10× the work for a short query. A batch is padded to its longest
+    /// member only, and each row is pooled at its own end-of-text token.
+    pub fn text_features(&self, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let max_len = ids.iter().map(Vec::len).max().unwrap_or(0);
+        if max_len == 0 || max_len > self.config.text.max_position_embeddings {
+            return Err(Error::InvalidArgument(format!(
+                "token sequences must have 1..={} ids, got {max_len}",
+                self.config.text.max_position_embeddings
+            )));
+        }
+        if let Some(bad) = ids.iter().flatten().find(|&&i| i as usize >= self.config.text.vocab_size) {
+            return Err(Error::InvalidArgument(format!(
+                "token id {bad} is outside the vocabulary ({})",
+                self.config.text.vocab_size
+            )));
+        }
+        let mut flat = Vec::with_capacity(ids.len() * max_len);
+        let mut pool_at = Vec::with_capacity(ids.len());
+        for seq in ids {
+            // The reference pools at argmax(input_ids): the first occurrence of the
+            // highest id, which is the first end-of-text token.
+            let max = seq.iter().copied().max().unwrap_or(0);
+            pool_at.push(seq.iter().position(|&v| v == max).unwrap_or(0));
+            flat.extend_from_slice(seq);
+            flat.extend(std::iter::repeat_n(0, max_len - seq.len()));
+        }
+        let input = Tensor::from_vec(flat, (ids.len(), max_len), &self.device)?;
+        let hidden = self.text.forward_with_mask(&input, usize::MAX)?;
+        let rows = pool_at
+            .iter()
+            .enumerate()
+            .map(|(b, &p)| hidden.i((b, p)))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let pooled = Tensor::stack(&rows, 0)?;
+        let projected = self.text_projection.forward(&pooled)?;
+        Ok(projected.to_vec2::<f32>()?)
+    }
+
+    /// Raw (unnormalised) projected image features for preprocessed pixels
+    /// (each `3 × size × size`, CHW, as [`Preprocessor::pixels`] makes them).
+    pub fn image_features(&self, pixels: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        if pixels.is_empty() {
+            return Ok(Vec::new());
+        }
+        let n = self.pixels_len();
+        if let Some(bad) = pixels.iter().find(|p| p.len() != n) {
+            return Err(Error::InvalidArgument(format!(
+                "preprocessed image has {} values, the model needs {n}",
+                bad.len()
+            )));
+        }
+        let s = self.config.vision.image_size;
+        let flat: Vec<f32> = pixels.iter().flatten().copied().collect();
+        let input = Tensor::from_vec(flat, (pixels.len(), 3, s, s), &self.device)?;
+        let pooled = self.vision.forward(&input)?;
+        let projected = self.visual_projection.forward(&pooled)?;
+        Ok(projected.to_dtype(DType::F32)?.to_vec2::<f32>()?)
+    }
+
+    /// Normalised embeddings for preprocessed images, `batch_size` per forward pass.
+    pub fn embed_pixels(&self, pixels: &[Vec<f32>], batch_size: usize) -> Result<Vec<Embedding>> {
+        if batch_size == 0 {
+            return Err(Error::InvalidArgument("batch size must be at least 1".into()));
+        }
+        let mut out = Vec::with_capacity(pixels.len());
+        for chunk in pixels.chunks(batch_size) {
+            out.extend(self.image_features(chunk)?.into_iter().map(normalize));
+        }
+        Ok(out)
+    }
+
+    /// Decodes, preprocesses (in parallel) and embeds image files. Each result is
+    /// that file's embedding or the reason it could not be read.
+    pub fn embed_image_files(
+        &self,
+        paths: &[PathBuf],
+        batch_size: usize,
+    ) -> Result<Vec<Result<Embedding>>> {
+        if batch_size == 0 {
+            return Err(Error::InvalidArgument("batch size must be at least 1".into()));
+        }
+        let mut results = Vec::with_capacity(paths.len());
+        for chunk in paths.chunks(batch_size) {
+            let decoded: Vec<Result<Vec<f32>>> = chunk
+                .par_iter()
+                .map(|p| self.preprocessor.pixels_from_file(p))
+                .collect();
+            let good: Vec<Vec<f32>> = decoded
+                .iter()
+                .filter_map(|r| r.as_ref().ok().cloned())
+                .collect();
+            let mut embedded = self.embed_pixels(&good, batch_size)?.into_iter();
+            for r in decoded {
+                results.push(match r {
+                    Ok(_) => Ok(embedded.next().expect("one embedding per decoded image")),
+                    Err(e) => Err(e),
+                });
+            }
+        }
+        Ok(results)
+    }
+}
+
+/// Divides by the L2 norm (a zero vector stays zero).
+pub fn normalize(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+/// Cosine similarity of two vectors of equal length.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+    let na: f64 = a.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    let nb: f64 = b.iter().map(|x| (*x as f64).powi(2)).sum::<f64>().sqrt();
+    (dot / (na * nb)) as f32
+}
+
+/// Opens `model.safetensors` and checks every tensor the config implies is there
+/// with the right shape, before candle reads any of them.
+fn checked_var_builder(
+    path: &Path,
+    config: &ClipConfig,
+    device: &Device,
+) -> Result<VarBuilder<'static>> {
+    // SAFETY: the file is mapped read-only; scry never writes to model files, and a
+    // model folder being rewritten while in use is outside what we support (as for
+    // every mmap-based loader, transformers' included).
+    let st = unsafe { MmapedSafetensors::new(path) }
+        .map_err(|e| Error::invalid_model(path, format!("not a readable safetensors file: {e}")))?;
+    let present: std::collections::HashMap<String, Vec<usize>> = st
+        .tensors()
+        .into_iter()
+        .map(|(name, view)| (name, view.shape().to_vec()))
+        .collect();
+    let expected = config.expected_tensors();
+    for (name, shape) in &expected {
+        match present.get(name) {
+            None => {
+                return Err(Error::invalid_model(
+                    path,
+                    format!(
+                        "tensor {name} is missing (is this a CLIP checkpoint in Hugging Face \
+                         layout, with tensor names as transformers saves them?)"
+                    ),
+                ))
+            }
+            Some(found) if found != shape => {
+                return Err(Error::invalid_model(
+                    path,
+                    format!(
+                        "tensor {name} has shape {found:?}, but config.json implies {shape:?}: \
+                         the weights and config.json do not belong together"
+                    ),
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    // Extra encoder layers mean config.json describes fewer layers than were trained:
+    // the result would be silently wrong.
+    let known: std::collections::HashSet<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    if let Some(extra) = present
+        .keys()
+        .find(|n| n.contains(".layers.") && !known.contains(n.as_str()))
+    {
+        return Err(Error::invalid_model(
+            path,
+            format!("tensor {extra} is not described by config.json (more layers than num_hidden_layers?)"),
+        ));
+    }
+    let unknown: Vec<&String> = present
+        .keys()
+        .filter(|n| !known.contains(n.as_str()) && *n != "logit_scale" && !n.ends_with("position_ids"))
+        .collect();
+    if !unknown.is_empty() {
+        tracing::warn!("{}: ignoring {} unknown tensors, e.g. {}", path.display(), unknown.len(), unknown[0]);
+    }
+    Ok(VarBuilder::from_backend(Box::new(st), DType::F32, device.clone()))
+}
