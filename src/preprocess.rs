@@ -190,14 +190,16 @@ impl Preprocessor {
         self.normalize(&self.resize_and_crop(rgb))
     }
 
-    /// Decode a file and preprocess it.
+    /// Decode a file and preprocess it. Large JPEGs are decoded at a reduced
+    /// scale that still leaves the short side at least `resize_to` (see
+    /// [`decode_file_scaled`]).
     pub fn pixels_from_file(&self, path: &Path) -> Result<Vec<f32>> {
-        Ok(self.pixels(&to_rgb(decode_file(path)?)))
+        Ok(self.pixels(&to_rgb(decode_file_scaled(path, Some(self.resize_to))?)))
     }
 
     /// Decode bytes (an upload) and preprocess them.
     pub fn pixels_from_bytes(&self, bytes: &[u8]) -> Result<Vec<f32>> {
-        let img = decode_bytes(bytes).map_err(Error::ImageData)?;
+        let img = decode_bytes_scaled(bytes, Some(self.resize_to)).map_err(Error::ImageData)?;
         Ok(self.pixels(&to_rgb(img)))
     }
 }
@@ -217,10 +219,24 @@ pub fn resized_dims(w: u32, h: u32, size: u32) -> (u32, u32) {
 
 /// Bicubic resize computed as Pillow does (fast_image_resize's convolution is a SIMD
 /// port of Pillow's, with Catmull-Rom = Pillow's BICUBIC).
+///
+/// Pillow resamples horizontally first, rounds to 8 bits, then vertically;
+/// fast_image_resize does the two passes the other way round, which moves pixels
+/// by up to 6 levels. Running the passes separately, in Pillow's order, gives
+/// Pillow's result to within a level.
 pub fn resize_rgb(rgb: &RgbImage, width: u32, height: u32) -> RgbImage {
-    if rgb.dimensions() == (width, height) {
+    let (w, h) = rgb.dimensions();
+    if (w, h) == (width, height) {
         return rgb.clone();
     }
+    if w != width && h != height {
+        let horizontal = resize_pass(rgb, width, h);
+        return resize_pass(&horizontal, width, height);
+    }
+    resize_pass(rgb, width, height)
+}
+
+fn resize_pass(rgb: &RgbImage, width: u32, height: u32) -> RgbImage {
     let src = fr::images::ImageRef::new(rgb.width(), rgb.height(), rgb.as_raw(), fr::PixelType::U8x3)
         .expect("an RgbImage's buffer always matches its dimensions");
     let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
@@ -235,35 +251,141 @@ pub fn resize_rgb(rgb: &RgbImage, width: u32, height: u32) -> RgbImage {
 /// Decode a file: format from its bytes, limits against bombs, first frame, EXIF
 /// orientation applied. The error names the file and says why it failed.
 pub fn decode_file(path: &Path) -> Result<DynamicImage> {
+    decode_file_scaled(path, None)
+}
+
+/// As [`decode_file`]; a JPEG whose short side is at least twice `min_short_side`
+/// is decoded at 1/2, 1/4 or 1/8 scale in the DCT domain, never below
+/// `min_short_side` — a 12-megapixel photo is never fully decoded to make a
+/// 224-pixel input.
+pub fn decode_file_scaled(path: &Path, min_short_side: Option<u32>) -> Result<DynamicImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::Image {
         path: path.to_path_buf(),
         message: format!("cannot read: {e}"),
     })?;
-    decode_bytes(&bytes).map_err(|message| Error::Image {
+    decode_bytes_scaled(&bytes, min_short_side).map_err(|message| Error::Image {
         path: path.to_path_buf(),
         message,
     })
 }
 
-/// Decode in-memory bytes. The error is a sentence for a person.
+/// Decode in-memory bytes at full size. The error is a sentence for a person.
 pub fn decode_bytes(bytes: &[u8]) -> std::result::Result<DynamicImage, String> {
+    decode_bytes_scaled(bytes, None)
+}
+
+/// Decode in-memory bytes; see [`decode_file_scaled`] for `min_short_side`.
+pub fn decode_bytes_scaled(
+    bytes: &[u8],
+    min_short_side: Option<u32>,
+) -> std::result::Result<DynamicImage, String> {
     if bytes.is_empty() {
         return Err("empty file".into());
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
+    let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("cannot read: {e}"))?;
-    if reader.format().is_none() {
-        return Err(unknown_format_message(bytes));
+    match reader.format() {
+        None => Err(unknown_format_message(bytes)),
+        Some(image::ImageFormat::Jpeg) => match decode_jpeg(bytes, min_short_side) {
+            Ok(img) => Ok(img),
+            // libjpeg cannot convert CMYK/YCCK to RGB; the image crate can.
+            Err(JpegError::Cmyk) => decode_with_image_crate(reader),
+            Err(JpegError::Message(m)) => Err(m),
+        },
+        Some(_) => decode_with_image_crate(reader),
     }
+}
+
+fn decode_with_image_crate(
+    mut reader: ImageReader<Cursor<&[u8]>>,
+) -> std::result::Result<DynamicImage, String> {
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(MAX_DIMENSION);
     limits.max_image_height = Some(MAX_DIMENSION);
     limits.max_alloc = Some(MAX_DECODE_BYTES);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(describe)?;
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(describe)?;
+    img.apply_orientation(orientation);
+    Ok(img)
+}
+
+enum JpegError {
+    Cmyk,
+    Message(String),
+}
+
+/// JPEG through libjpeg-turbo (the mozjpeg crate): the decoder Pillow uses, so the
+/// reference's pixels are reproduced exactly, and it scales in the DCT domain.
+fn decode_jpeg(bytes: &[u8], min_short_side: Option<u32>) -> std::result::Result<DynamicImage, JpegError> {
+    // libjpeg reports errors by unwinding (mozjpeg's error manager resumes an unwind
+    // without running the panic hook); catch it here so a corrupt file is an error,
+    // not a crash.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_jpeg_inner(bytes, min_short_side)
+    }));
+    match result {
+        Ok(r) => r,
+        Err(payload) => {
+            let msg = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown error".into());
+            Err(JpegError::Message(format!("corrupt or truncated JPEG: {msg}")))
+        }
+    }
+}
+
+fn decode_jpeg_inner(bytes: &[u8], min_short_side: Option<u32>) -> std::result::Result<DynamicImage, JpegError> {
+    let io = |e: std::io::Error| JpegError::Message(format!("corrupt or truncated JPEG: {e}"));
+    let mut d = mozjpeg::Decompress::with_markers(&[mozjpeg::Marker::APP(1)])
+        .from_mem(bytes)
+        .map_err(io)?;
+    let (w, h) = (d.width() as u64, d.height() as u64);
+    if w == 0 || h == 0 || w > MAX_DIMENSION as u64 || h > MAX_DIMENSION as u64 {
+        return Err(JpegError::Message(format!(
+            "too large to decode safely ({w}×{h}; the limit is {MAX_DIMENSION} per side)"
+        )));
+    }
+    if matches!(
+        d.color_space(),
+        mozjpeg::ColorSpace::JCS_CMYK | mozjpeg::ColorSpace::JCS_YCCK
+    ) {
+        return Err(JpegError::Cmyk);
+    }
+    let orientation = d
+        .markers()
+        .filter(|m| m.marker == mozjpeg::Marker::APP(1))
+        .find_map(|m| m.data.strip_prefix(b"Exif\0\0").and_then(image::metadata::Orientation::from_exif_chunk))
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    if let Some(min) = min_short_side {
+        let short = w.min(h);
+        // Largest reduction whose result keeps the short side >= min (libjpeg rounds
+        // scaled sizes up, so ceil(short * n / 8) >= min suffices).
+        let numerator = [1u8, 2, 4]
+            .into_iter()
+            .find(|&n| (short * n as u64).div_ceil(8) >= min as u64)
+            .unwrap_or(8);
+        d.scale(numerator);
+    }
+    let mut started = d.rgb().map_err(io)?;
+    let (ow, oh) = (started.width() as u32, started.height() as u32);
+    if (ow as u64) * (oh as u64) * 3 > MAX_DECODE_BYTES {
+        return Err(JpegError::Message(format!("too large to decode safely ({ow}×{oh})")));
+    }
+    let pixels: Vec<[u8; 3]> = started.read_scanlines().map_err(io)?;
+    // A truncated file yields grey rows and a warning, as in Pillow (which loads
+    // truncated JPEGs only with LOAD_TRUNCATED_IMAGES); finish() reports it.
+    started.finish().map_err(io)?;
+    let flat: Vec<u8> = pixels.into_iter().flatten().collect();
+    let rgb = RgbImage::from_raw(ow, oh, flat)
+        .ok_or_else(|| JpegError::Message("decoder returned a short image".into()))?;
+    let mut img = DynamicImage::ImageRgb8(rgb);
     img.apply_orientation(orientation);
     Ok(img)
 }
@@ -308,9 +430,10 @@ pub fn to_rgb(img: DynamicImage) -> RgbImage {
     for (dst, src) in out.pixels_mut().zip(rgba.pixels()) {
         let a = src.0[3] as u32;
         for c in 0..3 {
-            // Pillow's alpha_composite onto opaque white: src·a + 255·(255 − a), / 255, rounded.
-            let v = src.0[c] as u32 * a + 255 * (255 - a);
-            dst.0[c] = ((v + 127) / 255) as u8;
+            // Pillow's `alpha_composite` (AlphaComposite.c, 7-bit fixed point), with
+            // an opaque white destination: coef1 = a·128, coef2 = (255 − a)·128.
+            let tmp = src.0[c] as u32 * a * 128 + 255 * (255 - a) * 128 + (0x80 << 7);
+            dst.0[c] = ((((tmp >> 8) + tmp) >> 8) >> 7) as u8;
         }
     }
     out

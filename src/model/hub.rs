@@ -82,29 +82,40 @@ pub fn hub_offline() -> bool {
 /// Finds the model's folder, fetching it from the hub if needed and allowed.
 /// With `allow_download == false` (or `HF_HUB_OFFLINE=1`) only the cache is used.
 pub fn resolve(spec: &ModelSpec, allow_download: bool) -> Result<PathBuf> {
+    resolve_in(spec, &hub_cache_dir(), allow_download && !hub_offline())
+}
+
+/// The HF hub cache folder (`$HF_HOME/hub`, default `~/.cache/huggingface/hub`).
+pub fn hub_cache_dir() -> PathBuf {
+    Cache::from_env().path().clone()
+}
+
+/// As [`resolve`], with an explicit HF hub cache folder; `allow_download == false`
+/// reads only the cache.
+pub fn resolve_in(spec: &ModelSpec, cache_dir: &Path, allow_download: bool) -> Result<PathBuf> {
+    let cache = &Cache::new(cache_dir.to_path_buf());
     match spec {
         ModelSpec::Dir(dir) => check_dir(dir).map(|()| dir.clone()),
         ModelSpec::Hub { repo, revision } => {
             let hub_repo = Repo::with_revision(repo.clone(), RepoType::Model, revision.clone());
-            if let Some(dir) = cached(&hub_repo) {
+            if let Some(dir) = cached(cache, &hub_repo) {
                 return Ok(dir);
             }
-            let offline = hub_offline();
-            if offline || !allow_download {
-                let why = if offline { "HF_HUB_OFFLINE is set" } else { "downloads are off" };
-                return Err(not_found(repo, revision, why));
+            if !allow_download {
+                let why = if hub_offline() {
+                    "HF_HUB_OFFLINE is set"
+                } else {
+                    "downloads are off"
+                };
+                return Err(not_found(cache, repo, revision, why));
             }
-            download(&hub_repo).map_err(|e| not_found(repo, revision, &e))
+            download(cache, &hub_repo).map_err(|e| not_found(cache, repo, revision, &e))
         }
     }
 }
 
-fn cache_dir() -> PathBuf {
-    Cache::from_env().path().clone()
-}
-
-fn cached(repo: &Repo) -> Option<PathBuf> {
-    let cache = Cache::from_env().repo(repo.clone());
+fn cached(cache: &Cache, repo: &Repo) -> Option<PathBuf> {
+    let cache = cache.repo(repo.clone());
     let mut dir = None;
     for file in REQUIRED_FILES {
         let path = cache.get(file)?;
@@ -113,8 +124,9 @@ fn cached(repo: &Repo) -> Option<PathBuf> {
     dir
 }
 
-fn download(repo: &Repo) -> std::result::Result<PathBuf, String> {
+fn download(cache: &Cache, repo: &Repo) -> std::result::Result<PathBuf, String> {
     let api = ApiBuilder::from_env()
+        .with_cache_dir(cache.path().clone())
         .with_progress(true)
         .build()
         .map_err(|e| e.to_string())?;
@@ -131,13 +143,13 @@ fn download(repo: &Repo) -> std::result::Result<PathBuf, String> {
     dir.ok_or_else(|| "no files".to_string())
 }
 
-fn not_found(repo: &str, revision: &str, why: &str) -> Error {
+fn not_found(cache: &Cache, repo: &str, revision: &str, why: &str) -> Error {
     Error::ModelNotFound(format!(
         "no CLIP model found: {repo}@{revision} is not in the Hugging Face cache ({}) and \
          cannot be downloaded ({why}). Run `scry model fetch` on a machine with network \
          access (the cache can be copied), or pass --model DIR with a folder holding \
          config.json, model.safetensors and tokenizer.json",
-        cache_dir().display()
+        cache.path().display()
     ))
 }
 

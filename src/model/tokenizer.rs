@@ -57,8 +57,9 @@ impl ClipTokenizer {
         if model.get("type").and_then(|t| t.as_str()) != Some("BPE") {
             return Err("the tokenizer model is not BPE: not a CLIP tokenizer".into());
         }
-        let bpe: BPE =
-            serde_json::from_value(model).map_err(|e| format!("cannot read the BPE model: {e}"))?;
+        // BPE's deserializer borrows from its input, so it reads text, not a Value.
+        let bpe: BPE = serde_json::from_str(&model.to_string())
+            .map_err(|e| format!("cannot read the BPE model: {e}"))?;
         let id = |name: &str| {
             bpe.token_to_id(name)
                 .ok_or_else(|| format!("the vocabulary has no {name}: not a CLIP tokenizer"))

@@ -1,0 +1,202 @@
+//! Parity with the reference (transformers' CLIPModel + CLIPImageProcessor, PIL
+//! path) on random weights of the fixture's architecture.
+//!
+//! Tolerances, from the issue: pixels within 0.03 after normalisation (bicubic
+//! implementations and JPEG decoders differ by a level or two); embeddings from the
+//! reference's own pixels within cosine 0.99999; end to end from the file within
+//! cosine 0.999; padded and unpadded text within 1e-5.
+
+use scry::model::cosine;
+use scry::preprocess::{decode_file, to_rgb};
+
+use crate::common::{fixture_dir, floats, golden, golden_model, max_abs_diff, repo_root};
+
+/// The reference's pixels: its uint8 crop (saved losslessly) normalised exactly as
+/// the reference does; make_fixtures.py checks this reproduces its tensor to 1e-5.
+fn reference_pixels(entry: &serde_json::Value) -> Vec<f32> {
+    let png = fixture_dir().join(entry["pixels_png"].as_str().unwrap());
+    let crop = to_rgb(decode_file(&png).unwrap());
+    golden_model().preprocessor().normalize(&crop)
+}
+
+fn images() -> &'static Vec<serde_json::Value> {
+    golden()["images"].as_array().unwrap()
+}
+
+#[test]
+fn preprocessing_matches_the_reference_pixels() {
+    // Compared in 8-bit levels (|Δ| · std · 255): the issue's "0.03 after
+    // normalisation" is two levels in the blue channel (2 / 255 / 0.2758 = 0.0284)
+    // and a hair over 0.03 in green (0.03002). PNG and JPEG (the same libjpeg-turbo
+    // as Pillow) land within one level; WebP's decoder and hard alpha edges cost two.
+    let model = golden_model();
+    let std = model.preprocessor().std;
+    for entry in images() {
+        let file = fixture_dir().join(entry["file"].as_str().unwrap());
+        let ours = model.preprocessor().pixels_from_file(&file).unwrap();
+        let reference = reference_pixels(entry);
+        let plane = ours.len() / 3;
+        let levels: Vec<f32> = ours
+            .iter()
+            .zip(&reference)
+            .enumerate()
+            .map(|(i, (a, b))| (a - b).abs() * std[i / plane] * 255.0)
+            .collect();
+        let max = levels.iter().copied().fold(0.0, f32::max);
+        let over_one = levels.iter().filter(|&&l| l > 1.01).count() as f64 / levels.len() as f64;
+        let max_norm = max_abs_diff(&ours, &reference);
+        println!(
+            "pixels {}: max |Δ| {max_norm:.4} ({max:.2} levels), {:.3} % over one level",
+            file.display(),
+            over_one * 100.0
+        );
+        assert!(max <= 2.01, "{}: {max} levels", file.display());
+        assert!(over_one <= 0.005, "{}: {over_one} over one level", file.display());
+    }
+}
+
+#[test]
+fn image_embedding_from_reference_pixels_matches() {
+    let model = golden_model();
+    let pixels: Vec<Vec<f32>> = images().iter().map(reference_pixels).collect();
+    let ours = model.image_features(&pixels).unwrap();
+    for (entry, got) in images().iter().zip(&ours) {
+        let want = floats(&entry["features"]);
+        let cos = cosine(got, &want);
+        println!("image (reference pixels) {}: cosine {cos:.7}", entry["file"]);
+        assert!(cos >= 0.99999, "{}: cosine {cos}", entry["file"]);
+    }
+}
+
+#[test]
+fn image_embedding_from_files_matches() {
+    let model = golden_model();
+    let files: Vec<_> = images()
+        .iter()
+        .map(|e| fixture_dir().join(e["file"].as_str().unwrap()))
+        .collect();
+    let ours = model.embed_image_files(&files, 4).unwrap();
+    for (entry, got) in images().iter().zip(ours) {
+        let got = got.unwrap();
+        let cos = cosine(&got, &floats(&entry["features"]));
+        println!("image (end to end) {}: cosine {cos:.6}", entry["file"]);
+        assert!(cos >= 0.999, "{}: cosine {cos}", entry["file"]);
+        let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5, "embeddings are L2-normalised");
+    }
+}
+
+#[test]
+fn text_embedding_matches_the_padded_reference() {
+    let model = golden_model();
+    for entry in golden()["texts"].as_array().unwrap() {
+        let text = entry["text"].as_str().unwrap();
+        let ids = model.tokenizer().encode(text);
+        let want_ids: Vec<u32> = entry["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(ids, want_ids, "{text:?}");
+        // Ours runs unpadded; the reference ran padded to 77.
+        let got = &model.text_features(&[ids]).unwrap()[0];
+        let want = floats(&entry["features"]);
+        let cos = cosine(got, &want);
+        let scale = want.iter().map(|x| x.abs()).fold(0.0, f32::max);
+        println!("text {text:?}: cosine {cos:.8}");
+        assert!(cos >= 0.99999, "{text:?}: cosine {cos}");
+        assert!(max_abs_diff(got, &want) <= 1e-4 * scale.max(1.0), "{text:?}");
+    }
+}
+
+#[test]
+fn unpadded_text_equals_padded_to_1e5() {
+    let model = golden_model();
+    let context = model.tokenizer().context_length();
+    for text in ["a photo of a cat", "", "kids building a sandcastle at dusk"] {
+        let ids = model.tokenizer().encode(text);
+        let mut padded = ids.clone();
+        padded.resize(context, 0);
+        let a = scry::model::normalize(model.text_features(&[ids]).unwrap().remove(0));
+        let b = scry::model::normalize(model.text_features(&[padded]).unwrap().remove(0));
+        let d = max_abs_diff(&a, &b);
+        println!("{text:?}: unpadded vs padded max |Δ| = {d:.2e}");
+        assert!(d <= 1e-5, "{text:?}: {d}");
+    }
+}
+
+#[test]
+fn batching_does_not_change_results() {
+    let model = golden_model();
+    let texts = ["a dog", "a very long description of a sunny beach with kids", ""];
+    let batch = model.embed_texts(&texts).unwrap();
+    for (t, b) in texts.iter().zip(&batch) {
+        let single = &model.embed_texts(&[t]).unwrap()[0];
+        assert!(max_abs_diff(single, b) <= 1e-5, "{t:?}");
+    }
+    let pixels: Vec<Vec<f32>> = images().iter().take(3).map(reference_pixels).collect();
+    let together = model.embed_pixels(&pixels, 3).unwrap();
+    let one_by_one = model.embed_pixels(&pixels, 1).unwrap();
+    for (a, b) in together.iter().zip(&one_by_one) {
+        assert!(max_abs_diff(a, b) <= 1e-5);
+    }
+}
+
+#[test]
+fn exif_orientation_is_applied() {
+    // sample_data/animals/chelsea-sideways.jpg stores the cat rotated with EXIF
+    // orientation 6; shown upright it is chelsea.jpg.
+    let dir = repo_root().join("sample_data/animals");
+    let upright = decode_file(&dir.join("chelsea.jpg")).unwrap();
+    let sideways = decode_file(&dir.join("chelsea-sideways.jpg")).unwrap();
+    assert_eq!(
+        (upright.width(), upright.height()),
+        (sideways.width(), sideways.height())
+    );
+    let model = golden_model();
+    let e = model
+        .embed_image_files(&[dir.join("chelsea.jpg"), dir.join("chelsea-sideways.jpg")], 2)
+        .unwrap();
+    let (a, b) = (e[0].as_ref().unwrap(), e[1].as_ref().unwrap());
+    let rotated = to_rgb(sideways.rotate270()); // what ignoring EXIF would feed the model
+    let wrong = scry::model::normalize(
+        model
+            .image_features(&[model.preprocessor().pixels(&rotated)])
+            .unwrap()
+            .remove(0),
+    );
+    println!("upright vs oriented {:.4}, vs ignoring EXIF {:.4}", cosine(a, b), cosine(a, &wrong));
+    assert!(cosine(a, b) >= 0.99);
+    assert!(cosine(a, b) > cosine(a, &wrong));
+}
+
+#[test]
+fn an_empty_query_is_valid() {
+    let e = golden_model().embed_texts(&[""]).unwrap();
+    assert_eq!(e[0].len(), golden_model().dim());
+    assert!(e[0].iter().all(|x| x.is_finite()));
+}
+
+#[test]
+fn large_jpegs_are_decoded_scaled_without_changing_the_embedding() {
+    // A 12-megapixel-class photo is decoded at 1/8..1/2 scale in the DCT domain.
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big.jpg");
+    let src = to_rgb(decode_file(&repo_root().join("sample_data/animals/chelsea.jpg")).unwrap());
+    let large = scry::preprocess::resize_rgb(&src, 1804, 1200);
+    large.save(&big).unwrap();
+
+    let model = golden_model();
+    let size = model.preprocessor().resize_to;
+    let scaled = scry::preprocess::decode_file_scaled(&big, Some(size)).unwrap();
+    let short = scaled.width().min(scaled.height());
+    assert!(short >= size && short < 1200 / 2, "decoded at {}x{}", scaled.width(), scaled.height());
+
+    let full = model.preprocessor().pixels(&to_rgb(decode_file(&big).unwrap()));
+    let fast = model.preprocessor().pixels_from_file(&big).unwrap();
+    let e = model.embed_pixels(&[full, fast], 2).unwrap();
+    let cos = cosine(&e[0], &e[1]);
+    println!("scaled decode ({}x{}) vs full: cosine {cos:.6}", scaled.width(), scaled.height());
+    assert!(cos >= 0.999, "{cos}");
+}

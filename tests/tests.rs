@@ -1,0 +1,24 @@
+//! scry's engine integration tests: one binary, one module per subject.
+//!
+//! Everything runs offline on the committed fixtures in `tests/fixtures/`, made by
+//! `scripts/make_fixtures.py` from the reference implementations (transformers and
+//! open_clip on PyTorch): a tiny random-weight CLIP in Hugging Face layout with the
+//! real CLIP tokenizer, and the reference's outputs for it.
+//!
+//! Set `SCRY_PARITY_FIXTURE=DIR` to run the parity module against another fixture
+//! folder (the full-size ViT-B/32 one made by `scripts/parity_full.sh`).
+
+/// Fixture paths, the shared tiny model, golden-file readers, temp-dir helpers.
+mod common;
+
+/// Token ids equal open_clip's on the 370-string corpus (clean-up, BPE, truncation,
+/// special-token look-alikes).
+mod tokenizer;
+
+/// Preprocessing and forward passes against the reference: pixels, image
+/// embeddings from reference pixels and from files, text embeddings, padding.
+mod parity;
+
+/// Loading models: config-driven shapes, the HF cache, and clear errors for folders
+/// that are not CLIP models.
+mod model_loading;
