@@ -29,6 +29,8 @@ use crate::error::{Error, Result};
 /// CLIP's normalisation constants (OpenAI's training statistics).
 pub const CLIP_MEAN: [f32; 3] = [0.481_454_66, 0.457_827_5, 0.408_210_73];
 /// CLIP's normalisation constants (OpenAI's training statistics).
+// Written with the reference's digits, so they can be compared by eye.
+#[allow(clippy::excessive_precision)]
 pub const CLIP_STD: [f32; 3] = [0.268_629_54, 0.261_302_58, 0.275_777_1];
 
 /// Largest width or height a file may declare before it is refused.
@@ -82,8 +84,9 @@ impl Preprocessor {
     /// `image_size`. The crop must equal the model's input size.
     pub fn from_config_file(path: &Path, image_size: u32) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let raw: RawPreprocessorConfig = serde_json::from_str(&text)
-            .map_err(|e| Error::invalid_model(path, format!("not a valid preprocessor config: {e}")))?;
+        let raw: RawPreprocessorConfig = serde_json::from_str(&text).map_err(|e| {
+            Error::invalid_model(path, format!("not a valid preprocessor config: {e}"))
+        })?;
         let mut p = Self::clip(image_size);
         let side = |s: &SizeSpec| match s {
             SizeSpec::Int(v) => Some(*v),
@@ -102,9 +105,8 @@ impl Preprocessor {
             })?;
         }
         if let Some(s) = &raw.crop_size {
-            p.crop = side(s).ok_or_else(|| {
-                Error::invalid_model(path, "crop_size must be square")
-            })?;
+            p.crop =
+                side(s).ok_or_else(|| Error::invalid_model(path, "crop_size must be square"))?;
         }
         if let Some(m) = raw.image_mean {
             p.mean = m;
@@ -237,11 +239,12 @@ pub fn resize_rgb(rgb: &RgbImage, width: u32, height: u32) -> RgbImage {
 }
 
 fn resize_pass(rgb: &RgbImage, width: u32, height: u32) -> RgbImage {
-    let src = fr::images::ImageRef::new(rgb.width(), rgb.height(), rgb.as_raw(), fr::PixelType::U8x3)
-        .expect("an RgbImage's buffer always matches its dimensions");
+    let src =
+        fr::images::ImageRef::new(rgb.width(), rgb.height(), rgb.as_raw(), fr::PixelType::U8x3)
+            .expect("an RgbImage's buffer always matches its dimensions");
     let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8x3);
-    let options = fr::ResizeOptions::new()
-        .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::CatmullRom));
     fr::Resizer::new()
         .resize(&src, &mut dst, &options)
         .expect("same pixel type, non-empty images");
@@ -321,7 +324,10 @@ enum JpegError {
 
 /// JPEG through libjpeg-turbo (the mozjpeg crate): the decoder Pillow uses, so the
 /// reference's pixels are reproduced exactly, and it scales in the DCT domain.
-fn decode_jpeg(bytes: &[u8], min_short_side: Option<u32>) -> std::result::Result<DynamicImage, JpegError> {
+fn decode_jpeg(
+    bytes: &[u8],
+    min_short_side: Option<u32>,
+) -> std::result::Result<DynamicImage, JpegError> {
     // libjpeg reports errors by unwinding (mozjpeg's error manager resumes an unwind
     // without running the panic hook); catch it here so a corrupt file is an error,
     // not a crash.
@@ -336,12 +342,17 @@ fn decode_jpeg(bytes: &[u8], min_short_side: Option<u32>) -> std::result::Result
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown error".into());
-            Err(JpegError::Message(format!("corrupt or truncated JPEG: {msg}")))
+            Err(JpegError::Message(format!(
+                "corrupt or truncated JPEG: {msg}"
+            )))
         }
     }
 }
 
-fn decode_jpeg_inner(bytes: &[u8], min_short_side: Option<u32>) -> std::result::Result<DynamicImage, JpegError> {
+fn decode_jpeg_inner(
+    bytes: &[u8],
+    min_short_side: Option<u32>,
+) -> std::result::Result<DynamicImage, JpegError> {
     let io = |e: std::io::Error| JpegError::Message(format!("corrupt or truncated JPEG: {e}"));
     let mut d = mozjpeg::Decompress::with_markers(&[mozjpeg::Marker::APP(1)])
         .from_mem(bytes)
@@ -361,7 +372,11 @@ fn decode_jpeg_inner(bytes: &[u8], min_short_side: Option<u32>) -> std::result::
     let orientation = d
         .markers()
         .filter(|m| m.marker == mozjpeg::Marker::APP(1))
-        .find_map(|m| m.data.strip_prefix(b"Exif\0\0").and_then(image::metadata::Orientation::from_exif_chunk))
+        .find_map(|m| {
+            m.data
+                .strip_prefix(b"Exif\0\0")
+                .and_then(image::metadata::Orientation::from_exif_chunk)
+        })
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     if let Some(min) = min_short_side {
         let short = w.min(h);
@@ -376,7 +391,9 @@ fn decode_jpeg_inner(bytes: &[u8], min_short_side: Option<u32>) -> std::result::
     let mut started = d.rgb().map_err(io)?;
     let (ow, oh) = (started.width() as u32, started.height() as u32);
     if (ow as u64) * (oh as u64) * 3 > MAX_DECODE_BYTES {
-        return Err(JpegError::Message(format!("too large to decode safely ({ow}×{oh})")));
+        return Err(JpegError::Message(format!(
+            "too large to decode safely ({ow}×{oh})"
+        )));
     }
     let pixels: Vec<[u8; 3]> = started.read_scanlines().map_err(io)?;
     // A truncated file yields grey rows and a warning, as in Pillow (which loads
@@ -409,7 +426,10 @@ fn unknown_format_message(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(32)];
     if head.len() >= 12 && &head[4..8] == b"ftyp" {
         let brand = &head[8..12];
-        if [b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"heis"].iter().any(|b| brand == *b) {
+        if [b"heic", b"heix", b"hevc", b"mif1", b"msf1", b"heis"]
+            .iter()
+            .any(|b| brand == *b)
+        {
             return "unsupported format: HEIC/HEIF (no decoder in scry yet)".into();
         }
         if brand == b"avif" || brand == b"avis" {

@@ -22,7 +22,11 @@ fn load_err(dir: &Path) -> String {
 fn synthesize(dir: &Path, config_json: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("config.json"), config_json).unwrap();
-    std::fs::copy(tiny_model_dir().join("tokenizer.json"), dir.join("tokenizer.json")).unwrap();
+    std::fs::copy(
+        tiny_model_dir().join("tokenizer.json"),
+        dir.join("tokenizer.json"),
+    )
+    .unwrap();
     let config = ClipConfig::from_json(config_json).unwrap();
     let tensors: HashMap<String, Tensor> = config
         .expected_tensors()
@@ -49,7 +53,11 @@ fn other_architectures_load_through_the_same_code() {
     assert_eq!(model.preprocessor().crop, 64);
     assert_eq!(model.pixels_len(), 3 * 64 * 64);
     let img = crate::common::repo_root().join("sample_data/animals/chelsea.jpg");
-    let e = model.embed_image_files(&[img], 1).unwrap().remove(0).unwrap();
+    let e = model
+        .embed_image_files(&[img], 1)
+        .unwrap()
+        .remove(0)
+        .unwrap();
     assert_eq!(e.len(), 16);
     let t = model.embed_texts(&["a cat"]).unwrap();
     assert_eq!(t[0].len(), 16);
@@ -73,14 +81,20 @@ fn a_hub_repo_is_found_in_the_hf_cache_offline() {
     let err = hub::resolve_in(&missing, cache.path(), false).unwrap_err();
     assert!(matches!(err, Error::ModelNotFound(_)));
     let msg = err.to_string();
-    assert!(msg.contains("scry model fetch") && msg.contains("--model"), "{msg}");
+    assert!(
+        msg.contains("scry model fetch") && msg.contains("--model"),
+        "{msg}"
+    );
     assert!(msg.contains("testorg/not-there"), "{msg}");
 }
 
 #[test]
 fn a_missing_folder_says_how_to_get_a_model() {
     let msg = load_err(Path::new("/nonexistent/scry-model"));
-    assert!(msg.contains("/nonexistent/scry-model") && msg.contains("--model"), "{msg}");
+    assert!(
+        msg.contains("/nonexistent/scry-model") && msg.contains("--model"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -88,7 +102,10 @@ fn a_folder_without_model_files_names_them() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("config.json"), "{}").unwrap();
     let msg = load_err(tmp.path());
-    assert!(msg.contains("model.safetensors") && msg.contains("tokenizer.json"), "{msg}");
+    assert!(
+        msg.contains("model.safetensors") && msg.contains("tokenizer.json"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -101,7 +118,10 @@ fn a_config_that_is_not_clip_is_refused_by_name() {
     )
     .unwrap();
     let msg = load_err(tmp.path());
-    assert!(msg.contains("config.json") && msg.contains("siglip"), "{msg}");
+    assert!(
+        msg.contains("config.json") && msg.contains("siglip"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -109,11 +129,16 @@ fn weights_that_do_not_match_the_config_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
     copy_model(&tiny_model_dir(), tmp.path());
     let path = tmp.path().join("config.json");
-    let mut cfg: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     cfg["text_config"]["hidden_size"] = 64.into();
     std::fs::write(&path, cfg.to_string()).unwrap();
     let msg = load_err(tmp.path());
-    assert!(msg.contains("model.safetensors") && msg.contains("text_model.embeddings.token_embedding.weight"), "{msg}");
+    assert!(
+        msg.contains("model.safetensors")
+            && msg.contains("text_model.embeddings.token_embedding.weight"),
+        "{msg}"
+    );
 
     // Fewer layers in the config than in the file: silently wrong without the check.
     cfg["text_config"]["hidden_size"] = 32.into();
@@ -136,10 +161,15 @@ fn tensors_under_another_prefix_are_refused_not_randomised() {
         .collect();
     candle_core::safetensors::save(&renamed, &file).unwrap();
     let msg = load_err(tmp.path());
-    assert!(msg.contains("model.safetensors") && msg.contains("is missing"), "{msg}");
+    assert!(
+        msg.contains("model.safetensors") && msg.contains("is missing"),
+        "{msg}"
+    );
 
     let only_class = tmp.path().join("model.safetensors");
-    let mut tensors = candle_core::safetensors::load(tiny_model_dir().join("model.safetensors"), &Device::Cpu).unwrap();
+    let mut tensors =
+        candle_core::safetensors::load(tiny_model_dir().join("model.safetensors"), &Device::Cpu)
+            .unwrap();
     tensors.remove("vision_model.embeddings.class_embedding");
     candle_core::safetensors::save(&tensors, &only_class).unwrap();
     let msg = load_err(tmp.path());
@@ -150,14 +180,24 @@ fn tensors_under_another_prefix_are_refused_not_randomised() {
 fn damaged_files_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     copy_model(&tiny_model_dir(), tmp.path());
-    std::fs::write(tmp.path().join("model.safetensors"), b"this is not safetensors").unwrap();
+    std::fs::write(
+        tmp.path().join("model.safetensors"),
+        b"this is not safetensors",
+    )
+    .unwrap();
     let msg = load_err(tmp.path());
-    assert!(msg.contains("model.safetensors") && msg.contains("safetensors"), "{msg}");
+    assert!(
+        msg.contains("model.safetensors") && msg.contains("safetensors"),
+        "{msg}"
+    );
 
     copy_model(&tiny_model_dir(), tmp.path());
     std::fs::write(tmp.path().join("tokenizer.json"), b"{\"model\": 3").unwrap();
     let msg = load_err(tmp.path());
-    assert!(msg.contains("tokenizer.json") && msg.contains("JSON"), "{msg}");
+    assert!(
+        msg.contains("tokenizer.json") && msg.contains("JSON"),
+        "{msg}"
+    );
 
     copy_model(&tiny_model_dir(), tmp.path());
     std::fs::write(tmp.path().join("config.json"), b"[]").unwrap();

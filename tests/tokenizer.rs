@@ -12,7 +12,10 @@ fn tokenizer() -> ClipTokenizer {
 fn every_corpus_string_tokenizes_exactly_as_open_clip() {
     let golden = read_json(&repo_root().join("tests/fixtures/tokens.json"));
     let cases = golden.as_array().unwrap();
-    assert!(cases.len() >= 200, "the corpus must have at least 200 strings");
+    assert!(
+        cases.len() >= 200,
+        "the corpus must have at least 200 strings"
+    );
     let tok = tokenizer();
     let mut failures = Vec::new();
     for case in cases {

@@ -124,10 +124,10 @@ impl ClipConfig {
             .ok_or("no text_config: this is not a CLIP model config")?;
         let vision_json = pick(raw.vision_config, raw.vision_config_dict)
             .ok_or("no vision_config: this is not a CLIP model config")?;
-        let text: TextConfig = serde_json::from_value(text_json)
-            .map_err(|e| format!("text_config: {e}"))?;
-        let vision: VisionConfig = serde_json::from_value(vision_json)
-            .map_err(|e| format!("vision_config: {e}"))?;
+        let text: TextConfig =
+            serde_json::from_value(text_json).map_err(|e| format!("text_config: {e}"))?;
+        let vision: VisionConfig =
+            serde_json::from_value(vision_json).map_err(|e| format!("vision_config: {e}"))?;
         let config = ClipConfig {
             text,
             vision,
@@ -146,7 +146,10 @@ impl ClipConfig {
             ("text_config.intermediate_size", t.intermediate_size),
             ("text_config.num_hidden_layers", t.num_hidden_layers),
             ("text_config.num_attention_heads", t.num_attention_heads),
-            ("text_config.max_position_embeddings", t.max_position_embeddings),
+            (
+                "text_config.max_position_embeddings",
+                t.max_position_embeddings,
+            ),
             ("vision_config.hidden_size", v.hidden_size),
             ("vision_config.intermediate_size", v.intermediate_size),
             ("vision_config.num_hidden_layers", v.num_hidden_layers),
@@ -190,7 +193,10 @@ impl ClipConfig {
         // candle's CLIP towers implement quick_gelu with LayerNorm eps 1e-5, which is
         // what every OpenAI CLIP checkpoint uses. Refuse anything else rather than
         // compute a silently different function.
-        for (name, act) in [("text_config", &t.hidden_act), ("vision_config", &v.hidden_act)] {
+        for (name, act) in [
+            ("text_config", &t.hidden_act),
+            ("vision_config", &v.hidden_act),
+        ] {
             if act != "quick_gelu" {
                 return Err(format!(
                     "{name}.hidden_act is \"{act}\"; scry supports \"quick_gelu\" (OpenAI CLIP models)"
@@ -357,13 +363,18 @@ mod tests {
     #[test]
     fn rejects_what_candle_cannot_compute() {
         let base = r#"{"text_config":{},"vision_config":{"hidden_act":"gelu"}}"#;
-        assert!(ClipConfig::from_json(base).unwrap_err().contains("hidden_act"));
-        let bad_heads = r#"{"text_config":{"hidden_size":30,"num_attention_heads":8},"vision_config":{}}"#;
+        assert!(ClipConfig::from_json(base)
+            .unwrap_err()
+            .contains("hidden_act"));
+        let bad_heads =
+            r#"{"text_config":{"hidden_size":30,"num_attention_heads":8},"vision_config":{}}"#;
         assert!(ClipConfig::from_json(bad_heads)
             .unwrap_err()
             .contains("divisible"));
         let siglip = r#"{"model_type":"siglip","text_config":{},"vision_config":{}}"#;
-        assert!(ClipConfig::from_json(siglip).unwrap_err().contains("siglip"));
+        assert!(ClipConfig::from_json(siglip)
+            .unwrap_err()
+            .contains("siglip"));
     }
 
     #[test]

@@ -37,7 +37,8 @@ impl ModelSpec {
     /// exist (reported as such when resolved).
     pub fn parse(spec: &str) -> Self {
         let path = Path::new(spec);
-        if path.exists() || spec.starts_with('.') || spec.starts_with('/') || spec.starts_with('~') {
+        if path.exists() || spec.starts_with('.') || spec.starts_with('/') || spec.starts_with('~')
+        {
             return ModelSpec::Dir(path.to_path_buf());
         }
         let (repo, revision) = match spec.split_once('@') {
@@ -46,9 +47,11 @@ impl ModelSpec {
             None => (spec.to_string(), "main".to_string()),
         };
         let looks_like_repo = repo.split('/').count() == 2
-            && repo
-                .split('/')
-                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
+            && repo.split('/').all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            });
         if looks_like_repo {
             ModelSpec::Hub { repo, revision }
         } else {
@@ -75,7 +78,12 @@ impl Default for ModelSpec {
 /// Whether `HF_HUB_OFFLINE` asks for no network access.
 pub fn hub_offline() -> bool {
     std::env::var("HF_HUB_OFFLINE")
-        .map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+        .map(|v| {
+            matches!(
+                v.trim().to_ascii_lowercase().as_str(),
+                "1" | "true" | "yes" | "on"
+            )
+        })
         .unwrap_or(false)
 }
 
@@ -133,7 +141,9 @@ fn download(cache: &Cache, repo: &Repo) -> std::result::Result<PathBuf, String> 
     let api = api.repo(repo.clone());
     let mut dir = None;
     for file in REQUIRED_FILES {
-        let path = api.get(file).map_err(|e| format!("downloading {file}: {e}"))?;
+        let path = api
+            .get(file)
+            .map_err(|e| format!("downloading {file}: {e}"))?;
         dir = path.parent().map(Path::to_path_buf);
     }
     // Optional: its absence (or a failed fetch) leaves CLIP's defaults.
@@ -210,9 +220,6 @@ mod tests {
             ModelSpec::parse("./models/clip"),
             ModelSpec::Dir("./models/clip".into())
         );
-        assert_eq!(
-            ModelSpec::parse("a/b/c"),
-            ModelSpec::Dir("a/b/c".into())
-        );
+        assert_eq!(ModelSpec::parse("a/b/c"), ModelSpec::Dir("a/b/c".into()));
     }
 }

@@ -13,8 +13,8 @@ pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, IndexOp, Module, Tensor};
 use candle_core::safetensors::MmapedSafetensors;
+use candle_core::{DType, Device, IndexOp, Module, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::clip::{
     text_model::ClipTextTransformer, vision_model::ClipVisionTransformer,
@@ -173,8 +173,15 @@ impl ClipModel {
 
     /// Normalised text embeddings, one per text. An empty text is valid.
     pub fn embed_texts<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
-        let ids: Vec<Vec<u32>> = texts.iter().map(|t| self.tokenizer.encode(t.as_ref())).collect();
-        Ok(self.text_features(&ids)?.into_iter().map(normalize).collect())
+        let ids: Vec<Vec<u32>> = texts
+            .iter()
+            .map(|t| self.tokenizer.encode(t.as_ref()))
+            .collect();
+        Ok(self
+            .text_features(&ids)?
+            .into_iter()
+            .map(normalize)
+            .collect())
     }
 
     /// Raw (unnormalised) projected text features for token sequences.
@@ -194,7 +201,11 @@ impl ClipModel {
                 self.config.text.max_position_embeddings
             )));
         }
-        if let Some(bad) = ids.iter().flatten().find(|&&i| i as usize >= self.config.text.vocab_size) {
+        if let Some(bad) = ids
+            .iter()
+            .flatten()
+            .find(|&&i| i as usize >= self.config.text.vocab_size)
+        {
             return Err(Error::InvalidArgument(format!(
                 "token id {bad} is outside the vocabulary ({})",
                 self.config.text.vocab_size
@@ -246,7 +257,9 @@ impl ClipModel {
     /// Normalised embeddings for preprocessed images, `batch_size` per forward pass.
     pub fn embed_pixels(&self, pixels: &[Vec<f32>], batch_size: usize) -> Result<Vec<Embedding>> {
         if batch_size == 0 {
-            return Err(Error::InvalidArgument("batch size must be at least 1".into()));
+            return Err(Error::InvalidArgument(
+                "batch size must be at least 1".into(),
+            ));
         }
         let mut out = Vec::with_capacity(pixels.len());
         for chunk in pixels.chunks(batch_size) {
@@ -263,7 +276,9 @@ impl ClipModel {
         batch_size: usize,
     ) -> Result<Vec<Result<Embedding>>> {
         if batch_size == 0 {
-            return Err(Error::InvalidArgument("batch size must be at least 1".into()));
+            return Err(Error::InvalidArgument(
+                "batch size must be at least 1".into(),
+            ));
         }
         let mut results = Vec::with_capacity(paths.len());
         for chunk in paths.chunks(batch_size) {
@@ -359,10 +374,21 @@ fn checked_var_builder(
     }
     let unknown: Vec<&String> = present
         .keys()
-        .filter(|n| !known.contains(n.as_str()) && *n != "logit_scale" && !n.ends_with("position_ids"))
+        .filter(|n| {
+            !known.contains(n.as_str()) && *n != "logit_scale" && !n.ends_with("position_ids")
+        })
         .collect();
     if !unknown.is_empty() {
-        tracing::warn!("{}: ignoring {} unknown tensors, e.g. {}", path.display(), unknown.len(), unknown[0]);
+        tracing::warn!(
+            "{}: ignoring {} unknown tensors, e.g. {}",
+            path.display(),
+            unknown.len(),
+            unknown[0]
+        );
     }
-    Ok(VarBuilder::from_backend(Box::new(st), DType::F32, device.clone()))
+    Ok(VarBuilder::from_backend(
+        Box::new(st),
+        DType::F32,
+        device.clone(),
+    ))
 }

@@ -75,7 +75,9 @@ impl ClipTokenizer {
             ));
         }
         if bpe.token_to_id("a</w>").is_none() {
-            return Err("the vocabulary has no end-of-word tokens (\"a</w>\"): not a CLIP tokenizer".into());
+            return Err(
+                "the vocabulary has no end-of-word tokens (\"a</w>\"): not a CLIP tokenizer".into(),
+            );
         }
         let pattern = Regex::new(
             r"(?i)<start_of_text>|<end_of_text>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+",
@@ -143,7 +145,9 @@ impl ClipTokenizer {
 /// GPT-2's reversible byte → printable-character map, which CLIP's BPE uses.
 fn bytes_to_unicode() -> [char; 256] {
     let mut table = ['\0'; 256];
-    let printable = |b: u32| (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b);
+    let printable = |b: u32| {
+        (0x21..=0x7e).contains(&b) || (0xa1..=0xac).contains(&b) || (0xae..=0xff).contains(&b)
+    };
     let mut extra = 0;
     for b in 0..256u32 {
         table[b as usize] = if printable(b) {
@@ -167,6 +171,9 @@ mod tests {
         assert_eq!(t[b' ' as usize], 'Ġ');
         assert_eq!(t[0], 'Ā');
         let mut seen = std::collections::HashSet::new();
-        assert!(t.iter().all(|c| seen.insert(*c)), "the map must be a bijection");
+        assert!(
+            t.iter().all(|c| seen.insert(*c)),
+            "the map must be a bijection"
+        );
     }
 }

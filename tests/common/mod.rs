@@ -34,7 +34,9 @@ pub fn golden() -> &'static Value {
 pub fn golden_model() -> &'static ClipModel {
     static MODEL: OnceLock<ClipModel> = OnceLock::new();
     MODEL.get_or_init(|| {
-        let name = golden()["model"].as_str().expect("golden.json names its model");
+        let name = golden()["model"]
+            .as_str()
+            .expect("golden.json names its model");
         ClipModel::load_dir(&fixture_dir().join(name)).expect("fixture model loads")
     })
 }
@@ -55,7 +57,10 @@ pub fn floats(v: &Value) -> Vec<f32> {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "length mismatch");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 /// Copies a model folder so a test can damage its copy.

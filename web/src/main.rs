@@ -1,1 +1,7 @@
-fn main() {}
+//! `scry`: semantic image search from the command line.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    scry_web::cli::main()
+}

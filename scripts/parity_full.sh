@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Full-size parity check (not run by CI): a random-weight CLIP with the exact
+# openai/clip-vit-base-patch32 architecture (151 M parameters), reference outputs
+# from transformers on PyTorch, compared with scry by the same Rust tests that CI
+# runs on the tiny fixture. Prints the cosines.
+#
+#   scripts/parity_full.sh [OUT_DIR]
+#
+# Needs network access to PyPI once (for the venv) and ~2 GB of disk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --no-deps -r scripts/requirements-fixtures.txt
+fi
+OUT=${1:-${TMPDIR:-/tmp}/scry-parity-full}
+mkdir -p "$OUT"
+"$VENV/bin/python" scripts/make_fixtures.py --size full --out "$OUT"
+# Dependencies are optimised even in the dev profile (Cargo.toml), so no release build is needed.
+SCRY_PARITY_FIXTURE="$OUT" cargo test -p scry --test tests parity:: -- --nocapture --test-threads 1 2>&1 |
+  grep -E "cosine|pixels|Δ|test result|FAILED|panicked"

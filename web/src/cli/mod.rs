@@ -1,0 +1,87 @@
+//! The `scry` command: argument parsing, logging set-up, error reporting.
+//!
+//! Errors are printed once, as one line holding the whole chain
+//! (`error: what failed: why`), with exit code 1; bad arguments exit with 2.
+
+mod embed;
+mod model;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Semantic image search: find photos by what you remember of them.
+#[derive(Debug, Parser)]
+#[command(name = "scry", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options shared by every command that needs the CLIP model.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ModelArgs {
+    /// CLIP model: a folder in Hugging Face layout (config.json, model.safetensors,
+    /// tokenizer.json) or a Hugging Face repo id, optionally with @revision.
+    #[arg(long, env = "SCRY_MODEL", default_value = scry::model::DEFAULT_MODEL, value_name = "DIR|REPO")]
+    pub model: String,
+}
+
+impl ModelArgs {
+    /// Loads the model, fetching it on first use unless `HF_HUB_OFFLINE` is set.
+    pub fn load(&self) -> anyhow::Result<scry::ClipModel> {
+        let spec = scry::ModelSpec::parse(&self.model);
+        Ok(scry::ClipModel::open(&spec, true)?)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print CLIP embeddings (L2-normalised) of images and texts as JSON.
+    Embed(embed::EmbedArgs),
+    /// Fetch or inspect the CLIP model.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+}
+
+/// Runs the command line and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Embed(args) => embed::run(args),
+        Command::Model(cmd) => model::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", one_line(&err));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeating a cause that the
+/// message above it already quotes.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut out = err.to_string();
+    for cause in err.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SCRY_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false)
+        .try_init();
+}

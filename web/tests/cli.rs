@@ -1,0 +1,213 @@
+//! The `scry` command as a person runs it: real process, real exit codes, offline
+//! with the committed tiny model.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn tiny() -> PathBuf {
+    root().join("tests/fixtures/tiny-clip")
+}
+
+/// Runs scry with no network and an empty Hugging Face cache.
+fn scry(args: &[&str], hf_home: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .current_dir(root())
+        .env("HF_HOME", hf_home)
+        .env("HF_HUB_OFFLINE", "1")
+        .env_remove("SCRY_MODEL")
+        .output()
+        .expect("scry runs")
+}
+
+/// A failure is one clear line on stderr, a non-zero exit, and never a panic.
+fn assert_clean_failure(out: &Output, expect: &[&str]) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "should fail: {stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    for e in expect {
+        assert!(stderr.contains(e), "expected {e:?} in {stderr}");
+    }
+    stderr
+}
+
+#[test]
+fn embed_prints_normalised_embeddings_as_json() {
+    let home = tempfile::tempdir().unwrap();
+    let tiny = tiny();
+    let out = scry(
+        &[
+            "embed",
+            "--model",
+            tiny.to_str().unwrap(),
+            "--image",
+            "sample_data/animals/chelsea.jpg",
+            "--image",
+            "sample_data/space/astronaut.webp",
+            "--text",
+            "a dog",
+            "--text",
+            "",
+        ],
+        home.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["dim"], 32);
+    assert_eq!(json["images"].as_array().unwrap().len(), 2);
+    assert_eq!(json["texts"][0]["input"], "a dog");
+    let model = scry::ClipModel::load_dir(&tiny).unwrap();
+    let lib = model.embed_texts(&["a dog"]).unwrap().remove(0);
+    for item in json["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(json["texts"].as_array().unwrap())
+    {
+        let v: Vec<f32> = item["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(v.len(), 32);
+        let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+    let cli: Vec<f32> = json["texts"][0]["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
+    assert!(
+        cli.iter().zip(&lib).all(|(a, b)| (a - b).abs() < 1e-6),
+        "CLI and library agree"
+    );
+}
+
+#[test]
+fn no_model_offline_says_how_to_get_one() {
+    let home = tempfile::tempdir().unwrap();
+    let out = scry(&["embed", "--text", "a dog"], home.path());
+    assert_clean_failure(
+        &out,
+        &[
+            "no CLIP model found",
+            "scry model fetch",
+            "--model DIR",
+            "HF_HUB_OFFLINE",
+        ],
+    );
+    let out = scry(
+        &["embed", "--model", "/no/such/model", "--text", "x"],
+        home.path(),
+    );
+    assert_clean_failure(&out, &["/no/such/model"]);
+}
+
+#[test]
+fn a_cached_hub_model_loads_offline_by_repo_id() {
+    let home = tempfile::tempdir().unwrap();
+    let commit = "89abcdef0123456789abcdef0123456789abcdef";
+    let repo = home.path().join("hub/models--someorg--tiny-clip");
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), commit).unwrap();
+    let snap = repo.join("snapshots").join(commit);
+    std::fs::create_dir_all(&snap).unwrap();
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "preprocessor_config.json",
+    ] {
+        std::fs::copy(tiny().join(f), snap.join(f)).unwrap();
+    }
+    let out = scry(
+        &["embed", "--model", "someorg/tiny-clip", "--text", "a cat"],
+        home.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["model"], "someorg/tiny-clip");
+}
+
+#[test]
+fn bad_inputs_fail_with_one_line_naming_the_file() {
+    let home = tempfile::tempdir().unwrap();
+    let tiny = tiny();
+    let m = tiny.to_str().unwrap();
+    let out = scry(
+        &["embed", "--model", m, "--image", "sample_data/notes.txt"],
+        home.path(),
+    );
+    assert_clean_failure(&out, &["sample_data/notes.txt", "not an image"]);
+    let out = scry(
+        &["embed", "--model", m, "--image", "sample_data/missing.jpg"],
+        home.path(),
+    );
+    assert_clean_failure(&out, &["sample_data/missing.jpg"]);
+    let out = scry(
+        &["embed", "--model", m, "--image", "sample_data/animals"],
+        home.path(),
+    );
+    assert_clean_failure(&out, &["sample_data/animals"]);
+
+    // A broken model folder: its config.json is not JSON.
+    let broken = tempfile::tempdir().unwrap();
+    for f in ["config.json", "model.safetensors", "tokenizer.json"] {
+        std::fs::copy(tiny.join(f), broken.path().join(f)).unwrap();
+    }
+    std::fs::write(broken.path().join("config.json"), "not json").unwrap();
+    let out = scry(
+        &[
+            "embed",
+            "--model",
+            broken.path().to_str().unwrap(),
+            "--text",
+            "x",
+        ],
+        home.path(),
+    );
+    assert_clean_failure(&out, &["config.json", "not valid JSON"]);
+
+    // A truncated JPEG.
+    let bytes = std::fs::read(root().join("sample_data/animals/chelsea.jpg")).unwrap();
+    let cut = broken.path().join("cut.jpg");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let out = scry(
+        &["embed", "--model", m, "--image", cut.to_str().unwrap()],
+        home.path(),
+    );
+    // libjpeg, like Pillow with LOAD_TRUNCATED_IMAGES, can recover a truncated
+    // file; either it embeds or it names the file.
+    if !out.status.success() {
+        assert_clean_failure(&out, &["cut.jpg"]);
+    }
+}
+
+#[test]
+fn bad_arguments_exit_with_2() {
+    let home = tempfile::tempdir().unwrap();
+    let out = scry(&["embed", "--batch-size", "0", "--text", "a"], home.path());
+    assert_eq!(out.status.code(), Some(2));
+    let out = scry(&["frobnicate"], home.path());
+    assert_eq!(out.status.code(), Some(2));
+}
