@@ -68,8 +68,9 @@ fn image_embedding_from_reference_pixels_matches() {
         let want = floats(&entry["features"]);
         let cos = cosine(got, &want);
         println!(
-            "image (reference pixels) {}: cosine {cos:.7}",
-            entry["file"]
+            "image (reference pixels) {}: cosine {cos:.8} (1 - cos = {:.1e})",
+            entry["file"],
+            1.0 - cos as f64
         );
         assert!(cos >= 0.99999, "{}: cosine {cos}", entry["file"]);
     }
@@ -86,7 +87,11 @@ fn image_embedding_from_files_matches() {
     for (entry, got) in images().iter().zip(ours) {
         let got = got.unwrap();
         let cos = cosine(&got, &floats(&entry["features"]));
-        println!("image (end to end) {}: cosine {cos:.8} (1 - cos = {:.1e})", entry["file"], 1.0 - cos as f64);
+        println!(
+            "image (end to end) {}: cosine {cos:.8} (1 - cos = {:.1e})",
+            entry["file"],
+            1.0 - cos as f64
+        );
         assert!(cos >= 0.999, "{}: cosine {cos}", entry["file"]);
         let norm: f32 = got.iter().map(|x| x * x).sum::<f32>().sqrt();
         assert!((norm - 1.0).abs() < 1e-5, "embeddings are L2-normalised");
@@ -111,7 +116,10 @@ fn text_embedding_matches_the_padded_reference() {
         let want = floats(&entry["features"]);
         let cos = cosine(got, &want);
         let scale = want.iter().map(|x| x.abs()).fold(0.0, f32::max);
-        println!("text {text:?}: cosine {cos:.8} (1 - cos = {:.1e})", 1.0 - cos as f64);
+        println!(
+            "text {text:?}: cosine {cos:.8} (1 - cos = {:.1e})",
+            1.0 - cos as f64
+        );
         assert!(cos >= 0.99999, "{text:?}: cosine {cos}");
         assert!(
             max_abs_diff(got, &want) <= 1e-4 * scale.max(1.0),
