@@ -32,6 +32,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A part of the library on disk is damaged. The message names the part and
+    /// the recovery (`scry index --rebuild`).
+    #[error("{}: damaged library: {message}", path.display())]
+    DataCorruption { path: PathBuf, message: String },
+
+    /// The library was written by an incompatible version of scry, or with another
+    /// model.
+    #[error("{}: {message}", path.display())]
+    IncompatibleLibrary { path: PathBuf, message: String },
+
     /// A caller passed an argument that cannot work (e.g. an empty batch size).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -4,10 +4,18 @@
 //! No argv, no HTTP and no printing here: the `scry` command (in `web/`) and the
 //! indexer (in `indexer/`) are built on this crate. See ARCHITECTURE.md.
 
+pub mod ann;
+pub mod dates;
 pub mod error;
+pub mod ingest;
+pub mod keyword;
+pub mod metadata;
 pub mod model;
 pub mod preprocess;
+pub mod store;
 
 pub use error::{Error, Result};
+pub use ingest::Library;
 pub use model::{ClipModel, Embedding, ModelSpec};
 pub use preprocess::Preprocessor;
+pub use store::{ImageId, ImageRecord};

@@ -192,16 +192,26 @@ impl Preprocessor {
         self.normalize(&self.resize_and_crop(rgb))
     }
 
+    /// The smallest short side a large JPEG is decoded at: enough for the model
+    /// input and for the thumbnail made from the same decode. One value for every
+    /// caller, so that `scry embed`, queries and the index embed a file alike.
+    pub fn decode_min_side(&self) -> u32 {
+        self.resize_to.max(THUMBNAIL_SHORT_SIDE)
+    }
+
     /// Decode a file and preprocess it. Large JPEGs are decoded at a reduced
-    /// scale that still leaves the short side at least `resize_to` (see
-    /// [`decode_file_scaled`]).
+    /// scale (see [`decode_file_scaled`] and [`Preprocessor::decode_min_side`]).
     pub fn pixels_from_file(&self, path: &Path) -> Result<Vec<f32>> {
-        Ok(self.pixels(&to_rgb(decode_file_scaled(path, Some(self.resize_to))?)))
+        Ok(self.pixels(&to_rgb(decode_file_scaled(
+            path,
+            Some(self.decode_min_side()),
+        )?)))
     }
 
     /// Decode bytes (an upload) and preprocess them.
     pub fn pixels_from_bytes(&self, bytes: &[u8]) -> Result<Vec<f32>> {
-        let img = decode_bytes_scaled(bytes, Some(self.resize_to)).map_err(Error::ImageData)?;
+        let img =
+            decode_bytes_scaled(bytes, Some(self.decode_min_side())).map_err(Error::ImageData)?;
         Ok(self.pixels(&to_rgb(img)))
     }
 }
@@ -282,21 +292,71 @@ pub fn decode_bytes_scaled(
     bytes: &[u8],
     min_short_side: Option<u32>,
 ) -> std::result::Result<DynamicImage, String> {
+    decode_full(bytes, min_short_side).map(|d| d.image)
+}
+
+/// A decoded image with what the catalog records about the file.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// Pixels as displayed (EXIF orientation applied), possibly DCT-scaled.
+    pub image: DynamicImage,
+    /// The file's own dimensions as displayed (before any scaling).
+    pub width: u32,
+    pub height: u32,
+    /// Format from the bytes: "jpeg", "png", "webp", "gif", "bmp", "tiff".
+    pub format: &'static str,
+}
+
+/// Decodes bytes (see [`decode_file_scaled`]) and reports the file's format and
+/// full dimensions.
+pub fn decode_full(
+    bytes: &[u8],
+    min_short_side: Option<u32>,
+) -> std::result::Result<Decoded, String> {
     if bytes.is_empty() {
         return Err("empty file".into());
     }
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| format!("cannot read: {e}"))?;
-    match reader.format() {
-        None => Err(unknown_format_message(bytes)),
-        Some(image::ImageFormat::Jpeg) => match decode_jpeg(bytes, min_short_side) {
-            Ok(img) => Ok(img),
+    let Some(format) = reader.format() else {
+        return Err(unknown_format_message(bytes));
+    };
+    let name = format_name(format);
+    let (image, width, height) = match format {
+        image::ImageFormat::Jpeg => match decode_jpeg(bytes, min_short_side) {
+            Ok(d) => d,
             // libjpeg cannot convert CMYK/YCCK to RGB; the image crate can.
-            Err(JpegError::Cmyk) => decode_with_image_crate(reader),
-            Err(JpegError::Message(m)) => Err(m),
+            Err(JpegError::Cmyk) => full_dims(decode_with_image_crate(reader)?),
+            Err(JpegError::Message(m)) => return Err(m),
         },
-        Some(_) => decode_with_image_crate(reader),
+        _ => full_dims(decode_with_image_crate(reader)?),
+    };
+    Ok(Decoded {
+        image,
+        width,
+        height,
+        format: name,
+    })
+}
+
+fn full_dims(img: DynamicImage) -> (DynamicImage, u32, u32) {
+    let (w, h) = (img.width(), img.height());
+    (img, w, h)
+}
+
+/// Lower-case name of a format.
+pub fn format_name(f: image::ImageFormat) -> &'static str {
+    use image::ImageFormat as F;
+    match f {
+        F::Jpeg => "jpeg",
+        F::Png => "png",
+        F::WebP => "webp",
+        F::Gif => "gif",
+        F::Bmp => "bmp",
+        F::Tiff => "tiff",
+        F::Avif => "avif",
+        _ => "other",
     }
 }
 
@@ -327,7 +387,7 @@ enum JpegError {
 fn decode_jpeg(
     bytes: &[u8],
     min_short_side: Option<u32>,
-) -> std::result::Result<DynamicImage, JpegError> {
+) -> std::result::Result<(DynamicImage, u32, u32), JpegError> {
     // libjpeg reports errors by unwinding (mozjpeg's error manager resumes an unwind
     // without running the panic hook); catch it here so a corrupt file is an error,
     // not a crash.
@@ -352,7 +412,7 @@ fn decode_jpeg(
 fn decode_jpeg_inner(
     bytes: &[u8],
     min_short_side: Option<u32>,
-) -> std::result::Result<DynamicImage, JpegError> {
+) -> std::result::Result<(DynamicImage, u32, u32), JpegError> {
     let io = |e: std::io::Error| JpegError::Message(format!("corrupt or truncated JPEG: {e}"));
     let mut d = mozjpeg::Decompress::with_markers(&[mozjpeg::Marker::APP(1)])
         .from_mem(bytes)
@@ -404,7 +464,18 @@ fn decode_jpeg_inner(
         .ok_or_else(|| JpegError::Message("decoder returned a short image".into()))?;
     let mut img = DynamicImage::ImageRgb8(rgb);
     img.apply_orientation(orientation);
-    Ok(img)
+    // Full-size dimensions as displayed: a quarter turn swaps them.
+    let (fw, fh) = if img.width() == ow {
+        (w as u32, h as u32)
+    } else {
+        (h as u32, w as u32)
+    };
+    Ok((img, fw, fh))
+}
+
+/// Whether the first bytes of a file are a known image signature.
+pub fn is_image_signature(head: &[u8]) -> bool {
+    head.len() >= 4 && image::guess_format(head).is_ok()
 }
 
 fn describe(e: image::ImageError) -> String {
@@ -437,6 +508,27 @@ fn unknown_format_message(bytes: &[u8]) -> String {
         }
     }
     "not an image (unrecognised file format)".into()
+}
+
+/// Short side of stored thumbnails (the UI shows them at up to ~200 CSS pixels on
+/// high-density screens).
+pub const THUMBNAIL_SHORT_SIDE: u32 = 256;
+
+/// A JPEG thumbnail whose short side is at most `short_side`, made from an
+/// already-decoded image (the indexer's one decode pass).
+pub fn thumbnail_jpeg(rgb: &RgbImage, short_side: u32) -> Vec<u8> {
+    let (w, h) = rgb.dimensions();
+    let small = if w.min(h) > short_side {
+        let (nw, nh) = resized_dims(w, h, short_side);
+        resize_rgb(rgb, nw, nh)
+    } else {
+        rgb.clone()
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82)
+        .encode_image(&small)
+        .expect("encoding an RGB image into memory cannot fail");
+    out
 }
 
 /// Step 3: RGB, with alpha composited over white as the reference does.

@@ -62,7 +62,11 @@ impl ModelSpec {
     /// The model's id as recorded with embeddings (the repo id, or the folder).
     pub fn id(&self) -> String {
         match self {
-            ModelSpec::Dir(p) => p.display().to_string(),
+            // Canonical, so the same folder named two ways is the same model.
+            ModelSpec::Dir(p) => std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string(),
             ModelSpec::Hub { repo, revision } if revision == "main" => repo.clone(),
             ModelSpec::Hub { repo, revision } => format!("{repo}@{revision}"),
         }

@@ -4,7 +4,10 @@
 //! (`error: what failed: why`), with exit code 1; bad arguments exit with 2.
 
 mod embed;
+mod index;
+mod library;
 mod model;
+mod status;
 
 use std::process::ExitCode;
 
@@ -37,6 +40,10 @@ impl ModelArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Index folders of photos (incremental: only new or changed files are read).
+    Index(index::IndexArgs),
+    /// Show what the library holds.
+    Status(status::StatusArgs),
     /// Print CLIP embeddings (L2-normalised) of images and texts as JSON.
     Embed(embed::EmbedArgs),
     /// Fetch or inspect the CLIP model.
@@ -49,6 +56,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
+        Command::Index(args) => index::run(args),
+        Command::Status(args) => status::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Model(cmd) => model::run(cmd),
     };

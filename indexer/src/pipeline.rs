@@ -1,0 +1,379 @@
+//! One indexing run: crawl → compare with the catalog → decode and preprocess on a
+//! thread pool → batched CLIP encoding → ingest in committed batches.
+//!
+//! - Unchanged files (same size and modification time) are skipped unread.
+//! - A file at a new path whose bytes match a file gone from its old path is a
+//!   move: it keeps its vector and is never decoded.
+//! - A new file byte-identical to an indexed one reuses that vector.
+//! - Decoding runs on its own pool and feeds the model through a bounded channel,
+//!   so decoding overlaps inference and memory stays flat whatever the library
+//!   size.
+//! - Progress is committed every `commit_every` images: a kill redoes at most the
+//!   batches in flight.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use scry::preprocess::{decode_full, thumbnail_jpeg, to_rgb, Preprocessor, THUMBNAIL_SHORT_SIDE};
+use scry::store::{content_hash, path_to_bytes, ChangeSet, ImageId, ImageRecord, NewImage};
+use scry::{ClipModel, Library};
+
+use crate::crawl::{classify, crawl, CrawlOptions, FileEntry, Kind};
+use crate::report::{Failure, FailureKind, Progress, Summary};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    pub crawl: CrawlOptions,
+    /// Images per forward pass.
+    pub batch_size: usize,
+    /// Images per catalog commit.
+    pub commit_every: usize,
+    /// Decoding threads (default: all cores).
+    pub decode_threads: usize,
+    /// How often long runs make the keyword index and graph durable.
+    pub checkpoint_every: Duration,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        Self {
+            crawl: CrawlOptions::default(),
+            batch_size: scry::model::DEFAULT_BATCH_SIZE,
+            commit_every: 64,
+            decode_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            checkpoint_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A file decoded and preprocessed, waiting for the model.
+struct Prepared {
+    record: ImageRecord,
+    replaces: Option<ImageId>,
+    pixels: Vec<f32>,
+    thumbnail: Vec<u8>,
+}
+
+/// A file to (re-)index.
+struct Candidate {
+    entry: FileEntry,
+    replaces: Option<ImageId>,
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Reads, hashes, decodes (once) and prepares one file: model input, thumbnail and
+/// catalog record from the same decode.
+fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Prepared, Failure> {
+    let path = &c.entry.path;
+    let bytes = std::fs::read(path).map_err(|e| {
+        Failure::new(
+            path.clone(),
+            FailureKind::Unreadable,
+            format!("cannot read: {e}"),
+        )
+    })?;
+    let decoded = decode_full(&bytes, Some(pre.decode_min_side()))
+        .map_err(|m| Failure::new(path.clone(), FailureKind::from_message(&m), m))?;
+    let meta = scry::metadata::read(&bytes);
+    let rgb = to_rgb(decoded.image);
+    Ok(Prepared {
+        record: ImageRecord {
+            path: path_to_bytes(path),
+            size: c.entry.size,
+            mtime_ns: c.entry.mtime_ns,
+            hash: content_hash(&bytes),
+            width: decoded.width,
+            height: decoded.height,
+            format: decoded.format.to_string(),
+            taken: meta.taken,
+            camera: meta.camera,
+            indexed_at: now_secs(),
+        },
+        replaces: c.replaces,
+        pixels: pre.pixels(&rgb),
+        thumbnail: thumbnail_jpeg(&rgb, THUMBNAIL_SHORT_SIDE),
+    })
+}
+
+fn under_any(path: &Path, roots: &[PathBuf]) -> bool {
+    roots.iter().any(|r| path.starts_with(r))
+}
+
+/// Indexes `roots` into `lib` with `model`. Per-file problems are in the summary;
+/// the error is for what stops the whole run (a damaged library, a full disk).
+pub fn index(
+    lib: &mut Library,
+    model: &ClipModel,
+    roots: &[PathBuf],
+    opts: &IndexOptions,
+    progress: &dyn Progress,
+) -> scry::Result<Summary> {
+    let started = Instant::now();
+    let mut summary = Summary::default();
+    lib.bind_model(model.id(), model.dim())?;
+
+    // Roots that exist; a missing one (an unmounted drive) removes nothing.
+    let mut live_roots = Vec::new();
+    for root in roots {
+        match std::fs::canonicalize(root) {
+            Ok(c) if c.is_dir() => live_roots.push(c),
+            Ok(c) => summary.record_failure(Failure::new(
+                c,
+                FailureKind::MissingRoot,
+                "not a folder: pass folders to index",
+            )),
+            Err(e) => summary.record_failure(Failure::new(
+                root.clone(),
+                FailureKind::MissingRoot,
+                format!("folder not found ({e}): its images were kept"),
+            )),
+        }
+    }
+    lib.add_roots(&live_roots)?;
+
+    // 1. Crawl.
+    let mut entries = Vec::new();
+    for root in &live_roots {
+        crawl(
+            root,
+            opts.crawl,
+            |e| {
+                entries.push(e);
+                if entries.len() % 1000 == 0 {
+                    progress.crawling(entries.len());
+                }
+            },
+            |f| summary.record_failure(f),
+        );
+    }
+    progress.crawling(entries.len());
+
+    // 2. Compare with the catalog.
+    let store = lib.store();
+    let mut seen = HashSet::with_capacity(entries.len());
+    let mut candidates = Vec::new();
+    for entry in entries {
+        let key = path_to_bytes(&entry.path);
+        let known = match store.id_for_path(&key)? {
+            Some(id) => store.get(id)?.map(|r| (id, r)),
+            None => None,
+        };
+        seen.insert(key);
+        match known {
+            Some((_, rec)) if rec.size == entry.size && rec.mtime_ns == entry.mtime_ns => {
+                summary.unchanged += 1;
+            }
+            Some((id, _)) => candidates.push(Candidate {
+                entry,
+                replaces: Some(id),
+            }),
+            None => match classify(&entry.path) {
+                Kind::Image => candidates.push(Candidate {
+                    entry,
+                    replaces: None,
+                }),
+                Kind::Raw => summary.record_failure(Failure::new(
+                    entry.path,
+                    FailureKind::Unsupported,
+                    "unsupported format: camera RAW (no decoder in scry yet)",
+                )),
+                Kind::Other => summary.ignored += 1,
+            },
+        }
+    }
+
+    // 3. Gone from disk (under a root that was crawled).
+    let mut missing: Vec<(ImageId, ImageRecord)> = Vec::new();
+    for item in store.records() {
+        let (id, rec) = item?;
+        if !seen.contains(&rec.path) && under_any(&rec.path_buf(), &live_roots) {
+            missing.push((id, rec));
+        }
+    }
+
+    // 4. Moves: a new path with the bytes of a missing file. Only files whose size
+    //    matches a missing one are read here.
+    let mut by_size: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (i, (_, rec)) in missing.iter().enumerate() {
+        by_size.entry(rec.size).or_default().push(i);
+    }
+    let mut claimed = vec![false; missing.len()];
+    let mut moves = ChangeSet::default();
+    if !by_size.is_empty() {
+        candidates.retain(|c| {
+            if c.replaces.is_some() {
+                return true;
+            }
+            let Some(same_size) = by_size.get(&c.entry.size) else {
+                return true;
+            };
+            let Ok(bytes) = std::fs::read(&c.entry.path) else {
+                return true; // reported when decoding
+            };
+            let hash = content_hash(&bytes);
+            let Some(&i) = same_size
+                .iter()
+                .find(|&&i| !claimed[i] && missing[i].1.hash == hash)
+            else {
+                return true;
+            };
+            claimed[i] = true;
+            let (id, old) = &missing[i];
+            let mut rec = old.clone();
+            rec.path = path_to_bytes(&c.entry.path);
+            rec.mtime_ns = c.entry.mtime_ns;
+            moves.moved.push((*id, rec));
+            false
+        });
+    }
+    moves.removed = missing
+        .iter()
+        .zip(&claimed)
+        .filter(|(_, &c)| !c)
+        .map(|((id, _), _)| *id)
+        .collect();
+    summary.moved = moves.moved.len();
+    summary.removed = moves.removed.len();
+    lib.commit(&moves)?;
+
+    // 5. Decode on a pool, embed in batches, commit in batches.
+    progress.start(candidates.len());
+    let pre = model.preprocessor().clone();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.decode_threads.max(1))
+        .thread_name(|i| format!("scry-decode-{i}"))
+        .build()
+        .map_err(|e| scry::Error::InvalidArgument(format!("cannot start decoding threads: {e}")))?;
+    let (tx, rx) = sync_channel::<Result<Prepared, Failure>>(opts.batch_size.max(1) * 4);
+    let cancel = AtomicBool::new(false);
+    let batch_size = opts.batch_size.max(1);
+    let commit_every = opts.commit_every.max(1);
+
+    let outcome = std::thread::scope(|s| -> scry::Result<()> {
+        let candidates = &candidates;
+        let (pre, cancel, pool) = (&pre, &cancel, &pool);
+        s.spawn(move || {
+            pool.install(|| {
+                candidates.par_iter().for_each_with(tx, |tx, c| {
+                    if cancel.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let _ = tx.send(prepare(c, pre));
+                });
+            });
+        });
+
+        let mut pending: Vec<Prepared> = Vec::with_capacity(batch_size);
+        let mut changes = ChangeSet::default();
+        let mut last_checkpoint = Instant::now();
+        let embed = |pending: &mut Vec<Prepared>,
+                     changes: &mut ChangeSet,
+                     summary: &mut Summary|
+         -> scry::Result<()> {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let pixels: Vec<Vec<f32>> = pending
+                .iter_mut()
+                .map(|p| std::mem::take(&mut p.pixels))
+                .collect();
+            let vectors = model.embed_pixels(&pixels, batch_size)?;
+            summary.embedded += vectors.len();
+            for (p, vector) in pending.drain(..).zip(vectors) {
+                changes.added.push(NewImage {
+                    record: p.record,
+                    vector,
+                    thumbnail: p.thumbnail,
+                });
+            }
+            Ok(())
+        };
+        let run = (|| -> scry::Result<()> {
+            for item in rx.iter() {
+                match item {
+                    Err(f) => {
+                        summary.record_failure(f);
+                        progress.advance(1);
+                    }
+                    Ok(p) => {
+                        if p.replaces.is_some() {
+                            summary.changed += 1;
+                        } else {
+                            summary.new += 1;
+                        }
+                        // A byte-identical copy of an indexed image: reuse its vector.
+                        let copy_of = lib
+                            .store()
+                            .ids_for_hash(&p.record.hash)?
+                            .into_iter()
+                            .find(|id| lib.vectors().contains(*id) && Some(*id) != p.replaces);
+                        if let Some(src) = copy_of {
+                            let vector = lib.vectors().get(src).expect("live id").to_vec();
+                            changes.added.push(NewImage {
+                                record: p.record,
+                                vector,
+                                thumbnail: p.thumbnail,
+                            });
+                            summary.copies += 1;
+                            progress.advance(1);
+                        } else {
+                            pending.push(p);
+                            if pending.len() >= batch_size {
+                                let n = pending.len();
+                                embed(&mut pending, &mut changes, &mut summary)?;
+                                progress.advance(n);
+                            }
+                        }
+                    }
+                }
+                if changes.added.len() >= commit_every {
+                    lib.commit(&std::mem::take(&mut changes))?;
+                    if last_checkpoint.elapsed() >= opts.checkpoint_every {
+                        lib.checkpoint()?;
+                        last_checkpoint = Instant::now();
+                    }
+                }
+            }
+            let n = pending.len();
+            embed(&mut pending, &mut changes, &mut summary)?;
+            progress.advance(n);
+            lib.commit(&changes)?;
+            Ok(())
+        })();
+        if run.is_err() {
+            cancel.store(true, Ordering::Relaxed);
+            // Drain so the decoders blocked on a full channel can finish.
+            for _ in rx.iter() {}
+        }
+        run
+    });
+    outcome?;
+    lib.checkpoint()?;
+    progress.finish();
+
+    summary.total = lib.len();
+    summary.seconds = started.elapsed().as_secs_f64();
+    let mut stored = serde_json::to_value(&summary).expect("summary serialises");
+    // Keep the stored report bounded: a folder of 100,000 broken files must not
+    // bloat the catalog.
+    if let Some(groups) = stored.get_mut("failures").and_then(|f| f.as_object_mut()) {
+        for list in groups.values_mut() {
+            if let Some(a) = list.as_array_mut() {
+                a.truncate(1000);
+            }
+        }
+    }
+    stored["finished_at"] = now_secs().into();
+    lib.set_last_run(&stored)?;
+    Ok(summary)
+}

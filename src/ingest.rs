@@ -1,0 +1,377 @@
+//! A library on disk: the catalog (sled), the ANN graph (hnsw_rs) and the keyword
+//! index (tantivy), written in a fixed order so that a crash between any two
+//! writes is repaired on the next open.
+//!
+//! Order and recovery:
+//! 1. The catalog is written first, one atomic, flushed transaction per batch. It
+//!    is the truth; the rest is derived from it.
+//! 2. The keyword index is committed with the catalog generation as its payload.
+//!    On open, a keyword index whose generation differs is re-created from the
+//!    catalog.
+//! 3. The ANN graph is dumped to new files; then the catalog records the dump's
+//!    name, point count and highest id; then the old dump is deleted. On open, the
+//!    recorded dump is loaded and catalog vectors with higher ids are inserted;
+//!    removed images are tombstones filtered at query time; a dump that is missing
+//!    or unreadable is rebuilt from the catalog's vectors.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::ann::{Graph, NearestNeighbours, Scored, Vectors, GRAPH_MIN_POINTS};
+use crate::error::{Error, Result};
+use crate::keyword::KeywordIndex;
+use crate::store::{Applied, ChangeSet, ImageId, Store};
+
+/// Share of tombstones in the graph above which it is rebuilt.
+pub const COMPACT_DEAD_SHARE: f64 = 0.2;
+
+const KEY_MODEL: &[u8] = b"model";
+const KEY_DIM: &[u8] = b"dim";
+const KEY_ROOTS: &[u8] = b"roots";
+const KEY_ANN: &[u8] = b"ann";
+const KEY_LAST_RUN: &[u8] = b"last_run";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct AnnMeta {
+    basename: String,
+    points: usize,
+    max_id: ImageId,
+}
+
+/// An open library.
+pub struct Library {
+    dir: PathBuf,
+    store: Store,
+    vectors: Vectors,
+    graph: Option<Graph>,
+    graph_dirty: bool,
+    keyword: KeywordIndex,
+    keyword_dirty: bool,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Library")
+            .field("dir", &self.dir)
+            .field("images", &self.vectors.len())
+            .field("graph", &self.graph)
+            .finish()
+    }
+}
+
+impl Library {
+    /// Opens (or creates) the library in `dir`, repairing derived indexes that a
+    /// crash left behind the catalog.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let store = Store::open(&dir.join("catalog"))?;
+        let dim: usize = store.meta_get(KEY_DIM)?.unwrap_or(0);
+        let mut vectors = Vectors::new(dim);
+        for item in store.vectors() {
+            let (id, v) = item?;
+            if v.len() != dim {
+                return Err(Error::DataCorruption {
+                    path: store.dir().to_path_buf(),
+                    message: format!(
+                        "vector of image {id} has {} values, the library's dimension is {dim}; \
+                         run `scry index --rebuild`",
+                        v.len()
+                    ),
+                });
+            }
+            vectors.insert(id, &v);
+        }
+        if vectors.len() != store.len() {
+            return Err(Error::DataCorruption {
+                path: store.dir().to_path_buf(),
+                message: format!(
+                    "{} images but {} vectors; run `scry index --rebuild`",
+                    store.len(),
+                    vectors.len()
+                ),
+            });
+        }
+        let keyword = KeywordIndex::open(&dir.join("keyword"))?;
+        let mut lib = Self {
+            dir: dir.to_path_buf(),
+            store,
+            vectors,
+            graph: None,
+            graph_dirty: false,
+            keyword,
+            keyword_dirty: false,
+        };
+        let generation = lib.store.generation()?;
+        if lib.keyword.generation()? != generation {
+            tracing::info!("keyword index behind the catalog: re-creating it");
+            lib.rebuild_keyword()?;
+        }
+        lib.open_graph()?;
+        Ok(lib)
+    }
+
+    fn ann_dir(&self) -> PathBuf {
+        self.dir.join("ann")
+    }
+
+    fn open_graph(&mut self) -> Result<()> {
+        if let Some(meta) = self.store.meta_get::<AnnMeta>(KEY_ANN)? {
+            match Graph::load(&self.ann_dir(), &meta.basename, meta.points, meta.max_id) {
+                Ok(mut graph) => {
+                    // Vectors committed after the last dump.
+                    for (id, v) in self.vectors.iter() {
+                        if id > meta.max_id {
+                            graph.insert(id, v);
+                            self.graph_dirty = true;
+                        }
+                    }
+                    self.graph = Some(graph);
+                    return Ok(());
+                }
+                Err(e) => tracing::warn!("{e}; rebuilding the ANN graph from the catalog"),
+            }
+        }
+        if self.vectors.len() >= GRAPH_MIN_POINTS {
+            self.graph = Some(Graph::build(&self.vectors));
+            self.graph_dirty = true;
+            self.save_graph()?;
+        }
+        Ok(())
+    }
+
+    /// The folder of the library.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The catalog.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The live vectors.
+    pub fn vectors(&self) -> &Vectors {
+        &self.vectors
+    }
+
+    /// The keyword index.
+    pub fn keyword(&self) -> &KeywordIndex {
+        &self.keyword
+    }
+
+    /// The ANN graph, when the library is large enough to keep one.
+    pub fn graph(&self) -> Option<&Graph> {
+        self.graph.as_ref()
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+
+    /// The model the library's vectors come from, if any were written.
+    pub fn model(&self) -> Result<Option<String>> {
+        self.store.meta_get(KEY_MODEL)
+    }
+
+    /// Records the model on first use; refuses another model afterwards (mixing
+    /// embeddings of two models would make every search silently wrong).
+    pub fn bind_model(&mut self, model_id: &str, dim: usize) -> Result<()> {
+        match self.model()? {
+            Some(m) if m == model_id && self.vectors.dim() == dim => Ok(()),
+            Some(m) if !self.store.is_empty() => Err(Error::IncompatibleLibrary {
+                path: self.dir.clone(),
+                message: format!(
+                    "the library was indexed with model {m}; pass --model {m}, or re-index \
+                     everything with the new model: scry index --rebuild --model {model_id}"
+                ),
+            }),
+            _ => {
+                self.store.meta_set(KEY_MODEL, &model_id)?;
+                self.store.meta_set(KEY_DIM, &dim)?;
+                self.store.flush()?;
+                self.vectors = Vectors::new(dim);
+                Ok(())
+            }
+        }
+    }
+
+    /// The folders this library indexes.
+    pub fn roots(&self) -> Result<Vec<PathBuf>> {
+        let roots: Vec<Vec<u8>> = self.store.meta_get(KEY_ROOTS)?.unwrap_or_default();
+        Ok(roots
+            .iter()
+            .map(|r| crate::store::bytes_to_path(r))
+            .collect())
+    }
+
+    /// Adds folders to the set of roots (kept sorted and unique).
+    pub fn add_roots(&mut self, roots: &[PathBuf]) -> Result<()> {
+        let mut all: Vec<Vec<u8>> = self.store.meta_get(KEY_ROOTS)?.unwrap_or_default();
+        for r in roots {
+            let b = crate::store::path_to_bytes(r);
+            if !all.contains(&b) {
+                all.push(b);
+            }
+        }
+        all.sort();
+        self.store.meta_set(KEY_ROOTS, &all)?;
+        self.store.flush()
+    }
+
+    /// The summary of the last indexing run, as the indexer wrote it.
+    pub fn last_run(&self) -> Result<Option<serde_json::Value>> {
+        self.store.meta_get(KEY_LAST_RUN)
+    }
+
+    pub fn set_last_run(&mut self, summary: &serde_json::Value) -> Result<()> {
+        self.store.meta_set(KEY_LAST_RUN, summary)?;
+        self.store.flush()
+    }
+
+    /// Step 1 of a batch: the catalog (atomic, durable), then the in-memory
+    /// indexes. Keyword changes are durable at the next [`Library::checkpoint`].
+    pub fn commit(&mut self, changes: &ChangeSet) -> Result<Applied> {
+        if changes.is_empty() {
+            return Ok(Applied {
+                added_ids: Vec::new(),
+                generation: self.store.generation()?,
+            });
+        }
+        if let Some(bad) = changes
+            .added
+            .iter()
+            .find(|a| a.vector.len() != self.vectors.dim())
+        {
+            return Err(Error::InvalidArgument(format!(
+                "vector of {} values for a library of dimension {}",
+                bad.vector.len(),
+                self.vectors.dim()
+            )));
+        }
+        // Ids whose path gets new content are replaced inside the transaction.
+        let replaced: Vec<ImageId> = changes
+            .added
+            .iter()
+            .filter_map(|a| self.store.id_for_path(&a.record.path).ok().flatten())
+            .collect();
+        let applied = self.store.apply(changes)?;
+        for &id in changes.removed.iter().chain(&replaced) {
+            self.vectors.remove(id);
+            self.keyword.remove(id);
+        }
+        for (id, rec) in &changes.moved {
+            self.keyword.upsert(*id, rec)?;
+        }
+        for (new, &id) in changes.added.iter().zip(&applied.added_ids) {
+            self.vectors.insert(id, &new.vector);
+            if let Some(g) = self.graph.as_mut() {
+                g.insert(id, &new.vector);
+                self.graph_dirty = true;
+            }
+            self.keyword.upsert(id, &new.record)?;
+        }
+        self.keyword_dirty = true;
+        Ok(applied)
+    }
+
+    /// Steps 2 and 3: commits the keyword index and, if the graph changed (or must
+    /// be created or compacted), dumps it. Call at the end of a run and
+    /// periodically during long runs.
+    pub fn checkpoint(&mut self) -> Result<()> {
+        if self.keyword_dirty {
+            let generation = self.store.generation()?;
+            self.keyword.commit(generation)?;
+            self.keyword_dirty = false;
+        }
+        let live = self.vectors.len();
+        match &self.graph {
+            None if live >= GRAPH_MIN_POINTS => {
+                self.graph = Some(Graph::build(&self.vectors));
+                self.graph_dirty = true;
+            }
+            Some(g)
+                if g.points() > 0
+                    && (g.points() - live.min(g.points())) as f64 / g.points() as f64
+                        > COMPACT_DEAD_SHARE =>
+            {
+                tracing::info!(
+                    "compacting the ANN graph ({} points, {live} live)",
+                    g.points()
+                );
+                self.graph = if live >= GRAPH_MIN_POINTS {
+                    Some(Graph::build(&self.vectors))
+                } else {
+                    None
+                };
+                self.graph_dirty = true;
+            }
+            _ => {}
+        }
+        if self.graph_dirty {
+            self.save_graph()?;
+        }
+        Ok(())
+    }
+
+    fn save_graph(&mut self) -> Result<()> {
+        let old: Option<AnnMeta> = self.store.meta_get(KEY_ANN)?;
+        match &self.graph {
+            Some(g) => {
+                let basename = g.dump(&self.ann_dir(), "graph")?;
+                let meta = AnnMeta {
+                    basename,
+                    points: g.points(),
+                    max_id: g.max_id(),
+                };
+                self.store.meta_set(KEY_ANN, &meta)?;
+                self.store.flush()?;
+                if let Some(old) = old.filter(|o| o.basename != meta.basename) {
+                    remove_dump(&self.ann_dir(), &old.basename);
+                }
+            }
+            None => {
+                self.store.meta_remove(KEY_ANN)?;
+                self.store.flush()?;
+                if let Some(old) = old {
+                    remove_dump(&self.ann_dir(), &old.basename);
+                }
+            }
+        }
+        self.graph_dirty = false;
+        Ok(())
+    }
+
+    /// Re-creates the keyword index from the catalog.
+    pub fn rebuild_keyword(&mut self) -> Result<()> {
+        self.keyword.clear()?;
+        for item in self.store.records() {
+            let (id, rec) = item?;
+            self.keyword.upsert(id, &rec)?;
+        }
+        let generation = self.store.generation()?;
+        self.keyword.commit(generation)?;
+        self.keyword_dirty = false;
+        Ok(())
+    }
+
+    /// The `k` images most similar to `query` among those `keep` accepts. Uses the
+    /// graph for large libraries, an exact scan otherwise.
+    pub fn nearest(&self, query: &[f32], k: usize, keep: &dyn Fn(ImageId) -> bool) -> Vec<Scored> {
+        let live = |id: ImageId| self.vectors.contains(id) && keep(id);
+        match &self.graph {
+            Some(g) => g.search(query, k, &live),
+            None => self.vectors.search(query, k, &live),
+        }
+    }
+}
+
+fn remove_dump(dir: &Path, basename: &str) {
+    for ext in ["hnsw.graph", "hnsw.data"] {
+        let _ = std::fs::remove_file(dir.join(format!("{basename}.{ext}")));
+    }
+}

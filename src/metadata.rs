@@ -1,0 +1,69 @@
+//! Photo metadata from EXIF (the only module that names kamadak-exif): capture
+//! date and camera, for filters and keyword search.
+
+use std::io::Cursor;
+
+/// What scry keeps from a photo's EXIF block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PhotoMetadata {
+    /// DateTimeOriginal (else DateTime), seconds since the epoch, civil time as UTC.
+    pub taken: Option<i64>,
+    /// "Make Model", de-duplicated ("Canon Canon EOS 5D" → "Canon EOS 5D").
+    pub camera: Option<String>,
+}
+
+/// Reads EXIF from JPEG, TIFF, PNG, WebP or HEIF bytes; missing or broken EXIF
+/// gives empty metadata, never an error (the image itself may be fine).
+pub fn read(bytes: &[u8]) -> PhotoMetadata {
+    let Ok(exif) = exif::Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
+        return PhotoMetadata::default();
+    };
+    let text = |tag: exif::Tag| -> Option<String> {
+        let f = exif.get_field(tag, exif::In::PRIMARY)?;
+        match &f.value {
+            exif::Value::Ascii(parts) => parts
+                .first()
+                .map(|p| {
+                    String::from_utf8_lossy(p)
+                        .trim()
+                        .trim_end_matches('\0')
+                        .to_string()
+                })
+                .filter(|s| !s.is_empty()),
+            _ => None,
+        }
+    };
+    let taken = text(exif::Tag::DateTimeOriginal)
+        .or_else(|| text(exif::Tag::DateTime))
+        .and_then(|s| crate::dates::parse_exif_datetime(&s));
+    let camera = match (text(exif::Tag::Make), text(exif::Tag::Model)) {
+        (Some(make), Some(model)) if model.to_lowercase().starts_with(&make.to_lowercase()) => {
+            Some(model)
+        }
+        (Some(make), Some(model)) => Some(format!("{make} {model}")),
+        (make, model) => make.or(model),
+    };
+    PhotoMetadata { taken, camera }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_the_sample_photo() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/sample_data/animals/chelsea-sideways.jpg"
+        ))
+        .unwrap();
+        let m = super::read(&bytes);
+        assert_eq!(m.camera.as_deref(), Some("scry Sample Camera"));
+        assert_eq!(
+            m.taken.map(crate::dates::format_datetime).as_deref(),
+            Some("2019-07-14T18:30:00")
+        );
+        assert_eq!(
+            super::read(b"not an image"),
+            super::PhotoMetadata::default()
+        );
+    }
+}

@@ -1,0 +1,447 @@
+//! The catalog: the only module that names sled.
+//!
+//! The catalog is the source of truth of a library: image records, their vectors
+//! and thumbnails. The ANN graph and the keyword index are derived from it and are
+//! repaired from it after a crash (see [`crate::ingest`]).
+//!
+//! Trees:
+//! - `meta`: schema version, next id, generation, model, roots, last run, ANN dump.
+//! - `images`: id → [`ImageRecord`] (postcard).
+//! - `paths`: path bytes → id.
+//! - `hashes`: content hash ‖ id → () (find copies and moved files).
+//! - `vectors`: id → little-endian f32s.
+//! - `thumbs`: id → JPEG bytes.
+//!
+//! Every change is one sled transaction across the trees, followed by a flush: a
+//! batch is either entirely in the catalog or not at all, whatever moment a crash
+//! comes. Ids are allocated in that transaction, so they are never reused.
+
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+
+use crate::error::{Error, Result};
+
+/// Version of the on-disk layout. A library written by another version is refused
+/// with a clear message, never misread.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Catalog id of an image. Never reused, also after the image is removed.
+pub type ImageId = u64;
+
+/// What the catalog knows about one image file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImageRecord {
+    /// Absolute path, as raw bytes (file names need not be UTF-8).
+    pub path: Vec<u8>,
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// BLAKE3 of the file's bytes.
+    pub hash: [u8; 32],
+    /// Dimensions as displayed (after EXIF orientation).
+    pub width: u32,
+    pub height: u32,
+    /// Format decided from the bytes ("jpeg", "png", …).
+    pub format: String,
+    /// EXIF DateTimeOriginal as seconds since the epoch (local time read as UTC).
+    pub taken: Option<i64>,
+    /// EXIF camera make and model.
+    pub camera: Option<String>,
+    /// When the record was written, seconds since the epoch.
+    pub indexed_at: i64,
+}
+
+impl ImageRecord {
+    /// The path as an OS path.
+    pub fn path_buf(&self) -> PathBuf {
+        bytes_to_path(&self.path)
+    }
+
+    /// The date a person means by "when": EXIF capture time, else modification time.
+    pub fn date(&self) -> i64 {
+        self.taken
+            .unwrap_or(self.mtime_ns.div_euclid(1_000_000_000))
+    }
+}
+
+/// Path → bytes, losslessly (Unix file names are bytes).
+pub fn path_to_bytes(path: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().as_bytes().to_vec()
+    }
+}
+
+/// Bytes → path, the inverse of [`path_to_bytes`].
+pub fn bytes_to_path(bytes: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+    }
+}
+
+/// A new image to add: its record, normalised vector and thumbnail.
+#[derive(Debug, Clone)]
+pub struct NewImage {
+    pub record: ImageRecord,
+    pub vector: Vec<f32>,
+    pub thumbnail: Vec<u8>,
+}
+
+/// One batch of changes, applied atomically.
+#[derive(Debug, Default, Clone)]
+pub struct ChangeSet {
+    pub added: Vec<NewImage>,
+    /// An existing image at a new path (moved or renamed; same bytes).
+    pub moved: Vec<(ImageId, ImageRecord)>,
+    pub removed: Vec<ImageId>,
+}
+
+impl ChangeSet {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.moved.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// What [`Store::apply`] did: the ids given to the added images, in order.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub added_ids: Vec<ImageId>,
+    pub generation: u64,
+}
+
+/// The sled-backed catalog.
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    meta: sled::Tree,
+    images: sled::Tree,
+    paths: sled::Tree,
+    hashes: sled::Tree,
+    vectors: sled::Tree,
+    thumbs: sled::Tree,
+}
+
+const KEY_SCHEMA: &[u8] = b"schema_version";
+const KEY_NEXT_ID: &[u8] = b"next_id";
+const KEY_GENERATION: &[u8] = b"generation";
+
+fn corrupt(dir: &Path, what: impl std::fmt::Display) -> Error {
+    Error::DataCorruption {
+        path: dir.to_path_buf(),
+        message: format!(
+            "{what}; run `scry index --rebuild` to re-create the library from the source images"
+        ),
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the catalog in `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let db = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::LowSpace)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(io) => Error::io(dir, io),
+                other => corrupt(dir, format!("the catalog cannot be opened ({other})")),
+            })?;
+        let tree = |name: &str| db.open_tree(name).map_err(|e| corrupt(dir, e));
+        let store = Store {
+            dir: dir.to_path_buf(),
+            meta: tree("meta")?,
+            images: tree("images")?,
+            paths: tree("paths")?,
+            hashes: tree("hashes")?,
+            vectors: tree("vectors")?,
+            thumbs: tree("thumbs")?,
+            db,
+        };
+        match store.meta_get::<u32>(KEY_SCHEMA)? {
+            None if store.images.is_empty() => {
+                store.meta_set(KEY_SCHEMA, &SCHEMA_VERSION)?;
+                store.flush()?;
+            }
+            None => return Err(corrupt(dir, "the catalog has images but no schema version")),
+            Some(v) if v == SCHEMA_VERSION => {}
+            Some(v) => {
+                return Err(Error::IncompatibleLibrary {
+                    path: dir.to_path_buf(),
+                    message: format!(
+                        "the library was written by schema version {v}; this scry reads version \
+                         {SCHEMA_VERSION}. Use a matching scry, or `scry index --rebuild` to re-create it"
+                    ),
+                })
+            }
+        }
+        Ok(store)
+    }
+
+    /// The folder holding the catalog.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn err(&self, e: impl std::fmt::Display) -> Error {
+        corrupt(&self.dir, e)
+    }
+
+    /// Reads a metadata value.
+    pub fn meta_get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
+        match self.meta.get(key).map_err(|e| self.err(e))? {
+            None => Ok(None),
+            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| {
+                self.err(format!(
+                    "metadata {} unreadable: {e}",
+                    String::from_utf8_lossy(key)
+                ))
+            }),
+        }
+    }
+
+    /// Writes a metadata value (durable after the next [`Store::flush`]).
+    pub fn meta_set<T: Serialize>(&self, key: &[u8], value: &T) -> Result<()> {
+        let v = serde_json::to_vec(value).expect("metadata serialises");
+        self.meta.insert(key, v).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Removes a metadata value.
+    pub fn meta_remove(&self, key: &[u8]) -> Result<()> {
+        self.meta.remove(key).map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map_err(|e| match e {
+            sled::Error::Io(io) => Error::io(&self.dir, io),
+            other => self.err(other),
+        })?;
+        Ok(())
+    }
+
+    /// Number of images in the catalog.
+    pub fn len(&self) -> usize {
+        self.images.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
+
+    /// Incremented by every applied change set; derived indexes record the
+    /// generation they reflect.
+    pub fn generation(&self) -> Result<u64> {
+        Ok(self.meta_get(KEY_GENERATION)?.unwrap_or(0))
+    }
+
+    pub fn get(&self, id: ImageId) -> Result<Option<ImageRecord>> {
+        match self.images.get(id.to_be_bytes()).map_err(|e| self.err(e))? {
+            None => Ok(None),
+            Some(v) => postcard::from_bytes(&v)
+                .map(Some)
+                .map_err(|e| self.err(format!("image record {id} unreadable: {e}"))),
+        }
+    }
+
+    pub fn contains(&self, id: ImageId) -> Result<bool> {
+        self.images
+            .contains_key(id.to_be_bytes())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>> {
+        Ok(self
+            .paths
+            .get(path)
+            .map_err(|e| self.err(e))?
+            .map(|v| id_from(&v)))
+    }
+
+    /// Ids of images whose bytes hash to `hash`.
+    pub fn ids_for_hash(&self, hash: &[u8; 32]) -> Result<Vec<ImageId>> {
+        self.hashes
+            .scan_prefix(hash)
+            .keys()
+            .map(|k| k.map(|k| id_from(&k[32..])).map_err(|e| self.err(e)))
+            .collect()
+    }
+
+    pub fn vector(&self, id: ImageId) -> Result<Option<Vec<f32>>> {
+        Ok(self
+            .vectors
+            .get(id.to_be_bytes())
+            .map_err(|e| self.err(e))?
+            .map(|v| floats_from(&v)))
+    }
+
+    pub fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .thumbs
+            .get(id.to_be_bytes())
+            .map_err(|e| self.err(e))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Every record, in id order.
+    pub fn records(&self) -> impl Iterator<Item = Result<(ImageId, ImageRecord)>> + '_ {
+        self.images.iter().map(move |kv| {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            let id = id_from(&k);
+            let rec = postcard::from_bytes(&v)
+                .map_err(|e| self.err(format!("image record {id} unreadable: {e}")))?;
+            Ok((id, rec))
+        })
+    }
+
+    /// Every vector, in id order.
+    pub fn vectors(&self) -> impl Iterator<Item = Result<(ImageId, Vec<f32>)>> + '_ {
+        self.vectors.iter().map(move |kv| {
+            let (k, v) = kv.map_err(|e| self.err(e))?;
+            Ok((id_from(&k), floats_from(&v)))
+        })
+    }
+
+    /// Applies a change set atomically and durably.
+    pub fn apply(&self, changes: &ChangeSet) -> Result<Applied> {
+        let encoded: Vec<Vec<u8>> = changes
+            .added
+            .iter()
+            .map(|n| postcard::to_allocvec(&n.record).expect("record serialises"))
+            .collect();
+        let moved: Vec<Vec<u8>> = changes
+            .moved
+            .iter()
+            .map(|(_, r)| postcard::to_allocvec(r).expect("record serialises"))
+            .collect();
+        let result = (
+            &self.meta,
+            &self.images,
+            &self.paths,
+            &self.hashes,
+            &self.vectors,
+            &self.thumbs,
+        )
+            .transaction(|(meta, images, paths, hashes, vectors, thumbs)| {
+                let read_u64 = |key: &[u8]| -> std::result::Result<
+                    u64,
+                    ConflictableTransactionError<String>,
+                > {
+                    Ok(match meta.get(key)? {
+                        Some(v) => serde_json::from_slice(&v)
+                            .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?,
+                        None => 0,
+                    })
+                };
+                let mut next = read_u64(KEY_NEXT_ID)?.max(1);
+                let generation = read_u64(KEY_GENERATION)? + 1;
+                for &id in &changes.removed {
+                    let key = id.to_be_bytes();
+                    if let Some(old) = images.remove(&key)? {
+                        let rec: ImageRecord = postcard::from_bytes(&old)
+                            .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
+                        if paths.get(&rec.path)?.map(|v| id_from(&v)) == Some(id) {
+                            paths.remove(rec.path.as_slice())?;
+                        }
+                        hashes.remove(hash_key(&rec.hash, id).as_slice())?;
+                    }
+                    vectors.remove(&key)?;
+                    thumbs.remove(&key)?;
+                }
+                for ((id, rec), bytes) in changes.moved.iter().zip(&moved) {
+                    let key = id.to_be_bytes();
+                    if let Some(old) = images.get(key)? {
+                        let old: ImageRecord = postcard::from_bytes(&old)
+                            .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
+                        if paths.get(&old.path)?.map(|v| id_from(&v)) == Some(*id) {
+                            paths.remove(old.path.as_slice())?;
+                        }
+                    }
+                    images.insert(&key, bytes.as_slice())?;
+                    paths.insert(rec.path.as_slice(), &key)?;
+                }
+                let mut added_ids = Vec::with_capacity(changes.added.len());
+                for (new, bytes) in changes.added.iter().zip(&encoded) {
+                    let id = next;
+                    next += 1;
+                    let key = id.to_be_bytes();
+                    // A path re-added with new content replaces its old record.
+                    if let Some(old_id) = paths.get(&new.record.path)? {
+                        let old_id = id_from(&old_id);
+                        if let Some(old) = images.remove(&old_id.to_be_bytes())? {
+                            let old: ImageRecord = postcard::from_bytes(&old)
+                                .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
+                            hashes.remove(hash_key(&old.hash, old_id).as_slice())?;
+                        }
+                        vectors.remove(&old_id.to_be_bytes())?;
+                        thumbs.remove(&old_id.to_be_bytes())?;
+                    }
+                    images.insert(&key, bytes.as_slice())?;
+                    paths.insert(new.record.path.as_slice(), &key)?;
+                    hashes.insert(hash_key(&new.record.hash, id), &[])?;
+                    vectors.insert(&key, floats_to(&new.vector))?;
+                    thumbs.insert(&key, new.thumbnail.as_slice())?;
+                    added_ids.push(id);
+                }
+                meta.insert(KEY_NEXT_ID, serde_json::to_vec(&next).expect("u64"))?;
+                meta.insert(
+                    KEY_GENERATION,
+                    serde_json::to_vec(&generation).expect("u64"),
+                )?;
+                Ok(Applied {
+                    added_ids,
+                    generation,
+                })
+            });
+        let applied = result.map_err(|e| match e {
+            TransactionError::Abort(m) => self.err(m),
+            TransactionError::Storage(sled::Error::Io(io)) => Error::io(&self.dir, io),
+            TransactionError::Storage(other) => self.err(other),
+        })?;
+        self.flush()?;
+        Ok(applied)
+    }
+}
+
+/// Content hash of a file's bytes (BLAKE3): finds copies and moved files.
+pub fn content_hash(bytes: &[u8]) -> [u8; 32] {
+    *blake3::hash(bytes).as_bytes()
+}
+
+fn hash_key(hash: &[u8; 32], id: ImageId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(40);
+    k.extend_from_slice(hash);
+    k.extend_from_slice(&id.to_be_bytes());
+    k
+}
+
+fn id_from(bytes: &[u8]) -> ImageId {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[..8]);
+    u64::from_be_bytes(b)
+}
+
+fn floats_to(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn floats_from(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}

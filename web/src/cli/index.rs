@@ -1,0 +1,188 @@
+//! `scry index`: add folders to the library and bring it up to date.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use scry_indexer::{IndexOptions, Progress, Summary};
+
+use super::library::{self, LibraryArgs, Settings};
+use super::ModelArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct IndexArgs {
+    /// Folders to index (added to the library's roots). Without any, the library's
+    /// roots are re-scanned.
+    dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    library: LibraryArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(long)]
+    follow_links: bool,
+    /// Index hidden files and folders too.
+    #[arg(long)]
+    hidden: bool,
+    /// Re-create the library from the source images (after damage, or to switch
+    /// models); keeps its roots.
+    #[arg(long)]
+    rebuild: bool,
+    /// Images per forward pass.
+    #[arg(long, default_value_t = scry::model::DEFAULT_BATCH_SIZE as u32, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    batch_size: u32,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: IndexArgs) -> anyhow::Result<()> {
+    let dir = args.library.dir()?;
+    let mut settings = Settings::load(&dir);
+    for d in &args.dirs {
+        let c = std::fs::canonicalize(d)
+            .with_context(|| format!("{}: folder not found", d.display()))?;
+        if !c.is_dir() {
+            anyhow::bail!("{}: not a folder", d.display());
+        }
+        if !settings.roots.contains(&c) {
+            settings.roots.push(c);
+        }
+    }
+    if settings.roots.is_empty() {
+        anyhow::bail!("nothing to index: pass the folders to index, e.g. `scry index ~/Pictures`");
+    }
+    if args.rebuild {
+        for part in ["catalog", "keyword", "ann"] {
+            let p = dir.join(part);
+            if p.exists() {
+                std::fs::remove_dir_all(&p)
+                    .with_context(|| format!("cannot remove {}", p.display()))?;
+            }
+        }
+    }
+    // Load the model before opening the library: a missing model fails fast.
+    let model = args.model.load()?;
+    let mut lib = library::open(&dir)?;
+    settings.model = Some(model.id().to_string());
+    settings.save(&dir)?;
+
+    let opts = IndexOptions {
+        crawl: scry_indexer::CrawlOptions {
+            follow_links: args.follow_links,
+            include_hidden: args.hidden,
+        },
+        batch_size: args.batch_size as usize,
+        ..IndexOptions::default()
+    };
+    let progress = Reporter::new(!args.json && std::io::stderr().is_terminal());
+    let summary = scry_indexer::index(&mut lib, &model, &settings.roots, &opts, &progress)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(())
+}
+
+fn print_summary(s: &Summary) {
+    println!(
+        "{} new, {} changed, {} unchanged, {} moved, {} removed ({} copies reused, {} embedded) in {:.1} s; {} images in the library",
+        s.new, s.changed, s.unchanged, s.moved, s.removed, s.copies, s.embedded, s.seconds, s.total
+    );
+    if s.ignored > 0 {
+        println!("{} files are not images and were ignored", s.ignored);
+    }
+    if !s.failures.is_empty() {
+        println!(
+            "Not indexed ({} errors, {} unsupported):",
+            s.failed, s.unsupported
+        );
+        for (kind, list) in &s.failures {
+            let name = serde_json::to_value(kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            println!("  {} ({}):", name.replace('_', " "), list.len());
+            for f in list.iter().take(20) {
+                println!("    {}: {}", f.path.display(), f.reason);
+            }
+            if list.len() > 20 {
+                println!("    … and {} more (use --json for all)", list.len() - 20);
+            }
+        }
+    }
+}
+
+/// A progress bar on a terminal; otherwise a log line every few seconds.
+struct Reporter {
+    bar: Option<indicatif::ProgressBar>,
+    state: Mutex<(usize, usize, Instant, Instant)>, // done, total, started, last log
+}
+
+impl Reporter {
+    fn new(terminal: bool) -> Self {
+        let bar = terminal.then(|| {
+            let b = indicatif::ProgressBar::new_spinner();
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg} [{bar:30}] {pos}/{len} images, {per_sec}, ETA {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        });
+        let now = Instant::now();
+        Self {
+            bar,
+            state: Mutex::new((0, 0, now, now)),
+        }
+    }
+}
+
+impl Progress for Reporter {
+    fn crawling(&self, files: usize) {
+        match &self.bar {
+            Some(b) => b.set_message(format!("scanning: {files} files")),
+            None => tracing::debug!("scanning: {files} files"),
+        }
+    }
+
+    fn start(&self, total: usize) {
+        let mut st = self.state.lock().expect("progress lock");
+        st.1 = total;
+        st.2 = Instant::now();
+        match &self.bar {
+            Some(b) => {
+                b.set_length(total as u64);
+                b.set_message("indexing");
+            }
+            None if total > 0 => eprintln!("indexing {total} new or changed files"),
+            None => {}
+        }
+    }
+
+    fn advance(&self, n: usize) {
+        let mut st = self.state.lock().expect("progress lock");
+        st.0 += n;
+        match &self.bar {
+            Some(b) => b.inc(n as u64),
+            None if st.3.elapsed() >= Duration::from_secs(5) => {
+                let rate = st.0 as f64 / st.2.elapsed().as_secs_f64().max(1e-3);
+                eprintln!("indexed {}/{} ({rate:.1} images/s)", st.0, st.1);
+                st.3 = Instant::now();
+            }
+            None => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

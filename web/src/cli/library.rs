@@ -1,0 +1,61 @@
+//! Where the library lives, and the settings kept beside it so that
+//! `scry index --rebuild` can re-create a damaged library from its roots.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+/// `--db`, shared by the commands that open a library.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LibraryArgs {
+    /// Library folder [default: $XDG_DATA_HOME/scry/library, i.e. ~/.local/share/scry/library].
+    #[arg(long, env = "SCRY_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+impl LibraryArgs {
+    pub fn dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(d) = &self.db {
+            return Ok(d.clone());
+        }
+        let base = dirs::data_dir().context(
+            "no per-user data folder (HOME is not set): pass --db PATH to choose where the library lives",
+        )?;
+        Ok(base.join("scry").join("library"))
+    }
+}
+
+/// Settings that survive a rebuild: the roots and the model.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub roots: Vec<PathBuf>,
+    pub model: Option<String>,
+}
+
+const SETTINGS: &str = "settings.json";
+
+impl Settings {
+    pub fn load(dir: &Path) -> Settings {
+        std::fs::read(dir.join(SETTINGS))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// Written to a temporary file and renamed: never half-written.
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+        let tmp = dir.join(format!("{SETTINGS}.tmp"));
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)
+            .with_context(|| tmp.display().to_string())?;
+        std::fs::rename(&tmp, dir.join(SETTINGS)).with_context(|| dir.display().to_string())?;
+        Ok(())
+    }
+}
+
+/// Opens the library, adding the recovery hint to damage errors.
+pub fn open(dir: &Path) -> anyhow::Result<scry::Library> {
+    scry::Library::open(dir)
+        .with_context(|| format!("cannot open the library at {}", dir.display()))
+}

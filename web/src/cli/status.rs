@@ -1,0 +1,82 @@
+//! `scry status`: what the library holds.
+
+use serde_json::json;
+
+use super::library::{self, LibraryArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    library: LibraryArgs,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: StatusArgs) -> anyhow::Result<()> {
+    let dir = args.library.dir()?;
+    if !dir.join("catalog").exists() {
+        anyhow::bail!(
+            "no library at {}: create one with `scry index FOLDER`",
+            dir.display()
+        );
+    }
+    let lib = library::open(&dir)?;
+    let roots: Vec<String> = lib
+        .roots()?
+        .iter()
+        .map(|r| r.display().to_string())
+        .collect();
+    let last = lib.last_run()?;
+    let failures = last
+        .as_ref()
+        .and_then(|l| l.get("failed").and_then(|f| f.as_u64()))
+        .unwrap_or(0);
+    let info = json!({
+        "library": dir,
+        "images": lib.len(),
+        "roots": roots,
+        "model": lib.model()?,
+        "keyword_documents": lib.keyword().len(),
+        "ann_graph_points": lib.graph().map(|g| g.points()),
+        "last_run": last,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+        return Ok(());
+    }
+    println!("library: {}", dir.display());
+    println!("images:  {}", lib.len());
+    println!(
+        "model:   {}",
+        lib.model()?.unwrap_or_else(|| "(none yet)".into())
+    );
+    println!(
+        "roots:   {}",
+        if roots.is_empty() {
+            "(none)".into()
+        } else {
+            roots.join(", ")
+        }
+    );
+    match &last {
+        Some(l) => {
+            let when = l
+                .get("finished_at")
+                .and_then(|t| t.as_i64())
+                .map(scry::dates::format_datetime)
+                .unwrap_or_default();
+            println!(
+                "last run: {when} UTC: {} new, {} changed, {} removed, {failures} failed",
+                l["new"], l["changed"], l["removed"]
+            );
+            if let Some(groups) = l.get("failures").and_then(|f| f.as_object()) {
+                for (kind, list) in groups {
+                    println!("  {kind}: {}", list.as_array().map_or(0, |a| a.len()));
+                }
+            }
+        }
+        None => println!("last run: never"),
+    }
+    Ok(())
+}
