@@ -455,6 +455,11 @@ fn decode_jpeg_inner(
             "too large to decode safely ({ow}×{oh})"
         )));
     }
+    // libjpeg pads a truncated file with grey and only warns; Pillow refuses it
+    // ("image file is truncated"). Refuse it too rather than index half a photo.
+    if !jpeg_is_complete(bytes) {
+        return Err(JpegError::Message("corrupt or truncated JPEG: the file ends before its end-of-image marker".into()));
+    }
     let pixels: Vec<[u8; 3]> = started.read_scanlines().map_err(io)?;
     // A truncated file yields grey rows and a warning, as in Pillow (which loads
     // truncated JPEGs only with LOAD_TRUNCATED_IMAGES); finish() reports it.
@@ -471,6 +476,47 @@ fn decode_jpeg_inner(
         (h as u32, w as u32)
     };
     Ok((img, fw, fh))
+}
+
+/// Walks a JPEG's marker segments and entropy-coded scans to its end-of-image
+/// marker; false if the data runs out first (a truncated file).
+pub fn jpeg_is_complete(b: &[u8]) -> bool {
+    if b.len() < 4 || b[0] != 0xFF || b[1] != 0xD8 {
+        return false;
+    }
+    let mut i = 2;
+    while i + 1 < b.len() {
+        if b[i] != 0xFF {
+            return false; // a segment must start with a marker
+        }
+        let m = b[i + 1];
+        match m {
+            0xFF => i += 1, // fill byte
+            0xD9 => return true,
+            0x01 | 0xD0..=0xD7 => i += 2, // markers without a length
+            _ => {
+                if i + 3 >= b.len() {
+                    return false;
+                }
+                let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+                if len < 2 {
+                    return false;
+                }
+                i += 2 + len;
+                if m == 0xDA {
+                    // Entropy-coded data: runs to the next marker that is not a
+                    // stuffed zero or a restart marker.
+                    while i + 1 < b.len() {
+                        if b[i] == 0xFF && b[i + 1] != 0x00 && !(0xD0..=0xD7).contains(&b[i + 1]) && b[i + 1] != 0xFF {
+                            break;
+                        }
+                        i += 1;
+                    }
+                }
+            }
+        }
+    }
+    false
 }
 
 /// Whether the first bytes of a file are a known image signature.

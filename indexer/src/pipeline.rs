@@ -62,7 +62,16 @@ struct Prepared {
 /// A file to (re-)index.
 struct Candidate {
     entry: FileEntry,
-    replaces: Option<ImageId>,
+    /// The catalog entry at this path, when the file changed (size or mtime).
+    replaces: Option<(ImageId, ImageRecord)>,
+}
+
+/// What preparing a file gave.
+enum Outcome {
+    Ready(Prepared),
+    /// Only the modification time changed (a copy without -p, a touch): same bytes,
+    /// same vector; the record is updated without decoding.
+    Touched(ImageId, ImageRecord),
 }
 
 fn now_secs() -> i64 {
@@ -73,7 +82,7 @@ fn now_secs() -> i64 {
 
 /// Reads, hashes, decodes (once) and prepares one file: model input, thumbnail and
 /// catalog record from the same decode.
-fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Prepared, Failure> {
+fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
     let path = &c.entry.path;
     let bytes = std::fs::read(path).map_err(|e| {
         Failure::new(
@@ -82,16 +91,25 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Prepared, Failure> {
             format!("cannot read: {e}"),
         )
     })?;
+    let hash = content_hash(&bytes);
+    if let Some((id, old)) = &c.replaces {
+        if old.hash == hash {
+            let mut rec = old.clone();
+            rec.size = c.entry.size;
+            rec.mtime_ns = c.entry.mtime_ns;
+            return Ok(Outcome::Touched(*id, rec));
+        }
+    }
     let decoded = decode_full(&bytes, Some(pre.decode_min_side()))
         .map_err(|m| Failure::new(path.clone(), FailureKind::from_message(&m), m))?;
     let meta = scry::metadata::read(&bytes);
     let rgb = to_rgb(decoded.image);
-    Ok(Prepared {
+    Ok(Outcome::Ready(Prepared {
         record: ImageRecord {
             path: path_to_bytes(path),
             size: c.entry.size,
             mtime_ns: c.entry.mtime_ns,
-            hash: content_hash(&bytes),
+            hash,
             width: decoded.width,
             height: decoded.height,
             format: decoded.format.to_string(),
@@ -99,10 +117,10 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Prepared, Failure> {
             camera: meta.camera,
             indexed_at: now_secs(),
         },
-        replaces: c.replaces,
+        replaces: c.replaces.as_ref().map(|(id, _)| *id),
         pixels: pre.pixels(&rgb),
         thumbnail: thumbnail_jpeg(&rgb, THUMBNAIL_SHORT_SIDE),
-    })
+    }))
 }
 
 fn under_any(path: &Path, roots: &[PathBuf]) -> bool {
@@ -173,9 +191,9 @@ pub fn index(
             Some((_, rec)) if rec.size == entry.size && rec.mtime_ns == entry.mtime_ns => {
                 summary.unchanged += 1;
             }
-            Some((id, _)) => candidates.push(Candidate {
+            Some(known) => candidates.push(Candidate {
                 entry,
-                replaces: Some(id),
+                replaces: Some(known),
             }),
             None => match classify(&entry.path) {
                 Kind::Image => candidates.push(Candidate {
@@ -254,7 +272,7 @@ pub fn index(
         .thread_name(|i| format!("scry-decode-{i}"))
         .build()
         .map_err(|e| scry::Error::InvalidArgument(format!("cannot start decoding threads: {e}")))?;
-    let (tx, rx) = sync_channel::<Result<Prepared, Failure>>(opts.batch_size.max(1) * 4);
+    let (tx, rx) = sync_channel::<Result<Outcome, Failure>>(opts.batch_size.max(1) * 4);
     let cancel = AtomicBool::new(false);
     let batch_size = opts.batch_size.max(1);
     let commit_every = opts.commit_every.max(1);
@@ -305,7 +323,12 @@ pub fn index(
                         summary.record_failure(f);
                         progress.advance(1);
                     }
-                    Ok(p) => {
+                    Ok(Outcome::Touched(id, rec)) => {
+                        summary.touched += 1;
+                        changes.moved.push((id, rec));
+                        progress.advance(1);
+                    }
+                    Ok(Outcome::Ready(p)) => {
                         if p.replaces.is_some() {
                             summary.changed += 1;
                         } else {
@@ -336,7 +359,7 @@ pub fn index(
                         }
                     }
                 }
-                if changes.added.len() >= commit_every {
+                if changes.added.len() + changes.moved.len() >= commit_every {
                     lib.commit(&std::mem::take(&mut changes))?;
                     if last_checkpoint.elapsed() >= opts.checkpoint_every {
                         lib.checkpoint()?;

@@ -81,6 +81,9 @@ pub struct Summary {
     pub changed: usize,
     /// Files skipped because size and modification time are unchanged.
     pub unchanged: usize,
+    /// Files whose modification time changed but not their bytes: record updated,
+    /// not decoded.
+    pub touched: usize,
     /// Files recognised by content at a new path: kept their vectors, not decoded.
     pub moved: usize,
     /// Files gone from disk, removed from the library.

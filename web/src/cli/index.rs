@@ -89,8 +89,8 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
 
 fn print_summary(s: &Summary) {
     println!(
-        "{} new, {} changed, {} unchanged, {} moved, {} removed ({} copies reused, {} embedded) in {:.1} s; {} images in the library",
-        s.new, s.changed, s.unchanged, s.moved, s.removed, s.copies, s.embedded, s.seconds, s.total
+        "{} new, {} changed, {} unchanged, {} moved, {} removed ({} copies reused, {} re-timed, {} embedded) in {:.1} s; {} images in the library",
+        s.new, s.changed, s.unchanged, s.moved, s.removed, s.copies, s.touched, s.embedded, s.seconds, s.total
     );
     if s.ignored > 0 {
         println!("{} files are not images and were ignored", s.ignored);

@@ -1,0 +1,245 @@
+//! The indexer on real files with the tiny fixture model: incremental runs, moves,
+//! deletions, and hostile files.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use scry::{ClipModel, Library};
+use scry_indexer::{index, FailureKind, IndexOptions, Silent, Summary};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn model() -> &'static ClipModel {
+    static M: OnceLock<ClipModel> = OnceLock::new();
+    M.get_or_init(|| ClipModel::load_dir(&root().join("tests/fixtures/tiny-clip")).unwrap())
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+fn run(lib: &mut Library, roots: &[PathBuf], follow: bool) -> Summary {
+    let mut opts = IndexOptions::default();
+    opts.crawl.follow_links = follow;
+    index(lib, model(), roots, &opts, &Silent).unwrap()
+}
+
+fn id_of(lib: &Library, path: &Path) -> Option<u64> {
+    lib.store()
+        .id_for_path(&scry::store::path_to_bytes(&std::fs::canonicalize(path).unwrap()))
+        .unwrap()
+}
+
+#[test]
+fn incremental_runs_touch_delete_and_rename() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    copy_dir(&root().join("sample_data"), &photos);
+    let db = tmp.path().join("lib");
+    let mut lib = Library::open(&db).unwrap();
+
+    let first = run(&mut lib, &[photos.clone()], false);
+    // 19 images outside the hidden folder; notes.txt and CREDITS.md are not images.
+    assert_eq!(first.new, 19, "{first:?}");
+    assert_eq!(first.ignored, 2);
+    assert_eq!(first.failed, 0, "{:?}", first.failures);
+    assert_eq!(lib.len(), 19);
+    assert!(id_of(&lib, &photos.join(".hidden/brick-hidden.png")).is_none(), "hidden skipped");
+    // The JPEG named .png was decoded by its bytes.
+    let rec = lib.store().get(id_of(&lib, &photos.join("food/really-a-jpeg.png")).unwrap()).unwrap().unwrap();
+    assert_eq!(rec.format, "jpeg");
+    // EXIF orientation: the sideways-stored photo is recorded upright.
+    let side = lib.store().get(id_of(&lib, &photos.join("animals/chelsea-sideways.jpg")).unwrap()).unwrap().unwrap();
+    let up = lib.store().get(id_of(&lib, &photos.join("animals/chelsea.jpg")).unwrap()).unwrap().unwrap();
+    assert_eq!((side.width, side.height), (up.width, up.height));
+    assert_eq!(side.camera.as_deref(), Some("scry Sample Camera"));
+
+    let second = run(&mut lib, &[photos.clone()], false);
+    assert_eq!((second.embedded, second.unchanged, second.new), (0, 19, 0), "{second:?}");
+
+    // Re-time one file (same bytes), rewrite another, delete a third, rename a folder.
+    let retimed = photos.join("textures/brick.png");
+    let bytes = std::fs::read(&retimed).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&retimed, &bytes).unwrap();
+    let edited = photos.join("misc/text.png");
+    let img = image::open(&edited).unwrap().fliph();
+    img.save(&edited).unwrap();
+    let edited_old_id = id_of(&lib, &edited).unwrap();
+    let deleted = photos.join("science/cell.png");
+    let deleted_id = id_of(&lib, &deleted).unwrap();
+    std::fs::remove_file(&deleted).unwrap();
+    let animal_ids: Vec<u64> = ["chelsea.jpg", "chelsea-sideways.jpg", "horse.png"]
+        .iter()
+        .map(|f| id_of(&lib, &photos.join("animals").join(f)).unwrap())
+        .collect();
+    let animal_vecs: Vec<Vec<f32>> = animal_ids.iter().map(|&id| lib.vectors().get(id).unwrap().to_vec()).collect();
+    std::fs::rename(photos.join("animals"), photos.join("pets")).unwrap();
+
+    let third = run(&mut lib, &[photos.clone()], false);
+    assert_eq!(third.embedded, 1, "only the edited file is re-embedded: {third:?}");
+    assert_eq!(third.changed, 1);
+    assert_eq!(third.touched, 1);
+    assert_eq!(third.moved, 3);
+    assert_eq!(third.removed, 1);
+    assert_eq!(lib.len(), 18);
+    // Renamed files keep their ids and vectors.
+    for ((f, id), v) in ["chelsea.jpg", "chelsea-sideways.jpg", "horse.png"].iter().zip(&animal_ids).zip(&animal_vecs) {
+        assert_eq!(id_of(&lib, &photos.join("pets").join(f)), Some(*id));
+        assert_eq!(lib.vectors().get(*id).unwrap(), v.as_slice());
+    }
+    // The edited file has a new id; the old one and the deleted one are gone
+    // from the vectors, the catalog and the keyword index.
+    assert_ne!(id_of(&lib, &edited), Some(edited_old_id));
+    for gone in [deleted_id, edited_old_id] {
+        assert!(!lib.vectors().contains(gone));
+        assert!(lib.store().get(gone).unwrap().is_none());
+        let q = lib.vectors().get(animal_ids[0]).unwrap().to_vec();
+        assert!(lib.nearest(&q, 100, &|_| true).iter().all(|(id, _)| *id != gone));
+    }
+    assert!(lib.keyword().search("cell", 10).unwrap().iter().all(|(id, _)| *id != deleted_id));
+    assert!(!lib.keyword().search("pets", 10).unwrap().is_empty(), "folder names are keywords");
+
+    // Reopening finds everything as it was.
+    drop(lib);
+    let lib = Library::open(&db).unwrap();
+    assert_eq!(lib.len(), 18);
+    assert_eq!(lib.keyword().len(), 18);
+}
+
+/// A PNG header declaring 50,000 × 50,000 pixels (7.5 GB decoded).
+fn png_bomb() -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut c = kind.to_vec();
+        c.extend_from_slice(data);
+        out.extend_from_slice(&c);
+        out.extend_from_slice(&crc32(&c).to_be_bytes());
+    }
+    fn crc32(data: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in data {
+            crc ^= b as u32;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&50_000u32.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(&mut out, b"IEND", &[]);
+    out
+}
+
+fn cmyk_jpeg() -> Vec<u8> {
+    let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_CMYK);
+    c.set_size(64, 48);
+    let mut c = c.start_compress(Vec::new()).unwrap();
+    let px: Vec<u8> = (0..64 * 48).flat_map(|i| [(i % 255) as u8, 40, 200, 10]).collect();
+    c.write_scanlines(&px).unwrap();
+    c.finish().unwrap()
+}
+
+#[test]
+fn hostile_files_are_reported_and_good_ones_indexed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let chelsea = std::fs::read(root().join("sample_data/animals/chelsea.jpg")).unwrap();
+    std::fs::write(dir.join("good.jpg"), &chelsea).unwrap();
+    std::fs::write(dir.join("truncated.jpg"), &chelsea[..chelsea.len() / 3]).unwrap();
+    std::fs::write(dir.join("zero.jpg"), b"").unwrap();
+    std::fs::write(dir.join("text.jpg"), b"just some text, not a photo\n").unwrap();
+    std::fs::write(dir.join("bomb.png"), png_bomb()).unwrap();
+    std::fs::write(dir.join("cmyk.jpg"), cmyk_jpeg()).unwrap();
+    std::fs::write(dir.join("IMG_0001.CR2"), b"II*\0raw").unwrap();
+    let deep = image::ImageBuffer::from_fn(40, 30, |x, y| image::Rgb([x as u16 * 1000, y as u16 * 2000, 40_000u16]));
+    image::DynamicImage::ImageRgb16(deep).save(dir.join("deep16.png")).unwrap();
+    {
+        use image::codecs::gif::GifEncoder;
+        let f = std::fs::File::create(dir.join("anim.gif")).unwrap();
+        let mut enc = GifEncoder::new(f);
+        for shade in [30u8, 200] {
+            let frame = image::RgbaImage::from_pixel(32, 32, image::Rgba([shade, 100, 50, 255]));
+            enc.encode_frame(image::Frame::new(frame)).unwrap();
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        std::os::unix::fs::symlink(&dir, dir.join("sub/loop")).unwrap();
+        std::os::unix::fs::symlink(dir.join("nowhere.jpg"), dir.join("dangling.jpg")).unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9-latin1.jpg");
+        std::fs::write(dir.join(name), &chelsea[..]).unwrap();
+    }
+
+    let mut lib = Library::open(&tmp.path().join("lib")).unwrap();
+    let s = run(&mut lib, &[dir.clone()], true);
+    let reason = |file: &str| -> Option<(FailureKind, String)> {
+        s.failures
+            .values()
+            .flatten()
+            .find(|f| f.path.file_name().map(|n| n.to_string_lossy().into_owned()) == Some(file.to_string()))
+            .map(|f| (f.kind, f.reason.clone()))
+    };
+    println!("{}", serde_json::to_string_pretty(&s).unwrap());
+    assert_eq!(reason("zero.jpg").unwrap().0, FailureKind::NotAnImage);
+    assert_eq!(reason("text.jpg").unwrap().0, FailureKind::NotAnImage);
+    assert_eq!(reason("bomb.png").unwrap().0, FailureKind::TooLarge);
+    assert_eq!(reason("IMG_0001.CR2").unwrap().0, FailureKind::Unsupported);
+    assert_eq!(reason("truncated.jpg").unwrap().0, FailureKind::Corrupt);
+    assert_eq!(reason("loop").unwrap().0, FailureKind::SymlinkLoop);
+    assert_eq!(reason("dangling.jpg").unwrap().0, FailureKind::Unreadable);
+    for good in ["good.jpg", "cmyk.jpg", "deep16.png", "anim.gif"] {
+        assert!(id_of(&lib, &dir.join(good)).is_some(), "{good} indexed");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9-latin1.jpg");
+        assert!(id_of(&lib, &dir.join(name)).is_some(), "non-UTF-8 name indexed");
+    }
+    assert_eq!(s.failed, 6, "{s:?}");
+    assert_eq!(s.unsupported, 1);
+
+    // A byte-identical copy of an indexed photo reuses its vector: no model run.
+    std::fs::write(dir.join("good-copy.jpg"), &chelsea).unwrap();
+    let again = run(&mut lib, &[dir.clone()], true);
+    assert_eq!((again.new, again.copies, again.embedded), (1, 1, 0), "{again:?}");
+    let a = id_of(&lib, &dir.join("good.jpg")).unwrap();
+    let b = id_of(&lib, &dir.join("good-copy.jpg")).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(lib.vectors().get(a), lib.vectors().get(b));
+}
+
+#[test]
+fn a_missing_root_removes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::copy(root().join("sample_data/food/coffee.png"), photos.join("coffee.png")).unwrap();
+    let mut lib = Library::open(&tmp.path().join("lib")).unwrap();
+    assert_eq!(run(&mut lib, &[photos.clone()], false).new, 1);
+    std::fs::rename(&photos, tmp.path().join("unmounted")).unwrap();
+    let s = run(&mut lib, &[photos.clone()], false);
+    assert_eq!(s.removed, 0);
+    assert_eq!(lib.len(), 1);
+    assert!(s.failures.contains_key(&FailureKind::MissingRoot));
+}
