@@ -458,7 +458,9 @@ fn decode_jpeg_inner(
     // libjpeg pads a truncated file with grey and only warns; Pillow refuses it
     // ("image file is truncated"). Refuse it too rather than index half a photo.
     if !jpeg_is_complete(bytes) {
-        return Err(JpegError::Message("corrupt or truncated JPEG: the file ends before its end-of-image marker".into()));
+        return Err(JpegError::Message(
+            "corrupt or truncated JPEG: the file ends before its end-of-image marker".into(),
+        ));
     }
     let pixels: Vec<[u8; 3]> = started.read_scanlines().map_err(io)?;
     // A truncated file yields grey rows and a warning, as in Pillow (which loads
@@ -507,7 +509,11 @@ pub fn jpeg_is_complete(b: &[u8]) -> bool {
                     // Entropy-coded data: runs to the next marker that is not a
                     // stuffed zero or a restart marker.
                     while i + 1 < b.len() {
-                        if b[i] == 0xFF && b[i + 1] != 0x00 && !(0xD0..=0xD7).contains(&b[i + 1]) && b[i + 1] != 0xFF {
+                        if b[i] == 0xFF
+                            && b[i + 1] != 0x00
+                            && !(0xD0..=0xD7).contains(&b[i + 1])
+                            && b[i + 1] != 0xFF
+                        {
                             break;
                         }
                         i += 1;

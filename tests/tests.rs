@@ -22,3 +22,7 @@ mod parity;
 /// Loading models: config-driven shapes, the HF cache, and clear errors for folders
 /// that are not CLIP models.
 mod model_loading;
+
+/// The library on disk: crash repair of derived indexes, ANN graph persistence and
+/// tombstones, recall against the exact index, schema and model checks, damage.
+mod library;

@@ -8,7 +8,10 @@ use scry::{ClipModel, Library};
 use scry_indexer::{index, FailureKind, IndexOptions, Silent, Summary};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn model() -> &'static ClipModel {
@@ -29,15 +32,17 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
-fn run(lib: &mut Library, roots: &[PathBuf], follow: bool) -> Summary {
+fn run(lib: &mut Library, root: &Path, follow: bool) -> Summary {
     let mut opts = IndexOptions::default();
     opts.crawl.follow_links = follow;
-    index(lib, model(), roots, &opts, &Silent).unwrap()
+    index(lib, model(), &[root.to_path_buf()], &opts, &Silent).unwrap()
 }
 
 fn id_of(lib: &Library, path: &Path) -> Option<u64> {
     lib.store()
-        .id_for_path(&scry::store::path_to_bytes(&std::fs::canonicalize(path).unwrap()))
+        .id_for_path(&scry::store::path_to_bytes(
+            &std::fs::canonicalize(path).unwrap(),
+        ))
         .unwrap()
 }
 
@@ -49,24 +54,43 @@ fn incremental_runs_touch_delete_and_rename() {
     let db = tmp.path().join("lib");
     let mut lib = Library::open(&db).unwrap();
 
-    let first = run(&mut lib, &[photos.clone()], false);
+    let first = run(&mut lib, &photos, false);
     // 19 images outside the hidden folder; notes.txt and CREDITS.md are not images.
     assert_eq!(first.new, 19, "{first:?}");
     assert_eq!(first.ignored, 2);
     assert_eq!(first.failed, 0, "{:?}", first.failures);
     assert_eq!(lib.len(), 19);
-    assert!(id_of(&lib, &photos.join(".hidden/brick-hidden.png")).is_none(), "hidden skipped");
+    assert!(
+        id_of(&lib, &photos.join(".hidden/brick-hidden.png")).is_none(),
+        "hidden skipped"
+    );
     // The JPEG named .png was decoded by its bytes.
-    let rec = lib.store().get(id_of(&lib, &photos.join("food/really-a-jpeg.png")).unwrap()).unwrap().unwrap();
+    let rec = lib
+        .store()
+        .get(id_of(&lib, &photos.join("food/really-a-jpeg.png")).unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!(rec.format, "jpeg");
     // EXIF orientation: the sideways-stored photo is recorded upright.
-    let side = lib.store().get(id_of(&lib, &photos.join("animals/chelsea-sideways.jpg")).unwrap()).unwrap().unwrap();
-    let up = lib.store().get(id_of(&lib, &photos.join("animals/chelsea.jpg")).unwrap()).unwrap().unwrap();
+    let side = lib
+        .store()
+        .get(id_of(&lib, &photos.join("animals/chelsea-sideways.jpg")).unwrap())
+        .unwrap()
+        .unwrap();
+    let up = lib
+        .store()
+        .get(id_of(&lib, &photos.join("animals/chelsea.jpg")).unwrap())
+        .unwrap()
+        .unwrap();
     assert_eq!((side.width, side.height), (up.width, up.height));
     assert_eq!(side.camera.as_deref(), Some("scry Sample Camera"));
 
-    let second = run(&mut lib, &[photos.clone()], false);
-    assert_eq!((second.embedded, second.unchanged, second.new), (0, 19, 0), "{second:?}");
+    let second = run(&mut lib, &photos, false);
+    assert_eq!(
+        (second.embedded, second.unchanged, second.new),
+        (0, 19, 0),
+        "{second:?}"
+    );
 
     // Re-time one file (same bytes), rewrite another, delete a third, rename a folder.
     let retimed = photos.join("textures/brick.png");
@@ -84,18 +108,28 @@ fn incremental_runs_touch_delete_and_rename() {
         .iter()
         .map(|f| id_of(&lib, &photos.join("animals").join(f)).unwrap())
         .collect();
-    let animal_vecs: Vec<Vec<f32>> = animal_ids.iter().map(|&id| lib.vectors().get(id).unwrap().to_vec()).collect();
+    let animal_vecs: Vec<Vec<f32>> = animal_ids
+        .iter()
+        .map(|&id| lib.vectors().get(id).unwrap().to_vec())
+        .collect();
     std::fs::rename(photos.join("animals"), photos.join("pets")).unwrap();
 
-    let third = run(&mut lib, &[photos.clone()], false);
-    assert_eq!(third.embedded, 1, "only the edited file is re-embedded: {third:?}");
+    let third = run(&mut lib, &photos, false);
+    assert_eq!(
+        third.embedded, 1,
+        "only the edited file is re-embedded: {third:?}"
+    );
     assert_eq!(third.changed, 1);
     assert_eq!(third.touched, 1);
     assert_eq!(third.moved, 3);
     assert_eq!(third.removed, 1);
     assert_eq!(lib.len(), 18);
     // Renamed files keep their ids and vectors.
-    for ((f, id), v) in ["chelsea.jpg", "chelsea-sideways.jpg", "horse.png"].iter().zip(&animal_ids).zip(&animal_vecs) {
+    for ((f, id), v) in ["chelsea.jpg", "chelsea-sideways.jpg", "horse.png"]
+        .iter()
+        .zip(&animal_ids)
+        .zip(&animal_vecs)
+    {
         assert_eq!(id_of(&lib, &photos.join("pets").join(f)), Some(*id));
         assert_eq!(lib.vectors().get(*id).unwrap(), v.as_slice());
     }
@@ -106,10 +140,21 @@ fn incremental_runs_touch_delete_and_rename() {
         assert!(!lib.vectors().contains(gone));
         assert!(lib.store().get(gone).unwrap().is_none());
         let q = lib.vectors().get(animal_ids[0]).unwrap().to_vec();
-        assert!(lib.nearest(&q, 100, &|_| true).iter().all(|(id, _)| *id != gone));
+        assert!(lib
+            .nearest(&q, 100, &|_| true)
+            .iter()
+            .all(|(id, _)| *id != gone));
     }
-    assert!(lib.keyword().search("cell", 10).unwrap().iter().all(|(id, _)| *id != deleted_id));
-    assert!(!lib.keyword().search("pets", 10).unwrap().is_empty(), "folder names are keywords");
+    assert!(lib
+        .keyword()
+        .search("cell", 10)
+        .unwrap()
+        .iter()
+        .all(|(id, _)| *id != deleted_id));
+    assert!(
+        !lib.keyword().search("pets", 10).unwrap().is_empty(),
+        "folder names are keywords"
+    );
 
     // Reopening finds everything as it was.
     drop(lib);
@@ -132,7 +177,11 @@ fn png_bomb() -> Vec<u8> {
         for &b in data {
             crc ^= b as u32;
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xedb8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc
@@ -143,7 +192,11 @@ fn png_bomb() -> Vec<u8> {
     ihdr.extend_from_slice(&50_000u32.to_be_bytes());
     ihdr.extend_from_slice(&[8, 6, 0, 0, 0]);
     chunk(&mut out, b"IHDR", &ihdr);
-    chunk(&mut out, b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(
+        &mut out,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
     chunk(&mut out, b"IEND", &[]);
     out
 }
@@ -152,7 +205,9 @@ fn cmyk_jpeg() -> Vec<u8> {
     let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_CMYK);
     c.set_size(64, 48);
     let mut c = c.start_compress(Vec::new()).unwrap();
-    let px: Vec<u8> = (0..64 * 48).flat_map(|i| [(i % 255) as u8, 40, 200, 10]).collect();
+    let px: Vec<u8> = (0..64 * 48)
+        .flat_map(|i| [(i % 255) as u8, 40, 200, 10])
+        .collect();
     c.write_scanlines(&px).unwrap();
     c.finish().unwrap()
 }
@@ -170,8 +225,12 @@ fn hostile_files_are_reported_and_good_ones_indexed() {
     std::fs::write(dir.join("bomb.png"), png_bomb()).unwrap();
     std::fs::write(dir.join("cmyk.jpg"), cmyk_jpeg()).unwrap();
     std::fs::write(dir.join("IMG_0001.CR2"), b"II*\0raw").unwrap();
-    let deep = image::ImageBuffer::from_fn(40, 30, |x, y| image::Rgb([x as u16 * 1000, y as u16 * 2000, 40_000u16]));
-    image::DynamicImage::ImageRgb16(deep).save(dir.join("deep16.png")).unwrap();
+    let deep = image::ImageBuffer::from_fn(40, 30, |x, y| {
+        image::Rgb([x as u16 * 1000, y as u16 * 2000, 40_000u16])
+    });
+    image::DynamicImage::ImageRgb16(deep)
+        .save(dir.join("deep16.png"))
+        .unwrap();
     {
         use image::codecs::gif::GifEncoder;
         let f = std::fs::File::create(dir.join("anim.gif")).unwrap();
@@ -191,12 +250,15 @@ fn hostile_files_are_reported_and_good_ones_indexed() {
     }
 
     let mut lib = Library::open(&tmp.path().join("lib")).unwrap();
-    let s = run(&mut lib, &[dir.clone()], true);
+    let s = run(&mut lib, &dir, true);
     let reason = |file: &str| -> Option<(FailureKind, String)> {
         s.failures
             .values()
             .flatten()
-            .find(|f| f.path.file_name().map(|n| n.to_string_lossy().into_owned()) == Some(file.to_string()))
+            .find(|f| {
+                f.path.file_name().map(|n| n.to_string_lossy().into_owned())
+                    == Some(file.to_string())
+            })
             .map(|f| (f.kind, f.reason.clone()))
     };
     println!("{}", serde_json::to_string_pretty(&s).unwrap());
@@ -214,15 +276,22 @@ fn hostile_files_are_reported_and_good_ones_indexed() {
     {
         use std::os::unix::ffi::OsStrExt;
         let name = std::ffi::OsStr::from_bytes(b"caf\xe9-latin1.jpg");
-        assert!(id_of(&lib, &dir.join(name)).is_some(), "non-UTF-8 name indexed");
+        assert!(
+            id_of(&lib, &dir.join(name)).is_some(),
+            "non-UTF-8 name indexed"
+        );
     }
     assert_eq!(s.failed, 6, "{s:?}");
     assert_eq!(s.unsupported, 1);
 
     // A byte-identical copy of an indexed photo reuses its vector: no model run.
     std::fs::write(dir.join("good-copy.jpg"), &chelsea).unwrap();
-    let again = run(&mut lib, &[dir.clone()], true);
-    assert_eq!((again.new, again.copies, again.embedded), (1, 1, 0), "{again:?}");
+    let again = run(&mut lib, &dir, true);
+    assert_eq!(
+        (again.new, again.copies, again.embedded),
+        (1, 1, 0),
+        "{again:?}"
+    );
     let a = id_of(&lib, &dir.join("good.jpg")).unwrap();
     let b = id_of(&lib, &dir.join("good-copy.jpg")).unwrap();
     assert_ne!(a, b);
@@ -234,11 +303,15 @@ fn a_missing_root_removes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     std::fs::create_dir_all(&photos).unwrap();
-    std::fs::copy(root().join("sample_data/food/coffee.png"), photos.join("coffee.png")).unwrap();
+    std::fs::copy(
+        root().join("sample_data/food/coffee.png"),
+        photos.join("coffee.png"),
+    )
+    .unwrap();
     let mut lib = Library::open(&tmp.path().join("lib")).unwrap();
-    assert_eq!(run(&mut lib, &[photos.clone()], false).new, 1);
+    assert_eq!(run(&mut lib, &photos, false).new, 1);
     std::fs::rename(&photos, tmp.path().join("unmounted")).unwrap();
-    let s = run(&mut lib, &[photos.clone()], false);
+    let s = run(&mut lib, &photos, false);
     assert_eq!(s.removed, 0);
     assert_eq!(lib.len(), 1);
     assert!(s.failures.contains_key(&FailureKind::MissingRoot));

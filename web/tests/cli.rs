@@ -211,3 +211,100 @@ fn bad_arguments_exit_with_2() {
     let out = scry(&["frobnicate"], home.path());
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Small distinct PNGs, deterministic from `seed`.
+fn generate_images(dir: &Path, n: usize, seed: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut state = seed | 1;
+    for i in 0..n {
+        let img = image::RgbImage::from_fn(48, 40, |x, y| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            image::Rgb([
+                (x * 5 + i as u32) as u8,
+                (y * 6) as u8,
+                (state & 0xff) as u8,
+            ])
+        });
+        let sub = dir.join(format!("set{}", i % 7));
+        std::fs::create_dir_all(&sub).unwrap();
+        img.save(sub.join(format!("img_{i:04}.png"))).unwrap();
+    }
+}
+
+#[test]
+fn kill_9_during_indexing_never_loses_or_duplicates_images() {
+    let seed = std::env::var("SCRY_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    println!("seed {seed} (set SCRY_TEST_SEED to replay)");
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    let n = 300;
+    generate_images(&photos, n, seed);
+    let db = tmp.path().join("lib");
+    let tiny = tiny();
+    let args = [
+        "index",
+        photos.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ];
+    let mut rng = seed;
+    let mut kills = 0;
+    for _ in 0..6 {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = 30 + (rng >> 33) % 700;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(args)
+            .env("HF_HUB_OFFLINE", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            kills += 1;
+        }
+        child.wait().unwrap();
+        // The library opens after every kill.
+        scry::Library::open(&db).unwrap();
+    }
+    println!("killed {kills} runs");
+    let home = tempfile::tempdir().unwrap();
+    let out = scry(&args, home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let lib = scry::Library::open(&db).unwrap();
+    assert_eq!(lib.len(), n, "every image exactly once");
+    assert_eq!(lib.store().len(), n);
+    assert_eq!(
+        lib.keyword().len() as usize,
+        n,
+        "no orphan or missing keyword documents"
+    );
+    let mut paths = std::collections::HashSet::new();
+    for item in lib.store().records() {
+        let (id, rec) = item.unwrap();
+        assert!(paths.insert(rec.path.clone()), "duplicate path");
+        assert!(lib.vectors().contains(id), "record without vector");
+        assert_eq!(lib.store().id_for_path(&rec.path).unwrap(), Some(id));
+        assert!(lib.store().thumbnail(id).unwrap().is_some());
+    }
+}
