@@ -42,6 +42,10 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     IncompatibleLibrary { path: PathBuf, message: String },
 
+    /// Something asked for by id does not exist (an image id, say).
+    #[error("{0}")]
+    NotFound(String),
+
     /// A caller passed an argument that cannot work (e.g. an empty batch size).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

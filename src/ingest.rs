@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::ann::{Graph, NearestNeighbours, Scored, Vectors, GRAPH_MIN_POINTS};
 use crate::error::{Error, Result};
 use crate::keyword::KeywordIndex;
-use crate::store::{Applied, ChangeSet, ImageId, Store};
+use std::collections::HashMap;
+
+use crate::store::{Applied, ChangeSet, ImageId, ImageRecord, Store};
 
 /// Share of tombstones in the graph above which it is rebuilt.
 pub const COMPACT_DEAD_SHARE: f64 = 0.2;
@@ -48,6 +50,9 @@ pub struct Library {
     graph_dirty: bool,
     keyword: KeywordIndex,
     keyword_dirty: bool,
+    /// Every record, in memory: filters and result pages read it without touching
+    /// the catalog's disk.
+    metas: HashMap<ImageId, ImageRecord>,
 }
 
 impl std::fmt::Debug for Library {
@@ -91,6 +96,11 @@ impl Library {
                 ),
             });
         }
+        let mut metas = HashMap::with_capacity(store.len());
+        for item in store.records() {
+            let (id, rec) = item?;
+            metas.insert(id, rec);
+        }
         let keyword = KeywordIndex::open(&dir.join("keyword"))?;
         let mut lib = Self {
             dir: dir.to_path_buf(),
@@ -100,6 +110,7 @@ impl Library {
             graph_dirty: false,
             keyword,
             keyword_dirty: false,
+            metas,
         };
         let generation = lib.store.generation()?;
         if lib.keyword.generation()? != generation {
@@ -152,6 +163,16 @@ impl Library {
     /// The live vectors.
     pub fn vectors(&self) -> &Vectors {
         &self.vectors
+    }
+
+    /// An image's record, from memory.
+    pub fn meta(&self, id: ImageId) -> Option<&ImageRecord> {
+        self.metas.get(&id)
+    }
+
+    /// Every image's record, from memory, in no particular order.
+    pub fn metas(&self) -> impl Iterator<Item = (ImageId, &ImageRecord)> {
+        self.metas.iter().map(|(id, r)| (*id, r))
     }
 
     /// The keyword index.
@@ -263,12 +284,15 @@ impl Library {
         for &id in changes.removed.iter().chain(&replaced) {
             self.vectors.remove(id);
             self.keyword.remove(id);
+            self.metas.remove(&id);
         }
         for (id, rec) in &changes.moved {
             self.keyword.upsert(*id, rec)?;
+            self.metas.insert(*id, rec.clone());
         }
         for (new, &id) in changes.added.iter().zip(&applied.added_ids) {
             self.vectors.insert(id, &new.vector);
+            self.metas.insert(id, new.record.clone());
             if let Some(g) = self.graph.as_mut() {
                 g.insert(id, &new.vector);
                 self.graph_dirty = true;

@@ -12,6 +12,7 @@ pub mod keyword;
 pub mod metadata;
 pub mod model;
 pub mod preprocess;
+pub mod query;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -15,6 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -123,6 +124,18 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
     }))
 }
 
+/// The library is shared with readers (a server answering queries while it
+/// indexes): locks are taken per step and never held across decoding or inference.
+fn read(lib: &RwLock<Library>) -> std::sync::RwLockReadGuard<'_, Library> {
+    lib.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write(lib: &RwLock<Library>) -> std::sync::RwLockWriteGuard<'_, Library> {
+    lib.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn under_any(path: &Path, roots: &[PathBuf]) -> bool {
     roots.iter().any(|r| path.starts_with(r))
 }
@@ -130,7 +143,7 @@ fn under_any(path: &Path, roots: &[PathBuf]) -> bool {
 /// Indexes `roots` into `lib` with `model`. Per-file problems are in the summary;
 /// the error is for what stops the whole run (a damaged library, a full disk).
 pub fn index(
-    lib: &mut Library,
+    lib: &RwLock<Library>,
     model: &ClipModel,
     roots: &[PathBuf],
     opts: &IndexOptions,
@@ -138,7 +151,7 @@ pub fn index(
 ) -> scry::Result<Summary> {
     let started = Instant::now();
     let mut summary = Summary::default();
-    lib.bind_model(model.id(), model.dim())?;
+    write(lib).bind_model(model.id(), model.dim())?;
 
     // Roots that exist; a missing one (an unmounted drive) removes nothing.
     let mut live_roots = Vec::new();
@@ -157,7 +170,7 @@ pub fn index(
             )),
         }
     }
-    lib.add_roots(&live_roots)?;
+    write(lib).add_roots(&live_roots)?;
 
     // 1. Crawl.
     let mut entries = Vec::new();
@@ -177,7 +190,8 @@ pub fn index(
     progress.crawling(entries.len());
 
     // 2. Compare with the catalog.
-    let store = lib.store();
+    let guard = read(lib);
+    let store = guard.store();
     let mut seen = HashSet::with_capacity(entries.len());
     let mut candidates = Vec::new();
     for entry in entries {
@@ -262,7 +276,8 @@ pub fn index(
         .collect();
     summary.moved = moves.moved.len();
     summary.removed = moves.removed.len();
-    lib.commit(&moves)?;
+    drop(guard);
+    write(lib).commit(&moves)?;
 
     // 5. Decode on a pool, embed in batches, commit in batches.
     progress.start(candidates.len());
@@ -335,13 +350,16 @@ pub fn index(
                             summary.new += 1;
                         }
                         // A byte-identical copy of an indexed image: reuse its vector.
-                        let copy_of = lib
-                            .store()
-                            .ids_for_hash(&p.record.hash)?
-                            .into_iter()
-                            .find(|id| lib.vectors().contains(*id) && Some(*id) != p.replaces);
-                        if let Some(src) = copy_of {
-                            let vector = lib.vectors().get(src).expect("live id").to_vec();
+                        let copy = {
+                            let l = read(lib);
+                            let found = l
+                                .store()
+                                .ids_for_hash(&p.record.hash)?
+                                .into_iter()
+                                .find(|id| l.vectors().contains(*id) && Some(*id) != p.replaces);
+                            found.and_then(|src| l.vectors().get(src).map(<[f32]>::to_vec))
+                        };
+                        if let Some(vector) = copy {
                             changes.added.push(NewImage {
                                 record: p.record,
                                 vector,
@@ -360,9 +378,9 @@ pub fn index(
                     }
                 }
                 if changes.added.len() + changes.moved.len() >= commit_every {
-                    lib.commit(&std::mem::take(&mut changes))?;
+                    write(lib).commit(&std::mem::take(&mut changes))?;
                     if last_checkpoint.elapsed() >= opts.checkpoint_every {
-                        lib.checkpoint()?;
+                        write(lib).checkpoint()?;
                         last_checkpoint = Instant::now();
                     }
                 }
@@ -370,7 +388,7 @@ pub fn index(
             let n = pending.len();
             embed(&mut pending, &mut changes, &mut summary)?;
             progress.advance(n);
-            lib.commit(&changes)?;
+            write(lib).commit(&changes)?;
             Ok(())
         })();
         if run.is_err() {
@@ -381,10 +399,10 @@ pub fn index(
         run
     });
     outcome?;
-    lib.checkpoint()?;
+    write(lib).checkpoint()?;
     progress.finish();
 
-    summary.total = lib.len();
+    summary.total = read(lib).len();
     summary.seconds = started.elapsed().as_secs_f64();
     let mut stored = serde_json::to_value(&summary).expect("summary serialises");
     // Keep the stored report bounded: a folder of 100,000 broken files must not
@@ -397,6 +415,6 @@ pub fn index(
         }
     }
     stored["finished_at"] = now_secs().into();
-    lib.set_last_run(&stored)?;
+    write(lib).set_last_run(&stored)?;
     Ok(summary)
 }

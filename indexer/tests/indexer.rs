@@ -35,7 +35,12 @@ fn copy_dir(src: &Path, dst: &Path) {
 fn run(lib: &mut Library, root: &Path, follow: bool) -> Summary {
     let mut opts = IndexOptions::default();
     opts.crawl.follow_links = follow;
-    index(lib, model(), &[root.to_path_buf()], &opts, &Silent).unwrap()
+    // The indexer shares the library through a lock; lend it ours for the run.
+    let placeholder = Library::open(&lib.dir().with_extension("placeholder")).unwrap();
+    let shared = std::sync::RwLock::new(std::mem::replace(lib, placeholder));
+    let summary = index(&shared, model(), &[root.to_path_buf()], &opts, &Silent).unwrap();
+    *lib = shared.into_inner().unwrap();
+    summary
 }
 
 fn id_of(lib: &Library, path: &Path) -> Option<u64> {

@@ -158,7 +158,10 @@ impl KeywordIndex {
             return Ok(Vec::new());
         }
         let searcher = self.reader.searcher();
-        let parser = QueryParser::for_index(&self.index, vec![self.text]);
+        let mut parser = QueryParser::for_index(&self.index, vec![self.text]);
+        // Every word must match: a long natural-language query then matches no file
+        // name and stays purely semantic.
+        parser.set_conjunction_by_default();
         let (q, _errors) = parser.parse_query_lenient(query);
         let top = searcher
             .search(&q, &TopDocs::with_limit(limit).order_by_score())

@@ -65,7 +65,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     }
     // Load the model before opening the library: a missing model fails fast.
     let model = args.model.load()?;
-    let mut lib = library::open(&dir)?;
+    let lib = std::sync::RwLock::new(library::open(&dir)?);
     settings.model = Some(model.id().to_string());
     settings.save(&dir)?;
 
@@ -78,7 +78,7 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
         ..IndexOptions::default()
     };
     let progress = Reporter::new(!args.json && std::io::stderr().is_terminal());
-    let summary = scry_indexer::index(&mut lib, &model, &settings.roots, &opts, &progress)?;
+    let summary = scry_indexer::index(&lib, &model, &settings.roots, &opts, &progress)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {

@@ -1,0 +1,492 @@
+//! Queries: one model for the CLI, the API and the UI.
+//!
+//! A query is any mix of text, images (a file or uploaded bytes) and indexed
+//! images ("more like this"), each with a weight and a sign, in rclip's spirit:
+//! `"2:golden retriever" + ./pool.jpg - water`. The query vector is the weighted
+//! sum of the normalised embeddings, normalised again.
+//!
+//! Filters (folder, dates, camera, format, size) are applied inside the search, so
+//! a filtered query still returns k results; a selective filter is served by an
+//! exact scan of the allowed images, which is faster than a filtered graph walk.
+//! Keyword hits (file names, folders, camera) are fused with the semantic ranking
+//! by reciprocal-rank fusion, so `IMG_2041` or a folder name finds what a person
+//! expects; a query that matches no keyword is purely semantic. Every hit carries
+//! its cosine score.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::ann::{dot, NearestNeighbours, GRAPH_MIN_POINTS};
+use crate::error::{Error, Result};
+use crate::ingest::Library;
+use crate::model::{normalize, ClipModel, Embedding};
+use crate::store::{ImageId, ImageRecord};
+
+/// One part of a query.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Term {
+    Text(String),
+    ImageFile(PathBuf),
+    ImageBytes(Vec<u8>),
+    /// An indexed image, by catalog id ("more like this").
+    Like(ImageId),
+}
+
+/// A term with its weight (negative: "less like this").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weighted {
+    pub term: Term,
+    pub weight: f32,
+}
+
+/// Narrowing conditions, all optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    /// Only images under this folder (whole path components).
+    pub folder: Option<PathBuf>,
+    /// Capture date (EXIF, else modification time) on or after, seconds since epoch.
+    pub after: Option<i64>,
+    /// Capture date strictly before, seconds since epoch.
+    pub before: Option<i64>,
+    /// Camera make/model contains this (case-insensitive).
+    pub camera: Option<String>,
+    /// Format name ("jpeg", "png", …).
+    pub format: Option<String>,
+    /// The image's shorter side is at least this many pixels.
+    pub min_size: Option<u32>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+
+    /// Whether a record passes.
+    pub fn accepts(&self, rec: &ImageRecord) -> bool {
+        if let Some(folder) = &self.folder {
+            if !rec.path_buf().starts_with(folder) {
+                return false;
+            }
+        }
+        let date = rec.date();
+        if self.after.is_some_and(|a| date < a) || self.before.is_some_and(|b| date >= b) {
+            return false;
+        }
+        if let Some(c) = &self.camera {
+            let c = c.to_lowercase();
+            if !rec
+                .camera
+                .as_deref()
+                .is_some_and(|rc| rc.to_lowercase().contains(&c))
+            {
+                return false;
+            }
+        }
+        if self
+            .format
+            .as_ref()
+            .is_some_and(|f| !f.eq_ignore_ascii_case(&rec.format))
+        {
+            return false;
+        }
+        if self.min_size.is_some_and(|m| rec.width.min(rec.height) < m) {
+            return false;
+        }
+        true
+    }
+}
+
+/// A whole search request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRequest {
+    pub terms: Vec<Weighted>,
+    pub filters: Filters,
+    pub k: usize,
+    pub offset: usize,
+    /// Drop hits below a threshold that adapts to this query's score distribution.
+    pub cutoff: bool,
+}
+
+/// Largest page size.
+pub const MAX_K: usize = 1000;
+/// Deepest pagination.
+pub const MAX_OFFSET: usize = 100_000;
+/// Longest text term, in characters (CLIP reads 77 tokens; the rest is ignored).
+pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// A result.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: ImageId,
+    /// Cosine similarity between the query vector and the image.
+    pub score: f32,
+    pub record: ImageRecord,
+}
+
+/// A page of results.
+#[derive(Debug, Clone)]
+pub struct SearchResult {
+    pub hits: Vec<Hit>,
+    pub has_more: bool,
+}
+
+/// Parses the query language: terms joined by ` + ` or ` - `, each optionally
+/// weighted (`2:term`) and quoted (`"a b"`). A term that names an existing file is
+/// an image; `like:ID` is an indexed image; anything else is text.
+pub fn parse_query(input: &str) -> Result<Vec<Weighted>> {
+    let mut terms = Vec::new();
+    let mut sign = 1.0f32;
+    for (token, op) in split_terms(input.trim()) {
+        let raw = token.trim();
+        if raw.is_empty() {
+            if op.is_some() && !terms.is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "empty term in query {input:?}"
+                )));
+            }
+            sign = op.unwrap_or(1.0);
+            continue;
+        }
+        let (weight, body) = match raw.split_once(':') {
+            Some((w, rest)) if !w.is_empty() && w.parse::<f32>().is_ok() => {
+                (w.parse::<f32>().expect("checked"), rest)
+            }
+            _ => (1.0, raw),
+        };
+        if !weight.is_finite() {
+            return Err(Error::InvalidArgument(format!(
+                "weight {weight} is not a number"
+            )));
+        }
+        let body = body.trim().trim_matches('"').trim();
+        let term = if let Some(id) = body.strip_prefix("like:") {
+            Term::Like(id.trim().parse().map_err(|_| {
+                Error::InvalidArgument(format!("like:{id}: expected an image id (a number)"))
+            })?)
+        } else if looks_like_path(body) && Path::new(body).is_file() {
+            Term::ImageFile(PathBuf::from(body))
+        } else {
+            Term::Text(body.to_string())
+        };
+        terms.push(Weighted {
+            term,
+            weight: sign * weight,
+        });
+        sign = op.unwrap_or(1.0);
+    }
+    Ok(terms)
+}
+
+fn looks_like_path(s: &str) -> bool {
+    s.starts_with('/') || s.starts_with("./") || s.starts_with("../") || s.starts_with("~/") || {
+        let lower = s.to_ascii_lowercase();
+        [
+            ".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff",
+        ]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    }
+}
+
+/// Splits on ` + ` / ` - ` outside quotes; each piece comes with the operator that
+/// follows it.
+fn split_terms(s: &str) -> Vec<(String, Option<f32>)> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut in_quotes = false;
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    // A leading "-" negates the first term.
+    if chars.first() == Some(&'-') && chars.get(1).is_some_and(|c| c.is_whitespace()) {
+        out.push((String::new(), Some(-1.0)));
+        i = 2;
+    }
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' {
+            in_quotes = !in_quotes;
+        }
+        let is_op = !in_quotes
+            && (c == '+' || c == '-')
+            && i > 0
+            && chars[i - 1].is_whitespace()
+            && chars.get(i + 1).is_some_and(|n| n.is_whitespace());
+        if is_op {
+            out.push((
+                std::mem::take(&mut cur),
+                Some(if c == '+' { 1.0 } else { -1.0 }),
+            ));
+        } else {
+            cur.push(c);
+        }
+        i += 1;
+    }
+    out.push((cur, None));
+    out
+}
+
+/// Cache of text embeddings: people retype the same queries, and as-you-type
+/// search sends every prefix.
+pub struct TextCache {
+    cache: Mutex<lru::LruCache<String, Embedding>>,
+}
+
+impl TextCache {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            cache: Mutex::new(lru::LruCache::new(
+                NonZeroUsize::new(capacity.max(1)).expect("≥ 1"),
+            )),
+        }
+    }
+
+    /// The embedding of `text`, computed once.
+    pub fn embed(&self, model: &ClipModel, text: &str) -> Result<Embedding> {
+        if let Some(e) = self.cache.lock().expect("cache lock").get(text) {
+            return Ok(e.clone());
+        }
+        let e = model.embed_texts(&[text])?.remove(0);
+        self.cache
+            .lock()
+            .expect("cache lock")
+            .put(text.to_string(), e.clone());
+        Ok(e)
+    }
+}
+
+impl Default for TextCache {
+    fn default() -> Self {
+        Self::new(1024)
+    }
+}
+
+/// The query vector: weighted sum of normalised term embeddings, normalised.
+pub fn query_vector(
+    lib: &Library,
+    model: &ClipModel,
+    cache: &TextCache,
+    terms: &[Weighted],
+) -> Result<Option<Embedding>> {
+    let mut sum: Option<Vec<f32>> = None;
+    for w in terms {
+        let e = match &w.term {
+            Term::Text(t) => {
+                if t.chars().count() > MAX_TEXT_CHARS {
+                    return Err(Error::InvalidArgument(format!(
+                        "text of {} characters; at most {MAX_TEXT_CHARS}",
+                        t.chars().count()
+                    )));
+                }
+                cache.embed(model, t)?
+            }
+            Term::ImageFile(p) => normalize(
+                model
+                    .image_features(&[model.preprocessor().pixels_from_file(p)?])?
+                    .remove(0),
+            ),
+            Term::ImageBytes(b) => normalize(
+                model
+                    .image_features(&[model.preprocessor().pixels_from_bytes(b)?])?
+                    .remove(0),
+            ),
+            Term::Like(id) => lib
+                .vectors()
+                .get(*id)
+                .ok_or_else(|| Error::NotFound(format!("no image with id {id}")))?
+                .to_vec(),
+        };
+        let acc = sum.get_or_insert_with(|| vec![0.0; e.len()]);
+        if acc.len() != e.len() {
+            return Err(Error::InvalidArgument(
+                "the model and the library have different dimensions".into(),
+            ));
+        }
+        acc.iter_mut().zip(&e).for_each(|(a, x)| *a += w.weight * x);
+    }
+    Ok(sum.map(normalize).filter(|v| v.iter().any(|x| *x != 0.0)))
+}
+
+/// Reciprocal-rank fusion constant (the usual 60).
+const RRF_K: f32 = 60.0;
+/// Keyword ranks count more than semantic ones: a file or folder name typed by a
+/// person is a strong signal.
+const KEYWORD_WEIGHT: f32 = 1.5;
+
+/// Runs a search.
+pub fn search(
+    lib: &Library,
+    model: &ClipModel,
+    cache: &TextCache,
+    req: &SearchRequest,
+) -> Result<SearchResult> {
+    if req.k == 0 || req.k > MAX_K {
+        return Err(Error::InvalidArgument(format!(
+            "k must be between 1 and {MAX_K}, got {}",
+            req.k
+        )));
+    }
+    if req.offset > MAX_OFFSET {
+        return Err(Error::InvalidArgument(format!(
+            "offset must be at most {MAX_OFFSET}"
+        )));
+    }
+    let Some(qv) = query_vector(lib, model, cache, &req.terms)? else {
+        return Ok(SearchResult {
+            hits: Vec::new(),
+            has_more: false,
+        });
+    };
+    let want = req.offset + req.k + 1;
+    let filters = &req.filters;
+    let liked: Vec<ImageId> = req
+        .terms
+        .iter()
+        .filter_map(|w| match w.term {
+            Term::Like(id) if w.weight > 0.0 => Some(id),
+            _ => None,
+        })
+        .collect();
+    let keep = |id: ImageId| -> bool {
+        if liked.contains(&id) {
+            return false; // "more like this" does not return the image itself
+        }
+        filters.is_empty() || lib.meta(id).is_some_and(|r| filters.accepts(r))
+    };
+    // Semantic candidates: enough for this page and for fusion.
+    let depth = want.max(100);
+    let semantic = if filters.is_empty() || lib.graph().is_none() {
+        lib.nearest(&qv, depth, &keep)
+    } else {
+        // Selective filter: scan the allowed vectors exactly (a filtered graph walk
+        // degrades badly below a few percent); otherwise walk the graph.
+        let allowed = lib.metas().filter(|(_, r)| filters.accepts(r)).count();
+        if allowed < GRAPH_MIN_POINTS || allowed * 20 < lib.len() {
+            lib.vectors().search(&qv, depth, &keep)
+        } else {
+            lib.nearest(&qv, depth, &keep)
+        }
+    };
+    // Keyword candidates from the positive text terms.
+    let text: Vec<&str> = req
+        .terms
+        .iter()
+        .filter_map(|w| match &w.term {
+            Term::Text(t) if w.weight > 0.0 => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    let keyword: Vec<ImageId> = if text.is_empty() {
+        Vec::new()
+    } else {
+        lib.keyword()
+            .search(&text.join(" "), depth)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|&id| lib.vectors().contains(id) && keep(id))
+            .collect()
+    };
+    let mut fused: Vec<(ImageId, f32)> = if keyword.is_empty() {
+        semantic.iter().map(|&(id, s)| (id, s)).collect()
+    } else {
+        let mut score: std::collections::HashMap<ImageId, f32> = std::collections::HashMap::new();
+        for (rank, (id, _)) in semantic.iter().enumerate() {
+            *score.entry(*id).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
+        }
+        for (rank, id) in keyword.iter().enumerate() {
+            *score.entry(*id).or_default() += KEYWORD_WEIGHT / (RRF_K + rank as f32 + 1.0);
+        }
+        let mut v: Vec<(ImageId, f32)> = score.into_iter().collect();
+        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    };
+    if req.cutoff {
+        let threshold = adaptive_threshold(&semantic);
+        let cos = |id: ImageId| lib.vectors().get(id).map_or(-1.0, |v| dot(&qv, v));
+        fused.retain(|&(id, _)| keyword.contains(&id) || cos(id) >= threshold);
+    }
+    let has_more = fused.len() > req.offset + req.k;
+    let hits = fused
+        .into_iter()
+        .skip(req.offset)
+        .take(req.k)
+        .filter_map(|(id, _)| {
+            let v = lib.vectors().get(id)?;
+            Some(Hit {
+                id,
+                score: dot(&qv, v),
+                record: lib.meta(id)?.clone(),
+            })
+        })
+        .collect();
+    Ok(SearchResult { hits, has_more })
+}
+
+/// A relevance threshold that adapts to the query: CLIP's absolute cosines differ
+/// between queries (0.2 can be a great match for one text and noise for another),
+/// so the cut is placed relative to this query's own score distribution: one
+/// standard deviation above the mean of its top candidates, never above the best.
+pub fn adaptive_threshold(scored: &[(ImageId, f32)]) -> f32 {
+    if scored.len() < 5 {
+        return f32::MIN;
+    }
+    let n = scored.len() as f32;
+    let mean = scored.iter().map(|s| s.1).sum::<f32>() / n;
+    let var = scored.iter().map(|s| (s.1 - mean).powi(2)).sum::<f32>() / n;
+    (mean + var.sqrt()).min(scored[0].1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_algebra() {
+        let t = parse_query(r#""2:golden retriever" + like:7 - water"#).unwrap();
+        assert_eq!(t.len(), 3);
+        assert_eq!(
+            t[0],
+            Weighted {
+                term: Term::Text("golden retriever".into()),
+                weight: 2.0
+            }
+        );
+        assert_eq!(
+            t[1],
+            Weighted {
+                term: Term::Like(7),
+                weight: 1.0
+            }
+        );
+        assert_eq!(
+            t[2],
+            Weighted {
+                term: Term::Text("water".into()),
+                weight: -1.0
+            }
+        );
+        // Hyphens inside words are text, not operators.
+        let t = parse_query("black-and-white photo").unwrap();
+        assert_eq!(
+            t,
+            [Weighted {
+                term: Term::Text("black-and-white photo".into()),
+                weight: 1.0
+            }]
+        );
+        assert!(parse_query("like:abc").is_err());
+        assert_eq!(parse_query("   ").unwrap(), []);
+        let t = parse_query("- dark").unwrap();
+        assert_eq!(t[0].weight, -1.0);
+    }
+
+    #[test]
+    fn threshold_adapts() {
+        let flat: Vec<(ImageId, f32)> = (0..10).map(|i| (i, 0.2)).collect();
+        assert!((adaptive_threshold(&flat) - 0.2).abs() < 1e-6);
+        let mut peaked: Vec<(ImageId, f32)> = (0..20).map(|i| (i, 0.1)).collect();
+        peaked[0].1 = 0.9;
+        let t = adaptive_threshold(&peaked);
+        assert!(t > 0.1 && t < 0.9, "{t}");
+    }
+}
