@@ -2,4 +2,7 @@
 //! its embedded web UI. The engine (`scry`) and the indexer (`scry-indexer`) know
 //! nothing of argv, terminals or HTTP.
 
+pub mod api;
 pub mod cli;
+pub mod server;
+pub mod views;

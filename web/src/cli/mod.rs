@@ -7,6 +7,8 @@ mod embed;
 mod index;
 mod library;
 mod model;
+mod search;
+mod serve;
 mod status;
 
 use std::process::ExitCode;
@@ -42,6 +44,10 @@ impl ModelArgs {
 enum Command {
     /// Index folders of photos (incremental: only new or changed files are read).
     Index(index::IndexArgs),
+    /// Search the library by text, image or example.
+    Search(search::SearchArgs),
+    /// Serve the web UI and the JSON API.
+    Serve(serve::ServeArgs),
     /// Show what the library holds.
     Status(status::StatusArgs),
     /// Print CLIP embeddings (L2-normalised) of images and texts as JSON.
@@ -53,10 +59,29 @@ enum Command {
 
 /// Runs the command line and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // One clear line, exit code 2.
+            let text = e.render().to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
     init_logging();
     let result = match cli.command {
         Command::Index(args) => index::run(args),
+        Command::Search(args) => search::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Status(args) => status::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Model(cmd) => model::run(cmd),

@@ -1,0 +1,5 @@
+//! The JSON API, one file per resource.
+
+pub mod images;
+pub mod search;
+pub mod status;

@@ -1,0 +1,237 @@
+//! `/api/search`: GET with a query string, POST multipart with an image.
+
+use std::path::PathBuf;
+
+use actix_multipart::Multipart;
+use actix_web::{web, HttpResponse};
+use futures_util::StreamExt;
+use scry::query::{
+    parse_query, Filters, SearchRequest, Term, Weighted, MAX_K, MAX_OFFSET, MAX_TEXT_CHARS,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::server::{ApiError, AppState, MAX_UPLOAD_BYTES};
+use crate::views::HitView;
+
+/// Query parameters; unknown keys are refused (a typo must not silently widen a search).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    pub q: Option<String>,
+    pub like: Option<String>,
+    #[serde(rename = "in")]
+    pub folder: Option<String>,
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub camera: Option<String>,
+    pub format: Option<String>,
+    pub min_size: Option<String>,
+    pub k: Option<String>,
+    pub offset: Option<String>,
+    pub cutoff: Option<String>,
+}
+
+fn number<T: std::str::FromStr>(
+    name: &str,
+    v: &Option<String>,
+    default: T,
+    max: u64,
+) -> Result<T, ApiError> {
+    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => {
+            let n: u64 = s.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("{name} must be a whole number ≥ 0, got {s:?}"),
+                )
+            })?;
+            if n > max {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("{name} must be at most {max}, got {n}"),
+                ));
+            }
+            s.parse()
+                .map_err(|_| ApiError::bad_request("invalid_parameter", format!("{name}: {s:?}")))
+        }
+    }
+}
+
+fn date(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
+    match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => scry::dates::parse_date(s).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_parameter",
+                format!("{name} must be a date YYYY-MM-DD, got {s:?}"),
+            )
+        }),
+    }
+}
+
+impl SearchParams {
+    /// Builds the engine request; `image` is an uploaded file.
+    fn request(&self, image: Option<Vec<u8>>) -> Result<SearchRequest, ApiError> {
+        let q = self.q.as_deref().unwrap_or("");
+        if q.chars().count() > MAX_TEXT_CHARS {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("the query is longer than {MAX_TEXT_CHARS} characters"),
+            ));
+        }
+        if q.chars().any(|c| c.is_control() && !c.is_whitespace()) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "the query contains control characters",
+            ));
+        }
+        // Server-side, a term never names a file on the server's disk.
+        let mut terms: Vec<Weighted> = parse_query(q)?
+            .into_iter()
+            .map(|w| match w.term {
+                Term::ImageFile(p) => Weighted {
+                    term: Term::Text(p.to_string_lossy().into_owned()),
+                    weight: w.weight,
+                },
+                _ => w,
+            })
+            .collect();
+        if let Some(like) = self
+            .like
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let id = like.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_parameter",
+                    format!("like must be an image id, got {like:?}"),
+                )
+            })?;
+            terms.push(Weighted {
+                term: Term::Like(id),
+                weight: 1.0,
+            });
+        }
+        if let Some(bytes) = image {
+            terms.push(Weighted {
+                term: Term::ImageBytes(bytes),
+                weight: 1.0,
+            });
+        }
+        Ok(SearchRequest {
+            terms,
+            filters: Filters {
+                folder: self
+                    .folder
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(PathBuf::from),
+                after: date("after", &self.after)?,
+                before: date("before", &self.before)?,
+                camera: self.camera.clone().filter(|s| !s.trim().is_empty()),
+                format: self.format.clone().filter(|s| !s.trim().is_empty()),
+                min_size: number("min_size", &self.min_size, 0u32, 1_000_000)
+                    .map(|v| (v > 0).then_some(v))?,
+            },
+            k: number("k", &self.k, 30usize, MAX_K as u64)?,
+            offset: number("offset", &self.offset, 0usize, MAX_OFFSET as u64)?,
+            cutoff: matches!(self.cutoff.as_deref(), Some("1" | "true" | "yes")),
+        })
+    }
+}
+
+/// Runs a search from parameters (also used by /api/images/{id}/similar).
+pub async fn search_with(
+    state: web::Data<AppState>,
+    params: SearchParams,
+) -> Result<HttpResponse, ApiError> {
+    run(state, params, None).await
+}
+
+async fn run(
+    state: web::Data<AppState>,
+    params: SearchParams,
+    image: Option<Vec<u8>>,
+) -> Result<HttpResponse, ApiError> {
+    let req = params.request(image)?;
+    if req.k == 0 {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            "k must be at least 1",
+        ));
+    }
+    let started = std::time::Instant::now();
+    let (k, offset) = (req.k, req.offset);
+    // Encoding a query is CPU work: off the async workers.
+    let st = state.clone();
+    let result = web::block(move || {
+        let lib = st.read();
+        scry::query::search(&lib, &st.model, &st.cache, &req)
+    })
+    .await??;
+    let hits: Vec<HitView> = result.hits.iter().map(HitView::new).collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "query": {"q": params.q, "like": params.like, "in": params.folder, "after": params.after, "before": params.before},
+        "hits": hits,
+        "offset": offset,
+        "k": k,
+        "has_more": result.has_more,
+        "took_ms": (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+    })))
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    params: web::Query<SearchParams>,
+) -> Result<HttpResponse, ApiError> {
+    run(state, params.into_inner(), None).await
+}
+
+/// Multipart: an `image` file part plus the GET parameters as text fields.
+async fn post(state: web::Data<AppState>, mut form: Multipart) -> Result<HttpResponse, ApiError> {
+    let mut fields = serde_json::Map::new();
+    let mut image: Option<Vec<u8>> = None;
+    while let Some(part) = form.next().await {
+        let mut part = part.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))?;
+        let name = part.name().unwrap_or_default().to_string();
+        let mut data = Vec::new();
+        while let Some(chunk) = part.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))?;
+            if data.len() + chunk.len() > MAX_UPLOAD_BYTES {
+                return Err(ApiError {
+                    status: actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    code: "too_large",
+                    message: format!(
+                        "uploads are limited to {} MB",
+                        MAX_UPLOAD_BYTES / (1024 * 1024)
+                    ),
+                });
+            }
+            data.extend_from_slice(&chunk);
+        }
+        if name == "image" {
+            image = Some(data);
+        } else {
+            let text = String::from_utf8(data).map_err(|_| {
+                ApiError::bad_request("invalid_upload", format!("field {name} is not UTF-8 text"))
+            })?;
+            fields.insert(name, text.into());
+        }
+    }
+    let params: SearchParams = serde_json::from_value(fields.into())
+        .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?;
+    run(state, params, image).await
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/search")
+            .route(web::get().to(get))
+            .route(web::post().to(post)),
+    );
+}

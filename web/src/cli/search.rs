@@ -1,0 +1,150 @@
+//! `scry search`: find images from the terminal.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use scry::query::{parse_query, Filters, SearchRequest, Term, TextCache, Weighted};
+use serde_json::json;
+
+use super::library::{self, LibraryArgs};
+use super::ModelArgs;
+use crate::views::HitView;
+
+fn date_arg(s: &str) -> Result<i64, String> {
+    scry::dates::parse_date(s)
+        .ok_or_else(|| format!("{s:?} is not a date: use YYYY-MM-DD (or YYYY-MM, YYYY)"))
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    /// What to look for: text, with optional algebra: "2:golden retriever" + ./pool.jpg - water
+    #[arg(default_value = "")]
+    query: String,
+    /// Search by an image file (repeatable).
+    #[arg(long = "image", value_name = "PATH")]
+    images: Vec<PathBuf>,
+    /// More like this indexed image (repeatable).
+    #[arg(long = "like", value_name = "PATH")]
+    like: Vec<PathBuf>,
+    /// Number of results.
+    #[arg(short = 'k', long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=scry::query::MAX_K as i64))]
+    k: u32,
+    /// Skip this many results (pagination).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=scry::query::MAX_OFFSET as i64))]
+    offset: u32,
+    /// Only images under this folder.
+    #[arg(long = "in", value_name = "DIR")]
+    folder: Option<PathBuf>,
+    /// Taken on or after this date (YYYY-MM-DD).
+    #[arg(long, value_parser = date_arg, value_name = "DATE")]
+    after: Option<i64>,
+    /// Taken before this date (YYYY-MM-DD).
+    #[arg(long, value_parser = date_arg, value_name = "DATE")]
+    before: Option<i64>,
+    /// Camera make or model contains this.
+    #[arg(long)]
+    camera: Option<String>,
+    /// Only this format (jpeg, png, webp, gif, bmp, tiff).
+    #[arg(long)]
+    format: Option<String>,
+    /// Shorter side at least this many pixels.
+    #[arg(long, value_name = "PIXELS")]
+    min_size: Option<u32>,
+    /// Drop results below a relevance threshold adapted to this query.
+    #[arg(long)]
+    cutoff: bool,
+    /// JSON output.
+    #[arg(long, conflicts_with = "paths")]
+    json: bool,
+    /// One path per line (for pipes).
+    #[arg(long)]
+    paths: bool,
+    #[command(flatten)]
+    library: LibraryArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+pub fn run(args: SearchArgs) -> anyhow::Result<()> {
+    let mut terms = parse_query(&args.query)?;
+    for p in &args.images {
+        std::fs::metadata(p).with_context(|| p.display().to_string())?;
+        terms.push(Weighted {
+            term: Term::ImageFile(p.clone()),
+            weight: 1.0,
+        });
+    }
+    let dir = args.library.dir()?;
+    if !dir.join("catalog").exists() {
+        anyhow::bail!(
+            "no library at {}: create one with `scry index FOLDER`",
+            dir.display()
+        );
+    }
+    let lib = library::open(&dir)?;
+    for p in &args.like {
+        let c = std::fs::canonicalize(p).with_context(|| p.display().to_string())?;
+        let id = lib
+            .store()
+            .id_for_path(&scry::store::path_to_bytes(&c))?
+            .with_context(|| {
+                format!(
+                    "{}: not in the library (index it, or search with --image)",
+                    p.display()
+                )
+            })?;
+        terms.push(Weighted {
+            term: Term::Like(id),
+            weight: 1.0,
+        });
+    }
+    if terms.is_empty() {
+        anyhow::bail!("nothing to search for: give a text, --image PATH or --like PATH");
+    }
+    let model = args.model.load()?;
+    if let Some(m) = lib.model()? {
+        if m != model.id() {
+            anyhow::bail!("the library was indexed with model {m}; pass --model {m}");
+        }
+    }
+    let folder = match &args.folder {
+        Some(f) => Some(std::fs::canonicalize(f).with_context(|| format!("--in {}", f.display()))?),
+        None => None,
+    };
+    let req = SearchRequest {
+        terms,
+        filters: Filters {
+            folder,
+            after: args.after,
+            before: args.before,
+            camera: args.camera.clone(),
+            format: args.format.clone(),
+            min_size: args.min_size,
+        },
+        k: args.k as usize,
+        offset: args.offset as usize,
+        cutoff: args.cutoff,
+    };
+    let result = scry::query::search(&lib, &model, &TextCache::new(8), &req)?;
+    let hits: Vec<HitView> = result.hits.iter().map(HitView::new).collect();
+    if args.json {
+        let out = json!({"query": args.query, "hits": hits, "has_more": result.has_more, "offset": args.offset, "k": args.k});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if args.paths {
+        for h in &hits {
+            println!("{}", h.path);
+        }
+    } else if hits.is_empty() {
+        eprintln!("no matches");
+    } else {
+        println!("{:>6}  {:<10}  path", "score", "date");
+        for h in &hits {
+            let date = h.date.as_deref().map(|d| &d[..10]).unwrap_or("");
+            println!("{:>6.3}  {date:<10}  {}", h.score, h.path);
+        }
+        if result.has_more {
+            println!("… more with --offset {}", args.offset + args.k);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! `scry serve`: the web UI and JSON API.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+
+use super::library::{self, LibraryArgs, Settings};
+use super::ModelArgs;
+use crate::server::{configure, security_headers, AppState, IndexingState};
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Folders to index (incrementally) while serving.
+    dirs: Vec<PathBuf>,
+    /// Address to listen on. Only loopback addresses are accepted for now.
+    #[arg(long, default_value = "127.0.0.1:7878", env = "SCRY_BIND")]
+    bind: SocketAddr,
+    #[command(flatten)]
+    library: LibraryArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+/// Feeds the indexer's progress into /api/status.
+struct StatusProgress(Arc<IndexingState>);
+
+impl scry_indexer::Progress for StatusProgress {
+    fn start(&self, total: usize) {
+        self.0.total.store(total, Ordering::Relaxed);
+        self.0.done.store(0, Ordering::Relaxed);
+    }
+    fn advance(&self, n: usize) {
+        self.0.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    if !args.bind.ip().is_loopback() {
+        anyhow::bail!(
+            "--bind {}: scry serves on loopback addresses only (127.0.0.1, ::1) until access tokens exist",
+            args.bind
+        );
+    }
+    let dir = args.library.dir()?;
+    let mut settings = Settings::load(&dir);
+    let mut to_index = Vec::new();
+    for d in &args.dirs {
+        let c = std::fs::canonicalize(d)
+            .with_context(|| format!("{}: folder not found", d.display()))?;
+        if !c.is_dir() {
+            anyhow::bail!("{}: not a folder", d.display());
+        }
+        if !settings.roots.contains(&c) {
+            settings.roots.push(c.clone());
+        }
+        to_index.push(c);
+    }
+    // The model is loaded once, before the first query.
+    let model = Arc::new(args.model.load()?);
+    let library = Arc::new(RwLock::new(library::open(&dir)?));
+    {
+        let lib = library
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(m) = lib.model()? {
+            if m != model.id() && !lib.is_empty() {
+                anyhow::bail!("the library was indexed with model {m}; pass --model {m}");
+            }
+        }
+    }
+    if !to_index.is_empty() {
+        settings.model = Some(model.id().to_string());
+        settings.save(&dir)?;
+    }
+    let state = web::Data::new(AppState::new(library.clone(), model.clone()));
+    if !to_index.is_empty() {
+        let indexing = state.indexing.clone();
+        indexing.running.store(true, Ordering::Relaxed);
+        let roots = settings.roots.clone();
+        std::thread::Builder::new()
+            .name("scry-indexer".into())
+            .spawn(move || {
+                let progress = StatusProgress(indexing.clone());
+                let opts = scry_indexer::IndexOptions::default();
+                match scry_indexer::index(&library, &model, &roots, &opts, &progress) {
+                    Ok(s) => eprintln!(
+                        "indexed: {} new, {} changed, {} removed, {} failed; {} images",
+                        s.new, s.changed, s.removed, s.failed, s.total
+                    ),
+                    Err(e) => eprintln!("error: indexing stopped: {e}"),
+                }
+                indexing.running.store(false, Ordering::Relaxed);
+            })?;
+    }
+    let images = state.read().len();
+    let data = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(security_headers())
+            .configure(configure)
+    })
+    .bind(args.bind)
+    .with_context(|| format!("cannot listen on {}", args.bind))?;
+    for addr in server.addrs() {
+        println!("scry: serving {images} images at http://{addr}/");
+    }
+    use std::io::Write;
+    std::io::stdout().flush().ok();
+    actix_web::rt::System::new().block_on(server.run())?;
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The HTTP server: shared state, the app (built here so `main` and the tests build
+//! the same one), security headers, errors as JSON and the embedded UI.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse, ResponseError};
+use scry::query::TextCache;
+use scry::{ClipModel, Library};
+use serde::Serialize;
+
+/// Largest accepted upload (phone photos are 3–20 MB).
+pub const MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
+
+/// Progress of a background indexing run, for /api/status.
+#[derive(Debug, Default)]
+pub struct IndexingState {
+    pub running: AtomicBool,
+    pub done: AtomicUsize,
+    pub total: AtomicUsize,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub library: Arc<RwLock<Library>>,
+    pub model: Arc<ClipModel>,
+    pub cache: TextCache,
+    pub indexing: Arc<IndexingState>,
+}
+
+impl AppState {
+    pub fn new(library: Arc<RwLock<Library>>, model: Arc<ClipModel>) -> Self {
+        Self {
+            library,
+            model,
+            cache: TextCache::default(),
+            indexing: Arc::new(IndexingState::default()),
+        }
+    }
+
+    /// Read access to the library; a panic elsewhere never locks readers out.
+    pub fn read(&self) -> std::sync::RwLockReadGuard<'_, Library> {
+        self.library
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn indexing_running(&self) -> bool {
+        self.indexing.running.load(Ordering::Relaxed)
+    }
+}
+
+/// An API error: `{"code", "message"}` with the right status.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+        }
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(self)
+    }
+}
+
+impl From<scry::Error> for ApiError {
+    fn from(e: scry::Error) -> Self {
+        use scry::Error as E;
+        match e {
+            E::InvalidArgument(m) => ApiError::bad_request("invalid_query", m),
+            E::NotFound(m) => ApiError::not_found(m),
+            E::ImageData(m) => ApiError::bad_request(
+                "invalid_image",
+                format!("the uploaded file is not a usable image: {m}"),
+            ),
+            E::Image { message, .. } => ApiError::bad_request("invalid_image", message),
+            other => {
+                tracing::error!("{other}");
+                ApiError::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::internal("the server is shutting down")
+    }
+}
+
+/// Registers every route (API and UI).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_request("invalid_parameter", e.to_string()).into()),
+    )
+    .app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|e, _| ApiError::bad_request("invalid_json", e.to_string()).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| ApiError::bad_request("invalid_path", e.to_string()).into()),
+    )
+    .service(
+        web::scope("/api")
+            .configure(crate::api::search::configure)
+            .configure(crate::api::images::configure)
+            .configure(crate::api::status::configure)
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, _>(ApiError::not_found("no such API endpoint"))
+            })),
+    )
+    .route("/", web::get().to(|| async { asset("index.html") }))
+    .route(
+        "/{file}",
+        web::get().to(|p: web::Path<String>| async move { asset(&p) }),
+    );
+}
+
+/// The UI, embedded so the binary works from any directory.
+fn asset(name: &str) -> Result<HttpResponse, ApiError> {
+    let (body, mime): (&'static [u8], &str) = match name {
+        "index.html" => (
+            include_bytes!("../../static/index.html"),
+            "text/html; charset=utf-8",
+        ),
+        "app.js" => (
+            include_bytes!("../../static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "style.css" => (
+            include_bytes!("../../static/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        _ => return Err(ApiError::not_found(format!("no such file: {name}"))),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(mime)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body))
+}
+
+/// Security headers on every response: no inline script, no framing, no sniffing.
+pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; \
+                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+            ),
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .add((header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .add((header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+}
