@@ -26,3 +26,7 @@ mod model_loading;
 /// The library on disk: crash repair of derived indexes, ANN graph persistence and
 /// tombstones, recall against the exact index, schema and model checks, damage.
 mod library;
+
+/// The query engine on constructed vectors: text, more-like-this and algebra
+/// ordering, filters that still fill k, file-name fusion, stable pagination.
+mod search;

@@ -184,10 +184,43 @@ async fn run(
     })))
 }
 
+/// Whether a raw query string percent-decodes to UTF-8 (actix would otherwise
+/// replace invalid bytes silently and search for something nobody typed).
+fn query_is_utf8(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&out).is_ok()
+}
+
 async fn get(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     params: web::Query<SearchParams>,
 ) -> Result<HttpResponse, ApiError> {
+    if !query_is_utf8(req.query_string()) {
+        return Err(ApiError::bad_request(
+            "invalid_parameter",
+            "the query string is not valid UTF-8",
+        ));
+    }
     run(state, params.into_inner(), None).await
 }
 

@@ -1,0 +1,255 @@
+//! The JSON API through actix's test service, with the tiny model and a library
+//! indexed from sample_data: success shapes and every kind of bad request.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use actix_web::{test, web, App};
+use scry_web::server::{configure, security_headers, AppState};
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// One library per test binary, indexed once.
+fn state() -> web::Data<AppState> {
+    static STATE: OnceLock<web::Data<AppState>> = OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap().keep();
+            let model = Arc::new(
+                scry::ClipModel::load_dir(&root().join("tests/fixtures/tiny-clip")).unwrap(),
+            );
+            let lib = RwLock::new(scry::Library::open(&dir).unwrap());
+            let s = scry_indexer::index(
+                &lib,
+                &model,
+                &[root().join("sample_data")],
+                &Default::default(),
+                &scry_indexer::Silent,
+            )
+            .unwrap();
+            assert_eq!(s.failed, 0);
+            web::Data::new(AppState::new(Arc::new(lib), model))
+        })
+        .clone()
+}
+
+macro_rules! app {
+    () => {
+        test::init_service(
+            App::new()
+                .app_data(state())
+                .wrap(security_headers())
+                .configure(configure),
+        )
+        .await
+    };
+}
+
+async fn get(uri: &str) -> (u16, Value) {
+    let app = app!();
+    let resp = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+    let status = resp.status().as_u16();
+    let body = test::read_body(resp).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+#[actix_web::test]
+async fn search_returns_scored_hits_with_links() {
+    let (status, v) = get("/api/search?q=coffee&k=3").await;
+    assert_eq!(status, 200, "{v}");
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    // The file-name match ranks first (keyword fusion).
+    assert_eq!(hits[0]["name"], "coffee.png");
+    for h in hits {
+        assert!(h["score"].as_f64().unwrap().abs() <= 1.0);
+        let id = h["id"].as_u64().unwrap();
+        assert_eq!(h["thumbnail"], format!("/api/images/{id}/thumbnail"));
+    }
+    assert_eq!(v["has_more"], true);
+    // Keys of a hit: the contract the UI relies on.
+    let mut keys: Vec<&str> = hits[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "date",
+            "folder",
+            "format",
+            "height",
+            "id",
+            "name",
+            "original",
+            "path",
+            "score",
+            "thumbnail",
+            "width"
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn pagination_is_stable_and_filters_apply() {
+    let (_, all) = get("/api/search?q=a%20photo&k=10").await;
+    let (_, p1) = get("/api/search?q=a%20photo&k=5").await;
+    let (_, p2) = get("/api/search?q=a%20photo&k=5&offset=5").await;
+    let ids = |v: &Value| {
+        v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    let mut joined = ids(&p1);
+    joined.extend(ids(&p2));
+    assert_eq!(joined, ids(&all));
+    let folder = root().join("sample_data/space");
+    let (status, v) = get(&format!("/api/search?q=x&k=10&in={}", folder.display())).await;
+    assert_eq!(status, 200);
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3, "the three photos under space/");
+    assert!(hits
+        .iter()
+        .all(|h| h["folder"].as_str().unwrap().ends_with("space")));
+    let (_, v) = get("/api/search?q=x&k=10&after=2019-07-01&before=2019-08-01").await;
+    assert_eq!(
+        v["hits"].as_array().unwrap().len(),
+        1,
+        "only the EXIF-dated photo"
+    );
+}
+
+#[actix_web::test]
+async fn more_like_this_excludes_the_image_itself() {
+    let (_, v) = get("/api/search?q=chelsea&k=1").await;
+    let id = v["hits"][0]["id"].as_u64().unwrap();
+    let (status, v) = get(&format!("/api/images/{id}/similar?k=3")).await;
+    assert_eq!(status, 200, "{v}");
+    assert!(v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|h| h["id"].as_u64() != Some(id)));
+    let (status, meta) = get(&format!("/api/images/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(meta["id"], id);
+}
+
+#[actix_web::test]
+async fn bad_requests_are_4xx_json_never_500() {
+    let long = "a".repeat(10_000);
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("/api/search?q=x&k=0".into(), 400, "invalid_parameter"),
+        ("/api/search?q=x&k=-1".into(), 400, "invalid_parameter"),
+        (
+            "/api/search?q=x&k=1000000000".into(),
+            400,
+            "invalid_parameter",
+        ),
+        ("/api/search?q=x&bogus=1".into(), 400, "invalid_parameter"),
+        (
+            "/api/search?q=x&after=yesterday".into(),
+            400,
+            "invalid_parameter",
+        ),
+        (format!("/api/search?q={long}"), 400, "invalid_query"),
+        ("/api/search?q=a%01b".into(), 400, "invalid_query"),
+        ("/api/search?q=%FF%FE".into(), 400, "invalid_parameter"),
+        ("/api/search?like=987654321".into(), 404, "not_found"),
+        ("/api/search?like=abc".into(), 400, "invalid_parameter"),
+        ("/api/images/987654321".into(), 404, "not_found"),
+        ("/api/images/xyz/thumbnail".into(), 400, "invalid_path"),
+        ("/api/nope".into(), 404, "not_found"),
+    ];
+    for (uri, want, code) in cases {
+        let (status, v) = get(&uri).await;
+        assert_eq!(status, want, "{uri}: {v}");
+        assert_eq!(v["code"], code, "{uri}: {v}");
+        assert!(
+            v["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{uri}"
+        );
+    }
+    // An empty query is valid and returns nothing.
+    let (status, v) = get("/api/search?q=").await;
+    assert_eq!(status, 200);
+    assert_eq!(v["hits"].as_array().unwrap().len(), 0);
+}
+
+#[actix_web::test]
+async fn uploads_search_by_image_and_refuse_non_images() {
+    let app = app!();
+    let multipart = |name: &str, bytes: &[u8]| {
+        let boundary = "XscryBoundary";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\n3\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        test::TestRequest::post()
+            .uri("/api/search")
+            .insert_header((
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .set_payload(body)
+            .to_request()
+    };
+    let jpeg = std::fs::read(root().join("sample_data/animals/chelsea.jpg")).unwrap();
+    let resp = test::call_service(&app, multipart("cat.jpg", &jpeg)).await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+    assert_eq!(
+        v["hits"][0]["name"], "chelsea.jpg",
+        "the same photo is the best match"
+    );
+    assert!(v["hits"][0]["score"].as_f64().unwrap() > 0.999);
+    let resp = test::call_service(&app, multipart("notes.txt", b"not an image")).await;
+    assert_eq!(resp.status(), 400);
+    let v: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+    assert_eq!(v["code"], "invalid_image");
+}
+
+#[actix_web::test]
+async fn ui_and_headers() {
+    let app = app!();
+    let resp = test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers();
+    assert!(h
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .contains("script-src 'self'"));
+    assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
+    assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
+    assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
+    let body = test::read_body(resp).await;
+    assert!(String::from_utf8_lossy(&body).contains("app.js"));
+    for path in ["/app.js", "/style.css"] {
+        let resp = test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(resp.status(), 200, "{path}");
+    }
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get().uri("/../Cargo.toml").to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+}

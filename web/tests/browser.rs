@@ -1,0 +1,113 @@
+//! The web UI in a real browser: indexes sample_data with the tiny model, starts
+//! `scry serve` on a free loopback port, and runs tests/browser/ui.test.mjs
+//! (playwright-core driving Debian's Chromium): type a query, see the grid, open a
+//! result, "more like this", upload an image, reload from the URL, phone layout;
+//! any console error fails it. Screenshots land in target/screenshots/.
+//!
+//! Needs node, `npm ci` in tests/browser and /usr/bin/chromium (`.ci/run` installs
+//! them). Without them the test says so and passes, unless SCRY_REQUIRE_BROWSER=1
+//! (set by CI), where it fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn missing_prerequisite() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() {
+        return Some(format!("{chromium} not found (apt-get install chromium)"));
+    }
+    if !root()
+        .join("tests/browser/node_modules/playwright-core")
+        .exists()
+    {
+        return Some("tests/browser/node_modules missing (cd tests/browser && npm ci)".into());
+    }
+    if Command::new("node").arg("--version").output().is_err() {
+        return Some("node not found".into());
+    }
+    None
+}
+
+struct Server(std::process::Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_ui_works_in_a_real_browser() {
+    if let Some(why) = missing_prerequisite() {
+        if std::env::var("SCRY_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!("browser test required but {why}");
+        }
+        eprintln!("SKIPPED the browser test: {why}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("lib");
+    let tiny = root().join("tests/fixtures/tiny-clip");
+    let scry = env!("CARGO_BIN_EXE_scry");
+    let status = Command::new(scry)
+        .args([
+            "index",
+            "sample_data",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            tiny.to_str().unwrap(),
+        ])
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut child = Command::new(scry)
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            tiny.to_str().unwrap(),
+        ])
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    let out = Command::new("node")
+        .args(["--test", "tests/browser/ui.test.mjs"])
+        .current_dir(root())
+        .env("SCRY_URL", &url)
+        .env("SCREENSHOT_DIR", root().join("target/screenshots"))
+        .output()
+        .unwrap();
+    drop(server);
+    let report = String::from_utf8_lossy(&out.stdout);
+    println!("{report}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser test failed");
+    assert!(report.contains("# fail 0"), "{report}");
+}
