@@ -148,6 +148,8 @@ pub fn parse_query(input: &str) -> Result<Vec<Weighted>> {
             sign = op.unwrap_or(1.0);
             continue;
         }
+        // Quotes may wrap the weight too: "2:golden retriever".
+        let raw = raw.trim_matches('"').trim();
         let (weight, body) = match raw.split_once(':') {
             Some((w, rest)) if !w.is_empty() && w.parse::<f32>().is_ok() => {
                 (w.parse::<f32>().expect("checked"), rest)

@@ -308,3 +308,85 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
         assert!(lib.store().thumbnail(id).unwrap().is_some());
     }
 }
+
+#[test]
+fn index_then_search_prints_table_paths_and_json() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("lib");
+    let tiny = tiny();
+    let common = [
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ];
+    let mut args = vec!["index", "sample_data", "--json"];
+    args.extend(common);
+    let out = scry(&args, home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["new"], 19);
+    assert_eq!(summary["failed"], 0);
+
+    let run = |extra: &[&str]| {
+        let mut a = vec!["search"];
+        a.extend(extra);
+        a.extend(common);
+        let out = scry(&a, home.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = run(&["coffee", "-k", "3"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].contains("score") && lines[0].contains("path"),
+        "{table}"
+    );
+    assert!(
+        lines[1].ends_with("sample_data/food/coffee.png"),
+        "file-name match first: {table}"
+    );
+    let paths = run(&["coffee", "-k", "3", "--paths"]);
+    assert_eq!(paths.lines().count(), 3);
+    assert!(paths.lines().all(|l| Path::new(l).is_file()), "{paths}");
+    let json: serde_json::Value = serde_json::from_str(&run(&[
+        "--like",
+        "sample_data/animals/chelsea.jpg",
+        "-k",
+        "2",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        json["hits"][0]["name"], "chelsea-sideways.jpg",
+        "the same photo shown upright is the nearest"
+    );
+    let status = {
+        let mut a = vec!["status", "--json", "--db", db.to_str().unwrap()];
+        a.truncate(4);
+        scry(&a, home.path())
+    };
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["images"], 19);
+
+    // Bad arguments: one line, exit code 2.
+    let mut a = vec!["search", "x", "--after", "2019-13-45"];
+    a.extend(common);
+    let out = scry(&a, home.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr)
+            .trim_end()
+            .lines()
+            .count(),
+        1
+    );
+}
