@@ -23,21 +23,29 @@ pub struct HitView {
     pub original: String,
 }
 
+/// (path, file name, folder) of a record, for display (lossy for non-UTF-8 names).
+fn path_parts(rec: &ImageRecord) -> (String, String, String) {
+    let path = rec.path_buf();
+    let lossy = |p: Option<&std::ffi::OsStr>| {
+        p.map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    (
+        path.to_string_lossy().into_owned(),
+        lossy(path.file_name()),
+        lossy(path.parent().map(std::path::Path::as_os_str)),
+    )
+}
+
 impl HitView {
     pub fn new(hit: &Hit) -> Self {
         let rec = &hit.record;
-        let path = rec.path_buf();
+        let (path, name, folder) = path_parts(rec);
         Self {
             id: hit.id,
-            path: path.to_string_lossy().into_owned(),
-            name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            folder: path
-                .parent()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            path,
+            name,
+            folder,
             score: (hit.score * 10_000.0).round() / 10_000.0,
             date: Some(scry::dates::format_datetime(rec.date())),
             width: rec.width,
@@ -66,18 +74,12 @@ pub struct ImageView {
 
 impl ImageView {
     pub fn new(id: u64, rec: &ImageRecord) -> Self {
-        let path = rec.path_buf();
+        let (path, name, folder) = path_parts(rec);
         Self {
             id,
-            path: path.to_string_lossy().into_owned(),
-            name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            folder: path
-                .parent()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            path,
+            name,
+            folder,
             width: rec.width,
             height: rec.height,
             format: rec.format.clone(),

@@ -41,16 +41,7 @@ pub struct IndexArgs {
 pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     let dir = args.library.dir()?;
     let mut settings = Settings::load(&dir);
-    for d in &args.dirs {
-        let c = std::fs::canonicalize(d)
-            .with_context(|| format!("{}: folder not found", d.display()))?;
-        if !c.is_dir() {
-            anyhow::bail!("{}: not a folder", d.display());
-        }
-        if !settings.roots.contains(&c) {
-            settings.roots.push(c);
-        }
-    }
+    settings.add_dirs(&args.dirs)?;
     if settings.roots.is_empty() {
         anyhow::bail!("nothing to index: pass the folders to index, e.g. `scry index ~/Pictures`");
     }

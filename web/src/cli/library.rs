@@ -36,6 +36,24 @@ pub struct Settings {
 const SETTINGS: &str = "settings.json";
 
 impl Settings {
+    /// Adds folders to the roots (canonical, deduplicated) and returns them
+    /// canonicalised; a missing path or a file is an error naming it.
+    pub fn add_dirs(&mut self, dirs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+        let mut added = Vec::with_capacity(dirs.len());
+        for d in dirs {
+            let c = std::fs::canonicalize(d)
+                .with_context(|| format!("{}: folder not found", d.display()))?;
+            if !c.is_dir() {
+                anyhow::bail!("{}: not a folder", d.display());
+            }
+            if !self.roots.contains(&c) {
+                self.roots.push(c.clone());
+            }
+            added.push(c);
+        }
+        Ok(added)
+    }
+
     pub fn load(dir: &Path) -> Settings {
         std::fs::read(dir.join(SETTINGS))
             .ok()
@@ -52,6 +70,17 @@ impl Settings {
         std::fs::rename(&tmp, dir.join(SETTINGS)).with_context(|| dir.display().to_string())?;
         Ok(())
     }
+}
+
+/// Opens a library that must already exist (for commands that only read).
+pub fn open_existing(dir: &Path) -> anyhow::Result<scry::Library> {
+    if !dir.join("catalog").exists() {
+        anyhow::bail!(
+            "no library at {}: create one with `scry index FOLDER`",
+            dir.display()
+        );
+    }
+    open(dir)
 }
 
 /// Opens the library, adding the recovery hint to damage errors.

@@ -75,13 +75,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         });
     }
     let dir = args.library.dir()?;
-    if !dir.join("catalog").exists() {
-        anyhow::bail!(
-            "no library at {}: create one with `scry index FOLDER`",
-            dir.display()
-        );
-    }
-    let lib = library::open(&dir)?;
+    let lib = library::open_existing(&dir)?;
     for p in &args.like {
         let c = std::fs::canonicalize(p).with_context(|| p.display().to_string())?;
         let id = lib

@@ -47,18 +47,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     let dir = args.library.dir()?;
     let mut settings = Settings::load(&dir);
-    let mut to_index = Vec::new();
-    for d in &args.dirs {
-        let c = std::fs::canonicalize(d)
-            .with_context(|| format!("{}: folder not found", d.display()))?;
-        if !c.is_dir() {
-            anyhow::bail!("{}: not a folder", d.display());
-        }
-        if !settings.roots.contains(&c) {
-            settings.roots.push(c.clone());
-        }
-        to_index.push(c);
-    }
+    let to_index = settings.add_dirs(&args.dirs)?;
     // The model is loaded once, before the first query.
     let model = Arc::new(args.model.load()?);
     let library = Arc::new(RwLock::new(library::open(&dir)?));

@@ -15,13 +15,7 @@ pub struct StatusArgs {
 
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
     let dir = args.library.dir()?;
-    if !dir.join("catalog").exists() {
-        anyhow::bail!(
-            "no library at {}: create one with `scry index FOLDER`",
-            dir.display()
-        );
-    }
-    let lib = library::open(&dir)?;
+    let lib = library::open_existing(&dir)?;
     let roots: Vec<String> = lib
         .roots()?
         .iter()
