@@ -253,3 +253,37 @@ async fn ui_and_headers() {
     .await;
     assert_eq!(resp.status(), 404);
 }
+
+/// API contracts pinned by snapshots (tests/snapshots/): every error body, and the
+/// shape of a search response with machine-dependent values redacted.
+#[actix_web::test]
+async fn snapshots_of_responses() {
+    let mut errors = Vec::new();
+    for uri in [
+        "/api/search?q=x&k=0",
+        "/api/search?q=x&k=1000000000",
+        "/api/search?q=x&bogus=1",
+        "/api/search?q=x&after=yesterday",
+        "/api/search?q=a%01b",
+        "/api/search?q=%FF%FE",
+        "/api/search?like=987654321",
+        "/api/images/987654321",
+        "/api/nope",
+    ] {
+        let (status, v) = get(uri).await;
+        errors.push(serde_json::json!({"uri": uri, "status": status, "body": v}));
+    }
+    insta::assert_json_snapshot!("errors", errors);
+
+    let (_, v) = get("/api/search?q=coffee&k=3").await;
+    insta::assert_json_snapshot!("search_coffee", v, {
+        ".took_ms" => "[ms]",
+        ".hits[].id" => "[id]",
+        ".hits[].score" => "[score]",
+        ".hits[].path" => "[path]",
+        ".hits[].folder" => "[folder]",
+        ".hits[].date" => "[date]",
+        ".hits[].thumbnail" => "[url]",
+        ".hits[].original" => "[url]",
+    });
+}
