@@ -199,18 +199,38 @@ impl Library {
         self.store.meta_get(KEY_MODEL)
     }
 
-    /// Records the model on first use; refuses another model afterwards (mixing
+    /// Refuses a model other than the one the library was indexed with (mixing
     /// embeddings of two models would make every search silently wrong).
-    pub fn bind_model(&mut self, model_id: &str, dim: usize) -> Result<()> {
+    pub fn check_model(&self, model_id: &str) -> Result<()> {
         match self.model()? {
-            Some(m) if m == model_id && self.vectors.dim() == dim => Ok(()),
-            Some(m) if !self.store.is_empty() => Err(Error::IncompatibleLibrary {
+            Some(m) if m != model_id => Err(Error::IncompatibleLibrary {
                 path: self.dir.clone(),
                 message: format!(
                     "the library was indexed with model {m}; pass --model {m}, or re-index \
                      everything with the new model: scry index --rebuild --model {model_id}"
                 ),
             }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records the model on first use; refuses another model afterwards, unless
+    /// the library is empty.
+    pub fn bind_model(&mut self, model_id: &str, dim: usize) -> Result<()> {
+        match self.model()? {
+            Some(m) if m == model_id && self.vectors.dim() == dim => Ok(()),
+            Some(_) if !self.store.is_empty() => {
+                self.check_model(model_id)?;
+                // Same model id, other dimension: the folder's weights changed.
+                Err(Error::IncompatibleLibrary {
+                    path: self.dir.clone(),
+                    message: format!(
+                        "the library holds {}-dimensional vectors, {model_id} makes {dim}; \
+                         re-index with scry index --rebuild",
+                        self.vectors.dim()
+                    ),
+                })
+            }
             _ => {
                 self.store.meta_set(KEY_MODEL, &model_id)?;
                 self.store.meta_set(KEY_DIM, &dim)?;
@@ -260,6 +280,7 @@ impl Library {
         if changes.is_empty() {
             return Ok(Applied {
                 added_ids: Vec::new(),
+                replaced: Vec::new(),
                 generation: self.store.generation()?,
             });
         }
@@ -274,14 +295,8 @@ impl Library {
                 self.vectors.dim()
             )));
         }
-        // Ids whose path gets new content are replaced inside the transaction.
-        let replaced: Vec<ImageId> = changes
-            .added
-            .iter()
-            .filter_map(|a| self.store.id_for_path(&a.record.path).ok().flatten())
-            .collect();
         let applied = self.store.apply(changes)?;
-        for &id in changes.removed.iter().chain(&replaced) {
+        for &id in changes.removed.iter().chain(&applied.replaced) {
             self.vectors.remove(id);
             self.keyword.remove(id);
             self.metas.remove(&id);

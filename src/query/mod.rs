@@ -282,16 +282,12 @@ pub fn query_vector(
                 }
                 cache.embed(model, t)?
             }
-            Term::ImageFile(p) => normalize(
-                model
-                    .image_features(&[model.preprocessor().pixels_from_file(p)?])?
-                    .remove(0),
-            ),
-            Term::ImageBytes(b) => normalize(
-                model
-                    .image_features(&[model.preprocessor().pixels_from_bytes(b)?])?
-                    .remove(0),
-            ),
+            Term::ImageFile(p) => model
+                .embed_pixels(&[model.preprocessor().pixels_from_file(p)?], 1)?
+                .remove(0),
+            Term::ImageBytes(b) => model
+                .embed_pixels(&[model.preprocessor().pixels_from_bytes(b)?], 1)?
+                .remove(0),
             Term::Like(id) => lib
                 .vectors()
                 .get(*id)

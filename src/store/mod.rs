@@ -115,10 +115,13 @@ impl ChangeSet {
     }
 }
 
-/// What [`Store::apply`] did: the ids given to the added images, in order.
+/// What [`Store::apply`] did: the ids given to the added images, in order, and
+/// the ids whose path was re-added with new content (removed in the same
+/// transaction).
 #[derive(Debug, Clone)]
 pub struct Applied {
     pub added_ids: Vec<ImageId>,
+    pub replaced: Vec<ImageId>,
     pub generation: u64,
 }
 
@@ -375,6 +378,7 @@ impl Store {
                     paths.insert(rec.path.as_slice(), &key)?;
                 }
                 let mut added_ids = Vec::with_capacity(changes.added.len());
+                let mut replaced = Vec::new();
                 for (new, bytes) in changes.added.iter().zip(&encoded) {
                     let id = next;
                     next += 1;
@@ -389,6 +393,7 @@ impl Store {
                         }
                         vectors.remove(&old_id.to_be_bytes())?;
                         thumbs.remove(&old_id.to_be_bytes())?;
+                        replaced.push(old_id);
                     }
                     images.insert(&key, bytes.as_slice())?;
                     paths.insert(new.record.path.as_slice(), &key)?;
@@ -404,6 +409,7 @@ impl Store {
                 )?;
                 Ok(Applied {
                     added_ids,
+                    replaced,
                     generation,
                 })
             });

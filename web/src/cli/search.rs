@@ -96,11 +96,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         anyhow::bail!("nothing to search for: give a text, --image PATH or --like PATH");
     }
     let model = args.model.load()?;
-    if let Some(m) = lib.model()? {
-        if m != model.id() {
-            anyhow::bail!("the library was indexed with model {m}; pass --model {m}");
-        }
-    }
+    lib.check_model(model.id())?;
     let folder = match &args.folder {
         Some(f) => Some(std::fs::canonicalize(f).with_context(|| format!("--in {}", f.display()))?),
         None => None,

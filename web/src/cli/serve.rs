@@ -55,10 +55,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         let lib = library
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(m) = lib.model()? {
-            if m != model.id() && !lib.is_empty() {
-                anyhow::bail!("the library was indexed with model {m}; pass --model {m}");
-            }
+        if !lib.is_empty() {
+            lib.check_model(model.id())?;
         }
     }
     if !to_index.is_empty() {
