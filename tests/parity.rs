@@ -166,6 +166,36 @@ fn batching_does_not_change_results() {
 }
 
 #[test]
+fn own_forward_pass_equals_candle_transformers() {
+    // scry's encoder (fused QKV, GEMM epilogues, sharded batches, vectorised exp)
+    // against candle-transformers' towers on the same weights: a batch large enough
+    // to be split across threads, and texts of different lengths in one batch.
+    let model = golden_model();
+    let dir = fixture_dir().join(golden()["model"].as_str().unwrap());
+    let reference = scry::model::reference::ReferenceClip::load_dir(&dir).unwrap();
+    let mut pixels: Vec<Vec<f32>> = images().iter().map(reference_pixels).collect();
+    while pixels.len() < 9 {
+        let mut p = pixels[pixels.len() % 3].clone();
+        p.iter_mut().for_each(|v| *v = -*v);
+        pixels.push(p);
+    }
+    let ours = model.image_features(&pixels).unwrap();
+    let theirs = reference.image_features(&pixels).unwrap();
+    let texts = ["a dog", "", "kids building a sandcastle at dusk on a beach"];
+    let ids: Vec<Vec<u32>> = texts.iter().map(|t| model.tokenizer().encode(t)).collect();
+    let ours_t = model.text_features(&ids).unwrap();
+    let theirs_t = reference.text_features(&ids).unwrap();
+    assert_eq!(ours.len(), pixels.len());
+    assert_eq!(ours_t.len(), texts.len());
+    for (a, b) in ours.iter().zip(&theirs).chain(ours_t.iter().zip(&theirs_t)) {
+        let scale = b.iter().map(|x| x.abs()).fold(0.0, f32::max);
+        let d = max_abs_diff(a, b);
+        assert!(d <= 1e-5 * scale.max(1.0), "max |Δ| {d} (scale {scale})");
+        assert!(cosine(a, b) >= 0.999_999);
+    }
+}
+
+#[test]
 fn exif_orientation_is_applied() {
     // sample_data/animals/chelsea-sideways.jpg stores the cat rotated with EXIF
     // orientation 6; shown upright it is chelsea.jpg.
