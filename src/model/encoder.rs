@@ -70,14 +70,83 @@ fn to_vec(t: Tensor) -> CResult<Vec<f32>> {
     t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()
 }
 
-/// `dst (m×n) = [dst +] a (m×k) · b (k×n)`, all row-major and contiguous.
-fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: &[f32], b: &[f32]) {
-    assert!(dst.len() >= m * n && a.len() >= m * k && b.len() >= k * n);
-    let par = if m * n * k >= PARALLEL_GEMM_MIN && !serial() {
-        Parallelism::Rayon(rayon::current_num_threads())
-    } else {
-        Parallelism::None
+/// At most this many rows go through the streaming kernel instead of GEMM.
+const SMALL_M: usize = 16;
+/// Outputs per task of the streaming kernel.
+const SMALL_M_OUTPUTS: usize = 64;
+
+/// How a weight matrix is stored.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Layout {
+    /// `[in, out]`: what GEMM reads fastest (the image tower's large batches).
+    InOut,
+    /// `[out, in]`, as PyTorch stores it: each output's weights contiguous, so a
+    /// few rows (a text query) can stream them once (the text tower).
+    OutIn,
+}
+
+/// `dst (m×n) = [dst +] a (m×k) · W`, with `W` (`k × n`) stored as `layout` says;
+/// everything row-major and contiguous.
+#[allow(clippy::too_many_arguments)]
+fn matmul(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    w: &[f32],
+    layout: Layout,
+) {
+    assert!(dst.len() >= m * n && a.len() >= m * k && w.len() >= k * n);
+    if m <= SMALL_M && layout == Layout::OutIn {
+        return matmul_small_m(m, n, k, dst, accumulate, a, w);
+    }
+    // Strides of W as a k × n matrix: (column stride, row stride), and where
+    // output column c starts.
+    let (cs, rs, col) = match layout {
+        Layout::InOut => (1, n, 1),
+        Layout::OutIn => (k, 1, k),
     };
+    let threads = rayon::current_num_threads();
+    if serial() || threads == 1 || m * n * k < PARALLEL_GEMM_MIN {
+        return gemm_serial(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            n,
+            accumulate,
+            a,
+            w.as_ptr(),
+            cs,
+            rs,
+        );
+    }
+    if m < 128 {
+        // Few rows (one image: 50): GEMM's own threading splits rows and syncs
+        // often; split the outputs instead, one block per thread.
+        let block = n.div_ceil(threads).next_multiple_of(16);
+        let dst_ptr = SendPtr(dst.as_mut_ptr());
+        (0..n.div_ceil(block)).into_par_iter().for_each(|i| {
+            let c0 = i * block;
+            // SAFETY: columns c0..c0+width of dst and of W, inside the asserted
+            // bounds; blocks are disjoint between tasks.
+            gemm_serial(
+                m,
+                block.min(n - c0),
+                k,
+                unsafe { dst_ptr.get().add(c0) },
+                n,
+                accumulate,
+                a,
+                w[c0 * col..].as_ptr(),
+                cs,
+                rs,
+            )
+        });
+        return;
+    }
     // SAFETY: the asserts above bound every access gemm makes with these strides.
     unsafe {
         gemm(
@@ -91,38 +160,156 @@ fn matmul(m: usize, n: usize, k: usize, dst: &mut [f32], accumulate: bool, a: &[
             a.as_ptr(),
             1,
             k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
+            w.as_ptr(),
+            cs as isize,
+            rs as isize,
             1.0,
             1.0,
             false,
             false,
             false,
-            par,
+            Parallelism::Rayon(threads),
         )
     }
 }
 
-/// A dense layer with its weight stored transposed (`[in, out]`, row-major).
+/// One-thread GEMM into `m × n` of `dst` (row stride `ld`); W read with column
+/// stride `cs` and row stride `rs`.
+#[allow(clippy::too_many_arguments)]
+fn gemm_serial(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: *mut f32,
+    ld: usize,
+    accumulate: bool,
+    a: &[f32],
+    w: *const f32,
+    cs: usize,
+    rs: usize,
+) {
+    // SAFETY: callers pass dst with at least m rows of ld ≥ n floats and a W block
+    // that these strides keep inside; a holds m × k.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst,
+            1,
+            ld as isize,
+            accumulate,
+            a.as_ptr(),
+            1,
+            k as isize,
+            w,
+            cs as isize,
+            rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        )
+    }
+}
+
+/// A few rows times a large weight matrix (a text query: one row per token). This
+/// is memory-bound: each weight row is read once, in order, and dotted with every
+/// input row (which stay in cache). GEMM would first copy (pack) the weights.
+fn matmul_small_m(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    accumulate: bool,
+    a: &[f32],
+    w: &[f32],
+) {
+    let blocks = n.div_ceil(SMALL_M_OUTPUTS);
+    let dst_ptr = SendPtr(dst.as_mut_ptr());
+    let task = |blk: usize| {
+        let j0 = blk * SMALL_M_OUTPUTS;
+        let j1 = (j0 + SMALL_M_OUTPUTS).min(n);
+        let mut out = [[0f32; SMALL_M_OUTPUTS]; SMALL_M];
+        small_m_block(&mut out[..m], &a[..m * k], k, &w[j0 * k..j1 * k]);
+        for (r, row) in out.iter().enumerate().take(m) {
+            // SAFETY: row r, columns j0..j1 of dst (bounds asserted by matmul); column
+            // blocks are disjoint between tasks.
+            let dst =
+                unsafe { std::slice::from_raw_parts_mut(dst_ptr.get().add(r * n + j0), j1 - j0) };
+            for (d, v) in dst.iter_mut().zip(row) {
+                *d = if accumulate { *d + v } else { *v };
+            }
+        }
+    };
+    if serial() || blocks == 1 {
+        (0..blocks).for_each(task);
+    } else {
+        (0..blocks).into_par_iter().for_each(task);
+    }
+}
+
+/// `out[r][j] = a_r · w_j` for the rows of `w` (each `k` long) and of `a`.
+#[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
+fn small_m_block(out: &mut [[f32; SMALL_M_OUTPUTS]], a: &[f32], k: usize, w: &[f32]) {
+    for (j, wj) in w.chunks_exact(k).enumerate() {
+        for (r, ar) in a.chunks_exact(k).enumerate() {
+            out[r][j] = wide_dot(ar, wj);
+        }
+    }
+}
+
+/// Dot product with 16 independent accumulators, so it vectorises.
+#[inline(always)]
+fn wide_dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..16 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// A dense layer; its weight stored as `layout` says.
 struct Linear {
-    wt: Vec<f32>,
+    w: Vec<f32>,
+    layout: Layout,
     bias: Option<Vec<f32>>,
     n_in: usize,
     n_out: usize,
 }
 
 impl Linear {
-    fn load(vb: &VarBuilder, n_in: usize, n_out: usize, with_bias: bool) -> CResult<Self> {
+    fn load(
+        vb: &VarBuilder,
+        n_in: usize,
+        n_out: usize,
+        with_bias: bool,
+        layout: Layout,
+    ) -> CResult<Self> {
         let w = vb.get((n_out, n_in), "weight")?;
-        let wt = to_vec(w.t()?.contiguous()?)?;
+        let w = match layout {
+            Layout::OutIn => to_vec(w)?,
+            Layout::InOut => to_vec(w.t()?.contiguous()?)?,
+        };
         let bias = if with_bias {
             Some(to_vec(vb.get(n_out, "bias")?)?)
         } else {
             None
         };
         Ok(Self {
-            wt,
+            w,
+            layout,
             bias,
             n_in,
             n_out,
@@ -133,19 +320,26 @@ impl Linear {
     fn fuse(parts: &[Linear]) -> Self {
         let n_in = parts[0].n_in;
         let n_out: usize = parts.iter().map(|p| p.n_out).sum();
-        let mut wt = Vec::with_capacity(n_in * n_out);
-        for r in 0..n_in {
-            for p in parts {
-                wt.extend_from_slice(&p.wt[r * p.n_out..(r + 1) * p.n_out]);
-            }
-        }
+        let layout = parts[0].layout;
+        let w: Vec<f32> = match layout {
+            Layout::OutIn => parts.iter().flat_map(|p| p.w.iter().copied()).collect(),
+            Layout::InOut => (0..n_in)
+                .flat_map(|r| {
+                    parts
+                        .iter()
+                        .flat_map(move |p| &p.w[r * p.n_out..(r + 1) * p.n_out])
+                })
+                .copied()
+                .collect(),
+        };
         let bias = parts
             .iter()
             .map(|p| p.bias.clone())
             .collect::<Option<Vec<_>>>()
             .map(|b| b.concat());
         Self {
-            wt,
+            w,
+            layout,
             bias,
             n_in,
             n_out,
@@ -173,7 +367,8 @@ impl Linear {
             out,
             read_dst,
             &x[..rows * self.n_in],
-            &self.wt,
+            &self.w,
+            self.layout,
         );
     }
 }
@@ -232,21 +427,22 @@ impl Encoder {
         heads: usize,
         layers: usize,
         eps: f64,
+        layout: Layout,
     ) -> CResult<Self> {
         let layers = (0..layers)
             .map(|i| {
                 let l = vb.pp(format!("layers.{i}"));
                 let a = l.pp("self_attn");
-                let q = Linear::load(&a.pp("q_proj"), dim, dim, true)?;
-                let k = Linear::load(&a.pp("k_proj"), dim, dim, true)?;
-                let v = Linear::load(&a.pp("v_proj"), dim, dim, true)?;
+                let q = Linear::load(&a.pp("q_proj"), dim, dim, true, layout)?;
+                let k = Linear::load(&a.pp("k_proj"), dim, dim, true, layout)?;
+                let v = Linear::load(&a.pp("v_proj"), dim, dim, true, layout)?;
                 Ok(Layer {
                     ln1: LayerNorm::load(&l.pp("layer_norm1"), dim, eps)?,
                     qkv: Linear::fuse(&[q, k, v]),
-                    out: Linear::load(&a.pp("out_proj"), dim, dim, true)?,
+                    out: Linear::load(&a.pp("out_proj"), dim, dim, true, layout)?,
                     ln2: LayerNorm::load(&l.pp("layer_norm2"), dim, eps)?,
-                    fc1: Linear::load(&l.pp("mlp.fc1"), dim, mlp, true)?,
-                    fc2: Linear::load(&l.pp("mlp.fc2"), mlp, dim, true)?,
+                    fc1: Linear::load(&l.pp("mlp.fc1"), dim, mlp, true, layout)?,
+                    fc2: Linear::load(&l.pp("mlp.fc2"), mlp, dim, true, layout)?,
                 })
             })
             .collect::<CResult<Vec<_>>>()?;
@@ -314,6 +510,13 @@ struct SendPtr(*mut f32);
 unsafe impl Send for SendPtr {}
 unsafe impl Sync for SendPtr {}
 
+impl SendPtr {
+    /// The pointer (a method, so closures capture the whole `Send` wrapper).
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
 /// Multi-head attention over the fused QKV rows (`batch × seq` rows of `3·dim`:
 /// all heads' queries, then keys, then values) into `out` (`batch × seq × dim`).
 fn attention(
@@ -331,7 +534,6 @@ fn attention(
     assert!(qkv.len() >= batch * seq * 3 * dim && out.len() >= batch * seq * dim);
     let out_ptr = SendPtr(out.as_mut_ptr());
     let run = |scores: &mut Vec<f32>, task: usize| {
-        let out_ptr = out_ptr;
         let (b, h) = (task / heads, task % heads);
         let base = b * seq * 3 * dim + h * hd;
         // SAFETY: every pointer below stays inside `qkv` (rows b·seq..(b+1)·seq,
@@ -373,7 +575,7 @@ fn attention(
                 seq,
                 hd,
                 seq,
-                out_ptr.0.add(b * seq * dim + h * hd),
+                out_ptr.get().add(b * seq * dim + h * hd),
                 1,
                 dim as isize,
                 false,
@@ -471,13 +673,15 @@ pub(crate) fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.33654, 88.0);
     let n = (x * LOG2E + 0.5).floor();
     let r = x - n * LN2_HI - n * LN2_LO;
+    // Plain multiplies and adds (not mul_add): the same bits on every CPU, and no
+    // software fma on CPUs without the instruction.
     let mut p = 1.987_569_1e-4_f32;
-    p = p.mul_add(r, 1.398_199_9e-3);
-    p = p.mul_add(r, 8.333_452e-3);
-    p = p.mul_add(r, 4.166_579_6e-2);
-    p = p.mul_add(r, 1.666_666_5e-1);
-    p = p.mul_add(r, 5e-1);
-    let p = (p * r).mul_add(r, r) + 1.0;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 5e-1;
+    let p = p * r * r + r + 1.0;
     // 2^n through the exponent bits; n + 127 is within 1..=255 after the clamp.
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
     p * scale
@@ -506,7 +710,8 @@ impl VisionTower {
         let e = v.pp("embeddings");
         let w = e.get((d, ch, p, p), "patch_embedding.weight")?;
         let patch = Linear {
-            wt: to_vec(w.reshape((d, ch * p * p))?.t()?.contiguous()?)?,
+            w: to_vec(w.reshape((d, ch * p * p))?.t()?.contiguous()?)?,
+            layout: Layout::InOut,
             bias: None,
             n_in: ch * p * p,
             n_out: d,
@@ -523,9 +728,16 @@ impl VisionTower {
                 c.num_attention_heads,
                 c.num_hidden_layers,
                 c.layer_norm_eps,
+                Layout::InOut,
             )?,
             post_ln: LayerNorm::load(&v.pp("post_layernorm"), d, c.layer_norm_eps)?,
-            projection: Linear::load(&vb.pp("visual_projection"), d, config.projection_dim, false)?,
+            projection: Linear::load(
+                &vb.pp("visual_projection"),
+                d,
+                config.projection_dim,
+                false,
+                Layout::InOut,
+            )?,
             image_size: c.image_size,
             patch_size: p,
             channels: ch,
@@ -631,9 +843,16 @@ impl TextTower {
                 c.num_attention_heads,
                 c.num_hidden_layers,
                 c.layer_norm_eps,
+                Layout::OutIn,
             )?,
             final_ln: LayerNorm::load(&t.pp("final_layer_norm"), d, c.layer_norm_eps)?,
-            projection: Linear::load(&vb.pp("text_projection"), d, config.projection_dim, false)?,
+            projection: Linear::load(
+                &vb.pp("text_projection"),
+                d,
+                config.projection_dim,
+                false,
+                Layout::OutIn,
+            )?,
         })
     }
 
@@ -691,9 +910,43 @@ mod tests {
     }
 
     #[test]
+    fn both_matmul_kernels_equal_the_definition() {
+        // m ≤ SMALL_M takes the streaming kernel, larger m takes GEMM; n is not a
+        // multiple of the column block, and accumulation keeps what was there.
+        for (m, n, k) in [(3, 300, 37), (16, 129, 8), (40, 70, 33)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 13) % 29) as f32 / 7.0 - 2.0)
+                .collect();
+            let b: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 17) % 31) as f32 / 9.0 - 1.5)
+                .collect();
+            let mut want = vec![0f32; m * n];
+            for r in 0..m {
+                for c in 0..n {
+                    want[r * n + c] = (0..k).map(|i| a[r * k + i] * b[c * k + i]).sum::<f32>();
+                }
+            }
+            // The same W stored [in, out] (transposed).
+            let bt: Vec<f32> = (0..k * n).map(|x| b[(x % n) * k + x / n]).collect();
+            for (w, layout) in [(&b, Layout::OutIn), (&bt, Layout::InOut)] {
+                let mut got = vec![0f32; m * n];
+                matmul(m, n, k, &mut got, false, &a, w, layout);
+                let mut acc = vec![2f32; m * n];
+                matmul(m, n, k, &mut acc, true, &a, w, layout);
+                for i in 0..m * n {
+                    let tol = 1e-4 * want[i].abs().max(1.0);
+                    assert!((got[i] - want[i]).abs() <= tol, "{m}×{n}×{k} {layout:?}");
+                    assert!((acc[i] - want[i] - 2.0).abs() <= tol, "{layout:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn fused_linear_equals_parts() {
         let mk = |n_in: usize, n_out: usize, seed: usize| Linear {
-            wt: (0..n_in * n_out)
+            layout: Layout::InOut,
+            w: (0..n_in * n_out)
                 .map(|i| ((i * 31 + seed) % 17) as f32 - 8.0)
                 .collect(),
             bias: Some((0..n_out).map(|i| (i + seed) as f32).collect()),

@@ -28,6 +28,112 @@ pub struct AppState {
     pub model: Arc<ClipModel>,
     pub cache: TextCache,
     pub indexing: Arc<IndexingState>,
+    /// When set, every API and image request must present this token.
+    pub token: Option<AccessToken>,
+}
+
+/// The server's access token, kept as its BLAKE3 hash. Checking hashes the
+/// presented token and compares the two hashes in constant time (`blake3::Hash`'s
+/// equality is constant-time), so neither the token's bytes nor its length leak
+/// through timing.
+#[derive(Clone)]
+pub struct AccessToken(blake3::Hash);
+
+impl AccessToken {
+    pub fn new(token: &str) -> Self {
+        Self(blake3::hash(token.as_bytes()))
+    }
+
+    pub fn accepts(&self, presented: &str) -> bool {
+        blake3::hash(presented.as_bytes()) == self.0
+    }
+}
+
+/// The cookie the browser UI carries the token in (HttpOnly, SameSite=Strict).
+pub const TOKEN_COOKIE: &str = "scry_token";
+
+/// The token a request presents: `Authorization: Bearer …` or the UI's cookie.
+fn presented_token(req: &actix_web::HttpRequest) -> Option<String> {
+    let headers = req.headers();
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return auth.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('='))
+        .map(str::to_string)
+}
+
+/// Refuses API and image requests without the server's token (when it has one).
+async fn require_token(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<
+    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
+    actix_web::Error,
+> {
+    let allowed = match req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.token.clone())
+    {
+        None => true,
+        Some(token) => presented_token(req.request()).is_some_and(|t| token.accepts(&t)),
+    };
+    if allowed {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let response = ApiError::unauthorized().error_response();
+    Ok(req.into_response(response).map_into_right_body())
+}
+
+/// `GET /?token=…`: a valid token becomes an HttpOnly cookie and the address bar
+/// loses it; anything else serves the UI (whose API calls then answer 401).
+async fn index_page(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let query = req.query_string();
+    let offered = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("token="))
+        .map(percent_decode);
+    if let (Some(token), Some(offered)) = (&state.token, offered) {
+        if token.accepts(&offered) {
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/"))
+                .insert_header((
+                    header::SET_COOKIE,
+                    format!("{TOKEN_COOKIE}={offered}; Path=/; HttpOnly; SameSite=Strict"),
+                ))
+                .finish());
+        }
+    }
+    asset("index.html")
+}
+
+/// Decodes %XX escapes (tokens are printable ASCII; anything else stays as is).
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(v) = u8::from_str_radix(hex, 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl AppState {
@@ -37,6 +143,7 @@ impl AppState {
             model,
             cache: TextCache::default(),
             indexing: Arc::new(IndexingState::default()),
+            token: None,
         }
     }
 
@@ -74,6 +181,15 @@ impl ApiError {
             status: StatusCode::NOT_FOUND,
             code: "not_found",
             message: message.into(),
+        }
+    }
+    pub fn unauthorized() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthorized",
+            message: "this server needs its access token: open the address `scry serve` printed \
+                      (it ends in ?token=…), or send `Authorization: Bearer <token>`"
+                .into(),
         }
     }
     pub fn internal(message: impl Into<String>) -> Self {
@@ -142,6 +258,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/api")
+            .wrap(actix_web::middleware::from_fn(require_token))
             .configure(crate::api::search::configure)
             .configure(crate::api::images::configure)
             .configure(crate::api::status::configure)
@@ -149,7 +266,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 Err::<HttpResponse, _>(ApiError::not_found("no such API endpoint"))
             })),
     )
-    .route("/", web::get().to(|| async { asset("index.html") }))
+    .route("/", web::get().to(index_page))
     .route(
         "/{file}",
         web::get().to(|p: web::Path<String>| async move { asset(&p) }),

@@ -287,3 +287,80 @@ async fn snapshots_of_responses() {
         ".hits[].original" => "[url]",
     });
 }
+
+/// With a token, every API and image request must present it (bearer header or the
+/// UI's cookie); the UI shell stays public, and `/?token=` trades a valid token for
+/// an HttpOnly cookie.
+#[actix_web::test]
+async fn access_token_guards_api_and_images() {
+    use scry_web::server::AccessToken;
+    let token = "0123456789abcdef-secret";
+    let shared = state();
+    let mut guarded = AppState::new(shared.library.clone(), shared.model.clone());
+    guarded.token = Some(AccessToken::new(token));
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(guarded))
+            .wrap(security_headers())
+            .configure(configure),
+    )
+    .await;
+    let status_of = |req: test::TestRequest| {
+        let app = &app;
+        async move { test::call_service(app, req.to_request()).await }
+    };
+    for uri in [
+        "/api/status",
+        "/api/search?q=cat",
+        "/api/images/1/thumbnail",
+    ] {
+        let resp = status_of(test::TestRequest::get().uri(uri)).await;
+        assert_eq!(resp.status(), 401, "{uri} without a token");
+        assert_eq!(resp.headers().get("x-frame-options").unwrap(), "DENY");
+        let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+        assert_eq!(body["code"], "unauthorized", "{uri}");
+        for wrong in [
+            "Bearer 0123456789abcdef-secreT",
+            "Bearer ",
+            "Basic abc",
+            "Bearer 0123456789abcdef-secret-and-more",
+        ] {
+            let resp = status_of(
+                test::TestRequest::get()
+                    .uri(uri)
+                    .insert_header(("authorization", wrong)),
+            )
+            .await;
+            assert_eq!(resp.status(), 401, "{uri} with {wrong:?}");
+        }
+    }
+    let ok = status_of(
+        test::TestRequest::get()
+            .uri("/api/status")
+            .insert_header(("authorization", format!("Bearer {token}"))),
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    let ok = status_of(
+        test::TestRequest::get()
+            .uri("/api/search?q=cat")
+            .insert_header(("cookie", format!("theme=dark; scry_token={token}"))),
+    )
+    .await;
+    assert_eq!(ok.status(), 200);
+    // The shell is public (it holds no data); a valid token in the address becomes
+    // a cookie and a redirect, a wrong one does not.
+    let resp = status_of(test::TestRequest::get().uri("/")).await;
+    assert_eq!(resp.status(), 200);
+    let resp = status_of(test::TestRequest::get().uri(&format!("/?token={token}"))).await;
+    assert_eq!(resp.status(), 303);
+    let cookie = resp.headers().get("set-cookie").unwrap().to_str().unwrap();
+    assert!(
+        cookie.starts_with(&format!("scry_token={token};")),
+        "{cookie}"
+    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let resp = status_of(test::TestRequest::get().uri("/?token=guess")).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("set-cookie").is_none());
+}

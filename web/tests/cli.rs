@@ -212,6 +212,24 @@ fn bad_arguments_exit_with_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+#[test]
+fn serving_beyond_loopback_needs_a_real_token() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("lib");
+    let db = db.to_str().unwrap();
+    let model = tiny();
+    let model = model.to_str().unwrap();
+    let base = ["serve", "--db", db, "--model", model, "--bind", "0.0.0.0:0"];
+    let out = scry(&base, home.path());
+    assert_clean_failure(&out, &["--bind 0.0.0.0:0", "--token", "SCRY_TOKEN"]);
+    let mut short = base.to_vec();
+    short.extend(["--token", "hunter2"]);
+    assert_clean_failure(&scry(&short, home.path()), &["--token", "16"]);
+    let mut spaced = base.to_vec();
+    spaced.extend(["--token", "a token with spaces in it"]);
+    assert_clean_failure(&scry(&spaced, home.path()), &["--token"]);
+}
+
 /// Small distinct PNGs, deterministic from `seed`.
 fn generate_images(dir: &Path, n: usize, seed: u64) {
     std::fs::create_dir_all(dir).unwrap();

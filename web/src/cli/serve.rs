@@ -10,15 +10,22 @@ use anyhow::Context;
 
 use super::library::{self, LibraryArgs, Settings};
 use super::ModelArgs;
-use crate::server::{configure, security_headers, AppState, IndexingState};
+use crate::server::{configure, security_headers, AccessToken, AppState, IndexingState};
+
+/// Shortest access token accepted.
+const MIN_TOKEN_CHARS: usize = 16;
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// Folders to index (incrementally) while serving.
     dirs: Vec<PathBuf>,
-    /// Address to listen on. Only loopback addresses are accepted for now.
+    /// Address to listen on. Anything but loopback (127.0.0.1, ::1) requires --token.
     #[arg(long, default_value = "127.0.0.1:7878", env = "SCRY_BIND")]
     bind: SocketAddr,
+    /// Access token required on every API and image request (at least 16
+    /// characters; e.g. `openssl rand -hex 16`). Required to bind beyond loopback.
+    #[arg(long, env = "SCRY_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(flatten)]
     library: LibraryArgs,
     #[command(flatten)]
@@ -39,9 +46,17 @@ impl scry_indexer::Progress for StatusProgress {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    if !args.bind.ip().is_loopback() {
+    if let Some(token) = &args.token {
+        if token.chars().count() < MIN_TOKEN_CHARS || token.chars().any(|c| !c.is_ascii_graphic()) {
+            anyhow::bail!(
+                "--token: use at least {MIN_TOKEN_CHARS} printable ASCII characters without spaces \
+                 (e.g. the output of `openssl rand -hex 16`)"
+            );
+        }
+    } else if !args.bind.ip().is_loopback() {
         anyhow::bail!(
-            "--bind {}: scry serves on loopback addresses only (127.0.0.1, ::1) until access tokens exist",
+            "--bind {}: other machines could reach this address; set an access token with \
+             --token or SCRY_TOKEN (e.g. `openssl rand -hex 16`)",
             args.bind
         );
     }
@@ -63,7 +78,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings.model = Some(model.id().to_string());
         settings.save(&dir)?;
     }
-    let state = web::Data::new(AppState::new(library.clone(), model.clone()));
+    let mut state = AppState::new(library.clone(), model.clone());
+    state.token = args.token.as_deref().map(AccessToken::new);
+    let state = web::Data::new(state);
     if !to_index.is_empty() {
         let indexing = state.indexing.clone();
         indexing.running.store(true, Ordering::Relaxed);
@@ -94,7 +111,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     .bind(args.bind)
     .with_context(|| format!("cannot listen on {}", args.bind))?;
     for addr in server.addrs() {
-        println!("scry: serving {images} images at http://{addr}/");
+        match &args.token {
+            Some(token) => {
+                println!("scry: serving {images} images at http://{addr}/?token={token}")
+            }
+            None => println!("scry: serving {images} images at http://{addr}/"),
+        }
     }
     use std::io::Write;
     std::io::stdout().flush().ok();
