@@ -4,6 +4,8 @@
 //!     compare encoder MODEL BATCH ITERS
 //!     compare index MODEL PHOTOS
 //!     compare ann VECTORS QUERIES DIM OUT_DIR
+//!     compare ann-query VECTORS QUERIES DIM OUT_DIR   # on the graph `ann` dumped
+//!                                                     # (WITH_HNSW_RS=1: hnsw_rs's own search too)
 //!     compare text MODEL GRAPH_DIR VECTORS DIM ITERS
 //!
 //! Vectors and queries are raw little-endian f32 files (row after row).
@@ -216,17 +218,34 @@ fn main() {
             )
             .unwrap();
             let queries = read_f32(Path::new(arg(2)));
+            let vectors = load_vectors(Path::new(arg(1)), dim);
             let all = |_| true;
+            let truth: Vec<Vec<u64>> = queries
+                .chunks_exact(dim)
+                .map(|q| vectors.search(q, 10, &all).iter().map(|h| h.0).collect())
+                .collect();
             let mut curve = Vec::new();
-            for ef in [32, 64, 128] {
+            for ef in [32, 48, 64, 96, 128] {
                 let t = Instant::now();
-                for _ in 0..3 {
-                    for q in queries.chunks_exact(dim) {
-                        graph.search_ef(q, 10, ef, &all);
+                let mut hits = 0;
+                for (q, want) in queries.chunks_exact(dim).zip(&truth) {
+                    let got = graph.search_ef(q, 10, ef, &all);
+                    hits += got.iter().filter(|h| want.contains(&h.0)).count();
+                }
+                let qps = truth.len() as f64 / t.elapsed().as_secs_f64();
+                let recall = hits as f64 / (10 * truth.len()) as f64;
+                let mut hits_rs = 0;
+                if std::env::var_os("WITH_HNSW_RS").is_some() {
+                    for (q, want) in queries.chunks_exact(dim).zip(&truth) {
+                        let got = graph.search_ef_hnsw_rs(q, 10, ef, &all);
+                        hits_rs += got.iter().filter(|h| want.contains(&h.0)).count();
                     }
                 }
-                let qps = 3.0 * (queries.len() / dim) as f64 / t.elapsed().as_secs_f64();
-                curve.push(json!({"ef": ef, "qps": qps}));
+                let mut point = json!({"ef": ef, "recall": recall, "qps": qps});
+                if hits_rs > 0 {
+                    point["hnsw_rs_recall"] = json!(hits_rs as f64 / (10 * truth.len()) as f64);
+                }
+                curve.push(point);
             }
             json!({"curve": curve})
         }
