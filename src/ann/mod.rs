@@ -560,7 +560,8 @@ impl Graph {
 
 impl NearestNeighbours for Graph {
     fn search(&self, query: &[f32], k: usize, keep: &dyn Fn(ImageId) -> bool) -> Vec<Scored> {
-        self.search_ef(query, k, (k * 4).max(64), keep)
+        // ef 128: recall@10 0.995 on 100k clustered vectors at ~0.7 ms (README).
+        self.search_ef(query, k, (k * 4).max(128), keep)
     }
 }
 
