@@ -4,10 +4,12 @@
 //! succeed; throughput and p50/p99 latency are printed.
 //!
 //!     cargo test -p scry-web --test load -- --nocapture                       # 3 s per level (CI)
-//!     SCRY_LOAD_SECONDS=30 cargo test --release -p scry-web --test load -- --nocapture   # the full run
+//!     SCRY_LOAD_SECONDS=30 SCRY_LOAD_MAX_REQUESTS=2000000 \
+//!         cargo test --release -p scry-web --test load -- --nocapture --test-threads=1   # the full run
 //!
 //! The client is a minimal HTTP/1.1 client over std's TcpStream, one thread per
-//! connection; each level stops by itself after its duration or 200,000 requests.
+//! connection; each level stops by itself after its duration or its request budget
+//! (200,000 unless `SCRY_LOAD_MAX_REQUESTS` says otherwise).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -16,7 +18,13 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "load-test-token-0123456789";
-const MAX_REQUESTS: usize = 200_000;
+
+fn max_requests() -> usize {
+    std::env::var("SCRY_LOAD_MAX_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000)
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -164,7 +172,7 @@ fn mixed_load_at_32_and_128_connections_has_no_failures() {
 
     for connections in [32usize, 128] {
         let deadline = Instant::now() + Duration::from_secs(seconds);
-        let per_connection = MAX_REQUESTS / connections;
+        let per_connection = max_requests() / connections;
         let started = Instant::now();
         let results: Vec<(Vec<Duration>, Vec<String>)> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..connections)
