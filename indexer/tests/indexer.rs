@@ -321,3 +321,207 @@ fn a_missing_root_removes_nothing() {
     assert_eq!(lib.len(), 1);
     assert!(s.failures.contains_key(&FailureKind::MissingRoot));
 }
+
+/// Peak resident memory of this process so far, in MiB (Linux).
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// The generated hostile corpus (issue 6): every file is indexed or reported with
+/// its reason, nothing panics, and the clear cases get the right reason.
+///
+/// `SCRY_HOSTILE_EMPTY=100000` runs the folder of empty files at full size
+/// (CI: 2,000).
+#[test]
+fn generated_hostile_corpus_is_indexed_or_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("corpus");
+    std::fs::create_dir_all(&dir).unwrap();
+    let encode = |img: image::DynamicImage, format: image::ImageFormat| -> Vec<u8> {
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, format).unwrap();
+        out.into_inner()
+    };
+    let photo = image::open(root().join("sample_data/animals/chelsea.jpg")).unwrap();
+    let small = photo.thumbnail(120, 90);
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    for (ext, format) in [
+        ("png", image::ImageFormat::Png),
+        ("jpg", image::ImageFormat::Jpeg),
+        ("webp", image::ImageFormat::WebP),
+        ("gif", image::ImageFormat::Gif),
+        ("tiff", image::ImageFormat::Tiff),
+    ] {
+        let img = if ext == "jpg" {
+            image::DynamicImage::ImageRgb8(small.to_rgb8())
+        } else {
+            small.clone()
+        };
+        let bytes = encode(img, format);
+        files.push((format!("ok.{ext}"), bytes.clone()));
+        files.push((
+            format!("truncated.{ext}"),
+            bytes[..bytes.len() / 2].to_vec(),
+        ));
+        files.push((
+            format!("header-only.{ext}"),
+            bytes[..bytes.len().min(40)].to_vec(),
+        ));
+        let mut flipped = bytes.clone();
+        let mut s: u64 = 0x9E37_79B9;
+        for _ in 0..20 {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let at = 64 + (s as usize) % (flipped.len() - 64);
+            flipped[at] ^= 0x5A;
+        }
+        files.push((format!("corrupted.{ext}"), flipped));
+        // The right bytes behind the wrong extension.
+        files.push((format!("misnamed-{ext}.jpeg"), bytes));
+    }
+    let rgba = small.to_rgba8();
+    files.push((
+        "one-pixel.png".into(),
+        encode(image::DynamicImage::new_rgb8(1, 1), image::ImageFormat::Png),
+    ));
+    files.push((
+        "long-strip.png".into(),
+        encode(
+            image::DynamicImage::new_rgb8(20_000, 20),
+            image::ImageFormat::Png,
+        ),
+    ));
+    files.push((
+        "tall-strip.png".into(),
+        encode(
+            image::DynamicImage::new_luma8(20, 20_000),
+            image::ImageFormat::Png,
+        ),
+    ));
+    files.push((
+        "grey-alpha.png".into(),
+        encode(
+            image::DynamicImage::ImageLumaA8(
+                image::DynamicImage::ImageRgba8(rgba.clone()).to_luma_alpha8(),
+            ),
+            image::ImageFormat::Png,
+        ),
+    ));
+    files.push((
+        "rgba16.png".into(),
+        encode(
+            image::DynamicImage::ImageRgba16(image::DynamicImage::ImageRgba8(rgba).to_rgba16()),
+            image::ImageFormat::Png,
+        ),
+    ));
+    files.push(("bomb.png".into(), png_bomb()));
+    // A JPEG whose header declares 65,000 × 65,000 pixels.
+    let mut huge = encode(
+        image::DynamicImage::ImageRgb8(small.to_rgb8()),
+        image::ImageFormat::Jpeg,
+    );
+    if let Some(sof) = huge.windows(2).position(|w| w == [0xFF, 0xC0]) {
+        huge[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
+    }
+    files.push(("declared-huge.jpg".into(), huge));
+    files.push((
+        format!("{}.png", "n".repeat(240)),
+        encode(small.clone(), image::ImageFormat::Png),
+    ));
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    let empties: usize = std::env::var("SCRY_HOSTILE_EMPTY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let empty_dir = dir.join("empty");
+    std::fs::create_dir_all(&empty_dir).unwrap();
+    for i in 0..empties {
+        std::fs::write(empty_dir.join(format!("IMG_{i:06}.JPG")), b"").unwrap();
+    }
+    #[cfg(unix)]
+    {
+        // A symlink leaving the root, and one looping back into it.
+        let outside = tmp.path().join("outside.png");
+        std::fs::write(&outside, encode(small.clone(), image::ImageFormat::Png)).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.join("leaves-root.png")).unwrap();
+        std::os::unix::fs::symlink(&dir, dir.join("loop")).unwrap();
+    }
+
+    let mut lib = Library::open(&tmp.path().join("lib")).unwrap();
+    let s = run(&mut lib, &dir, true);
+    let reported: std::collections::HashMap<String, FailureKind> = s
+        .failures
+        .values()
+        .flatten()
+        .map(|f| {
+            (
+                f.path.file_name().unwrap().to_string_lossy().into_owned(),
+                f.kind,
+            )
+        })
+        .collect();
+    let mut indexed = 0;
+    for (name, _) in &files {
+        let ok = id_of(&lib, &dir.join(name)).is_some();
+        indexed += ok as usize;
+        assert!(
+            ok || reported.contains_key(name),
+            "{name}: neither indexed nor reported"
+        );
+    }
+    for name in [
+        "ok.png",
+        "ok.jpg",
+        "ok.webp",
+        "ok.gif",
+        "ok.tiff",
+        "one-pixel.png",
+        "long-strip.png",
+        "tall-strip.png",
+        "grey-alpha.png",
+        "rgba16.png",
+        "misnamed-png.jpeg",
+        "misnamed-webp.jpeg",
+        "misnamed-tiff.jpeg",
+    ] {
+        assert!(
+            id_of(&lib, &dir.join(name)).is_some(),
+            "{name} should be indexed: {:?}",
+            reported.get(name)
+        );
+    }
+    for ext in ["png", "jpg", "webp", "gif", "tiff"] {
+        let name = format!("header-only.{ext}");
+        assert!(reported.contains_key(&name), "{name} reported");
+    }
+    assert_eq!(reported["bomb.png"], FailureKind::TooLarge);
+    assert_eq!(reported["declared-huge.jpg"], FailureKind::TooLarge);
+    assert_eq!(reported["truncated.jpg"], FailureKind::Corrupt);
+    let empty_reported = s
+        .failures
+        .values()
+        .flatten()
+        .filter(|f| {
+            f.path.starts_with(&empty_dir)
+                || f.path
+                    .starts_with(std::fs::canonicalize(&empty_dir).unwrap())
+        })
+        .count();
+    assert_eq!(empty_reported, empties, "every empty file reported");
+    println!(
+        "{} hostile files + {empties} empty files: {indexed} indexed, {} reported; peak RSS {} MiB",
+        files.len(),
+        s.failed,
+        peak_rss_mib()
+    );
+}

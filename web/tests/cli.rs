@@ -253,6 +253,15 @@ fn generate_images(dir: &Path, n: usize, seed: u64) {
 
 #[test]
 fn kill_9_during_indexing_never_loses_or_duplicates_images() {
+    // CI: 6 kills over 300 images. The full run (issue 6):
+    //   SCRY_KILL_ROUNDS=20 SCRY_KILL_IMAGES=3000 cargo test -p scry-web --test cli kill_9 -- --nocapture
+    let env = |name: &str, default: usize| -> usize {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (rounds, n) = (env("SCRY_KILL_ROUNDS", 6), env("SCRY_KILL_IMAGES", 300));
     let seed = std::env::var("SCRY_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -262,30 +271,44 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
                 .unwrap()
                 .as_nanos() as u64
         });
-    println!("seed {seed} (set SCRY_TEST_SEED to replay)");
+    println!("seed {seed} (set SCRY_TEST_SEED to replay), {rounds} kills over {n} images");
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    let n = 300;
     generate_images(&photos, n, seed);
     let db = tmp.path().join("lib");
     let tiny = tiny();
-    let args = [
-        "index",
-        photos.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--model",
-        tiny.to_str().unwrap(),
-    ];
+    let index_into = |db: &Path| -> Vec<String> {
+        [
+            "index",
+            photos.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            tiny.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let args = index_into(&db);
+    // A clean single run first: the reference, and how long a run takes.
+    let clean_db = tmp.path().join("clean");
+    let clean_args = index_into(&clean_db);
+    let clean_args: Vec<&str> = clean_args.iter().map(String::as_str).collect();
+    let home = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    assert!(scry(&clean_args, home.path()).status.success());
+    let run_ms = started.elapsed().as_millis() as u64;
     let mut rng = seed;
     let mut kills = 0;
-    for _ in 0..6 {
+    let mut committed = Vec::new();
+    for _ in 0..rounds {
         rng = rng
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let delay = 30 + (rng >> 33) % 700;
+        // Anywhere in a run, start-up included.
+        let delay = 10 + (rng >> 33) % run_ms.max(1);
         let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-            .args(args)
+            .args(&args)
             .env("HF_HUB_OFFLINE", "1")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -297,17 +320,32 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
             kills += 1;
         }
         child.wait().unwrap();
-        // The library opens after every kill.
-        scry::Library::open(&db).unwrap();
+        // The library opens after every kill, and committed work is never lost.
+        let count = scry::Library::open(&db).unwrap().len();
+        assert!(
+            committed.last().is_none_or(|&c| count >= c),
+            "{committed:?} then {count}"
+        );
+        committed.push(count);
     }
-    println!("killed {kills} runs");
-    let home = tempfile::tempdir().unwrap();
-    let out = scry(&args, home.path());
+    println!("killed {kills} runs; images committed after each: {committed:?}");
+    let mut json_args: Vec<&str> = args.iter().map(String::as_str).collect();
+    json_args.push("--json");
+    let out = scry(&json_args, home.path());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The last run embeds only what no killed run committed.
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let before = *committed.last().unwrap_or(&0) as u64;
+    assert_eq!(
+        summary["new"].as_u64().unwrap(),
+        n as u64 - before,
+        "{summary}"
+    );
+    assert_eq!(summary["unchanged"].as_u64().unwrap(), before, "{summary}");
 
     let lib = scry::Library::open(&db).unwrap();
     assert_eq!(lib.len(), n, "every image exactly once");
@@ -317,6 +355,8 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
         n,
         "no orphan or missing keyword documents"
     );
+    // The same library as one clean run: same images, same vectors bit for bit.
+    let clean = scry::Library::open(&clean_db).unwrap();
     let mut paths = std::collections::HashSet::new();
     for item in lib.store().records() {
         let (id, rec) = item.unwrap();
@@ -324,7 +364,22 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
         assert!(lib.vectors().contains(id), "record without vector");
         assert_eq!(lib.store().id_for_path(&rec.path).unwrap(), Some(id));
         assert!(lib.store().thumbnail(id).unwrap().is_some());
+        let clean_id = clean
+            .store()
+            .id_for_path(&rec.path)
+            .unwrap()
+            .expect("same images");
+        let (a, b) = (
+            lib.vectors().get(id).unwrap(),
+            clean.vectors().get(clean_id).unwrap(),
+        );
+        assert!(
+            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "vector of {} differs from a clean run",
+            String::from_utf8_lossy(&rec.path)
+        );
     }
+    assert_eq!(clean.len(), n);
 }
 
 #[test]
