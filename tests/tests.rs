@@ -30,3 +30,7 @@ mod library;
 /// The query engine on constructed vectors: text, more-like-this and algebra
 /// ordering, filters that still fill k, file-name fusion, stable pagination.
 mod search;
+
+/// Inputs the fuzzers found (fuzz/corpus): replayed on stable so a regression in
+/// the query parser or the decoders fails CI without the fuzzer.
+mod fuzz_corpus;

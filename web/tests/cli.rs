@@ -463,3 +463,82 @@ fn index_then_search_prints_table_paths_and_json() {
         1
     );
 }
+
+/// A damaged library: a clear one-line error naming the damaged part and the way
+/// out, never a panic or silently wrong results; `scry index --rebuild` re-creates
+/// it from the photos and keeps its roots. A damaged keyword index is re-created
+/// from the catalog by itself.
+#[test]
+fn a_damaged_library_names_the_part_and_rebuild_recovers() {
+    fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                out.extend(files(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
+    }
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("lib");
+    let dbs = db.to_str().unwrap();
+    let model = tiny();
+    let model = model.to_str().unwrap();
+    let sample = root().join("sample_data");
+    let index = [
+        "index",
+        sample.to_str().unwrap(),
+        "--db",
+        dbs,
+        "--model",
+        model,
+    ];
+    assert!(scry(&index, home.path()).status.success());
+    let search = [
+        "search", "chelsea", "--db", dbs, "--model", model, "--paths",
+    ];
+    let good = scry(&search, home.path());
+    assert!(good.status.success());
+    let expected = String::from_utf8_lossy(&good.stdout).to_string();
+    assert!(!expected.trim().is_empty());
+
+    // The keyword index overwritten: repaired from the catalog, same results.
+    for f in files(&db.join("keyword")) {
+        let len = std::fs::metadata(&f).unwrap().len() as usize;
+        std::fs::write(&f, vec![0x5Au8; len.max(16)]).unwrap();
+    }
+    let out = scry(&search, home.path());
+    if out.status.success() {
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "same results"
+        );
+    } else {
+        assert_clean_failure(&out, &["keyword", "--rebuild"]);
+    }
+
+    // The catalog overwritten and truncated: a clear error that says what to do.
+    for (i, f) in files(&db.join("catalog")).iter().enumerate() {
+        let len = std::fs::metadata(f).unwrap().len() as usize;
+        let garbage = vec![0xA5u8; if i % 2 == 0 { len.max(64) } else { len / 3 }];
+        std::fs::write(f, garbage).unwrap();
+    }
+    let err = assert_clean_failure(&scry(&search, home.path()), &["catalog", "--rebuild"]);
+    println!("{err}");
+
+    // The way out: rebuild from the photos; the roots are kept (no folder given).
+    let rebuild = ["index", "--rebuild", "--db", dbs, "--model", model];
+    let out = scry(&rebuild, home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = scry(&search, home.path());
+    assert!(after.status.success());
+    assert_eq!(String::from_utf8_lossy(&after.stdout), expected);
+}

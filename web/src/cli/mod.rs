@@ -111,7 +111,10 @@ pub fn one_line(err: &anyhow::Error) -> String {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SCRY_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    // sled and tantivy log their own view of a damaged file before scry's error
+    // names it and says what to do: keep only scry's (SCRY_LOG=… shows theirs).
+    let filter = EnvFilter::try_from_env("SCRY_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,sled=off,tantivy=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
