@@ -128,6 +128,13 @@ pub struct Applied {
 /// The sled-backed catalog.
 pub struct Store {
     dir: PathBuf,
+    t: std::mem::ManuallyDrop<Trees>,
+    /// Set when sled reported an I/O error (a full disk, a read-only folder).
+    io_failed: std::sync::atomic::AtomicBool,
+}
+
+/// The sled database and its trees.
+struct Trees {
     db: sled::Db,
     meta: sled::Tree,
     images: sled::Tree,
@@ -135,6 +142,19 @@ pub struct Store {
     hashes: sled::Tree,
     vectors: sled::Tree,
     thumbs: sled::Tree,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.io_failed.load(std::sync::atomic::Ordering::Relaxed) {
+            // After a failed write sled 0.34's drop waits forever for a flush that
+            // cannot happen (seen with a full disk): leave its memory to the
+            // process exit. Everything committed before the failure is on disk.
+            return;
+        }
+        // SAFETY: dropped once, here; `t` is never used after.
+        unsafe { std::mem::ManuallyDrop::drop(&mut self.t) }
+    }
 }
 
 const KEY_SCHEMA: &[u8] = b"schema_version";
@@ -163,8 +183,7 @@ impl Store {
                 other => corrupt(dir, format!("the catalog cannot be opened ({other})")),
             })?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| corrupt(dir, e));
-        let store = Store {
-            dir: dir.to_path_buf(),
+        let t = Trees {
             meta: tree("meta")?,
             images: tree("images")?,
             paths: tree("paths")?,
@@ -173,8 +192,13 @@ impl Store {
             thumbs: tree("thumbs")?,
             db,
         };
+        let store = Store {
+            dir: dir.to_path_buf(),
+            t: std::mem::ManuallyDrop::new(t),
+            io_failed: std::sync::atomic::AtomicBool::new(false),
+        };
         match store.meta_get::<u32>(KEY_SCHEMA)? {
-            None if store.images.is_empty() => {
+            None if store.t.images.is_empty() => {
                 store.meta_set(KEY_SCHEMA, &SCHEMA_VERSION)?;
                 store.flush()?;
             }
@@ -202,9 +226,22 @@ impl Store {
         corrupt(&self.dir, e)
     }
 
+    /// A sled error: an I/O failure names the OS error (and marks the store, see
+    /// `Drop`); anything else means the catalog is damaged.
+    fn sled_err(&self, e: sled::Error) -> Error {
+        match e {
+            sled::Error::Io(io) => {
+                self.io_failed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Error::io(&self.dir, io)
+            }
+            other => corrupt(&self.dir, other),
+        }
+    }
+
     /// Reads a metadata value.
     pub fn meta_get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        match self.meta.get(key).map_err(|e| self.err(e))? {
+        match self.t.meta.get(key).map_err(|e| self.sled_err(e))? {
             None => Ok(None),
             Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| {
                 self.err(format!(
@@ -218,32 +255,29 @@ impl Store {
     /// Writes a metadata value (durable after the next [`Store::flush`]).
     pub fn meta_set<T: Serialize>(&self, key: &[u8], value: &T) -> Result<()> {
         let v = serde_json::to_vec(value).expect("metadata serialises");
-        self.meta.insert(key, v).map_err(|e| self.err(e))?;
+        self.t.meta.insert(key, v).map_err(|e| self.sled_err(e))?;
         Ok(())
     }
 
     /// Removes a metadata value.
     pub fn meta_remove(&self, key: &[u8]) -> Result<()> {
-        self.meta.remove(key).map_err(|e| self.err(e))?;
+        self.t.meta.remove(key).map_err(|e| self.sled_err(e))?;
         Ok(())
     }
 
     /// Makes everything written so far durable.
     pub fn flush(&self) -> Result<()> {
-        self.db.flush().map_err(|e| match e {
-            sled::Error::Io(io) => Error::io(&self.dir, io),
-            other => self.err(other),
-        })?;
+        self.t.db.flush().map_err(|e| self.sled_err(e))?;
         Ok(())
     }
 
     /// Number of images in the catalog.
     pub fn len(&self) -> usize {
-        self.images.len()
+        self.t.images.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.images.is_empty()
+        self.t.images.is_empty()
     }
 
     /// Incremented by every applied change set; derived indexes record the
@@ -253,7 +287,12 @@ impl Store {
     }
 
     pub fn get(&self, id: ImageId) -> Result<Option<ImageRecord>> {
-        match self.images.get(id.to_be_bytes()).map_err(|e| self.err(e))? {
+        match self
+            .t
+            .images
+            .get(id.to_be_bytes())
+            .map_err(|e| self.sled_err(e))?
+        {
             None => Ok(None),
             Some(v) => postcard::from_bytes(&v)
                 .map(Some)
@@ -262,48 +301,53 @@ impl Store {
     }
 
     pub fn contains(&self, id: ImageId) -> Result<bool> {
-        self.images
+        self.t
+            .images
             .contains_key(id.to_be_bytes())
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.sled_err(e))
     }
 
     pub fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>> {
         Ok(self
+            .t
             .paths
             .get(path)
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.sled_err(e))?
             .map(|v| id_from(&v)))
     }
 
     /// Ids of images whose bytes hash to `hash`.
     pub fn ids_for_hash(&self, hash: &[u8; 32]) -> Result<Vec<ImageId>> {
-        self.hashes
+        self.t
+            .hashes
             .scan_prefix(hash)
             .keys()
-            .map(|k| k.map(|k| id_from(&k[32..])).map_err(|e| self.err(e)))
+            .map(|k| k.map(|k| id_from(&k[32..])).map_err(|e| self.sled_err(e)))
             .collect()
     }
 
     pub fn vector(&self, id: ImageId) -> Result<Option<Vec<f32>>> {
         Ok(self
+            .t
             .vectors
             .get(id.to_be_bytes())
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.sled_err(e))?
             .map(|v| floats_from(&v)))
     }
 
     pub fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>> {
         Ok(self
+            .t
             .thumbs
             .get(id.to_be_bytes())
-            .map_err(|e| self.err(e))?
+            .map_err(|e| self.sled_err(e))?
             .map(|v| v.to_vec()))
     }
 
     /// Every record, in id order.
     pub fn records(&self) -> impl Iterator<Item = Result<(ImageId, ImageRecord)>> + '_ {
-        self.images.iter().map(move |kv| {
-            let (k, v) = kv.map_err(|e| self.err(e))?;
+        self.t.images.iter().map(move |kv| {
+            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
             let id = id_from(&k);
             let rec = postcard::from_bytes(&v)
                 .map_err(|e| self.err(format!("image record {id} unreadable: {e}")))?;
@@ -313,8 +357,8 @@ impl Store {
 
     /// Every vector, in id order.
     pub fn vectors(&self) -> impl Iterator<Item = Result<(ImageId, Vec<f32>)>> + '_ {
-        self.vectors.iter().map(move |kv| {
-            let (k, v) = kv.map_err(|e| self.err(e))?;
+        self.t.vectors.iter().map(move |kv| {
+            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
             Ok((id_from(&k), floats_from(&v)))
         })
     }
@@ -332,12 +376,12 @@ impl Store {
             .map(|(_, r)| postcard::to_allocvec(r).expect("record serialises"))
             .collect();
         let result = (
-            &self.meta,
-            &self.images,
-            &self.paths,
-            &self.hashes,
-            &self.vectors,
-            &self.thumbs,
+            &self.t.meta,
+            &self.t.images,
+            &self.t.paths,
+            &self.t.hashes,
+            &self.t.vectors,
+            &self.t.thumbs,
         )
             .transaction(|(meta, images, paths, hashes, vectors, thumbs)| {
                 let read_u64 = |key: &[u8]| -> std::result::Result<
@@ -415,8 +459,7 @@ impl Store {
             });
         let applied = result.map_err(|e| match e {
             TransactionError::Abort(m) => self.err(m),
-            TransactionError::Storage(sled::Error::Io(io)) => Error::io(&self.dir, io),
-            TransactionError::Storage(other) => self.err(other),
+            TransactionError::Storage(e) => self.sled_err(e),
         })?;
         self.flush()?;
         Ok(applied)

@@ -542,3 +542,83 @@ fn a_damaged_library_names_the_part_and_rebuild_recovers() {
     assert!(after.status.success());
     assert_eq!(String::from_utf8_lossy(&after.stdout), expected);
 }
+
+/// A full disk: `scry index` stops with a clear error (it used to hang in sled's
+/// drop), and once there is space again the next run completes the library.
+/// Needs to mount a small tmpfs (root in CI); skipped where mounting is refused.
+#[test]
+fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
+    struct Mount(PathBuf);
+    impl Drop for Mount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let home = tempfile::tempdir().unwrap();
+    let mnt = home.path().join("small-disk");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=400k", "tmpfs"])
+        .arg(&mnt)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("SKIPPED the full-disk test: cannot mount a tmpfs here");
+        return;
+    }
+    let _mount = Mount(mnt.clone());
+    let db = mnt.join("lib");
+    let model = tiny();
+    let sample = root().join("sample_data");
+    let args = [
+        "index",
+        sample.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(120) {
+            child.kill().unwrap();
+            panic!("scry index hangs on a full disk");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "400 KB cannot hold the library: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
+    println!("{error}");
+
+    // Space again: the same command completes the library.
+    let grown = Command::new("mount")
+        .args(["-o", "remount,size=64m"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(grown.success());
+    let out = scry(&args, home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lib = scry::Library::open(&db).unwrap();
+    assert_eq!(lib.len(), 19, "every sample image, once");
+    assert_eq!(lib.keyword().len(), 19);
+}

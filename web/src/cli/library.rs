@@ -85,6 +85,21 @@ pub fn open_existing(dir: &Path) -> anyhow::Result<scry::Library> {
 
 /// Opens the library, adding the recovery hint to damage errors.
 pub fn open(dir: &Path) -> anyhow::Result<scry::Library> {
-    scry::Library::open(dir)
-        .with_context(|| format!("cannot open the library at {}", dir.display()))
+    scry::Library::open(dir).map_err(|e| {
+        let hint = match &e {
+            scry::Error::Io { source, .. } => match source.kind() {
+                std::io::ErrorKind::StorageFull => {
+                    "; the disk is full: free some space and run the command again \
+                     (what was indexed before is kept)"
+                }
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => {
+                    "; the library folder must be writable (its catalog cannot be opened \
+                     read-only): remount it read-write or copy it elsewhere with --db"
+                }
+                _ => "",
+            },
+            _ => "",
+        };
+        anyhow::anyhow!("cannot open the library at {}: {e}{hint}", dir.display())
+    })
 }
