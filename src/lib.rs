@@ -13,6 +13,7 @@ pub mod metadata;
 pub mod model;
 pub mod preprocess;
 pub mod query;
+mod simd;
 pub mod store;
 
 pub use error::{Error, Result};

@@ -23,29 +23,26 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
-fn peak_rss_mib() -> f64 {
+/// A memory figure of this process from /proc/self/status, in MiB (Linux; 0
+/// elsewhere): `VmHWM` is the peak resident set, `VmRSS` the current one.
+fn status_mib(key: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(key))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<f64>().ok())
         })
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+fn peak_rss_mib() -> f64 {
+    status_mib("VmHWM:")
+}
+
 fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+    status_mib("VmRSS:")
 }
 
 fn read_f32(path: &Path) -> Vec<f32> {

@@ -40,20 +40,7 @@ pub trait NearestNeighbours {
     "x86_64+avx2+fma"
 ))]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..16 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
+    crate::simd::dot16(a, b)
 }
 
 /// `1 - <a, b>` clamped at 0. hnsw_rs's own `DistDot` asserts the value is

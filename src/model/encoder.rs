@@ -256,28 +256,9 @@ fn matmul_small_m(
 fn small_m_block(out: &mut [[f32; SMALL_M_OUTPUTS]], a: &[f32], k: usize, w: &[f32]) {
     for (j, wj) in w.chunks_exact(k).enumerate() {
         for (r, ar) in a.chunks_exact(k).enumerate() {
-            out[r][j] = wide_dot(ar, wj);
+            out[r][j] = crate::simd::dot16(ar, wj);
         }
     }
-}
-
-/// Dot product with 16 independent accumulators, so it vectorises.
-#[inline(always)]
-fn wide_dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..16 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// A dense layer; its weight stored as `layout` says.
@@ -623,25 +604,11 @@ fn add_assign(dst: &mut [f32], src: &[f32]) {
     }
 }
 
-/// Sum with 16 independent accumulators, so it vectorises.
-#[inline(always)]
-fn wide_sum(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
-    let mut acc = [0f32; 16];
-    let chunks = x.chunks_exact(16);
-    let rest = chunks.remainder();
-    for c in chunks {
-        for (a, v) in acc.iter_mut().zip(c) {
-            *a += f(*v);
-        }
-    }
-    acc.iter().sum::<f32>() + rest.iter().map(|v| f(*v)).sum::<f32>()
-}
-
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
 fn layer_norm_row(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
     let n = x.len() as f32;
-    let mean = wide_sum(x, |v| v) / n;
-    let var = wide_sum(x, |v| (v - mean) * (v - mean)) / n;
+    let mean = crate::simd::sum16(x, |v| v) / n;
+    let var = crate::simd::sum16(x, |v| (v - mean) * (v - mean)) / n;
     let r = 1.0 / (var + eps).sqrt();
     for (((o, v), g), b) in out.iter_mut().zip(x).zip(gamma).zip(beta) {
         *o = (*v - mean) * r * *g + *b;
@@ -654,7 +621,7 @@ fn softmax(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v = exp(*v - max);
     }
-    let sum = wide_sum(x, |v| v);
+    let sum = crate::simd::sum16(x, |v| v);
     let inv = 1.0 / sum;
     for v in x.iter_mut() {
         *v *= inv;

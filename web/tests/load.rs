@@ -96,6 +96,31 @@ fn connect(addr: &str) -> BufReader<TcpStream> {
     BufReader::new(s)
 }
 
+/// Starts `scry serve ARGS` on a free loopback port; returns it and its address.
+fn serve(args: &[&str]) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .arg("serve")
+        .args(args)
+        .args(["--bind", "127.0.0.1:0", "--token", TOKEN])
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|w| w.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (server, addr)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -119,30 +144,12 @@ fn mixed_load_at_32_and_128_connections_has_no_failures() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut child = Command::new(scry)
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--db",
-            db.to_str().unwrap(),
-        ])
-        .args(["--model", tiny.to_str().unwrap(), "--token", TOKEN])
-        .current_dir(root())
-        .env("HF_HUB_OFFLINE", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .and_then(|w| w.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let (_server, addr) = serve(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ]);
 
     // Ids to ask about, from a first query.
     let (code, body) = request(&mut connect(&addr), "/api/search?q=photo&k=50").unwrap();
@@ -258,30 +265,13 @@ fn queries_keep_answering_while_indexing_and_see_each_commit() {
     generate_images(&photos, n);
     let db = tmp.path().join("lib");
     let tiny = root().join("tests/fixtures/tiny-clip");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(["serve", photos.to_str().unwrap(), "--bind", "127.0.0.1:0"])
-        .args([
-            "--db",
-            db.to_str().unwrap(),
-            "--model",
-            tiny.to_str().unwrap(),
-        ])
-        .args(["--token", TOKEN])
-        .env("HF_HUB_OFFLINE", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .and_then(|w| w.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let (_server, addr) = serve(&[
+        photos.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ]);
     let mut conn = connect(&addr);
     let mut counts = Vec::new();
     let mut requests = 0;
