@@ -314,7 +314,10 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(delay);
+        while std::time::Instant::now() < until && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             kills += 1;
