@@ -305,8 +305,10 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
         rng = rng
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        // Anywhere in a run, start-up included.
-        let delay = 10 + (rng >> 33) % run_ms.max(1);
+        // Anywhere in what is left of the work, start-up included.
+        let done = committed.last().copied().unwrap_or(0) as u64;
+        let left_ms = run_ms * (n as u64 - done.min(n as u64)) / n as u64;
+        let delay = 10 + (rng >> 33) % left_ms.max(50);
         let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
             .args(&args)
             .env("HF_HUB_OFFLINE", "1")
