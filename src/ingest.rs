@@ -136,6 +136,8 @@ impl Library {
                             self.graph_dirty = true;
                         }
                     }
+                    // Ready before the first query, made once after the inserts.
+                    graph.warm();
                     self.graph = Some(graph);
                     return Ok(());
                 }

@@ -498,14 +498,14 @@ impl Graph {
                 ),
             });
         }
-        let graph = Self {
+        // The search view is made on first use (or by `warm`): the caller may
+        // still insert what was committed after the dump.
+        Ok(Self {
             view: std::sync::OnceLock::new(),
             hnsw,
             points,
             max_id,
-        };
-        graph.warm();
-        Ok(graph)
+        })
     }
 
     /// Search with an explicit `ef` (candidate list size; ≥ k).
