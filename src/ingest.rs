@@ -53,6 +53,9 @@ pub struct Library {
     /// Every record, in memory: filters and result pages read it without touching
     /// the catalog's disk.
     metas: HashMap<ImageId, ImageRecord>,
+    /// For [`Library::open_snapshot`]: the temporary copy, removed after the
+    /// indexes above are closed (fields drop in declaration order).
+    snapshot: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Library {
@@ -111,6 +114,7 @@ impl Library {
             keyword,
             keyword_dirty: false,
             metas,
+            snapshot: None,
         };
         let generation = lib.store.generation()?;
         if lib.keyword.generation()? != generation {
@@ -119,6 +123,30 @@ impl Library {
         }
         lib.open_graph()?;
         Ok(lib)
+    }
+
+    /// Opens a copy of the library made in the temporary folder: for searching a
+    /// library whose own folder cannot be written (a read-only mount, a full disk),
+    /// which sled cannot open in place. Changes go to the copy and are discarded.
+    pub fn open_snapshot(dir: &Path) -> Result<Self> {
+        let tmp = tempfile::Builder::new()
+            .prefix("scry-snapshot-")
+            .tempdir()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        for part in ["catalog", "keyword", "ann"] {
+            let from = dir.join(part);
+            if from.exists() {
+                copy_tree(&from, &tmp.path().join(part))?;
+            }
+        }
+        let mut lib = Self::open(tmp.path())?;
+        lib.snapshot = Some(tmp);
+        Ok(lib)
+    }
+
+    /// Whether this is a temporary copy ([`Library::open_snapshot`]).
+    pub fn is_snapshot(&self) -> bool {
+        self.snapshot.is_some()
     }
 
     fn ann_dir(&self) -> PathBuf {
@@ -409,6 +437,20 @@ impl Library {
             None => self.vectors.search(query, k, &live),
         }
     }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type().map_err(|e| Error::io(&src, e))?.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else if !crate::store::is_unfinished_snapshot(&entry.file_name()) {
+            std::fs::copy(&src, &dst).map_err(|e| Error::io(&src, e))?;
+        }
+    }
+    Ok(())
 }
 
 fn remove_dump(dir: &Path, basename: &str) {

@@ -174,14 +174,24 @@ impl Store {
     /// Opens (or creates) the catalog in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) => Error::io(dir, io),
-                other => corrupt(dir, format!("the catalog cannot be opened ({other})")),
-            })?;
+        let open = || {
+            sled::Config::new()
+                .path(dir)
+                .mode(sled::Mode::LowSpace)
+                .open()
+        };
+        let db = match open() {
+            // A snapshot sled was writing when the disk filled (or the process was
+            // killed) stays behind as an empty `snap.*.generating` file, which sled
+            // then reads as a damaged catalog. Finished snapshots are renamed, so
+            // such a file is never needed: drop it and open again.
+            Err(sled::Error::Corruption { .. }) if remove_unfinished_snapshots(dir) => open(),
+            other => other,
+        }
+        .map_err(|e| match e {
+            sled::Error::Io(io) => Error::io(dir, io),
+            other => corrupt(dir, format!("the catalog cannot be opened ({other})")),
+        })?;
         let tree = |name: &str| db.open_tree(name).map_err(|e| corrupt(dir, e));
         let t = Trees {
             meta: tree("meta")?,
@@ -464,6 +474,30 @@ impl Store {
         self.flush()?;
         Ok(applied)
     }
+}
+
+/// Removes sled's unfinished snapshot files from `dir`; true if there were any.
+fn remove_unfinished_snapshots(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let mut removed = false;
+    for entry in entries.flatten() {
+        if is_unfinished_snapshot(&entry.file_name()) {
+            tracing::warn!(
+                "removing an unfinished catalog snapshot: {}",
+                entry.path().display()
+            );
+            removed |= std::fs::remove_file(entry.path()).is_ok();
+        }
+    }
+    removed
+}
+
+/// `snap.*.generating`: a snapshot sled had not finished writing.
+pub fn is_unfinished_snapshot(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with("snap.") && name.ends_with(".generating")
 }
 
 /// Content hash of a file's bytes (BLAKE3): finds copies and moved files.

@@ -563,7 +563,7 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
     let mnt = home.path().join("small-disk");
     std::fs::create_dir_all(&mnt).unwrap();
     let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=400k", "tmpfs"])
+        .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
         .arg(&mnt)
         .stderr(std::process::Stdio::null())
         .status()
@@ -576,16 +576,40 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
     let db = mnt.join("lib");
     let model = tiny();
     let sample = root().join("sample_data");
-    let args = [
-        "index",
-        sample.to_str().unwrap(),
-        "--db",
-        db.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-    ];
+    let args_for = |dir: &Path| -> Vec<String> {
+        [
+            "index",
+            dir.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    // Some images first, then the disk fills up but for a few hundred KB.
+    let first = args_for(&sample.join("animals"));
+    let first: Vec<&str> = first.iter().map(String::as_str).collect();
+    assert!(scry(&first, home.path()).status.success());
+    let avail = Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(&mnt)
+        .output()
+        .unwrap();
+    let avail: u64 = String::from_utf8_lossy(&avail.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let filler = mnt.join("filler");
+    std::fs::write(&filler, vec![1u8; avail.saturating_sub(900 << 10) as usize]).unwrap();
+    let args = args_for(&sample);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(args)
+        .args(&args)
         .env("HF_HUB_OFFLINE", "1")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
@@ -603,20 +627,56 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),
-        "400 KB cannot hold the library: {stderr}"
+        "1.2 MB cannot hold the rest: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
     let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap();
     println!("{error}");
 
+    // The part indexed before the disk filled stays searchable, on the full disk
+    // and on a read-only mount (sled cannot open in place: a copy is searched).
+    let search = [
+        "search",
+        "a photo",
+        "--json",
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ];
+    let searchable = |what: &str| {
+        let out = scry(&search, home.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "search on a {what}: {stderr}");
+        assert!(stderr.contains("cannot be written"), "{what}: {stderr}");
+        let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let n = hits["hits"].as_array().unwrap().len();
+        println!("search on a {what}: {n} results");
+        n
+    };
+    let on_full = searchable("full disk");
+    assert!(on_full >= 3, "the animals indexed before");
+    let ro = Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(ro.success());
+    assert_eq!(searchable("read-only mount"), on_full);
+    let out = scry(&args, home.path());
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Read-only file system"), "{stderr}");
+
     // Space again: the same command completes the library.
     let grown = Command::new("mount")
-        .args(["-o", "remount,size=64m"])
+        .args(["-o", "remount,rw,size=64m"])
         .arg(&mnt)
         .status()
         .unwrap();
     assert!(grown.success());
+    std::fs::remove_file(&filler).unwrap();
     let out = scry(&args, home.path());
     assert!(
         out.status.success(),

@@ -80,26 +80,58 @@ pub fn open_existing(dir: &Path) -> anyhow::Result<scry::Library> {
             dir.display()
         );
     }
-    open(dir)
+    open_for_reading(dir)
+}
+
+/// Whether an open failed because the library's folder cannot be written.
+fn cannot_write(e: &scry::Error) -> bool {
+    matches!(e, scry::Error::Io { source, .. } if matches!(
+        source.kind(),
+        std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::ReadOnlyFilesystem
+            | std::io::ErrorKind::PermissionDenied
+    ))
+}
+
+/// Opens the library for commands that only read it. A library on a read-only
+/// mount or a full disk stays searchable: a copy in the temporary folder is
+/// opened instead (sled cannot open a catalog read-only), with a warning.
+pub fn open_for_reading(dir: &Path) -> anyhow::Result<scry::Library> {
+    match scry::Library::open(dir) {
+        Err(e) if cannot_write(&e) => match scry::Library::open_snapshot(dir) {
+            Ok(lib) => {
+                tracing::warn!(
+                    "the library at {} cannot be written ({e}); searching a temporary copy",
+                    dir.display()
+                );
+                Ok(lib)
+            }
+            Err(copy) => Err(explain(dir, e))
+                .with_context(|| format!("a temporary copy could not be opened either: {copy}")),
+        },
+        other => other.map_err(|e| explain(dir, e)),
+    }
 }
 
 /// Opens the library, adding the recovery hint to damage errors.
 pub fn open(dir: &Path) -> anyhow::Result<scry::Library> {
-    scry::Library::open(dir).map_err(|e| {
-        let hint = match &e {
-            scry::Error::Io { source, .. } => match source.kind() {
-                std::io::ErrorKind::StorageFull => {
-                    "; the disk is full: free some space and run the command again \
+    scry::Library::open(dir).map_err(|e| explain(dir, e))
+}
+
+fn explain(dir: &Path, e: scry::Error) -> anyhow::Error {
+    let hint = match &e {
+        scry::Error::Io { source, .. } => match source.kind() {
+            std::io::ErrorKind::StorageFull => {
+                "; the disk is full: free some space and run the command again \
                      (what was indexed before is kept)"
-                }
-                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => {
-                    "; the library folder must be writable (its catalog cannot be opened \
+            }
+            std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => {
+                "; the library folder must be writable (its catalog cannot be opened \
                      read-only): remount it read-write or copy it elsewhere with --db"
-                }
-                _ => "",
-            },
+            }
             _ => "",
-        };
-        anyhow::anyhow!("cannot open the library at {}: {e}{hint}", dir.display())
-    })
+        },
+        _ => "",
+    };
+    anyhow::anyhow!("cannot open the library at {}: {e}{hint}", dir.display())
 }

@@ -65,7 +65,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let to_index = settings.add_dirs(&args.dirs)?;
     // The model is loaded once, before the first query.
     let model = Arc::new(args.model.load()?);
-    let library = Arc::new(RwLock::new(library::open(&dir)?));
+    // Serving alone only reads: a read-only or full library is served from a copy.
+    let library = Arc::new(RwLock::new(if to_index.is_empty() {
+        library::open_for_reading(&dir)?
+    } else {
+        library::open(&dir)?
+    }));
     {
         let lib = library
             .read()
