@@ -154,7 +154,9 @@ impl Library {
     }
 
     fn open_graph(&mut self) -> Result<()> {
-        if let Some(meta) = self.store.meta_get::<AnnMeta>(KEY_ANN)? {
+        let recorded = self.store.meta_get::<AnnMeta>(KEY_ANN)?;
+        self.remove_unrecorded_dumps(recorded.as_ref().map(|m| m.basename.as_str()));
+        if let Some(meta) = recorded {
             match Graph::load(&self.ann_dir(), &meta.basename, meta.points, meta.max_id) {
                 Ok(mut graph) => {
                     // Vectors committed after the last dump.
@@ -178,6 +180,25 @@ impl Library {
             self.save_graph()?;
         }
         Ok(())
+    }
+
+    /// A crash between writing a dump and recording it in the catalog leaves
+    /// files no one will load: removed on the next open (one process has a
+    /// library open at a time: sled locks the catalog).
+    fn remove_unrecorded_dumps(&self, recorded: Option<&str>) {
+        let Ok(entries) = std::fs::read_dir(self.ann_dir()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let base = name
+                .strip_suffix(".hnsw.graph")
+                .or_else(|| name.strip_suffix(".hnsw.data"));
+            if base.is_some_and(|b| Some(b) != recorded) {
+                tracing::info!("removing an unrecorded ANN dump: {name}");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// The folder of the library.

@@ -214,3 +214,164 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// The child side of the compaction kill test: opens the library, removes the
+/// images the parent named and checkpoints (which compacts the graph).
+#[test]
+#[ignore = "run by kill_9_during_compaction_leaves_the_library_whole"]
+fn compaction_child() {
+    let Ok(dir) = std::env::var("SCRY_COMPACT_CHILD") else {
+        return;
+    };
+    let remove: Vec<u64> = std::env::var("SCRY_COMPACT_REMOVE")
+        .unwrap()
+        .split(',')
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let mut lib = Library::open(std::path::Path::new(&dir)).unwrap();
+    let still: Vec<u64> = remove
+        .into_iter()
+        .filter(|&id| lib.vectors().contains(id))
+        .collect();
+    lib.commit(&ChangeSet {
+        removed: still,
+        ..Default::default()
+    })
+    .unwrap();
+    lib.checkpoint().unwrap();
+}
+
+/// kill -9 at random moments while a removal compacts the graph (re-build,
+/// dump, record, delete the old dump): the library always opens with every
+/// removal either entirely applied or not at all, never returns a removed image,
+/// and a run to the end leaves the same library as an uninterrupted one, with no
+/// orphan dump files.
+#[test]
+fn kill_9_during_compaction_leaves_the_library_whole() {
+    let rounds: usize = std::env::var("SCRY_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("seed {seed}, {rounds} kills");
+    let (dim, n) = (16, GRAPH_MIN_POINTS + 4000);
+    let vs = unit_vectors(n, dim, 11);
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    let mut lib = Library::open(&base).unwrap();
+    lib.bind_model("test-model", dim).unwrap();
+    add(&mut lib, 0, &vs);
+    lib.checkpoint().unwrap();
+    assert_eq!(lib.graph().unwrap().points(), n);
+    drop(lib);
+    // A quarter of the images go: above the share that triggers compaction, and
+    // the rest still keeps a graph.
+    let removed: Vec<u64> = (1..=n as u64).filter(|id| id % 4 == 0).collect();
+    let list = removed
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let child = |dir: &std::path::Path| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "library::compaction_child", "--ignored"])
+            .args(["--nocapture", "--test-threads=1"])
+            .env("SCRY_COMPACT_CHILD", dir)
+            .env("SCRY_COMPACT_REMOVE", &list)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let copy = |to: &std::path::Path| {
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&base)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    // An uninterrupted compaction: the reference, and how long one takes.
+    let clean = tmp.path().join("clean");
+    copy(&clean);
+    let started = std::time::Instant::now();
+    assert!(child(&clean).wait().unwrap().success());
+    let run_ms = started.elapsed().as_millis() as u64;
+    let dump_files = |dir: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("ann"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let clean_lib = Library::open(&clean).unwrap();
+    assert_eq!(clean_lib.len(), n - removed.len());
+    assert_eq!(clean_lib.graph().unwrap().points(), n - removed.len());
+
+    let mut rng = seed | 1;
+    let (mut kills, mut applied) = (0, 0);
+    for round in 0..rounds {
+        // Every round interrupts a whole compaction of its own copy.
+        let lib_dir = tmp.path().join(format!("killed-{round}"));
+        copy(&lib_dir);
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = (rng >> 33) % run_ms.max(20);
+        let mut c = child(&lib_dir);
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(delay);
+        while std::time::Instant::now() < until && c.try_wait().unwrap().is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        if c.try_wait().unwrap().is_none() {
+            c.kill().unwrap();
+            kills += 1;
+        }
+        c.wait().unwrap();
+        let lib = Library::open(&lib_dir).expect("opens after every kill");
+        let len = lib.len();
+        assert!(
+            len == n || len == n - removed.len(),
+            "a removal is all or nothing: {len}"
+        );
+        applied += usize::from(len < n);
+        assert_eq!(lib.keyword().len() as usize, len, "keyword index in step");
+        for q in vs.iter().step_by(501) {
+            let hits = lib.nearest(q, 10, &|_| true);
+            assert_eq!(hits.len(), 10);
+            if len < n {
+                assert!(hits.iter().all(|(id, _)| id % 4 != 0), "a removed image");
+            }
+        }
+        // One recorded dump, nothing else left behind.
+        assert_eq!(dump_files(&lib_dir).len(), 2, "{:?}", dump_files(&lib_dir));
+        drop(lib);
+
+        // Run again to the end: the same library as an uninterrupted compaction.
+        assert!(child(&lib_dir).wait().unwrap().success());
+        let lib = Library::open(&lib_dir).unwrap();
+        assert_eq!(lib.len(), clean_lib.len());
+        assert_eq!(lib.keyword().len(), clean_lib.keyword().len());
+        assert_eq!(
+            lib.graph().unwrap().points(),
+            lib.len(),
+            "compacted: no tombstones left"
+        );
+        assert_eq!(dump_files(&lib_dir).len(), 2);
+        for (id, v) in clean_lib.vectors().iter() {
+            let w = lib.vectors().get(id).expect("same images");
+            assert!(v.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+        drop(lib);
+        std::fs::remove_dir_all(&lib_dir).unwrap();
+    }
+    println!(
+        "killed {kills} of {rounds} compactions (removal committed before {applied} of the kills)"
+    );
+    assert!(kills > 0 || rounds == 0, "no run was interrupted");
+}
