@@ -310,3 +310,83 @@ fn queries_keep_answering_while_indexing_and_see_each_commit() {
     let steps = counts.iter().filter(|&&c| c > 0 && c < n as u64).count();
     assert!(steps >= 2, "commits visible while indexing: {counts:?}");
 }
+
+/// Slow clients cannot starve the server: 256 connections that send half a
+/// request head and stall, and 32 that trickle one byte every 200 ms, are cut off
+/// after the server's request timeout (5 s) while ordinary requests keep being
+/// answered quickly the whole time.
+#[test]
+fn slow_clients_are_cut_off_and_never_starve_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("lib");
+    let tiny = root().join("tests/fixtures/tiny-clip");
+    let (_server, addr) = serve(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ]);
+    let stalled: Vec<TcpStream> = (0..256)
+        .map(|_| {
+            let mut s = TcpStream::connect(&addr).unwrap();
+            s.write_all(b"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    let started = Instant::now();
+    let trickle_done = std::sync::atomic::AtomicUsize::new(0);
+    let mut worst = Duration::ZERO;
+    std::thread::scope(|s| {
+        for _ in 0..32 {
+            let (addr, trickle_done) = (&addr, &trickle_done);
+            s.spawn(move || {
+                let mut c = TcpStream::connect(addr).unwrap();
+                let head = format!(
+                    "GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+                );
+                for b in head.bytes() {
+                    if c.write_all(&[b]).is_err() {
+                        // Closed by the server.
+                        trickle_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            });
+        }
+        // Meanwhile, ordinary requests on fresh connections.
+        while started.elapsed() < Duration::from_secs(7) {
+            let t = Instant::now();
+            let (code, _) = request(&mut connect(&addr), "/api/status").unwrap();
+            assert_eq!(code, 200);
+            worst = worst.max(t.elapsed());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    println!(
+        "ordinary requests beside 288 slow clients: slowest {:.1} ms",
+        worst.as_secs_f64() * 1e3
+    );
+    assert!(worst < Duration::from_secs(2), "starved: {worst:?}");
+    assert_eq!(
+        trickle_done.into_inner(),
+        32,
+        "every trickling client was cut off before sending its whole head"
+    );
+    // Every stalled connection was answered 408 or closed, none left hanging.
+    for mut s in stalled {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = Vec::new();
+        let closed = s.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf);
+        assert!(
+            closed.is_ok(),
+            "a stalled connection is still open: {closed:?}"
+        );
+        assert!(
+            buf.is_empty() || text.starts_with("HTTP/1.1 408"),
+            "a stalled client got {text:?}"
+        );
+    }
+}

@@ -12,6 +12,9 @@ use super::library::{self, LibraryArgs, Settings};
 use super::ModelArgs;
 use crate::server::{configure, security_headers, AccessToken, AppState, IndexingState};
 
+/// How long a client may take to send a request's head (408 after that).
+pub const REQUEST_HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Shortest access token accepted.
 const MIN_TOKEN_CHARS: usize = 16;
 
@@ -113,6 +116,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             .wrap(security_headers())
             .configure(configure)
     })
+    // Slow or stalled clients cannot hold connections: a request's head must
+    // arrive within REQUEST_HEAD_TIMEOUT, idle keep-alive connections close.
+    .client_request_timeout(REQUEST_HEAD_TIMEOUT)
+    .client_disconnect_timeout(std::time::Duration::from_secs(2))
+    .keep_alive(std::time::Duration::from_secs(15))
     .bind(args.bind)
     .with_context(|| format!("cannot listen on {}", args.bind))?;
     for addr in server.addrs() {
