@@ -301,13 +301,18 @@ impl Library {
             .collect())
     }
 
-    /// Adds folders to the set of roots (kept sorted and unique).
+    /// Adds folders to the set of roots (kept sorted and unique). A folder inside
+    /// a root is already covered and is not added; a root inside a new folder is
+    /// replaced by it (a folder is never crawled twice).
     pub fn add_roots(&mut self, roots: &[PathBuf]) -> Result<()> {
         let mut all: Vec<Vec<u8>> = self.store.meta_get(KEY_ROOTS)?.unwrap_or_default();
         for r in roots {
-            let b = crate::store::path_to_bytes(r);
-            if !all.contains(&b) {
-                all.push(b);
+            let covered = all
+                .iter()
+                .any(|a| r.starts_with(crate::store::bytes_to_path(a)));
+            if !covered {
+                all.retain(|a| !crate::store::bytes_to_path(a).starts_with(r));
+                all.push(crate::store::path_to_bytes(r));
             }
         }
         all.sort();

@@ -170,6 +170,15 @@ pub fn index(
             )),
         }
     }
+    // A root inside another is crawled with it, never twice.
+    live_roots.sort();
+    live_roots.dedup();
+    let nested: Vec<PathBuf> = live_roots
+        .iter()
+        .filter(|r| live_roots.iter().any(|o| o != *r && r.starts_with(o)))
+        .cloned()
+        .collect();
+    live_roots.retain(|r| !nested.contains(r));
     write(lib).add_roots(&live_roots)?;
 
     // 1. Crawl.

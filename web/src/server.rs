@@ -262,6 +262,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::api::search::configure)
             .configure(crate::api::images::configure)
             .configure(crate::api::status::configure)
+            .configure(crate::api::albums::configure)
+            .configure(crate::api::dupes::configure)
+            .configure(crate::api::rescan::configure)
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::not_found("no such API endpoint"))
             })),

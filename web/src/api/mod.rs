@@ -1,5 +1,8 @@
 //! The JSON API, one file per resource.
 
+pub mod albums;
+pub mod dupes;
 pub mod images;
+pub mod rescan;
 pub mod search;
 pub mod status;

@@ -46,7 +46,10 @@ impl Settings {
             if !c.is_dir() {
                 anyhow::bail!("{}: not a folder", d.display());
             }
-            if !self.roots.contains(&c) {
+            // A folder inside a root is covered already; a root inside it is
+            // replaced by it.
+            if !self.roots.iter().any(|r| c.starts_with(r)) {
+                self.roots.retain(|r| !r.starts_with(&c));
                 self.roots.push(c.clone());
             }
             added.push(c);
