@@ -51,6 +51,7 @@ fn main() {
                     },
                     vector: scry::model::normalize((0..dim).map(|_| next()).collect()),
                     thumbnail: Vec::new(),
+                    phash: 0,
                 })
                 .collect();
             lib.commit(&ChangeSet {

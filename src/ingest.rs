@@ -33,6 +33,7 @@ const KEY_DIM: &[u8] = b"dim";
 const KEY_ROOTS: &[u8] = b"roots";
 const KEY_ANN: &[u8] = b"ann";
 const KEY_LAST_RUN: &[u8] = b"last_run";
+const KEY_ALBUMS: &[u8] = b"albums";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct AnnMeta {
@@ -53,6 +54,8 @@ pub struct Library {
     /// Every record, in memory: filters and result pages read it without touching
     /// the catalog's disk.
     metas: HashMap<ImageId, ImageRecord>,
+    /// Perceptual hashes, in memory (8 bytes an image) for duplicate finding.
+    phashes: HashMap<ImageId, u64>,
     /// For [`Library::open_snapshot`]: the temporary copy, removed after the
     /// indexes above are closed (fields drop in declaration order).
     snapshot: Option<tempfile::TempDir>,
@@ -104,6 +107,11 @@ impl Library {
             let (id, rec) = item?;
             metas.insert(id, rec);
         }
+        let mut phashes = HashMap::with_capacity(store.len());
+        for item in store.phashes() {
+            let (id, h) = item?;
+            phashes.insert(id, h);
+        }
         let keyword = KeywordIndex::open(&dir.join("keyword"))?;
         let mut lib = Self {
             dir: dir.to_path_buf(),
@@ -114,8 +122,10 @@ impl Library {
             keyword,
             keyword_dirty: false,
             metas,
+            phashes,
             snapshot: None,
         };
+        lib.backfill_phashes()?;
         let generation = lib.store.generation()?;
         if lib.keyword.generation()? != generation {
             tracing::info!("keyword index behind the catalog: re-creating it");
@@ -224,6 +234,94 @@ impl Library {
     /// Every image's record, from memory, in no particular order.
     pub fn metas(&self) -> impl Iterator<Item = (ImageId, &ImageRecord)> {
         self.metas.iter().map(|(id, r)| (*id, r))
+    }
+
+    /// An image's perceptual hash ([`crate::dupes::perceptual_hash`]).
+    pub fn phash(&self, id: ImageId) -> Option<u64> {
+        self.phashes.get(&id).copied()
+    }
+
+    /// Libraries indexed before perceptual hashes were kept get them from their
+    /// thumbnails, once.
+    fn backfill_phashes(&mut self) -> Result<()> {
+        let missing: Vec<ImageId> = self
+            .metas
+            .keys()
+            .copied()
+            .filter(|id| !self.phashes.contains_key(id))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            "computing perceptual hashes of {} images from their thumbnails",
+            missing.len()
+        );
+        let mut computed = Vec::with_capacity(missing.len());
+        for id in missing {
+            let Some(jpeg) = self.store.thumbnail(id)? else {
+                continue;
+            };
+            if let Ok(img) = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg) {
+                computed.push((id, crate::dupes::perceptual_hash(&img.into_rgb8())));
+            }
+        }
+        self.store.set_phashes(&computed)?;
+        self.phashes.extend(computed);
+        Ok(())
+    }
+
+    /// The smart albums, by name.
+    pub fn albums(&self) -> Result<Vec<crate::albums::Album>> {
+        let map: std::collections::BTreeMap<String, crate::albums::Album> =
+            self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default();
+        Ok(map.into_values().collect())
+    }
+
+    /// One album; an unknown name is a `NotFound` error listing the albums there are.
+    pub fn album(&self, name: &str) -> Result<crate::albums::Album> {
+        let albums = self.albums()?;
+        let names: Vec<&str> = albums.iter().map(|a| a.name.as_str()).collect();
+        let listing = if names.is_empty() {
+            "there are none yet (scry album add NAME --prompt TEXT)".to_string()
+        } else {
+            format!("albums: {}", names.join(", "))
+        };
+        albums
+            .iter()
+            .find(|a| a.name == name)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("no album named {name:?}; {listing}")))
+    }
+
+    /// Adds or replaces an album.
+    pub fn put_album(&mut self, album: crate::albums::Album) -> Result<()> {
+        crate::albums::check_name(&album.name)?;
+        crate::albums::check_threshold(album.threshold)?;
+        if album.vector.len() != self.vectors.dim() && self.vectors.dim() != 0 {
+            return Err(Error::InvalidArgument(format!(
+                "album vector of {} values for a library of dimension {}",
+                album.vector.len(),
+                self.vectors.dim()
+            )));
+        }
+        let mut map: std::collections::BTreeMap<String, crate::albums::Album> =
+            self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default();
+        map.insert(album.name.clone(), album);
+        self.store.meta_set(KEY_ALBUMS, &map)?;
+        self.store.flush()
+    }
+
+    /// Removes an album; false if there was none of that name.
+    pub fn remove_album(&mut self, name: &str) -> Result<bool> {
+        let mut map: std::collections::BTreeMap<String, crate::albums::Album> =
+            self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default();
+        let had = map.remove(name).is_some();
+        if had {
+            self.store.meta_set(KEY_ALBUMS, &map)?;
+            self.store.flush()?;
+        }
+        Ok(had)
     }
 
     /// The keyword index.
@@ -356,6 +454,7 @@ impl Library {
             self.vectors.remove(id);
             self.keyword.remove(id);
             self.metas.remove(&id);
+            self.phashes.remove(&id);
         }
         for (id, rec) in &changes.moved {
             self.keyword.upsert(*id, rec)?;
@@ -364,6 +463,7 @@ impl Library {
         for (new, &id) in changes.added.iter().zip(&applied.added_ids) {
             self.vectors.insert(id, &new.vector);
             self.metas.insert(id, new.record.clone());
+            self.phashes.insert(id, new.phash);
             if let Some(g) = self.graph.as_mut() {
                 g.insert(id, &new.vector);
                 self.graph_dirty = true;

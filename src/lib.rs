@@ -4,8 +4,10 @@
 //! No argv, no HTTP and no printing here: the `scry` command (in `web/`) and the
 //! indexer (in `indexer/`) are built on this crate. See ARCHITECTURE.md.
 
+pub mod albums;
 pub mod ann;
 pub mod dates;
+pub mod dupes;
 pub mod error;
 pub mod ingest;
 pub mod keyword;

@@ -569,16 +569,25 @@ pub const THUMBNAIL_SHORT_SIDE: u32 = 256;
 /// A JPEG thumbnail whose short side is at most `short_side`, made from an
 /// already-decoded image (the indexer's one decode pass).
 pub fn thumbnail_jpeg(rgb: &RgbImage, short_side: u32) -> Vec<u8> {
+    encode_thumbnail(&thumbnail_rgb(rgb, short_side))
+}
+
+/// The image scaled down to `short_side` on its shorter side (never up).
+pub fn thumbnail_rgb(rgb: &RgbImage, short_side: u32) -> RgbImage {
     let (w, h) = rgb.dimensions();
-    let small = if w.min(h) > short_side {
+    if w.min(h) > short_side {
         let (nw, nh) = resized_dims(w, h, short_side);
         resize_rgb(rgb, nw, nh)
     } else {
         rgb.clone()
-    };
+    }
+}
+
+/// A thumbnail as the catalog keeps it: JPEG, quality 82.
+pub fn encode_thumbnail(small: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82)
-        .encode_image(&small)
+        .encode_image(small)
         .expect("encoding an RGB image into memory cannot fail");
     out
 }

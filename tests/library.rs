@@ -38,6 +38,7 @@ fn image(i: usize, v: Vec<f32>) -> NewImage {
         },
         vector: v,
         thumbnail: vec![0xFF, 0xD8],
+        phash: i as u64,
     }
 }
 

@@ -58,6 +58,7 @@ fn library(dir: &std::path::Path) -> Library {
                 ),
                 vector: v.clone(),
                 thumbnail: vec![],
+                phash: 0,
             });
         }
     }
@@ -65,6 +66,7 @@ fn library(dir: &std::path::Path) -> Library {
         record: rec("/photos/misc/IMG_2041.jpg", None, 50),
         vector: vecs[4].clone(),
         thumbnail: vec![],
+        phash: 0,
     });
     lib.commit(&ChangeSet {
         added,

@@ -31,6 +31,10 @@ mod library;
 /// ordering, filters that still fill k, file-name fusion, stable pagination.
 mod search;
 
+/// Duplicate tiers on constructed vectors: bursts vs retakes vs near duplicates,
+/// keepers.
+mod dupes;
+
 /// Inputs the fuzzers found (fuzz/corpus): replayed on stable so a regression in
 /// the query parser or the decoders fails CI without the fuzzer.
 mod fuzz_corpus;

@@ -19,7 +19,9 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use scry::preprocess::{decode_full, thumbnail_jpeg, to_rgb, Preprocessor, THUMBNAIL_SHORT_SIDE};
+use scry::preprocess::{
+    decode_full, encode_thumbnail, thumbnail_rgb, to_rgb, Preprocessor, THUMBNAIL_SHORT_SIDE,
+};
 use scry::store::{content_hash, path_to_bytes, ChangeSet, ImageId, ImageRecord, NewImage};
 use scry::{ClipModel, Library};
 
@@ -58,6 +60,7 @@ struct Prepared {
     replaces: Option<ImageId>,
     pixels: Vec<f32>,
     thumbnail: Vec<u8>,
+    phash: u64,
 }
 
 /// A file to (re-)index.
@@ -105,6 +108,7 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
         .map_err(|m| Failure::new(path.clone(), FailureKind::from_message(&m), m))?;
     let meta = scry::metadata::read(&bytes);
     let rgb = to_rgb(decoded.image);
+    let small = thumbnail_rgb(&rgb, THUMBNAIL_SHORT_SIDE);
     Ok(Outcome::Ready(Prepared {
         record: ImageRecord {
             path: path_to_bytes(path),
@@ -120,7 +124,8 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
         },
         replaces: c.replaces.as_ref().map(|(id, _)| *id),
         pixels: pre.pixels(&rgb),
-        thumbnail: thumbnail_jpeg(&rgb, THUMBNAIL_SHORT_SIDE),
+        thumbnail: encode_thumbnail(&small),
+        phash: scry::dupes::perceptual_hash(&small),
     }))
 }
 
@@ -336,6 +341,7 @@ pub fn index(
                     record: p.record,
                     vector,
                     thumbnail: p.thumbnail,
+                    phash: p.phash,
                 });
             }
             Ok(())
@@ -373,6 +379,7 @@ pub fn index(
                                 record: p.record,
                                 vector,
                                 thumbnail: p.thumbnail,
+                                phash: p.phash,
                             });
                             summary.copies += 1;
                             progress.advance(1);

@@ -55,6 +55,8 @@ pub struct Filters {
     pub format: Option<String>,
     /// The image's shorter side is at least this many pixels.
     pub min_size: Option<u32>,
+    /// Only members of this smart album ([`crate::albums`]).
+    pub album: Option<String>,
 }
 
 impl Filters {
@@ -95,6 +97,23 @@ impl Filters {
         }
         true
     }
+}
+
+/// Takes `album:NAME` out of a typed query: the rest of the text and the album
+/// named, if any (the last one wins).
+pub fn take_album(query: &str) -> (String, Option<String>) {
+    let mut album = None;
+    let rest: Vec<&str> = query
+        .split_whitespace()
+        .filter(|w| match w.strip_prefix("album:") {
+            Some(name) if !name.is_empty() => {
+                album = Some(name.to_string());
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    (rest.join(" "), album)
 }
 
 /// A whole search request.
@@ -329,14 +348,32 @@ pub fn search(
             "offset must be at most {MAX_OFFSET}"
         )));
     }
-    let Some(qv) = query_vector(lib, model, cache, &req.terms)? else {
-        return Ok(SearchResult {
-            hits: Vec::new(),
-            has_more: false,
-        });
+    let album = match &req.filters.album {
+        Some(name) => Some(lib.album(name)?),
+        None => None,
     };
+    // `album:NAME` alone lists the album, best match first.
+    let qv = match (query_vector(lib, model, cache, &req.terms)?, &album) {
+        (Some(qv), _) => qv,
+        (None, Some(a)) if req.terms.is_empty() => a.vector.clone(),
+        (None, _) => {
+            return Ok(SearchResult {
+                hits: Vec::new(),
+                has_more: false,
+            })
+        }
+    };
+    let members: Option<std::collections::HashSet<ImageId>> = album.as_ref().map(|a| {
+        crate::albums::members(lib, a, a.threshold)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    });
     let want = req.offset + req.k + 1;
     let filters = &req.filters;
+    let passes = |id: ImageId, r: &ImageRecord| {
+        filters.accepts(r) && members.as_ref().is_none_or(|m| m.contains(&id))
+    };
     let liked: Vec<ImageId> = req
         .terms
         .iter()
@@ -349,7 +386,7 @@ pub fn search(
         if liked.contains(&id) {
             return false; // "more like this" does not return the image itself
         }
-        filters.is_empty() || lib.meta(id).is_some_and(|r| filters.accepts(r))
+        filters.is_empty() || lib.meta(id).is_some_and(|r| passes(id, r))
     };
     // Semantic candidates: enough for this page and for fusion.
     let depth = want.max(100);
@@ -358,7 +395,7 @@ pub fn search(
     } else {
         // Selective filter: scan the allowed vectors exactly (a filtered graph walk
         // degrades badly below a few percent); otherwise walk the graph.
-        let allowed = lib.metas().filter(|(_, r)| filters.accepts(r)).count();
+        let allowed = lib.metas().filter(|&(id, r)| passes(id, r)).count();
         if allowed < GRAPH_MIN_POINTS || allowed * 20 < lib.len() {
             lib.vectors().search(&qv, depth, &keep)
         } else {

@@ -11,6 +11,7 @@
 //! - `hashes`: content hash ‖ id → () (find copies and moved files).
 //! - `vectors`: id → little-endian f32s.
 //! - `thumbs`: id → JPEG bytes.
+//! - `phash`: id → 64-bit perceptual hash (big-endian), for near-duplicates.
 //!
 //! Every change is one sled transaction across the trees, followed by a flush: a
 //! batch is either entirely in the catalog or not at all, whatever moment a crash
@@ -98,6 +99,8 @@ pub struct NewImage {
     pub record: ImageRecord,
     pub vector: Vec<f32>,
     pub thumbnail: Vec<u8>,
+    /// Perceptual hash of the pixels ([`crate::dupes::perceptual_hash`]).
+    pub phash: u64,
 }
 
 /// One batch of changes, applied atomically.
@@ -142,6 +145,7 @@ struct Trees {
     hashes: sled::Tree,
     vectors: sled::Tree,
     thumbs: sled::Tree,
+    phash: sled::Tree,
 }
 
 impl Drop for Store {
@@ -200,6 +204,7 @@ impl Store {
             hashes: tree("hashes")?,
             vectors: tree("vectors")?,
             thumbs: tree("thumbs")?,
+            phash: tree("phash")?,
             db,
         };
         let store = Store {
@@ -354,6 +359,34 @@ impl Store {
             .map(|v| v.to_vec()))
     }
 
+    /// Every stored perceptual hash, in id order.
+    pub fn phashes(&self) -> impl Iterator<Item = Result<(ImageId, u64)>> + '_ {
+        self.t.phash.iter().map(move |kv| {
+            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
+            let bytes: [u8; 8] = v.as_ref().try_into().map_err(|_| {
+                self.err(format!(
+                    "perceptual hash of image {} unreadable",
+                    id_from(&k)
+                ))
+            })?;
+            Ok((id_from(&k), u64::from_be_bytes(bytes)))
+        })
+    }
+
+    /// Stores perceptual hashes computed after the fact (libraries indexed before
+    /// they were kept).
+    pub fn set_phashes(&self, hashes: &[(ImageId, u64)]) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (id, h) in hashes {
+            batch.insert(&id.to_be_bytes(), &h.to_be_bytes());
+        }
+        self.t
+            .phash
+            .apply_batch(batch)
+            .map_err(|e| self.sled_err(e))?;
+        self.flush()
+    }
+
     /// Every record, in id order.
     pub fn records(&self) -> impl Iterator<Item = Result<(ImageId, ImageRecord)>> + '_ {
         self.t.images.iter().map(move |kv| {
@@ -392,8 +425,9 @@ impl Store {
             &self.t.hashes,
             &self.t.vectors,
             &self.t.thumbs,
+            &self.t.phash,
         )
-            .transaction(|(meta, images, paths, hashes, vectors, thumbs)| {
+            .transaction(|(meta, images, paths, hashes, vectors, thumbs, phash)| {
                 let read_u64 = |key: &[u8]| -> std::result::Result<
                     u64,
                     ConflictableTransactionError<String>,
@@ -418,6 +452,7 @@ impl Store {
                     }
                     vectors.remove(&key)?;
                     thumbs.remove(&key)?;
+                    phash.remove(&key)?;
                 }
                 for ((id, rec), bytes) in changes.moved.iter().zip(&moved) {
                     let key = id.to_be_bytes();
@@ -447,6 +482,7 @@ impl Store {
                         }
                         vectors.remove(&old_id.to_be_bytes())?;
                         thumbs.remove(&old_id.to_be_bytes())?;
+                        phash.remove(&old_id.to_be_bytes())?;
                         replaced.push(old_id);
                     }
                     images.insert(&key, bytes.as_slice())?;
@@ -454,6 +490,7 @@ impl Store {
                     hashes.insert(hash_key(&new.record.hash, id), &[])?;
                     vectors.insert(&key, floats_to(&new.vector))?;
                     thumbs.insert(&key, new.thumbnail.as_slice())?;
+                    phash.insert(&key, &new.phash.to_be_bytes())?;
                     added_ids.push(id);
                 }
                 meta.insert(KEY_NEXT_ID, serde_json::to_vec(&next).expect("u64"))?;

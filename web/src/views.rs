@@ -89,3 +89,93 @@ impl ImageView {
         }
     }
 }
+
+/// One image of a duplicate group.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DupeMemberView {
+    #[serde(flatten)]
+    pub image: ImageView,
+    pub keeper: bool,
+    /// CLIP cosine to the keeper.
+    pub cosine: f32,
+    /// Perceptual-hash bits differing from the keeper's (of 64).
+    pub phash_bits: Option<u32>,
+    pub thumbnail: String,
+    pub original: String,
+}
+
+/// A duplicate group: the suggested keeper first.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DupeGroupView {
+    pub tier: String,
+    pub keeper: u64,
+    pub members: Vec<DupeMemberView>,
+}
+
+impl DupeGroupView {
+    pub fn new(lib: &scry::Library, g: &scry::dupes::Group) -> Self {
+        Self {
+            tier: g.tier.to_string(),
+            keeper: g.keeper,
+            members: g
+                .members
+                .iter()
+                .filter_map(|m| {
+                    let rec = lib.meta(m.id)?;
+                    Some(DupeMemberView {
+                        image: ImageView::new(m.id, rec),
+                        keeper: m.id == g.keeper,
+                        cosine: (m.cosine * 10_000.0).round() / 10_000.0,
+                        phash_bits: m.phash_bits,
+                        thumbnail: format!("/api/images/{}/thumbnail", m.id),
+                        original: format!("/api/images/{}/original", m.id),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A smart album (its vector stays inside).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlbumView {
+    pub name: String,
+    pub prompts: Vec<String>,
+    pub example: Option<String>,
+    pub threshold: f32,
+    /// Images at or above the threshold now.
+    pub count: usize,
+}
+
+impl AlbumView {
+    pub fn new(lib: &scry::Library, a: &scry::albums::Album) -> Self {
+        Self {
+            name: a.name.clone(),
+            prompts: a.prompts.clone(),
+            example: a.example.clone(),
+            threshold: a.threshold,
+            count: scry::albums::members(lib, a, a.threshold).len(),
+        }
+    }
+}
+
+/// An image with its cosine to an album.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ScoredImageView {
+    #[serde(flatten)]
+    pub image: ImageView,
+    pub score: f32,
+    pub thumbnail: String,
+    pub original: String,
+}
+
+impl ScoredImageView {
+    pub fn new(lib: &scry::Library, id: u64, score: f32) -> Option<Self> {
+        Some(Self {
+            image: ImageView::new(id, lib.meta(id)?),
+            score: (score * 10_000.0).round() / 10_000.0,
+            thumbnail: format!("/api/images/{id}/thumbnail"),
+            original: format!("/api/images/{id}/original"),
+        })
+    }
+}

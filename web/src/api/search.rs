@@ -6,7 +6,8 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
 use futures_util::StreamExt;
 use scry::query::{
-    parse_query, Filters, SearchRequest, Term, Weighted, MAX_K, MAX_OFFSET, MAX_TEXT_CHARS,
+    parse_query, take_album, Filters, SearchRequest, Term, Weighted, MAX_K, MAX_OFFSET,
+    MAX_TEXT_CHARS,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -27,6 +28,8 @@ pub struct SearchParams {
     pub camera: Option<String>,
     pub format: Option<String>,
     pub min_size: Option<String>,
+    /// A smart album's name (also `album:NAME` inside `q`).
+    pub album: Option<String>,
     pub k: Option<String>,
     pub offset: Option<String>,
     pub cutoff: Option<String>,
@@ -87,8 +90,16 @@ impl SearchParams {
                 "the query contains control characters",
             ));
         }
+        let (q, inline_album) = take_album(q);
+        let album = inline_album.or_else(|| {
+            self.album
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        });
         // Server-side, a term never names a file on the server's disk.
-        let mut terms: Vec<Weighted> = parse_query(q)?
+        let mut terms: Vec<Weighted> = parse_query(&q)?
             .into_iter()
             .map(|w| match w.term {
                 Term::ImageFile(p) => Weighted {
@@ -136,6 +147,7 @@ impl SearchParams {
                 format: self.format.clone().filter(|s| !s.trim().is_empty()),
                 min_size: number("min_size", &self.min_size, 0u32, 1_000_000)
                     .map(|v| (v > 0).then_some(v))?,
+                album,
             },
             k: number("k", &self.k, 30usize, MAX_K as u64)?,
             offset: number("offset", &self.offset, 0usize, MAX_OFFSET as u64)?,

@@ -75,15 +75,26 @@ impl Settings {
     }
 }
 
-/// Opens a library that must already exist (for commands that only read).
-pub fn open_existing(dir: &Path) -> anyhow::Result<scry::Library> {
+fn must_exist(dir: &Path) -> anyhow::Result<()> {
     if !dir.join("catalog").exists() {
         anyhow::bail!(
             "no library at {}: create one with `scry index FOLDER`",
             dir.display()
         );
     }
+    Ok(())
+}
+
+/// Opens a library that must already exist (for commands that only read).
+pub fn open_existing(dir: &Path) -> anyhow::Result<scry::Library> {
+    must_exist(dir)?;
     open_for_reading(dir)
+}
+
+/// Opens a library that must already exist, to change it.
+pub fn open_existing_to_write(dir: &Path) -> anyhow::Result<scry::Library> {
+    must_exist(dir)?;
+    open(dir)
 }
 
 /// Whether an open failed because the library's folder cannot be written.

@@ -3,6 +3,8 @@
 //! Errors are printed once, as one line holding the whole chain
 //! (`error: what failed: why`), with exit code 1; bad arguments exit with 2.
 
+mod album;
+mod dupes;
 mod embed;
 mod index;
 mod library;
@@ -52,6 +54,11 @@ enum Command {
     Status(status::StatusArgs),
     /// Print CLIP embeddings (L2-normalised) of images and texts as JSON.
     Embed(embed::EmbedArgs),
+    /// Find duplicates in three tiers (exact, near, similar shots); deletes nothing.
+    Dupes(dupes::DupesArgs),
+    /// Smart albums from prompts: add, list, show, rm.
+    #[command(subcommand)]
+    Album(album::AlbumCommand),
     /// Fetch or inspect the CLIP model.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -85,6 +92,8 @@ pub fn main() -> ExitCode {
         Command::Status(args) => status::run(args),
         Command::Embed(args) => embed::run(args),
         Command::Model(cmd) => model::run(cmd),
+        Command::Dupes(args) => dupes::run(args),
+        Command::Album(cmd) => album::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

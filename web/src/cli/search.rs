@@ -59,6 +59,10 @@ pub struct SearchArgs {
     /// One path per line (for pipes).
     #[arg(long)]
     paths: bool,
+    /// Only images of this smart album (also `album:NAME` in the query); alone,
+    /// lists the album best match first.
+    #[arg(long, value_name = "NAME")]
+    album: Option<String>,
     #[command(flatten)]
     library: LibraryArgs,
     #[command(flatten)]
@@ -66,7 +70,9 @@ pub struct SearchArgs {
 }
 
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
-    let mut terms = parse_query(&args.query)?;
+    let (query, inline_album) = scry::query::take_album(&args.query);
+    let album = inline_album.or_else(|| args.album.clone());
+    let mut terms = parse_query(&query)?;
     for p in &args.images {
         std::fs::metadata(p).with_context(|| p.display().to_string())?;
         terms.push(Weighted {
@@ -92,8 +98,10 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             weight: 1.0,
         });
     }
-    if terms.is_empty() {
-        anyhow::bail!("nothing to search for: give a text, --image PATH or --like PATH");
+    if terms.is_empty() && album.is_none() {
+        anyhow::bail!(
+            "nothing to search for: give a text, --image PATH, --like PATH or --album NAME"
+        );
     }
     let model = args.model.load()?;
     lib.check_model(model.id())?;
@@ -110,6 +118,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             camera: args.camera.clone(),
             format: args.format.clone(),
             min_size: args.min_size,
+            album,
         },
         k: args.k as usize,
         offset: args.offset as usize,

@@ -1,0 +1,247 @@
+//! `scry album`: smart albums defined by prompts.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use scry::albums::{self, Album};
+
+use super::library::{self, LibraryArgs};
+use super::ModelArgs;
+use crate::views::{AlbumView, ScoredImageView};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AlbumCommand {
+    /// Define (or redefine) an album by prompts and/or an example image. A
+    /// suggested album (screenshots, receipts, food, pets, people) needs no prompt.
+    Add(AddArgs),
+    /// List the albums with how many images each holds, and the suggested ones.
+    List(ListArgs),
+    /// Show an album's images, best match first; with --threshold, what a new
+    /// threshold would add or drop.
+    Show(ShowArgs),
+    /// Remove an album (the images stay).
+    Rm(RmArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    /// Album name: lower-case letters, digits, - and _ (searched as album:NAME).
+    name: String,
+    /// A description of what belongs (repeatable), e.g. "a photo of a receipt".
+    #[arg(long = "prompt", value_name = "TEXT")]
+    prompts: Vec<String>,
+    /// An example image (a file; it need not be in the library).
+    #[arg(long, value_name = "PATH")]
+    example: Option<PathBuf>,
+    /// Lowest cosine between an image and the album [default: 0.25, or the suggested album's].
+    #[arg(long, value_name = "COSINE")]
+    threshold: Option<f32>,
+    #[command(flatten)]
+    library: LibraryArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    library: LibraryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    name: String,
+    /// Most images to list.
+    #[arg(short = 'k', long, default_value_t = 50)]
+    k: usize,
+    /// Preview another threshold: the images it would add and drop.
+    #[arg(long, value_name = "COSINE")]
+    threshold: Option<f32>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    library: LibraryArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    name: String,
+    #[command(flatten)]
+    library: LibraryArgs,
+}
+
+pub fn run(cmd: AlbumCommand) -> anyhow::Result<()> {
+    match cmd {
+        AlbumCommand::Add(a) => add(a),
+        AlbumCommand::List(a) => list(a),
+        AlbumCommand::Show(a) => show(a),
+        AlbumCommand::Rm(a) => rm(a),
+    }
+}
+
+fn add(args: AddArgs) -> anyhow::Result<()> {
+    albums::check_name(&args.name)?;
+    let suggested = albums::suggested(&args.name);
+    let mut prompts = args.prompts.clone();
+    if prompts.is_empty() && args.example.is_none() {
+        match suggested {
+            Some(s) => prompts = s.prompts.iter().map(|p| p.to_string()).collect(),
+            None => anyhow::bail!(
+                "album {}: give --prompt TEXT (repeatable) and/or --example PATH",
+                args.name
+            ),
+        }
+    }
+    let threshold = args
+        .threshold
+        .or(suggested.map(|s| s.threshold))
+        .unwrap_or(albums::DEFAULT_THRESHOLD);
+    albums::check_threshold(threshold)?;
+    let dir = args.library.dir()?;
+    let mut lib = library::open_existing_to_write(&dir)?;
+    let model = args.model.load()?;
+    lib.check_model(model.id())?;
+    let example = match &args.example {
+        Some(p) => {
+            let pixels = model
+                .preprocessor()
+                .pixels_from_file(p)
+                .with_context(|| format!("--example {}", p.display()))?;
+            Some(model.embed_pixels(&[pixels], 1)?.remove(0))
+        }
+        None => None,
+    };
+    let vector = albums::album_vector(&model, &prompts, example.as_deref())?;
+    let album = Album {
+        name: args.name.clone(),
+        prompts,
+        example: args.example.as_ref().map(|p| p.display().to_string()),
+        threshold,
+        vector,
+    };
+    lib.put_album(album.clone())?;
+    let view = AlbumView::new(&lib, &album);
+    println!(
+        "album {}: {} images at threshold {:.3} (search with album:{})",
+        view.name, view.count, view.threshold, view.name
+    );
+    Ok(())
+}
+
+fn list(args: ListArgs) -> anyhow::Result<()> {
+    let dir = args.library.dir()?;
+    let lib = library::open_existing(&dir)?;
+    let views: Vec<AlbumView> = lib
+        .albums()?
+        .iter()
+        .map(|a| AlbumView::new(&lib, a))
+        .collect();
+    let suggested: Vec<&str> = albums::SUGGESTED
+        .iter()
+        .map(|s| s.name)
+        .filter(|n| !views.iter().any(|v| v.name == *n))
+        .collect();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({"albums": views, "suggested": suggested})
+            )?
+        );
+        return Ok(());
+    }
+    if views.is_empty() {
+        println!("no albums yet");
+    }
+    for v in &views {
+        let example = v
+            .example
+            .as_deref()
+            .map(|e| format!(" + example {e}"))
+            .unwrap_or_default();
+        println!(
+            "{:<16} {:>6} images  ≥ {:.3}  {}{example}",
+            v.name,
+            v.count,
+            v.threshold,
+            v.prompts.join(" | ")
+        );
+    }
+    if !suggested.is_empty() {
+        println!(
+            "suggested, not enabled: {} (scry album add NAME)",
+            suggested.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn show(args: ShowArgs) -> anyhow::Result<()> {
+    let dir = args.library.dir()?;
+    let lib = library::open_existing(&dir)?;
+    let album = lib.album(&args.name)?;
+    let view = |list: &[(u64, f32)]| -> Vec<ScoredImageView> {
+        list.iter()
+            .take(args.k)
+            .filter_map(|&(id, s)| ScoredImageView::new(&lib, id, s))
+            .collect()
+    };
+    if let Some(t) = args.threshold {
+        albums::check_threshold(t)?;
+        let (enter, leave) = albums::preview(&lib, &album, t);
+        if args.json {
+            let out = serde_json::json!({
+                "album": album.name, "threshold": album.threshold, "preview_threshold": t,
+                "count": albums::members(&lib, &album, t).len(),
+                "entering": view(&enter), "leaving": view(&leave),
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else {
+            println!(
+                "{}: threshold {:.3} → {t:.3}: {} would enter, {} would leave",
+                album.name,
+                album.threshold,
+                enter.len(),
+                leave.len()
+            );
+            for (sign, list) in [("+", &enter), ("-", &leave)] {
+                for v in view(list) {
+                    println!("  {sign} {:.3}  {}", v.score, v.image.path);
+                }
+            }
+        }
+        return Ok(());
+    }
+    let members = albums::members(&lib, &album, album.threshold);
+    if args.json {
+        let out = serde_json::json!({
+            "album": AlbumView::new(&lib, &album),
+            "images": view(&members),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "{}: {} images at ≥ {:.3} ({})",
+        album.name,
+        members.len(),
+        album.threshold,
+        album.prompts.join(" | ")
+    );
+    for v in view(&members) {
+        println!("  {:.3}  {}", v.score, v.image.path);
+    }
+    Ok(())
+}
+
+fn rm(args: RmArgs) -> anyhow::Result<()> {
+    let dir = args.library.dir()?;
+    let mut lib = library::open_existing_to_write(&dir)?;
+    if !lib.remove_album(&args.name)? {
+        lib.album(&args.name)?; // the error listing the albums there are
+    }
+    println!("removed album {} (its images are untouched)", args.name);
+    Ok(())
+}
