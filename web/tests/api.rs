@@ -364,3 +364,166 @@ async fn access_token_guards_api_and_images() {
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().get("set-cookie").is_none());
 }
+
+async fn send(req: test::TestRequest) -> (u16, Value) {
+    let app = app!();
+    let resp = test::call_service(&app, req.to_request()).await;
+    let status = resp.status().as_u16();
+    let body = test::read_body(resp).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[actix_web::test]
+async fn dupes_finds_the_sample_look_alikes_and_nothing_else() {
+    // sample_data holds two pictures stored twice: chelsea.jpg and
+    // chelsea-sideways.jpg (rotated pixels + EXIF orientation), coffee.png and
+    // really-a-jpeg.png (re-encoded as JPEG). Both are near duplicates.
+    let (status, v) = get("/api/dupes").await;
+    assert_eq!(status, 200, "{v}");
+    let groups = v["groups"].as_array().unwrap();
+    let mut found: Vec<Vec<String>> = groups
+        .iter()
+        .map(|g| {
+            assert_eq!(g["tier"], "near", "{g}");
+            assert_eq!(g["members"][0]["keeper"], true);
+            assert_eq!(g["members"][0]["id"], g["keeper"]);
+            let mut n = names(&g["members"]);
+            n.sort();
+            n
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            vec!["chelsea-sideways.jpg".to_string(), "chelsea.jpg".into()],
+            vec!["coffee.png".to_string(), "really-a-jpeg.png".into()],
+        ]
+    );
+    assert_eq!(v["counts"]["near"], 2);
+    let (status, v) = get("/api/dupes?tier=exact").await;
+    assert_eq!((status, v["groups"].as_array().unwrap().len()), (200, 0));
+    let (status, v) = get("/api/dupes?tier=bursts").await;
+    assert_eq!(status, 400);
+    assert!(v["message"]
+        .as_str()
+        .unwrap()
+        .contains("exact, near or similar"));
+}
+
+#[actix_web::test]
+async fn albums_are_defined_previewed_tuned_searched_and_removed() {
+    let (_, v) = get("/api/search?q=coffee.png&k=1").await;
+    let coffee = v["hits"][0]["id"].as_u64().unwrap();
+    assert_eq!(v["hits"][0]["name"], "coffee.png");
+    // An album from an example image, strict enough to hold only that picture.
+    let (status, v) = send(
+        test::TestRequest::post()
+            .uri("/api/albums")
+            .set_json(serde_json::json!({"name": "my-coffee", "like": coffee, "threshold": 0.98})),
+    )
+    .await;
+    assert_eq!(status, 201, "{v}");
+    assert_eq!(v["name"], "my-coffee");
+    let strict = v["count"].as_u64().unwrap();
+    assert!(strict >= 1);
+    let (status, v) = get("/api/albums/my-coffee").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["count"], strict);
+    let mut members = names(&v["images"]);
+    members.sort();
+    assert!(members.contains(&"coffee.png".to_string()), "{members:?}");
+    assert!(!members.contains(&"horse.png".to_string()));
+    // Live preview of a looser threshold: what would enter, nothing leaves.
+    let (status, p) = get("/api/albums/my-coffee?threshold=0.5").await;
+    assert_eq!(status, 200, "{p}");
+    let entering = p["entering"]["count"].as_u64().unwrap();
+    assert_eq!(p["leaving"]["count"], 0);
+    assert_eq!(p["count"].as_u64().unwrap(), strict + entering);
+    for img in p["entering"]["images"].as_array().unwrap() {
+        let s = img["score"].as_f64().unwrap();
+        assert!((0.5 - 1e-4..0.98).contains(&s), "{img}");
+    }
+    // Tuning applies what the preview showed.
+    let (status, v) = send(
+        test::TestRequest::patch()
+            .uri("/api/albums/my-coffee")
+            .set_json(serde_json::json!({"threshold": 0.5})),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["count"].as_u64().unwrap(), strict + entering);
+    let (_, back) = send(
+        test::TestRequest::patch()
+            .uri("/api/albums/my-coffee")
+            .set_json(serde_json::json!({"threshold": 0.98})),
+    )
+    .await;
+    assert_eq!(back["count"], strict);
+    // A filter in search: album:NAME alone lists it; with text, only members.
+    let (status, v) = get("/api/search?q=album:my-coffee&k=50").await;
+    assert_eq!(status, 200, "{v}");
+    let mut listed = names(&v["hits"]);
+    listed.sort();
+    assert_eq!(listed, members);
+    let (_, v) = get("/api/search?q=a%20horse&album=my-coffee&k=50").await;
+    assert!(names(&v["hits"]).iter().all(|n| members.contains(n)));
+    let (_, v) = get("/api/albums").await;
+    assert!(names(&v["albums"]).contains(&"my-coffee".to_string()));
+    assert!(names(&v["suggested"]).contains(&"receipts".to_string()));
+    // Removal, then a 404 that lists what there is.
+    let (status, _) = send(test::TestRequest::delete().uri("/api/albums/my-coffee")).await;
+    assert_eq!(status, 200);
+    let (status, v) = get("/api/albums/my-coffee").await;
+    assert_eq!(status, 404, "{v}");
+    let (status, v) = get("/api/search?q=album:my-coffee").await;
+    assert_eq!(status, 404, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("no album named"));
+}
+
+#[actix_web::test]
+async fn bad_album_requests_are_4xx_json() {
+    let post = |body: Value| send(test::TestRequest::post().uri("/api/albums").set_json(body));
+    for (body, needle) in [
+        (
+            serde_json::json!({"name": "Bad Name", "prompts": ["x"]}),
+            "lower-case",
+        ),
+        (
+            serde_json::json!({"name": "", "prompts": ["x"]}),
+            "lower-case",
+        ),
+        (
+            serde_json::json!({"name": "ok", "prompts": ["x"], "threshold": 2.0}),
+            "between -1 and 1",
+        ),
+        (serde_json::json!({"name": "ok", "prompts": []}), "prompt"),
+        (
+            serde_json::json!({"name": "ok", "like": 999_999}),
+            "no image",
+        ),
+        (
+            serde_json::json!({"name": "ok", "prompt": "x"}),
+            "unknown field",
+        ),
+    ] {
+        let (status, v) = post(body.clone()).await;
+        assert!((400..500).contains(&status), "{body} → {status} {v}");
+        assert!(
+            v["message"].as_str().unwrap().contains(needle),
+            "{body} → {v}"
+        );
+    }
+    let (status, v) = get("/api/albums/nope?threshold=abc").await;
+    assert_eq!(status, 400, "{v}");
+    let (status, _) = get("/api/albums/nope").await;
+    assert_eq!(status, 404);
+}
