@@ -687,3 +687,102 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
     assert_eq!(lib.len(), 19, "every sample image, once");
     assert_eq!(lib.keyword().len(), 19);
 }
+
+/// `scry dupes` and `scry album` on sample_data: the two look-alike pairs, and an
+/// album's whole life from the command line.
+#[test]
+fn dupes_and_albums_from_the_command_line() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("lib");
+    let tiny = tiny();
+    let with_db = |args: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        a.extend(["--db".to_string(), db.to_str().unwrap().to_string()]);
+        a
+    };
+    let run = |args: Vec<String>| -> Output {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        scry(&a, home.path())
+    };
+    let ok = |args: Vec<String>| -> String {
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let model = ["--model", tiny.to_str().unwrap()];
+    let mut index = with_db(&["index", "sample_data"]);
+    index.extend(model.map(String::from));
+    ok(index);
+
+    let v: serde_json::Value = serde_json::from_str(&ok(with_db(&["dupes", "--json"]))).unwrap();
+    let groups = v["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 2, "{v}");
+    assert!(groups.iter().all(|g| g["tier"] == "near"));
+    let text = ok(with_db(&["dupes", "--tier", "near"]));
+    assert!(text.contains("near: 2 groups"), "{text}");
+    assert!(text.contains("keep"), "{text}");
+    assert!(text.contains("nothing was deleted"), "{text}");
+    let out = run(with_db(&["dupes", "--tier", "exact"]));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no duplicates (exact)"));
+    assert_clean_failure(&run(with_db(&["dupes", "--tier", "bursts"])), &["--tier"]);
+
+    // A suggested album needs no prompt; a custom one takes prompts.
+    let mut add = with_db(&["album", "add", "screenshots"]);
+    add.extend(model.map(String::from));
+    assert!(ok(add).contains("album screenshots:"));
+    let mut add = with_db(&[
+        "album",
+        "add",
+        "everything",
+        "--prompt",
+        "a photo",
+        "--threshold",
+        "-1",
+    ]);
+    add.extend(model.map(String::from));
+    assert!(ok(add).contains("19 images"));
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(with_db(&["album", "list", "--json"]))).unwrap();
+    let names: Vec<&str> = v["albums"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["everything", "screenshots"]);
+    assert_eq!(v["albums"][0]["count"], 19);
+    assert!(!v["suggested"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s == "screenshots"));
+    // Preview: raising the threshold to 1 would drop every image.
+    let v: serde_json::Value = serde_json::from_str(&ok(with_db(&[
+        "album",
+        "show",
+        "everything",
+        "--threshold",
+        "1",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(v["leaving"].as_array().unwrap().len(), 19);
+    assert_eq!(v["count"], 0);
+    // As a search filter.
+    let mut search = with_db(&["search", "--album", "everything", "--paths", "-k", "50"]);
+    search.extend(model.map(String::from));
+    assert_eq!(ok(search).lines().count(), 19);
+    assert!(ok(with_db(&["album", "rm", "everything"])).contains("removed album everything"));
+    assert_clean_failure(
+        &run(with_db(&["album", "show", "everything"])),
+        &["no album named \"everything\"", "screenshots"],
+    );
+    let mut bad = with_db(&["album", "add", "Bad Name", "--prompt", "x"]);
+    bad.extend(model.map(String::from));
+    assert_clean_failure(&run(bad), &["lower-case"]);
+}

@@ -34,7 +34,7 @@ pub struct AddArgs {
     #[arg(long, value_name = "PATH")]
     example: Option<PathBuf>,
     /// Lowest cosine between an image and the album [default: 0.25, or the suggested album's].
-    #[arg(long, value_name = "COSINE")]
+    #[arg(long, value_name = "COSINE", allow_hyphen_values = true)]
     threshold: Option<f32>,
     #[command(flatten)]
     library: LibraryArgs,
@@ -57,7 +57,7 @@ pub struct ShowArgs {
     #[arg(short = 'k', long, default_value_t = 50)]
     k: usize,
     /// Preview another threshold: the images it would add and drop.
-    #[arg(long, value_name = "COSINE")]
+    #[arg(long, value_name = "COSINE", allow_hyphen_values = true)]
     threshold: Option<f32>,
     #[arg(long)]
     json: bool,

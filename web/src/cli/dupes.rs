@@ -19,7 +19,7 @@ pub struct DupesArgs {
     #[arg(long, default_value_t = DupeOptions::default().similar_within_secs, value_name = "SECONDS")]
     similar_within: i64,
     /// Similar: lowest CLIP cosine between two shots.
-    #[arg(long, default_value_t = DupeOptions::default().similar_min_cosine, value_name = "COSINE")]
+    #[arg(long, default_value_t = DupeOptions::default().similar_min_cosine, value_name = "COSINE", allow_hyphen_values = true)]
     similar_cosine: f32,
     /// Print JSON.
     #[arg(long)]
