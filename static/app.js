@@ -25,6 +25,7 @@ const el = {
   fAfter: $('#f-after'),
   fBefore: $('#f-before'),
   fMinSize: $('#f-min-size'),
+  fAlbum: $('#f-album'),
   filtersClear: $('#filters-clear'),
   folderList: $('#folder-list'),
   summary: $('#summary'),
@@ -72,7 +73,7 @@ const state = {
   image: null,         // File for search-by-image
   imageUrl: null,      // blob: URL of that file for the chip
   imageKey: null,      // key into `images` so Back/Forward can restore it
-  filters: { in: '', after: '', before: '', min_size: '' },
+  filters: { in: '', after: '', before: '', min_size: '', album: '' },
   k: DEFAULT_K,
 
   hits: [],
@@ -82,6 +83,7 @@ const state = {
   library: null,       // /api/status payload
   focusIndex: 0,       // roving tabindex position in the grid
   lbIndex: -1,         // index into hits shown in the lightbox
+  view: '',            // '' (search), 'albums' or 'dupes'
 };
 
 // Uploaded images by history key (the File itself can't live in the URL).
@@ -201,7 +203,7 @@ async function api(url, options = {}) {
 // ------------------------------------------------------------------ URL <-> state
 
 function hasQuery() {
-  return Boolean(state.q.trim() || state.like != null || state.image);
+  return Boolean(state.q.trim() || state.like != null || state.image || state.filters.album);
 }
 
 function stateToParams() {
@@ -212,11 +214,14 @@ function stateToParams() {
   if (state.filters.after) p.set('after', state.filters.after);
   if (state.filters.before) p.set('before', state.filters.before);
   if (state.filters.min_size) p.set('min_size', state.filters.min_size);
+  if (state.filters.album) p.set('album', state.filters.album);
+  if (state.view) p.set('view', state.view);
   if (state.k !== DEFAULT_K) p.set('k', String(state.k));
   return p;
 }
 
 function writeUrl(mode = 'replace') {
+  if (mode === 'none') return;
   const qs = stateToParams().toString();
   const url = `${location.pathname}${qs ? `?${qs}` : ''}`;
   const histState = { img: state.imageKey };
@@ -240,6 +245,9 @@ function readUrl() {
   state.filters.before = DATE_RE.test(p.get('before') || '') ? p.get('before') : '';
   const minSize = p.get('min_size') || '';
   state.filters.min_size = /^\d+$/.test(minSize) && Number(minSize) > 0 ? minSize : '';
+  const album = p.get('album') || '';
+  state.filters.album = /^[a-z0-9_-]{1,40}$/.test(album) ? album : '';
+  state.view = ['albums', 'dupes'].includes(p.get('view')) ? p.get('view') : '';
   const k = Number(p.get('k'));
   state.k = Number.isInteger(k) && k > 0 ? Math.min(k, MAX_K) : DEFAULT_K;
 
@@ -257,8 +265,15 @@ function stateToControls() {
   el.fBefore.value = state.filters.before;
   ensureMinSizeOption(state.filters.min_size);
   el.fMinSize.value = state.filters.min_size;
+  ensureAlbumOption(state.filters.album);
+  el.fAlbum.value = state.filters.album;
   renderFilterState();
   renderChips();
+}
+
+function ensureAlbumOption(value) {
+  if (!value || [...el.fAlbum.options].some((o) => o.value === value)) return;
+  el.fAlbum.append(make('option', { value, text: value }));
 }
 
 function ensureMinSizeOption(value) {
@@ -272,7 +287,7 @@ function buildRequest(offset) {
   const f = state.filters;
   const fields = {
     q: state.q.trim(), in: f.in, after: f.after, before: f.before,
-    min_size: f.min_size, k: String(state.k), offset: String(offset),
+    min_size: f.min_size, album: f.album, k: String(state.k), offset: String(offset),
   };
   if (state.image) {
     const form = new FormData();
@@ -283,7 +298,7 @@ function buildRequest(offset) {
   const p = new URLSearchParams();
   if (fields.q) p.set('q', fields.q);
   if (state.like != null) p.set('like', String(state.like));
-  for (const key of ['in', 'after', 'before', 'min_size', 'k', 'offset']) if (fields[key]) p.set(key, fields[key]);
+  for (const key of ['in', 'after', 'before', 'min_size', 'album', 'k', 'offset']) if (fields[key]) p.set(key, fields[key]);
   return [`/api/search?${p}`, { method: 'GET' }];
 }
 
@@ -613,7 +628,7 @@ function searchLike(hit) {
 
 function countFilters() {
   const f = state.filters;
-  return [f.in, f.after, f.before, f.min_size].filter(Boolean).length;
+  return [f.in, f.after, f.before, f.min_size, f.album].filter(Boolean).length;
 }
 
 function renderFilterState() {
@@ -622,7 +637,7 @@ function renderFilterState() {
   el.filtersCount.textContent = String(n);
   el.filtersToggle.setAttribute('aria-label', n ? `Filters (${n} active)` : 'Filters');
   el.filtersClear.hidden = n === 0;
-  for (const [input, v] of [[el.fIn, state.filters.in], [el.fAfter, state.filters.after], [el.fBefore, state.filters.before], [el.fMinSize, state.filters.min_size]]) {
+  for (const [input, v] of [[el.fIn, state.filters.in], [el.fAfter, state.filters.after], [el.fBefore, state.filters.before], [el.fMinSize, state.filters.min_size], [el.fAlbum, state.filters.album]]) {
     input.closest('.field').classList.toggle('is-set', Boolean(v));
   }
   el.fBefore.min = state.filters.after || '';
@@ -637,7 +652,7 @@ function filtersChanged() {
 }
 
 function clearFilters() {
-  state.filters = { in: '', after: '', before: '', min_size: '' };
+  state.filters = { in: '', after: '', before: '', min_size: '', album: '' };
   stateToControls();
   writeUrl('push');
   if (hasQuery()) runSearch();
@@ -1028,6 +1043,10 @@ el.fMinSize.addEventListener('change', () => {
   state.filters.min_size = el.fMinSize.value;
   filtersChanged();
 });
+el.fAlbum.addEventListener('change', () => {
+  state.filters.album = el.fAlbum.value;
+  filtersChanged();
+});
 el.filtersClear.addEventListener('click', clearFilters);
 
 el.filtersToggle.addEventListener('click', () => {
@@ -1130,12 +1149,289 @@ window.addEventListener('drop', (e) => {
   else toast(files.length ? `“${files[0].name}” isn’t an image` : 'Drop an image file');
 });
 
+
+// ------------------------------------------------------------------ albums and duplicates views
+
+const views = {
+  main: $('#main'),
+  navAlbums: $('#nav-albums'),
+  navDupes: $('#nav-dupes'),
+  albums: $('#albums-view'),
+  dupes: $('#dupes-view'),
+  albumForm: $('#album-form'),
+  albumName: $('#album-name'),
+  albumPrompts: $('#album-prompts'),
+  albumThreshold: $('#album-threshold'),
+  albumLike: $('#album-like'),
+  albumExample: $('#album-example'),
+  albumSuggested: $('#album-suggested'),
+  albumList: $('#album-list'),
+  tune: $('#album-tune'),
+  tuneTitle: $('#tune-title'),
+  tuneRange: $('#tune-range'),
+  tuneValue: $('#tune-value'),
+  tuneSave: $('#tune-save'),
+  tuneClose: $('#tune-close'),
+  tuneSummary: $('#tune-summary'),
+  tuneEnter: $('#tune-enter'),
+  tuneLeave: $('#tune-leave'),
+  dupesList: $('#dupes-list'),
+  dupesHint: $('#dupes-hint'),
+  tabs: [...document.querySelectorAll('#dupes-view .tab')],
+  lbAlbum: $('#lb-album'),
+};
+let tuning = null;      // {name, threshold} of the album being tuned
+let tuneTimer = 0;
+let tuneSeq = 0;
+let dupesData = null;   // last /api/dupes answer
+let dupesTier = 'exact';
+
+function showView(view, mode = 'push') {
+  state.view = view;
+  views.main.classList.toggle('showing-view', Boolean(view));
+  views.albums.hidden = view !== 'albums';
+  views.dupes.hidden = view !== 'dupes';
+  views.navAlbums.setAttribute('aria-pressed', String(view === 'albums'));
+  views.navDupes.setAttribute('aria-pressed', String(view === 'dupes'));
+  writeUrl(mode);
+  if (view === 'albums') loadAlbums();
+  if (view === 'dupes') loadDupes();
+}
+
+function thumbItem(img, extra) {
+  const a = make('a', { class: 'mini', href: img.original, target: '_blank', rel: 'noopener', title: img.path });
+  a.append(make('img', { src: img.thumbnail, alt: img.name, loading: 'lazy', decoding: 'async' }));
+  if (extra) a.append(extra);
+  return make('li', {}, a);
+}
+
+async function loadAlbums() {
+  try {
+    const data = await api('/api/albums');
+    renderAlbumFilter(data.albums);
+    views.albumSuggested.replaceChildren();
+    if (data.suggested.length) {
+      views.albumSuggested.append(make('span', { class: 'muted', text: 'Suggested: ' }));
+      for (const s of data.suggested) {
+        const b = make('button', { type: 'button', class: 'chip-btn', text: `+ ${s.name}`, title: s.prompts.join(' · ') });
+        b.addEventListener('click', () => createAlbum({ name: s.name }));
+        views.albumSuggested.append(b);
+      }
+    }
+    views.albumList.replaceChildren(...data.albums.map(renderAlbum));
+    if (!data.albums.length) views.albumList.append(make('li', { class: 'muted', text: 'No albums yet.' }));
+  } catch (e) {
+    showError(e);
+  }
+}
+
+function renderAlbumFilter(albums) {
+  const keep = state.filters.album;
+  el.fAlbum.replaceChildren(make('option', { value: '', text: 'Any album' }),
+    ...albums.map((a) => make('option', { value: a.name, text: `${a.name} (${nf.format(a.count)})` })));
+  ensureAlbumOption(keep);
+  el.fAlbum.value = keep;
+}
+
+function renderAlbum(a) {
+  const li = make('li', { class: 'album', dataset: { name: a.name } });
+  const open = make('button', { type: 'button', class: 'album-open', title: `Show album:${a.name}` },
+    make('span', { class: 'album-name', text: a.name }),
+    make('span', { class: 'album-count', text: plural(a.count, 'photo') }));
+  open.addEventListener('click', () => {
+    state.filters.album = a.name;
+    state.q = '';
+    showView('', 'push');
+    stateToControls();
+    runSearch();
+  });
+  const desc = [a.prompts.join(' · '), a.example ? `like ${a.example}` : ''].filter(Boolean).join(' + ');
+  const tune = make('button', { type: 'button', class: 'btn btn-small', text: 'Tune' });
+  tune.addEventListener('click', () => openTune(a));
+  const del = make('button', { type: 'button', class: 'btn btn-ghost btn-small', text: 'Delete', 'aria-label': `Delete album ${a.name}` });
+  del.addEventListener('click', async () => {
+    try {
+      await api(`/api/albums/${encodeURIComponent(a.name)}`, { method: 'DELETE' });
+      if (state.filters.album === a.name) state.filters.album = '';
+      if (tuning && tuning.name === a.name) closeTune();
+      toast(`Album “${a.name}” deleted — its photos are untouched`);
+      loadAlbums();
+    } catch (e) { showError(e); }
+  });
+  li.append(open, make('p', { class: 'album-desc', text: `${desc} · threshold ${a.threshold.toFixed(3)}` }),
+    make('div', { class: 'album-actions' }, tune, del));
+  return li;
+}
+
+async function createAlbum(body) {
+  try {
+    const a = await api('/api/albums', {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    toast(`Album “${a.name}”: ${plural(a.count, 'photo')}`);
+    views.albumForm.reset();
+    views.albumLike.value = '';
+    views.albumExample.hidden = true;
+    hideError();
+    await loadAlbums();
+    openTune(a);
+  } catch (e) {
+    showError(e);
+  }
+}
+
+views.albumForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const prompts = views.albumPrompts.value.split('\n').map((p) => p.trim()).filter(Boolean);
+  const body = { name: views.albumName.value.trim(), prompts };
+  const t = Number(views.albumThreshold.value);
+  if (views.albumThreshold.value !== '' && Number.isFinite(t)) body.threshold = t;
+  if (views.albumLike.value) body.like = Number(views.albumLike.value);
+  createAlbum(body);
+});
+
+function openTune(a) {
+  tuning = { name: a.name, threshold: a.threshold };
+  views.tune.hidden = false;
+  views.tuneTitle.textContent = `Tune “${a.name}”`;
+  views.tuneRange.value = String(a.threshold);
+  previewTune();
+  views.tune.scrollIntoView({ block: 'nearest' });
+}
+
+function closeTune() {
+  tuning = null;
+  views.tune.hidden = true;
+}
+
+async function previewTune() {
+  if (!tuning) return;
+  const t = Number(views.tuneRange.value);
+  views.tuneValue.textContent = t.toFixed(3);
+  const seq = ++tuneSeq;
+  try {
+    const url = `/api/albums/${encodeURIComponent(tuning.name)}?threshold=${t}&k=24`;
+    const p = await api(url);
+    if (seq !== tuneSeq) return;
+    views.tuneSummary.textContent = `${plural(p.count, 'photo')} at ${t.toFixed(3)}: ` +
+      `${nf.format(p.entering.count)} would enter, ${nf.format(p.leaving.count)} would leave`;
+    views.tuneEnter.replaceChildren(...p.entering.images.map((img) => thumbItem(img, make('span', { class: 'mini-score', text: formatScore(img.score) }))));
+    views.tuneLeave.replaceChildren(...p.leaving.images.map((img) => thumbItem(img, make('span', { class: 'mini-score', text: formatScore(img.score) }))));
+    views.tuneSave.disabled = t === tuning.threshold;
+  } catch (e) {
+    if (seq === tuneSeq) showError(e);
+  }
+}
+
+views.tuneRange.addEventListener('input', () => {
+  clearTimeout(tuneTimer);
+  views.tuneValue.textContent = Number(views.tuneRange.value).toFixed(3);
+  tuneTimer = setTimeout(previewTune, 120);
+});
+views.tuneSave.addEventListener('click', async () => {
+  if (!tuning) return;
+  const threshold = Number(views.tuneRange.value);
+  try {
+    const a = await api(`/api/albums/${encodeURIComponent(tuning.name)}`, {
+      method: 'PATCH',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ threshold }),
+    });
+    tuning.threshold = a.threshold;
+    toast(`Album “${a.name}”: ${plural(a.count, 'photo')}`);
+    await loadAlbums();
+    previewTune();
+  } catch (e) { showError(e); }
+});
+views.tuneClose.addEventListener('click', closeTune);
+
+views.lbAlbum.addEventListener('click', () => {
+  const hit = state.hits[state.lbIndex];
+  if (!hit) return;
+  state.lbIndex = -1;
+  closeLightbox();
+  views.albumLike.value = String(hit.id);
+  views.albumExample.hidden = false;
+  views.albumExample.replaceChildren(make('img', { src: hit.thumbnail, alt: '' }),
+    make('span', { text: `Example: ${hit.name}` }));
+  views.albumThreshold.value = '0.8';
+  showView('albums');
+  views.albumName.focus();
+});
+
+async function loadDupes() {
+  views.dupesHint.textContent = 'Looking for duplicates…';
+  try {
+    dupesData = await api('/api/dupes');
+    hideError();
+    renderDupes();
+  } catch (e) {
+    views.dupesHint.textContent = '';
+    showError(e);
+  }
+}
+
+const TIER_HINT = {
+  exact: 'Byte-for-byte copies of the same file.',
+  near: 'The same picture saved again: re-encoded, resized, lightly cropped or with other metadata.',
+  similar: 'Different shots of one moment (bursts, retakes): pick the best, keep the rest if you like.',
+};
+
+function renderDupes() {
+  if (!dupesData) return;
+  for (const tab of views.tabs) {
+    const t = tab.dataset.tier;
+    tab.setAttribute('aria-selected', String(t === dupesTier));
+    tab.tabIndex = t === dupesTier ? 0 : -1;
+    tab.querySelector('.count-badge').textContent = nf.format(dupesData.counts[t] || 0);
+  }
+  const groups = dupesData.groups.filter((g) => g.tier === dupesTier);
+  views.dupesHint.textContent = groups.length ? TIER_HINT[dupesTier] : `None found. ${TIER_HINT[dupesTier]}`;
+  views.dupesList.replaceChildren(...groups.map((g) => {
+    const li = make('li', { class: 'dupe-group', dataset: { tier: g.tier } });
+    const row = make('ul', { class: 'dupe-row' });
+    for (const m of g.members) {
+      const facts = [`${m.width}×${m.height}`, formatBytes(m.size_bytes), m.date ? formatDate(m.date) : '']
+        .filter(Boolean).join(' · ');
+      const card = make('li', { class: m.keeper ? 'dupe is-keeper' : 'dupe' },
+        make('a', { href: m.original, target: '_blank', rel: 'noopener', class: 'dupe-img', title: m.path },
+          make('img', { src: m.thumbnail, alt: m.name, loading: 'lazy', decoding: 'async' })),
+        make('span', { class: 'dupe-badge', text: m.keeper ? 'Keep' : (g.tier === 'exact' ? 'Copy' : `${Math.round(m.cosine * 100)}% alike`) }),
+        make('span', { class: 'dupe-name', text: m.name, title: m.path }),
+        make('span', { class: 'dupe-facts', text: facts }));
+      row.append(card);
+    }
+    li.append(row);
+    return li;
+  }));
+}
+
+for (const tab of views.tabs) {
+  tab.addEventListener('click', () => { dupesTier = tab.dataset.tier; renderDupes(); });
+  tab.addEventListener('keydown', (e) => {
+    const i = views.tabs.indexOf(tab);
+    const next = e.key === 'ArrowRight' ? views.tabs[(i + 1) % 3] : e.key === 'ArrowLeft' ? views.tabs[(i + 2) % 3] : null;
+    if (!next) return;
+    e.preventDefault();
+    dupesTier = next.dataset.tier;
+    renderDupes();
+    next.focus();
+  });
+}
+views.navAlbums.addEventListener('click', () => showView(state.view === 'albums' ? '' : 'albums'));
+views.navDupes.addEventListener('click', () => showView(state.view === 'dupes' ? '' : 'dupes'));
+// Searching leaves the views.
+el.q.addEventListener('input', () => { if (state.view) showView('', 'replace'); });
+
 // ------------------------------------------------------------------ history
 
 window.addEventListener('popstate', () => {
   if (el.lb.open) { state.lbIndex = -1; closeLightbox(); }
   readUrl();
   stateToControls();
+  showView(state.view, 'none');
   runSearch();
   loadLikeInfo();
 });
@@ -1147,5 +1443,7 @@ stateToControls();
 history.replaceState({ img: state.imageKey }, '', location.href);
 render();
 refreshStatus();
+if (state.view) showView(state.view, 'none');
+api('/api/albums').then((d) => renderAlbumFilter(d.albums)).catch(() => { /* the status line reports a dead server */ });
 if (hasQuery()) runSearch().then(loadLikeInfo);
 if (!hasQuery() && !matchMedia('(hover: none)').matches) el.q.focus();

@@ -379,6 +379,116 @@ test('server errors are shown with the server\'s message', async () => {
   assertClean('error');
 });
 
+test('duplicates: the tiers side by side, the keeper first', async () => {
+  if (mock) return; // the mock server has no /api/dupes
+  await page.goto(`${base}/?view=dupes`);
+  await page.locator('#dupes-view').waitFor({ state: 'visible' });
+  assert.ok(await page.locator('#results').isHidden(), 'the search grid makes way');
+  assert.equal(await page.locator('#nav-dupes').getAttribute('aria-pressed'), 'true');
+  // sample_data: no byte copies; two pictures stored twice (near duplicates).
+  await page.waitForFunction(() => /None found/.test(document.querySelector('#dupes-hint').textContent));
+  assert.equal((await page.locator('#tab-exact .count-badge').innerText()).trim(), '0');
+  await page.locator('#tab-near').click();
+  await page.waitForFunction(() => document.querySelectorAll('#dupes-list .dupe-group').length === 2);
+  const groups = await page.$$eval('#dupes-list .dupe-group', (gs) => gs.map((g) => ({
+    names: [...g.querySelectorAll('.dupe-name')].map((n) => n.textContent).sort(),
+    first: g.querySelector('.dupe').classList.contains('is-keeper'),
+    badge: g.querySelector('.dupe-badge').textContent,
+  })));
+  const pairs = groups.map((g) => g.names.join(' + ')).sort();
+  assert.deepEqual(pairs, ['chelsea-sideways.jpg + chelsea.jpg', 'coffee.png + really-a-jpeg.png']);
+  assert.ok(groups.every((g) => g.first && g.badge === 'Keep'), 'keeper first, marked');
+  await page.waitForFunction(() => [...document.querySelectorAll('#dupes-list img')].every((i) => i.complete && i.naturalWidth > 0));
+  await shot('dupes.png');
+  await page.locator('#tab-similar').click();
+  await page.waitForFunction(() => document.querySelectorAll('#dupes-list .dupe-group').length === 0);
+  // Typing a search leaves the view.
+  await page.locator('#q').fill('cat');
+  await waitForHits(1);
+  assert.ok(await page.locator('#dupes-view').isHidden());
+  assert.ok(!params().has('view'));
+  assertClean('dupes');
+});
+
+test('albums: defined by a prompt, tuned with a live preview, used as a filter', async () => {
+  if (mock) return; // the mock server has no /api/albums
+  await page.goto(`${base}/?view=albums`);
+  await page.locator('#albums-view').waitFor({ state: 'visible' });
+  await page.locator('#album-suggested .chip-btn').first().waitFor({ state: 'visible' });
+  await page.locator('#album-name').fill('everything');
+  await page.locator('#album-prompts').fill('a photo\nan image');
+  await page.locator('#album-threshold').fill('-1');
+  const created = page.waitForResponse((r) => r.url().endsWith('/api/albums') && r.request().method() === 'POST');
+  await page.locator('#album-form button[type="submit"]').click();
+  assert.equal((await created).status(), 201);
+  const card = page.locator('#album-list li[data-name="everything"]');
+  await card.waitFor({ state: 'visible' });
+  assert.match(await card.innerText(), /19 photos/);
+  // The tuning panel opens on the new album: raise the threshold, see who leaves.
+  await page.locator('#album-tune').waitFor({ state: 'visible' });
+  await page.locator('#tune-range').evaluate((r) => { r.value = '1'; r.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.waitForFunction(() => /19 would leave/.test(document.querySelector('#tune-summary').textContent));
+  await page.waitForFunction(() => document.querySelectorAll('#tune-leave .mini').length === 19);
+  assert.equal(await page.locator('#tune-enter .mini').count(), 0);
+  await shot('album-tune.png');
+  // Nothing changed until saved; saving applies the preview.
+  assert.match(await card.innerText(), /19 photos/);
+  const patched = page.waitForResponse((r) => /\/api\/albums\/everything$/.test(r.url()) && r.request().method() === 'PATCH');
+  await page.locator('#tune-save').click();
+  assert.equal((await patched).status(), 200);
+  await page.waitForFunction(() => /0 photos/.test(document.querySelector('#album-list li[data-name="everything"]').textContent));
+  await page.locator('#tune-range').evaluate((r) => { r.value = '-1'; r.dispatchEvent(new Event('input', { bubbles: true })); });
+  await page.waitForFunction(() => /19 would enter/.test(document.querySelector('#tune-summary').textContent));
+  await page.locator('#tune-save').click();
+  await page.waitForFunction(() => /19 photos/.test(document.querySelector('#album-list li[data-name="everything"]').textContent));
+  // Opening the album searches inside it.
+  await card.locator('.album-open').click();
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('album') === 'everything');
+  await waitForHits(19);
+  assert.equal(await page.locator('#f-album').inputValue(), 'everything');
+  assert.equal((await page.locator('#filters-count').innerText()).trim(), '1');
+  // An album from an example photo, from the lightbox.
+  await page.locator('#f-album').selectOption('');
+  await page.locator('#q').fill('cat');
+  await waitForHits(1);
+  await hits().first().click();
+  await page.locator('#lightbox').waitFor({ state: 'visible' });
+  await page.locator('#lb-album').click();
+  await page.locator('#albums-view').waitFor({ state: 'visible' });
+  assert.ok(await page.locator('#album-example').isVisible(), 'the example is shown');
+  await page.locator('#album-name').fill('like-this');
+  const fromExample = page.waitForResponse((r) => r.url().endsWith('/api/albums') && r.request().method() === 'POST');
+  await page.locator('#album-form button[type="submit"]').click();
+  const res = await fromExample;
+  assert.equal(res.status(), 201);
+  assert.ok((await res.json()).count >= 1, 'the example itself belongs');
+  await page.locator('#album-list li[data-name="like-this"]').waitFor({ state: 'visible' });
+  // A bad name is refused with the server's message.
+  expectApiErrors = true;
+  try {
+    await page.locator('#album-name').evaluate((i) => { i.removeAttribute('pattern'); });
+    await page.locator('#album-name').fill('Bad Name');
+    await page.locator('#album-prompts').fill('x');
+    await page.locator('#album-form button[type="submit"]').click();
+    await page.locator('#error').waitFor({ state: 'visible' });
+    assert.match(await page.locator('#error-message').innerText(), /lower-case/);
+  } finally {
+    expectApiErrors = false;
+  }
+  // Phones: the view fits.
+  await page.setViewportSize(PHONE);
+  await page.goto(`${base}/?view=albums`);
+  await page.locator('#album-list li').first().waitFor({ state: 'visible' });
+  const ov = await horizontalOverflow();
+  assert.ok(ov.scrollWidth <= PHONE.width && ov.offenders.length === 0, `albums overflow on a phone: ${JSON.stringify(ov)}`);
+  await shot('phone-albums.png');
+  await page.setViewportSize(DESKTOP);
+  for (const name of ['everything', 'like-this']) {
+    assert.equal((await fetch(`${base}/api/albums/${name}`, { method: 'DELETE' })).status, 200);
+  }
+  assertClean('albums');
+});
+
 test('phone layout: grid visible, nothing overflows', async () => {
   await page.setViewportSize(PHONE);
   await page.goto(`${base}/?q=cat`);
