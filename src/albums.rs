@@ -21,7 +21,8 @@ pub const MAX_NAME_CHARS: usize = 40;
 pub struct Album {
     pub name: String,
     pub prompts: Vec<String>,
-    /// Where the example image came from (a path or `image #id`), for display.
+    /// The example image's path, if one was given (re-encoded when the library
+    /// is rebuilt with another model).
     pub example: Option<String>,
     /// Minimum cosine between an image and [`Album::vector`].
     pub threshold: f32,
@@ -136,6 +137,35 @@ pub fn album_vector(
         sum.iter_mut().zip(e).for_each(|(s, x)| *s += x);
     }
     Ok(normalize(sum))
+}
+
+/// The album's vector made again from its prompts and example file with
+/// `model` (after `scry index --rebuild`, possibly with another model). An
+/// example file that is gone is dropped, with a warning.
+pub fn reencode(model: &ClipModel, album: &Album) -> Result<Album> {
+    let mut album = album.clone();
+    let example = match &album.example {
+        Some(path) => match model
+            .preprocessor()
+            .pixels_from_file(std::path::Path::new(path))
+        {
+            Ok(pixels) => Some(model.embed_pixels(&[pixels], 1)?.remove(0)),
+            Err(e) => {
+                tracing::warn!("album {}: example image dropped: {e}", album.name);
+                album.example = None;
+                None
+            }
+        },
+        None => None,
+    };
+    if album.prompts.is_empty() && example.is_none() {
+        return Err(Error::InvalidArgument(format!(
+            "album {}: its only example image is gone; define it again",
+            album.name
+        )));
+    }
+    album.vector = album_vector(model, &album.prompts, example.as_deref())?;
+    Ok(album)
 }
 
 /// Every image with its cosine to the album, at or above `threshold`, best first.

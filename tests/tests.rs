@@ -35,6 +35,10 @@ mod search;
 /// keepers.
 mod dupes;
 
+/// Smart albums on constructed vectors: membership as images come and go,
+/// previews, persistence, refusals.
+mod albums;
+
 /// Inputs the fuzzers found (fuzz/corpus): replayed on stable so a regression in
 /// the query parser or the decoders fails CI without the fuzzer.
 mod fuzz_corpus;

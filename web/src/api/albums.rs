@@ -121,7 +121,11 @@ async fn create(
         let album = Album {
             name: body.name.clone(),
             prompts,
-            example: body.like.map(|id| format!("image #{id}")),
+            example: body.like.and_then(|id| {
+                st.read()
+                    .meta(id)
+                    .map(|r| r.path_buf().display().to_string())
+            }),
             threshold,
             vector,
         };
