@@ -16,6 +16,14 @@ fn invalid(e: scry::Error) -> ApiError {
     }
 }
 
+/// Albums are also kept in the settings file, for `scry index --rebuild`; the
+/// catalog has them already, so a failure here is logged, not returned.
+fn remember(lib: &scry::Library) {
+    if let Err(e) = crate::cli::library::remember_albums(lib) {
+        tracing::warn!("albums not copied to the settings file: {e:#}");
+    }
+}
+
 fn writable(state: &AppState) -> Result<(), ApiError> {
     if state.read().is_snapshot() {
         return Err(ApiError {
@@ -134,6 +142,7 @@ async fn create(
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         lib.put_album(album.clone()).map_err(invalid)?;
+        remember(&lib);
         Ok(AlbumView::new(&lib, &album))
     })
     .await??;
@@ -234,6 +243,7 @@ async fn update(
     let mut album = lib.album(&name)?;
     album.threshold = body.threshold;
     lib.put_album(album.clone()).map_err(invalid)?;
+    remember(&lib);
     Ok(HttpResponse::Ok().json(AlbumView::new(&lib, &album)))
 }
 
@@ -249,6 +259,7 @@ async fn remove(
     if !lib.remove_album(&name)? {
         lib.album(&name)?;
     }
+    remember(&lib);
     Ok(HttpResponse::Ok().json(json!({"removed": name.into_inner()})))
 }
 

@@ -122,6 +122,7 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
         vector,
     };
     lib.put_album(album.clone())?;
+    library::remember_albums(&lib)?;
     let view = AlbumView::new(&lib, &album);
     println!(
         "album {}: {} images at threshold {:.3} (search with album:{})",
@@ -242,6 +243,7 @@ fn rm(args: RmArgs) -> anyhow::Result<()> {
     if !lib.remove_album(&args.name)? {
         lib.album(&args.name)?; // the error listing the albums there are
     }
+    library::remember_albums(&lib)?;
     println!("removed album {} (its images are untouched)", args.name);
     Ok(())
 }

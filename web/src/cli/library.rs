@@ -26,11 +26,68 @@ impl LibraryArgs {
     }
 }
 
-/// Settings that survive a rebuild: the roots and the model.
+/// Settings that survive a rebuild: the roots, the model and the smart albums'
+/// definitions (their vectors are made again with the rebuilt library's model).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Settings {
     pub roots: Vec<PathBuf>,
     pub model: Option<String>,
+    #[serde(default)]
+    pub albums: Vec<AlbumDef>,
+}
+
+/// An album as a person defined it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlbumDef {
+    pub name: String,
+    pub prompts: Vec<String>,
+    pub example: Option<String>,
+    pub threshold: f32,
+}
+
+/// Copies the library's album definitions into its settings file, so that
+/// `scry index --rebuild` can re-create them even from a damaged catalog.
+pub fn remember_albums(lib: &scry::Library) -> anyhow::Result<()> {
+    if lib.is_snapshot() {
+        return Ok(());
+    }
+    let mut settings = Settings::load(lib.dir());
+    settings.albums = lib
+        .albums()?
+        .into_iter()
+        .map(|a| AlbumDef {
+            name: a.name,
+            prompts: a.prompts,
+            example: a.example,
+            threshold: a.threshold,
+        })
+        .collect();
+    settings.save(lib.dir())
+}
+
+/// After a rebuild: the remembered albums, encoded with the new model. An album
+/// that cannot be made again is reported and skipped.
+pub fn restore_albums(
+    lib: &mut scry::Library,
+    model: &scry::ClipModel,
+    defs: &[AlbumDef],
+) -> anyhow::Result<usize> {
+    let mut restored = 0;
+    for d in defs {
+        let album = scry::albums::Album {
+            name: d.name.clone(),
+            prompts: d.prompts.clone(),
+            example: d.example.clone(),
+            threshold: d.threshold,
+            vector: Vec::new(),
+        };
+        match scry::albums::reencode(model, &album).and_then(|a| lib.put_album(a)) {
+            Ok(()) => restored += 1,
+            Err(e) => eprintln!("warning: album {} not restored: {e}", d.name),
+        }
+    }
+    remember_albums(lib)?;
+    Ok(restored)
 }
 
 const SETTINGS: &str = "settings.json";

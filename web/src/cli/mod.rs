@@ -7,7 +7,7 @@ mod album;
 mod dupes;
 mod embed;
 mod index;
-mod library;
+pub mod library;
 mod model;
 mod search;
 mod serve;
