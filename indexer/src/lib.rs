@@ -4,7 +4,9 @@
 pub mod crawl;
 pub mod pipeline;
 pub mod report;
+pub mod watch;
 
 pub use crawl::CrawlOptions;
 pub use pipeline::{index, IndexOptions};
 pub use report::{Failure, FailureKind, Progress, Silent, Summary};
+pub use watch::{watch, watch_folders, Batch, FolderWatcher, Trigger, WatchOptions};
