@@ -1,8 +1,9 @@
 //! The HTTP server: shared state, the app (built here so `main` and the tests build
 //! the same one), security headers, errors as JSON and the embedded UI.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -28,8 +29,24 @@ pub struct AppState {
     pub model: Arc<ClipModel>,
     pub cache: TextCache,
     pub indexing: Arc<IndexingState>,
+    /// Held by the indexing run in progress: one run at a time per library (the
+    /// initial index of `scry serve`, the watcher, `POST /api/rescan`).
+    pub index_lock: Arc<Mutex<()>>,
     /// When set, every API and image request must present this token.
     pub token: Option<AccessToken>,
+}
+
+/// Feeds the indexer's progress into /api/status.
+pub struct StatusProgress(pub Arc<IndexingState>);
+
+impl scry_indexer::Progress for StatusProgress {
+    fn start(&self, total: usize) {
+        self.0.total.store(total, Ordering::Relaxed);
+        self.0.done.store(0, Ordering::Relaxed);
+    }
+    fn advance(&self, n: usize) {
+        self.0.done.fetch_add(n, Ordering::Relaxed);
+    }
 }
 
 /// The server's access token, kept as its BLAKE3 hash. Checking hashes the
@@ -143,8 +160,69 @@ impl AppState {
             model,
             cache: TextCache::default(),
             indexing: Arc::new(IndexingState::default()),
+            index_lock: Arc::new(Mutex::new(())),
             token: None,
         }
+    }
+
+    /// Indexes `folders` (all the library's roots when empty), after any run in
+    /// progress; /api/status shows it.
+    pub fn index_now(&self, folders: &[PathBuf]) -> scry::Result<scry_indexer::Summary> {
+        let _one_at_a_time = self
+            .index_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.index_locked(folders)
+    }
+
+    /// Starts indexing `folders` (all roots when empty) in a background thread,
+    /// unless a run is in progress: then returns `false` and starts nothing.
+    /// The outcome of the run is logged.
+    pub fn start_index(state: &Arc<Self>, folders: Vec<PathBuf>) -> std::io::Result<bool> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let state = state.clone();
+        std::thread::Builder::new()
+            .name("scry-rescan".into())
+            .spawn(move || {
+                let _one_at_a_time = match state.index_lock.try_lock() {
+                    Ok(g) => g,
+                    Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                    Err(std::sync::TryLockError::WouldBlock) => {
+                        let _ = tx.send(false);
+                        return;
+                    }
+                };
+                let _ = tx.send(true);
+                match state.index_locked(&folders) {
+                    Ok(s) => eprintln!(
+                        "rescanned: {} new, {} changed, {} moved, {} removed, {} failed; {} images",
+                        s.new, s.changed, s.moved, s.removed, s.failed, s.total
+                    ),
+                    Err(e) => eprintln!("error: rescan stopped: {e}"),
+                }
+            })?;
+        Ok(rx.recv().unwrap_or(false))
+    }
+
+    /// One run; the caller holds `index_lock`.
+    fn index_locked(&self, folders: &[PathBuf]) -> scry::Result<scry_indexer::Summary> {
+        let folders = if folders.is_empty() {
+            self.read().roots()?
+        } else {
+            folders.to_vec()
+        };
+        self.indexing.done.store(0, Ordering::Relaxed);
+        self.indexing.total.store(0, Ordering::Relaxed);
+        self.indexing.running.store(true, Ordering::Relaxed);
+        let result = scry_indexer::index(
+            &self.library,
+            &self.model,
+            &folders,
+            &scry_indexer::IndexOptions::default(),
+            &StatusProgress(self.indexing.clone()),
+        );
+        self.indexing.running.store(false, Ordering::Relaxed);
+        result
     }
 
     /// Read access to the library; a panic elsewhere never locks readers out.

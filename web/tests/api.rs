@@ -527,3 +527,129 @@ async fn bad_album_requests_are_4xx_json() {
     let (status, _) = get("/api/albums/nope").await;
     assert_eq!(status, 404);
 }
+
+/// `POST /api/rescan`: a folder inside a root is re-indexed in the background
+/// and its new image appears; a folder outside the roots (directly, through `..`
+/// or through a symlink), a missing one, a relative path or a bad body is a 400
+/// naming it; while another run holds the library, 409 and nothing starts.
+#[actix_web::test]
+async fn rescan_reindexes_a_folder_inside_the_roots_only() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = std::fs::canonicalize(tmp.path()).unwrap();
+    let photos = base.join("photos");
+    let sub = photos.join("sub");
+    let outside = base.join("outside");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::copy(
+        root().join("sample_data/animals/chelsea.jpg"),
+        sub.join("chelsea.jpg"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&outside, photos.join("link")).unwrap();
+    let model = state().model.clone();
+    let lib = RwLock::new(scry::Library::open(&base.join("lib")).unwrap());
+    scry_indexer::index(
+        &lib,
+        &model,
+        std::slice::from_ref(&photos),
+        &Default::default(),
+        &scry_indexer::Silent,
+    )
+    .unwrap();
+    let own = web::Data::new(AppState::new(Arc::new(lib), model));
+    let app = test::init_service(
+        App::new()
+            .app_data(own.clone())
+            .wrap(security_headers())
+            .configure(configure),
+    )
+    .await;
+    let post = |body: String| {
+        let app = &app;
+        async move {
+            let req = test::TestRequest::post()
+                .uri("/api/rescan")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(body)
+                .to_request();
+            let resp = test::call_service(app, req).await;
+            let status = resp.status().as_u16();
+            let body = test::read_body(resp).await;
+            (
+                status,
+                serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let folder = |p: &Path| serde_json::json!({ "folder": p }).to_string();
+    let idle = || own.index_lock.try_lock().is_ok();
+    async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !cond() {
+            assert!(std::time::Instant::now() < deadline, "timed out: {what}");
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    // Another run holds the library: 409, nothing started.
+    let (hold, release) = std::sync::mpsc::channel::<()>();
+    let (held, is_held) = std::sync::mpsc::channel::<()>();
+    let lock = own.index_lock.clone();
+    let holder = std::thread::spawn(move || {
+        let _guard = lock.lock().unwrap();
+        held.send(()).unwrap();
+        let _ = release.recv();
+    });
+    is_held.recv().unwrap();
+    let (status, busy) = post(folder(&sub)).await;
+    assert_eq!(status, 409, "{busy}");
+    assert_eq!(busy["code"], "busy");
+    drop(hold);
+    holder.join().unwrap();
+
+    // A new image in the sub-folder, then a rescan of that folder.
+    std::fs::copy(
+        root().join("sample_data/space/astronaut.webp"),
+        sub.join("astronaut.webp"),
+    )
+    .unwrap();
+    let (status, started) = post(folder(&photos.join("sub/../sub"))).await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["started"], true);
+    assert_eq!(started["folder"], sub.display().to_string());
+    wait_until("the rescan", idle).await;
+    assert_eq!(own.read().len(), 2);
+    assert!(!own.indexing_running());
+    // Still one root: the sub-folder was not added as another.
+    assert_eq!(own.read().roots().unwrap(), vec![photos.clone()]);
+
+    // No folder: every root. A deleted image is removed.
+    std::fs::remove_file(sub.join("chelsea.jpg")).unwrap();
+    let (status, started) = post(String::new()).await;
+    assert_eq!(status, 202, "{started}");
+    assert_eq!(started["folder"], Value::Null);
+    wait_until("the rescan of every root", idle).await;
+    assert_eq!(own.read().len(), 1);
+
+    // Refusals, pinned by a snapshot (temporary paths replaced).
+    let mut errors = Vec::new();
+    for (name, body) in [
+        ("outside the roots", folder(&outside)),
+        ("escapes with ..", folder(&photos.join("sub/../../outside"))),
+        ("escapes through a symlink", folder(&photos.join("link"))),
+        ("missing", folder(&photos.join("nope"))),
+        ("a file", folder(&sub.join("astronaut.webp"))),
+        ("relative", r#"{"folder": "photos/sub"}"#.to_string()),
+        ("not a string", r#"{"folder": 3}"#.to_string()),
+        ("unknown field", r#"{"path": "/"}"#.to_string()),
+        ("not JSON", "folder=/".to_string()),
+    ] {
+        let (status, v) = post(body).await;
+        assert_eq!(status, 400, "{name}: {v}");
+        let text = v.to_string().replace(&base.display().to_string(), "[tmp]");
+        errors.push(serde_json::json!({"case": name, "status": status, "body": serde_json::from_str::<Value>(&text).unwrap()}));
+    }
+    assert!(idle(), "a refused rescan starts nothing");
+    insta::assert_json_snapshot!("rescan_errors", errors);
+}

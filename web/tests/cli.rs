@@ -786,3 +786,127 @@ fn dupes_and_albums_from_the_command_line() {
     bad.extend(model.map(String::from));
     assert_clean_failure(&run(bad), &["lower-case"]);
 }
+
+/// A running `scry` whose stdout and stderr lines are read as they come; killed
+/// when dropped (a failed assertion leaves no process behind).
+struct Running {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(args: &[&str], hf_home: &Path) -> Running {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(args)
+            .current_dir(root())
+            .env("HF_HOME", hf_home)
+            .env("HF_HUB_OFFLINE", "1")
+            .env_remove("SCRY_MODEL")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("scry starts");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
+        let tx2 = tx.clone();
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        std::thread::spawn(move || {
+            for l in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = tx2.send(l);
+            }
+        });
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (20 s at most) for a line containing `text`.
+    fn wait_for(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let found = line.contains(text);
+                    self.seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line with {text:?}; the output was:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn png_at(path: &Path, seed: u8) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::RgbImage::from_fn(40, 32, |x, y| {
+        image::Rgb([seed, (x * 6) as u8, (y * 7) as u8])
+    })
+    .save(path)
+    .unwrap();
+}
+
+/// `scry index --watch` and `scry serve --watch` keep the library current: a new
+/// image (in a new folder) and a deleted one are each one printed batch.
+#[test]
+fn watch_mode_follows_changes_from_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    generate_images(&photos, 3, 11);
+    let db = tmp.path().join("lib");
+    let tiny = tiny();
+    let common = [
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ];
+
+    let mut args = vec!["index", photos.to_str().unwrap(), "--watch"];
+    args.extend(common);
+    let mut index = Running::start(&args, home.path());
+    index.wait_for("3 new");
+    index.wait_for("watching 1 folder(s) for changes");
+    png_at(&photos.join("new/extra.png"), 1);
+    index.wait_for("watch: 1 new, 0 changed, 0 moved, 0 removed; 4 images");
+    std::fs::remove_file(photos.join("set0/img_0000.png")).unwrap();
+    index.wait_for("watch: 0 new, 0 changed, 0 moved, 1 removed; 3 images");
+    drop(index);
+
+    // While nothing watches, an image arrives: serve --watch indexes it first.
+    png_at(&photos.join("new/offline.png"), 2);
+    let mut args = vec!["serve", "--watch", "--bind", "127.0.0.1:0"];
+    args.extend(common);
+    let mut serve = Running::start(&args, home.path());
+    serve.wait_for("indexed: 1 new");
+    serve.wait_for("watching 1 folder(s) for changes");
+    png_at(&photos.join("set1/late.png"), 3);
+    serve.wait_for("watch: 1 new, 0 changed, 0 moved, 0 removed; 5 images");
+
+    // --rescan-every needs --watch.
+    let mut args = vec!["index", "--rescan-every", "5"];
+    args.extend(common);
+    assert_eq!(scry(&args, home.path()).status.code(), Some(2));
+}

@@ -36,6 +36,15 @@ pub struct IndexArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Then keep watching the folders and index new, edited, moved and deleted
+    /// images as they change (one line per batch of changes), until stopped.
+    #[arg(long)]
+    watch: bool,
+    /// With --watch: how often to rescan folders whose changes cannot be watched
+    /// (network shares, too many folders for the system's watch limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, requires = "watch",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    rescan_every: u64,
 }
 
 pub fn run(args: IndexArgs) -> anyhow::Result<()> {
@@ -75,7 +84,79 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     } else {
         print_summary(&summary);
     }
+    if args.watch {
+        watch(&lib, &model, &settings.roots, opts, &args)?;
+    }
     Ok(())
+}
+
+/// `--watch`: one line per batch that changed something, until the process is
+/// stopped (Ctrl-C; a kill at any moment leaves a library the next run repairs).
+fn watch(
+    lib: &std::sync::RwLock<scry::Library>,
+    model: &scry::ClipModel,
+    roots: &[PathBuf],
+    index: IndexOptions,
+    args: &IndexArgs,
+) -> anyhow::Result<()> {
+    let opts = scry_indexer::WatchOptions {
+        index,
+        rescan_every: Duration::from_secs(args.rescan_every),
+        ..Default::default()
+    };
+    // The library may sit inside a root: its own writes are not changes.
+    let library_dir = lib
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .dir()
+        .to_path_buf();
+    let watcher = scry_indexer::FolderWatcher::new(roots, &[library_dir], &opts)?;
+    eprintln!(
+        "watching {} folder(s) for changes{} (Ctrl-C to stop)",
+        watcher.watched().len() + watcher.rescanned().len(),
+        if watcher.rescanned().is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} by a rescan every {} s",
+                watcher.rescanned().len(),
+                args.rescan_every
+            )
+        }
+    );
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    watcher.run(&stop, |folders, _| {
+        match scry_indexer::index(lib, model, folders, &opts.index, &scry_indexer::Silent) {
+            Ok(s) if args.json => {
+                if let Ok(line) = serde_json::to_string(&s) {
+                    println!("{line}");
+                }
+            }
+            Ok(s) => {
+                if let Some(line) = batch_line(&s) {
+                    println!("watch: {line}");
+                }
+            }
+            Err(e) => eprintln!("error: indexing the changes stopped: {e}"),
+        }
+    })?;
+    Ok(())
+}
+
+/// One line for a batch of the watcher, or `None` when it changed nothing.
+pub fn batch_line(s: &Summary) -> Option<String> {
+    if s.new + s.changed + s.moved + s.removed + s.touched + s.failed == 0 {
+        return None;
+    }
+    let mut line = format!(
+        "{} new, {} changed, {} moved, {} removed",
+        s.new, s.changed, s.moved, s.removed
+    );
+    if s.failed > 0 {
+        line.push_str(&format!(", {} failed", s.failed));
+    }
+    line.push_str(&format!("; {} images", s.total));
+    Some(line)
 }
 
 fn print_summary(s: &Summary) {

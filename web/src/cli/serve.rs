@@ -1,8 +1,8 @@
 //! `scry serve`: the web UI and JSON API.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use actix_web::{web, App, HttpServer};
@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use super::library::{self, LibraryArgs, Settings};
 use super::ModelArgs;
-use crate::server::{configure, security_headers, AccessToken, AppState, IndexingState};
+use crate::server::{configure, security_headers, AccessToken, AppState};
 
 /// How long a client may take to send a request's head (408 after that).
 pub const REQUEST_HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -29,23 +29,19 @@ pub struct ServeArgs {
     /// characters; e.g. `openssl rand -hex 16`). Required to bind beyond loopback.
     #[arg(long, env = "SCRY_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Keep the library current while serving: index its folders, then watch them
+    /// and index new, edited, moved and deleted images as they change.
+    #[arg(long)]
+    watch: bool,
+    /// With --watch: how often to rescan folders whose changes cannot be watched
+    /// (network shares, too many folders for the system's watch limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = 600, requires = "watch",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    rescan_every: u64,
     #[command(flatten)]
     library: LibraryArgs,
     #[command(flatten)]
     model: ModelArgs,
-}
-
-/// Feeds the indexer's progress into /api/status.
-struct StatusProgress(Arc<IndexingState>);
-
-impl scry_indexer::Progress for StatusProgress {
-    fn start(&self, total: usize) {
-        self.0.total.store(total, Ordering::Relaxed);
-        self.0.done.store(0, Ordering::Relaxed);
-    }
-    fn advance(&self, n: usize) {
-        self.0.done.fetch_add(n, Ordering::Relaxed);
-    }
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -66,13 +62,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let dir = args.library.dir()?;
     let mut settings = Settings::load(&dir);
     let to_index = settings.add_dirs(&args.dirs)?;
+    if args.watch && settings.roots.is_empty() {
+        anyhow::bail!(
+            "--watch: the library has no folders to watch: pass them, e.g. `scry serve --watch ~/Pictures`"
+        );
+    }
+    // --watch indexes the roots first (changes made while nothing watched).
+    let writes = !to_index.is_empty() || args.watch;
     // The model is loaded once, before the first query.
     let model = Arc::new(args.model.load()?);
     // Serving alone only reads: a read-only or full library is served from a copy.
-    let library = Arc::new(RwLock::new(if to_index.is_empty() {
-        library::open_for_reading(&dir)?
-    } else {
+    let library = Arc::new(RwLock::new(if writes {
         library::open(&dir)?
+    } else {
+        library::open_for_reading(&dir)?
     }));
     {
         let lib = library
@@ -82,30 +85,35 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             lib.check_model(model.id())?;
         }
     }
-    if !to_index.is_empty() {
+    if writes {
         settings.model = Some(model.id().to_string());
         settings.save(&dir)?;
     }
-    let mut state = AppState::new(library.clone(), model.clone());
+    let mut state = AppState::new(library, model);
     state.token = args.token.as_deref().map(AccessToken::new);
     let state = web::Data::new(state);
-    if !to_index.is_empty() {
-        let indexing = state.indexing.clone();
-        indexing.running.store(true, Ordering::Relaxed);
+    if writes {
+        state.indexing.running.store(true, Ordering::Relaxed);
+        let shared = state.clone().into_inner();
         let roots = settings.roots.clone();
+        let watch = args.watch.then(|| scry_indexer::WatchOptions {
+            rescan_every: std::time::Duration::from_secs(args.rescan_every),
+            ..Default::default()
+        });
         std::thread::Builder::new()
             .name("scry-indexer".into())
             .spawn(move || {
-                let progress = StatusProgress(indexing.clone());
-                let opts = scry_indexer::IndexOptions::default();
-                match scry_indexer::index(&library, &model, &roots, &opts, &progress) {
+                // The same lock as /api/rescan's: one run at a time.
+                match shared.index_now(&roots) {
                     Ok(s) => eprintln!(
                         "indexed: {} new, {} changed, {} removed, {} failed; {} images",
                         s.new, s.changed, s.removed, s.failed, s.total
                     ),
                     Err(e) => eprintln!("error: indexing stopped: {e}"),
                 }
-                indexing.running.store(false, Ordering::Relaxed);
+                if let Some(opts) = watch {
+                    watch_while_serving(&shared, &roots, &dir, &opts);
+                }
             })?;
     }
     let images = state.read().len();
@@ -135,4 +143,38 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     std::io::stdout().flush().ok();
     actix_web::rt::System::new().block_on(server.run())?;
     Ok(())
+}
+
+/// `serve --watch`: re-indexes what changes, one run at a time with the API's
+/// rescans, for as long as the server runs.
+fn watch_while_serving(
+    state: &AppState,
+    roots: &[PathBuf],
+    library_dir: &Path,
+    opts: &scry_indexer::WatchOptions,
+) {
+    let stop = AtomicBool::new(false);
+    let watcher = match scry_indexer::FolderWatcher::new(roots, &[library_dir.to_path_buf()], opts)
+    {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: cannot watch the library's folders: {e}");
+            return;
+        }
+    };
+    eprintln!(
+        "watching {} folder(s) for changes",
+        watcher.watched().len() + watcher.rescanned().len()
+    );
+    let watched = watcher.run(&stop, |folders, _| match state.index_now(folders) {
+        Ok(s) => {
+            if let Some(line) = super::index::batch_line(&s) {
+                eprintln!("watch: {line}");
+            }
+        }
+        Err(e) => eprintln!("error: indexing the changes stopped: {e}"),
+    });
+    if let Err(e) = watched {
+        eprintln!("error: watching stopped: {e}");
+    }
 }
