@@ -176,7 +176,11 @@ impl FolderWatcher {
         let mut watcher = if opts.rescan_only {
             None
         } else {
-            match RecommendedWatcher::new(tx, notify::Config::default()) {
+            match RecommendedWatcher::new(
+                tx,
+                // Linked folders are watched only where the crawl follows them.
+                notify::Config::default().with_follow_symlinks(opts.index.crawl.follow_links),
+            ) {
                 Ok(w) => Some(w),
                 Err(e) => {
                     watcher_error = Some(describe(&e));
