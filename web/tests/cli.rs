@@ -910,3 +910,134 @@ fn watch_mode_follows_changes_from_the_command_line() {
     args.extend(common);
     assert_eq!(scry(&args, home.path()).status.code(), Some(2));
 }
+
+/// kill -9 during a model switch (`scry index --rebuild --model OTHER`): the
+/// library opens after every kill; running the command again (or just `scry
+/// index`, once the new model is bound) ends with the library a clean run with
+/// the new model makes, albums included.
+#[test]
+fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
+    let rounds: usize = std::env::var("SCRY_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("seed {seed}, {rounds} kills");
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    let n = 150;
+    generate_images(&photos, n, seed);
+    let old_model = tiny();
+    // Another model: the same files in another folder (another model id).
+    let new_model = tmp.path().join("other-model");
+    std::fs::create_dir_all(&new_model).unwrap();
+    for f in std::fs::read_dir(&old_model).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), new_model.join(f.file_name())).unwrap();
+    }
+    let db = tmp.path().join("lib");
+    let args = |db: &Path, model: &Path, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> = [
+            "index",
+            photos.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: &[String]| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        scry(&a, home.path())
+    };
+    assert!(run(&args(&db, &old_model, &[])).status.success());
+    let album = [
+        "album",
+        "add",
+        "all",
+        "--prompt",
+        "a photo",
+        "--threshold",
+        "-1",
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        old_model.to_str().unwrap(),
+    ];
+    assert!(scry(&album, home.path()).status.success());
+    // The reference: one clean run with the new model; and how long a run takes.
+    let clean_db = tmp.path().join("clean");
+    let started = std::time::Instant::now();
+    assert!(run(&args(&clean_db, &new_model, &[])).status.success());
+    let run_ms = started.elapsed().as_millis() as u64;
+
+    let switch = args(&db, &new_model, &["--rebuild"]);
+    let mut rng = seed | 1;
+    let mut kills = 0;
+    for _ in 0..rounds {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = (rng >> 33) % run_ms.max(50);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(&switch)
+            .env("HF_HUB_OFFLINE", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(delay);
+        while std::time::Instant::now() < until && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            kills += 1;
+        }
+        child.wait().unwrap();
+        let lib = scry::Library::open(&db).expect("opens after every kill");
+        assert_eq!(lib.keyword().len() as usize, lib.len());
+    }
+    println!("killed {kills} of {rounds} model switches");
+    // Finish: plain `scry index` when the new model is bound already, else the
+    // switch again.
+    let out = run(&args(&db, &new_model, &[]));
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--rebuild"), "{stderr}");
+        assert!(run(&switch).status.success());
+    }
+    let lib = scry::Library::open(&db).unwrap();
+    let clean = scry::Library::open(&clean_db).unwrap();
+    assert_eq!(lib.len(), n);
+    assert_eq!(lib.keyword().len() as usize, n);
+    assert_eq!(
+        lib.model().unwrap().unwrap(),
+        new_model.display().to_string()
+    );
+    for (_, rec) in lib.metas() {
+        let id = lib.store().id_for_path(&rec.path).unwrap().unwrap();
+        let clean_id = clean.store().id_for_path(&rec.path).unwrap().unwrap();
+        let (a, b) = (
+            lib.vectors().get(id).unwrap(),
+            clean.vectors().get(clean_id).unwrap(),
+        );
+        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    }
+    // The album survived the switch, encoded again.
+    let albums = lib.albums().unwrap();
+    assert_eq!(albums.len(), 1, "{albums:?}");
+    assert_eq!(
+        scry::albums::members(&lib, &albums[0], albums[0].threshold).len(),
+        n
+    );
+    assert!(!db.join(".rebuild-trash").exists());
+}

@@ -54,17 +54,29 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     if settings.roots.is_empty() {
         anyhow::bail!("nothing to index: pass the folders to index, e.g. `scry index ~/Pictures`");
     }
+    // Load the model before touching the library: a missing model fails fast,
+    // and a rebuild never starts without one.
+    let model = args.model.load()?;
+    // What a rebuild (maybe killed) set aside.
+    let trash = dir.join(".rebuild-trash");
+    if trash.exists() {
+        std::fs::remove_dir_all(&trash)
+            .with_context(|| format!("cannot remove {}", trash.display()))?;
+    }
     if args.rebuild {
+        // Each part is moved aside in one rename, then deleted: a kill at any
+        // moment leaves parts that are whole (or gone), never half-deleted.
+        std::fs::create_dir_all(&trash).with_context(|| trash.display().to_string())?;
         for part in ["catalog", "keyword", "ann"] {
             let p = dir.join(part);
             if p.exists() {
-                std::fs::remove_dir_all(&p)
-                    .with_context(|| format!("cannot remove {}", p.display()))?;
+                std::fs::rename(&p, trash.join(part))
+                    .with_context(|| format!("cannot move {} aside", p.display()))?;
             }
         }
+        std::fs::remove_dir_all(&trash)
+            .with_context(|| format!("cannot remove {}", trash.display()))?;
     }
-    // Load the model before opening the library: a missing model fails fast.
-    let model = args.model.load()?;
     let lib = std::sync::RwLock::new(library::open(&dir)?);
     settings.model = Some(model.id().to_string());
     settings.save(&dir)?;
@@ -79,6 +91,19 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     };
     let progress = Reporter::new(!args.json && std::io::stderr().is_terminal());
     let summary = scry_indexer::index(&lib, &model, &settings.roots, &opts, &progress)?;
+    {
+        // Albums a rebuild dropped (settings.json keeps their definitions): made
+        // again with this model.
+        let mut l = lib
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if l.albums()?.is_empty() && !settings.albums.is_empty() {
+            let n = library::restore_albums(&mut l, &model, &settings.albums)?;
+            if !args.json {
+                eprintln!("restored {n} album(s)");
+            }
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
