@@ -151,8 +151,9 @@ pub fn reencode(model: &ClipModel, album: &Album) -> Result<Album> {
         {
             Ok(pixels) => Some(model.embed_pixels(&[pixels], 1)?.remove(0)),
             Err(e) => {
-                tracing::warn!("album {}: example image dropped: {e}", album.name);
-                album.example = None;
+                // The definition keeps the path: the file may come back (a drive
+                // not mounted now).
+                tracing::warn!("album {}: example image not readable now: {e}", album.name);
                 None
             }
         },

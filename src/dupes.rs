@@ -187,14 +187,19 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Vec<Group>
         _ => None,
     };
 
-    // Tier 1: same bytes.
-    if want(Tier::Exact) {
-        let mut by_hash: HashMap<[u8; 32], Vec<ImageId>> = HashMap::new();
-        for (id, rec) in lib.metas() {
-            by_hash.entry(rec.hash).or_default().push(id);
+    // Tier 1: same bytes. Later tiers see each set of copies once, as its keeper.
+    let mut by_hash: HashMap<[u8; 32], Vec<ImageId>> = HashMap::new();
+    for (id, rec) in lib.metas() {
+        by_hash.entry(rec.hash).or_default().push(id);
+    }
+    let mut copy_of: HashMap<ImageId, ImageId> = HashMap::new();
+    for ids in by_hash.into_values().filter(|g| g.len() > 1) {
+        let g = make_group(lib, Tier::Exact, ids, &cosine, &phash_bits);
+        for m in &g.members {
+            copy_of.insert(m.id, g.keeper);
         }
-        for ids in by_hash.into_values().filter(|g| g.len() > 1) {
-            out.push(make_group(lib, Tier::Exact, ids, &cosine, &phash_bits));
+        if want(Tier::Exact) {
+            out.push(g);
         }
     }
     if !(want(Tier::Near) || want(Tier::Similar)) {
@@ -213,6 +218,18 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Vec<Group>
                 .filter(move |&(other, c)| other > id && c >= floor)
                 .map(move |(other, c)| (id, other, c))
         })
+        .collect();
+    // Copies collapse onto their keeper (their vectors and hashes are the same).
+    let pairs: Vec<(ImageId, ImageId, f32)> = pairs
+        .into_iter()
+        .map(|(a, b, c)| {
+            (
+                *copy_of.get(&a).unwrap_or(&a),
+                *copy_of.get(&b).unwrap_or(&b),
+                c,
+            )
+        })
+        .filter(|(a, b, _)| a != b)
         .collect();
     let meta = |id: ImageId| lib.meta(id);
     let same_bytes = |a: ImageId, b: ImageId| matches!((meta(a), meta(b)), (Some(x), Some(y)) if x.hash == y.hash);
@@ -252,15 +269,16 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Vec<Group>
             if c < opts.similar_min_cosine || same_bytes(a, b) || is_near(a, b, c) {
                 continue;
             }
-            let (a, b) = (*rep.get(&a).unwrap_or(&a), *rep.get(&b).unwrap_or(&b));
-            if a == b {
-                continue;
-            }
+            // Capture times of the two shots themselves, then their groups.
             let close_in_time = match (meta(a).and_then(|r| r.taken), meta(b).and_then(|r| r.taken))
             {
                 (Some(x), Some(y)) => (x - y).abs() <= opts.similar_within_secs,
                 _ => false,
             };
+            let (a, b) = (*rep.get(&a).unwrap_or(&a), *rep.get(&b).unwrap_or(&b));
+            if a == b {
+                continue;
+            }
             if close_in_time {
                 similar.union(a, b);
             }
@@ -284,7 +302,7 @@ fn make_group(
         (Some(x), Some(y)) => keeper_order((a, x), (b, y)),
         _ => a.cmp(&b),
     });
-    let keeper = ids[0];
+    let keeper = ids.first().copied().unwrap_or_default();
     Group {
         tier,
         keeper,

@@ -1187,6 +1187,7 @@ let dupesData = null;   // last /api/dupes answer
 let dupesTier = 'exact';
 
 function showView(view, mode = 'push') {
+  if (view !== 'albums') clearAlbumExample();
   state.view = view;
   views.main.classList.toggle('showing-view', Boolean(view));
   views.albums.hidden = view !== 'albums';
@@ -1196,6 +1197,12 @@ function showView(view, mode = 'push') {
   writeUrl(mode);
   if (view === 'albums') loadAlbums();
   if (view === 'dupes') loadDupes();
+}
+
+function clearAlbumExample() {
+  views.albumLike.value = '';
+  views.albumExample.hidden = true;
+  views.albumExample.replaceChildren();
 }
 
 function thumbItem(img, extra) {
@@ -1241,6 +1248,9 @@ function renderAlbum(a) {
   open.addEventListener('click', () => {
     state.filters.album = a.name;
     state.q = '';
+    state.like = null;
+    state.likeInfo = null;
+    clearImageState();
     showView('', 'push');
     stateToControls();
     runSearch();
@@ -1252,7 +1262,11 @@ function renderAlbum(a) {
   del.addEventListener('click', async () => {
     try {
       await api(`/api/albums/${encodeURIComponent(a.name)}`, { method: 'DELETE' });
-      if (state.filters.album === a.name) state.filters.album = '';
+      if (state.filters.album === a.name) {
+        state.filters.album = '';
+        stateToControls();
+        writeUrl('replace');
+      }
       if (tuning && tuning.name === a.name) closeTune();
       toast(`Album “${a.name}” deleted — its photos are untouched`);
       loadAlbums();
@@ -1272,8 +1286,7 @@ async function createAlbum(body) {
     });
     toast(`Album “${a.name}”: ${plural(a.count, 'photo')}`);
     views.albumForm.reset();
-    views.albumLike.value = '';
-    views.albumExample.hidden = true;
+    clearAlbumExample();
     hideError();
     await loadAlbums();
     openTune(a);

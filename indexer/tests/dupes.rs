@@ -100,11 +100,21 @@ fn variants_land_in_their_tier_and_different_photos_are_never_grouped() {
         retag(&retina),
     )
     .unwrap();
-    // Exact: a byte copy.
+    // Exact: a byte copy; and a smaller version of the same photo, which is near
+    // the pair of copies (the copies count once there, as their keeper).
     std::fs::copy(
         sample.join("textures/grass.jpg"),
         variant("grass copy.jpg", "textures/grass.jpg"),
     )
+    .unwrap();
+    let grass = decode("textures/grass.jpg");
+    image::imageops::resize(
+        &grass,
+        grass.width() * 3 / 4,
+        grass.height() * 3 / 4,
+        image::imageops::FilterType::CatmullRom,
+    )
+    .save(variant("grass-smaller.png", "textures/grass.jpg"))
     .unwrap();
 
     let model = ClipModel::load_dir(&root().join("tests/fixtures/tiny-clip")).unwrap();
@@ -171,7 +181,20 @@ fn variants_land_in_their_tier_and_different_photos_are_never_grouped() {
         );
     }
     assert_eq!(groups.iter().filter(|g| g.tier == Tier::Exact).count(), 1);
-    assert_eq!(groups.iter().filter(|g| g.tier == Tier::Near).count(), 4);
+    assert_eq!(groups.iter().filter(|g| g.tier == Tier::Near).count(), 5);
+    // Tiers are never mixed: no near group holds two byte-identical files.
+    for g in groups.iter().filter(|g| g.tier == Tier::Near) {
+        let hashes: HashSet<[u8; 32]> = g
+            .members
+            .iter()
+            .map(|m| lib.meta(m.id).unwrap().hash)
+            .collect();
+        assert_eq!(
+            hashes.len(),
+            g.members.len(),
+            "copies in a near group: {g:?}"
+        );
+    }
     // No capture times: nothing is a burst.
     assert!(groups.iter().all(|g| g.tier != Tier::Similar));
     // The keeper of a resized pair is the larger one.
@@ -182,6 +205,6 @@ fn variants_land_in_their_tier_and_different_photos_are_never_grouped() {
     assert_eq!(name_of(horse_group.keeper), "animals_horse.png");
     // One tier at a time gives the same groups of that tier.
     let near_only = find(&lib, Some(Tier::Near), &opts);
-    assert_eq!(near_only.len(), 4);
+    assert_eq!(near_only.len(), 5);
     assert!(near_only.iter().all(|g| g.tier == Tier::Near));
 }

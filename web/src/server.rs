@@ -101,11 +101,37 @@ async fn require_token(
         None => true,
         Some(token) => presented_token(req.request()).is_some_and(|t| token.accepts(&t)),
     };
-    if allowed {
+    if allowed && !cross_site_write(req.request()) {
         return Ok(next.call(req).await?.map_into_left_body());
     }
-    let response = ApiError::unauthorized().error_response();
+    let response = if allowed {
+        ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "cross_site",
+            message: "requests that change something must come from scry's own pages".into(),
+        }
+        .error_response()
+    } else {
+        ApiError::unauthorized().error_response()
+    };
     Ok(req.into_response(response).map_into_right_body())
+}
+
+/// A request that changes something (not GET/HEAD), sent by a browser from
+/// another site: another page could otherwise make a visitor's browser start a
+/// re-index or edit albums on a loopback server without a token. Browsers mark
+/// every request with `Sec-Fetch-Site`; other clients don't send it.
+fn cross_site_write(req: &actix_web::HttpRequest) -> bool {
+    if matches!(
+        *req.method(),
+        actix_web::http::Method::GET | actix_web::http::Method::HEAD
+    ) {
+        return false;
+    }
+    req.headers()
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !matches!(v, "same-origin" | "none"))
 }
 
 /// `GET /?token=…`: a valid token becomes an HttpOnly cookie and the address bar

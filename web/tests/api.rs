@@ -653,3 +653,39 @@ async fn rescan_reindexes_a_folder_inside_the_roots_only() {
     assert!(idle(), "a refused rescan starts nothing");
     insta::assert_json_snapshot!("rescan_errors", errors);
 }
+
+#[actix_web::test]
+async fn cross_site_browser_writes_are_refused() {
+    // A page on another site cannot make a visitor's browser change the library.
+    for (method, uri, body) in [
+        (actix_web::http::Method::POST, "/api/rescan", "{}"),
+        (
+            actix_web::http::Method::POST,
+            "/api/albums",
+            r#"{"name":"x","prompts":["a"]}"#,
+        ),
+        (actix_web::http::Method::DELETE, "/api/albums/x", ""),
+    ] {
+        for site in ["cross-site", "same-site"] {
+            let req = test::TestRequest::default()
+                .method(method.clone())
+                .uri(uri)
+                .insert_header(("Sec-Fetch-Site", site))
+                .insert_header(("Content-Type", "application/json"))
+                .set_payload(body);
+            let (status, v) = send(req).await;
+            assert_eq!(status, 403, "{method} {uri} from {site}: {v}");
+            assert_eq!(v["code"], "cross_site");
+        }
+    }
+    // Reading stays possible (and scry's own pages are same-origin).
+    let req = test::TestRequest::get()
+        .uri("/api/albums")
+        .insert_header(("Sec-Fetch-Site", "cross-site"));
+    assert_eq!(send(req).await.0, 200);
+    let req = test::TestRequest::post()
+        .uri("/api/albums")
+        .insert_header(("Sec-Fetch-Site", "same-origin"))
+        .set_json(serde_json::json!({"name": "Bad Name", "prompts": ["a"]}));
+    assert_eq!(send(req).await.0, 400, "reaches the handler");
+}

@@ -236,15 +236,21 @@ async fn update(
 ) -> Result<HttpResponse, ApiError> {
     albums::check_threshold(body.threshold).map_err(invalid)?;
     writable(&state)?;
-    let mut lib = state
-        .library
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut album = lib.album(&name)?;
-    album.threshold = body.threshold;
-    lib.put_album(album.clone()).map_err(invalid)?;
-    remember(&lib);
-    Ok(HttpResponse::Ok().json(AlbumView::new(&lib, &album)))
+    let threshold = body.threshold;
+    // The write lock may wait for the indexer: off the async workers.
+    let view = web::block(move || -> Result<AlbumView, ApiError> {
+        let mut lib = state
+            .library
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut album = lib.album(&name)?;
+        album.threshold = threshold;
+        lib.put_album(album.clone()).map_err(invalid)?;
+        remember(&lib);
+        Ok(AlbumView::new(&lib, &album))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 async fn remove(
@@ -252,15 +258,21 @@ async fn remove(
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     writable(&state)?;
-    let mut lib = state
-        .library
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !lib.remove_album(&name)? {
-        lib.album(&name)?;
-    }
-    remember(&lib);
-    Ok(HttpResponse::Ok().json(json!({"removed": name.into_inner()})))
+    let name = name.into_inner();
+    let removed = name.clone();
+    web::block(move || -> Result<(), ApiError> {
+        let mut lib = state
+            .library
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !lib.remove_album(&name)? {
+            lib.album(&name)?;
+        }
+        remember(&lib);
+        Ok(())
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(json!({"removed": removed})))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -69,6 +69,15 @@ async fn rescan(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResp
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request("invalid_json", e.to_string()))?
     };
+    if state.read().is_snapshot() {
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "read_only",
+            message: "the library folder cannot be written (read-only or full disk): it cannot \
+                      be re-indexed now"
+                .into(),
+        });
+    }
     let roots = state.read().roots()?;
     let folder = match &body.folder {
         Some(f) => Some(resolve(f, &roots)?),

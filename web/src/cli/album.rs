@@ -117,7 +117,13 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
     let album = Album {
         name: args.name.clone(),
         prompts,
-        example: args.example.as_ref().map(|p| p.display().to_string()),
+        // Absolute: a rebuild run from another folder re-encodes it.
+        example: args.example.as_ref().map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        }),
         threshold,
         vector,
     };

@@ -83,10 +83,13 @@ pub fn restore_albums(
         };
         match scry::albums::reencode(model, &album).and_then(|a| lib.put_album(a)) {
             Ok(()) => restored += 1,
-            Err(e) => eprintln!("warning: album {} not restored: {e}", d.name),
+            Err(e) => eprintln!(
+                "warning: album {} not restored ({e}); its definition stays in settings.json",
+                d.name
+            ),
         }
     }
-    remember_albums(lib)?;
+    // settings.json keeps every definition, restored or not.
     Ok(restored)
 }
 
