@@ -905,6 +905,29 @@ fn watch_mode_follows_changes_from_the_command_line() {
     png_at(&photos.join("set1/late.png"), 3);
     serve.wait_for("watch: 1 new, 0 changed, 0 moved, 0 removed; 5 images");
 
+    drop(serve);
+
+    // A file that arrives during the first run (hours, on a large library) is
+    // not missed: watching starts before it.
+    let big = tmp.path().join("big");
+    generate_images(&big, 400, 12);
+    let big_db = tmp.path().join("big-lib");
+    let args = [
+        "index",
+        big.to_str().unwrap(),
+        "--watch",
+        "--db",
+        big_db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ];
+    let mut index = Running::start(&args, home.path());
+    index.wait_for("indexing 400 new");
+    png_at(&big.join("set0/during.png"), 4);
+    index.wait_for("400 new, 0 changed");
+    index.wait_for("watch: 1 new, 0 changed, 0 moved, 0 removed; 401 images");
+    drop(index);
+
     // --rescan-every needs --watch.
     let mut args = vec!["index", "--rescan-every", "5"];
     args.extend(common);

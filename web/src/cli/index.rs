@@ -90,6 +90,13 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
         ..IndexOptions::default()
     };
     let progress = Reporter::new(!args.json && std::io::stderr().is_terminal());
+    // Watching starts before the first run: what changes during it (hours, for
+    // a large library) is queued, not missed.
+    let watcher = if args.watch {
+        Some(start_watching(&lib, &settings.roots, opts.clone(), &args)?)
+    } else {
+        None
+    };
     let summary = scry_indexer::index(&lib, &model, &settings.roots, &opts, &progress)?;
     {
         // Albums a rebuild dropped (settings.json keeps their definitions): made
@@ -109,21 +116,20 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     } else {
         print_summary(&summary);
     }
-    if args.watch {
-        watch(&lib, &model, &settings.roots, opts, &args)?;
+    if let Some((watcher, watch_opts)) = watcher {
+        keep_watching(&lib, &model, watcher, &watch_opts, &args)?;
     }
     Ok(())
 }
 
 /// `--watch`: one line per batch that changed something, until the process is
 /// stopped (Ctrl-C; a kill at any moment leaves a library the next run repairs).
-fn watch(
+fn start_watching(
     lib: &std::sync::RwLock<scry::Library>,
-    model: &scry::ClipModel,
     roots: &[PathBuf],
     index: IndexOptions,
     args: &IndexArgs,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<(scry_indexer::FolderWatcher, scry_indexer::WatchOptions)> {
     let opts = scry_indexer::WatchOptions {
         index,
         rescan_every: Duration::from_secs(args.rescan_every),
@@ -136,6 +142,18 @@ fn watch(
         .dir()
         .to_path_buf();
     let watcher = scry_indexer::FolderWatcher::new(roots, &[library_dir], &opts)?;
+    Ok((watcher, opts))
+}
+
+/// `--watch`, after the first run: one line per batch that changed something,
+/// until the process is stopped.
+fn keep_watching(
+    lib: &std::sync::RwLock<scry::Library>,
+    model: &scry::ClipModel,
+    watcher: scry_indexer::FolderWatcher,
+    opts: &scry_indexer::WatchOptions,
+    args: &IndexArgs,
+) -> anyhow::Result<()> {
     eprintln!(
         "watching {} folder(s) for changes{} (Ctrl-C to stop)",
         watcher.watched().len() + watcher.rescanned().len(),

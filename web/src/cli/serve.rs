@@ -1,7 +1,7 @@
 //! `scry serve`: the web UI and JSON API.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -103,6 +103,22 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         std::thread::Builder::new()
             .name("scry-indexer".into())
             .spawn(move || {
+                // Watching starts before the first run: what changes during it
+                // is queued, not missed.
+                let watcher =
+                    watch.as_ref().and_then(|opts| {
+                        match scry_indexer::FolderWatcher::new(
+                            &roots,
+                            std::slice::from_ref(&dir),
+                            opts,
+                        ) {
+                            Ok(w) => Some(w),
+                            Err(e) => {
+                                eprintln!("error: cannot watch the library's folders: {e}");
+                                None
+                            }
+                        }
+                    });
                 // The same lock as /api/rescan's: one run at a time.
                 match shared.index_now(&roots) {
                     Ok(s) => eprintln!(
@@ -111,8 +127,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                     ),
                     Err(e) => eprintln!("error: indexing stopped: {e}"),
                 }
-                if let Some(opts) = watch {
-                    watch_while_serving(&shared, &roots, &dir, &opts);
+                if let Some(watcher) = watcher {
+                    watch_while_serving(&shared, watcher);
                 }
             })?;
     }
@@ -147,21 +163,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// `serve --watch`: re-indexes what changes, one run at a time with the API's
 /// rescans, for as long as the server runs.
-fn watch_while_serving(
-    state: &AppState,
-    roots: &[PathBuf],
-    library_dir: &Path,
-    opts: &scry_indexer::WatchOptions,
-) {
+fn watch_while_serving(state: &AppState, watcher: scry_indexer::FolderWatcher) {
     let stop = AtomicBool::new(false);
-    let watcher = match scry_indexer::FolderWatcher::new(roots, &[library_dir.to_path_buf()], opts)
-    {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: cannot watch the library's folders: {e}");
-            return;
-        }
-    };
     eprintln!(
         "watching {} folder(s) for changes",
         watcher.watched().len() + watcher.rescanned().len()
