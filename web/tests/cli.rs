@@ -606,7 +606,21 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
         .unwrap();
     let filler = mnt.join("filler");
     std::fs::write(&filler, vec![1u8; avail.saturating_sub(900 << 10) as usize]).unwrap();
-    let args = args_for(&sample);
+    // Then 120 noisy images: their thumbnails alone (~4 MB) cannot fit.
+    let noise = home.path().join("noise");
+    std::fs::create_dir_all(&noise).unwrap();
+    let mut state: u32 = 0x9E37_79B9;
+    for i in 0..120 {
+        image::RgbImage::from_fn(300, 300, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+        })
+        .save(noise.join(format!("noise_{i:03}.png")))
+        .unwrap();
+    }
+    let args = args_for(&noise);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
         .args(&args)
@@ -627,7 +641,7 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),
-        "1.2 MB cannot hold the rest: {stderr}"
+        "900 KB cannot hold 120 more thumbnails: {stderr}"
     );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
@@ -684,8 +698,8 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let lib = scry::Library::open(&db).unwrap();
-    assert_eq!(lib.len(), 19, "every sample image, once");
-    assert_eq!(lib.keyword().len(), 19);
+    assert_eq!(lib.len(), 3 + 120, "every image, once");
+    assert_eq!(lib.keyword().len(), 3 + 120);
 }
 
 /// `scry dupes` and `scry album` on sample_data: the two look-alike pairs, and an
