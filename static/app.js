@@ -1056,6 +1056,22 @@ el.filtersToggle.addEventListener('click', () => {
   if (open) el.fIn.focus();
 });
 
+// Re-index the library's folders now (new, changed, removed photos).
+$('#rescan').addEventListener('click', async () => {
+  try {
+    await api('/api/rescan', {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: '{}',
+    });
+    toast('Looking for new and changed photos…');
+    if (state.library) state.library.indexing = true;
+    refreshStatus();
+  } catch (e) {
+    toast(e.message);
+  }
+});
+
 el.errorRetry.addEventListener('click', () => {
   hideError();
   runSearch();

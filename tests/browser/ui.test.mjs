@@ -379,6 +379,24 @@ test('server errors are shown with the server\'s message', async () => {
   assertClean('error');
 });
 
+test('rescan: the library\'s folders are looked at again on request', async () => {
+  if (mock) return; // the mock server has no /api/rescan
+  await page.goto(`${base}/`);
+  await page.locator('#rescan').waitFor({ state: 'visible' });
+  const posted = page.waitForResponse((r) => r.url().endsWith('/api/rescan') && r.request().method() === 'POST');
+  await page.locator('#rescan').click();
+  const res = await posted;
+  assert.equal(res.status(), 202, 'the rescan starts');
+  assert.equal((await res.json()).started, true);
+  await page.locator('#toast').waitFor({ state: 'visible' });
+  // It ends, and the library is unchanged (nothing moved on disk).
+  await page.waitForFunction(async () => {
+    const s = await (await fetch('/api/status')).json();
+    return !s.indexing && s.images === 19;
+  }, null, { timeout: STEP_TIMEOUT, polling: 250 });
+  assertClean('rescan');
+});
+
 test('duplicates: the tiers side by side, the keeper first', async () => {
   if (mock) return; // the mock server has no /api/dupes
   await page.goto(`${base}/?view=dupes`);
