@@ -271,11 +271,14 @@ impl Library {
         Ok(())
     }
 
+    /// The albums as the catalog keeps them: name → album.
+    fn album_map(&self) -> Result<std::collections::BTreeMap<String, crate::albums::Album>> {
+        Ok(self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default())
+    }
+
     /// The smart albums, by name.
     pub fn albums(&self) -> Result<Vec<crate::albums::Album>> {
-        let map: std::collections::BTreeMap<String, crate::albums::Album> =
-            self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default();
-        Ok(map.into_values().collect())
+        Ok(self.album_map()?.into_values().collect())
     }
 
     /// One album; an unknown name is a `NotFound` error listing the albums there are.
@@ -305,8 +308,7 @@ impl Library {
                 self.vectors.dim()
             )));
         }
-        let mut map: std::collections::BTreeMap<String, crate::albums::Album> =
-            self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default();
+        let mut map = self.album_map()?;
         map.insert(album.name.clone(), album);
         self.store.meta_set(KEY_ALBUMS, &map)?;
         self.store.flush()
@@ -314,8 +316,7 @@ impl Library {
 
     /// Removes an album; false if there was none of that name.
     pub fn remove_album(&mut self, name: &str) -> Result<bool> {
-        let mut map: std::collections::BTreeMap<String, crate::albums::Album> =
-            self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default();
+        let mut map = self.album_map()?;
         let had = map.remove(name).is_some();
         if had {
             self.store.meta_set(KEY_ALBUMS, &map)?;

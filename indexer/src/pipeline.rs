@@ -131,12 +131,12 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
 
 /// The library is shared with readers (a server answering queries while it
 /// indexes): locks are taken per step and never held across decoding or inference.
-fn read(lib: &RwLock<Library>) -> std::sync::RwLockReadGuard<'_, Library> {
+pub(crate) fn read(lib: &RwLock<Library>) -> std::sync::RwLockReadGuard<'_, Library> {
     lib.read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn write(lib: &RwLock<Library>) -> std::sync::RwLockWriteGuard<'_, Library> {
+pub(crate) fn write(lib: &RwLock<Library>) -> std::sync::RwLockWriteGuard<'_, Library> {
     lib.write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

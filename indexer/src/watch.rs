@@ -26,7 +26,7 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use scry::{ClipModel, Library};
 
-use crate::pipeline::{index, IndexOptions};
+use crate::pipeline::{index, read, write, IndexOptions};
 use crate::report::{Silent, Summary};
 
 /// How to watch.
@@ -81,16 +81,6 @@ pub struct Batch {
     pub folders: Vec<PathBuf>,
     pub trigger: Trigger,
     pub result: scry::Result<Summary>,
-}
-
-fn read(lib: &RwLock<Library>) -> std::sync::RwLockReadGuard<'_, Library> {
-    lib.read()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn write(lib: &RwLock<Library>) -> std::sync::RwLockWriteGuard<'_, Library> {
-    lib.write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Keeps `lib` current with the folders under `roots` until `stop` is set:
@@ -255,6 +245,19 @@ impl FolderWatcher {
         &self.polled
     }
 
+    /// Events can no longer be trusted: every watched root is rescanned now and
+    /// then periodically, and the log says why.
+    fn fall_back_to_rescans(&mut self, why: &str, pending: &mut BTreeSet<PathBuf>) {
+        tracing::warn!(
+            "{why}; falling back to a rescan every {} s of {}",
+            self.every.as_secs(),
+            list(&self.evented)
+        );
+        pending.extend(self.evented.iter().cloned());
+        self.polled.append(&mut self.evented);
+        self.watcher = None;
+    }
+
     /// Calls `reindex` with the folders to re-index (deduplicated, each inside a
     /// root, none inside another) after each coalesced batch of events, and with
     /// the fallback roots every `rescan_every`, until `stop` is set (checked every
@@ -304,15 +307,7 @@ impl FolderWatcher {
                 }
                 Ok(Err(e)) if matches!(e.kind, notify::ErrorKind::MaxFilesWatch) => {
                     // A new folder could not be watched: events are incomplete from now.
-                    tracing::warn!(
-                        "{}; falling back to a rescan every {} s of {}",
-                        describe(&e),
-                        self.every.as_secs(),
-                        list(&self.evented)
-                    );
-                    pending.extend(self.evented.iter().cloned());
-                    self.polled.append(&mut self.evented);
-                    self.watcher = None;
+                    self.fall_back_to_rescans(&describe(&e), &mut pending);
                     changed = true;
                 }
                 Ok(Err(e)) => {
@@ -331,14 +326,7 @@ impl FolderWatcher {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    tracing::warn!(
-                        "change events stopped; falling back to a rescan every {} s of {}",
-                        self.every.as_secs(),
-                        list(&self.evented)
-                    );
-                    pending.extend(self.evented.iter().cloned());
-                    self.polled.append(&mut self.evented);
-                    self.watcher = None;
+                    self.fall_back_to_rescans("change events stopped", &mut pending);
                     changed = true;
                 }
             }

@@ -8,16 +8,11 @@
 //! them). Without them the test says so and passes, unless SCRY_REQUIRE_BROWSER=1
 //! (set by CI), where it fails.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod common;
+use common::root;
 
 fn missing_prerequisite() -> Option<String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -34,14 +29,6 @@ fn missing_prerequisite() -> Option<String> {
         return Some("node not found".into());
     }
     None
-}
-
-struct Server(std::process::Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -72,31 +59,13 @@ fn the_ui_works_in_a_real_browser() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut child = Command::new(scry)
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--db",
-            db.to_str().unwrap(),
-            "--model",
-            tiny.to_str().unwrap(),
-        ])
-        .current_dir(root())
-        .env("HF_HUB_OFFLINE", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
+    let (server, addr) = common::serve(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ]);
+    let url = format!("http://{addr}");
     let out = Command::new("node")
         .args(["--test", "tests/browser/ui.test.mjs"])
         .current_dir(root())

@@ -251,6 +251,28 @@ fn generate_images(dir: &Path, n: usize, seed: u64) {
     }
 }
 
+/// Runs `scry ARGS` and kills it with SIGKILL after `delay_ms` unless it ended
+/// first; true if it was killed.
+fn run_killed_after(args: &[String], delay_ms: u64) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(delay_ms);
+    while std::time::Instant::now() < until && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    if killed {
+        child.kill().unwrap(); // SIGKILL
+    }
+    child.wait().unwrap();
+    killed
+}
+
 #[test]
 fn kill_9_during_indexing_never_loses_or_duplicates_images() {
     // CI: 6 kills over 300 images. The full run (issue 6):
@@ -309,22 +331,7 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
         let done = committed.last().copied().unwrap_or(0) as u64;
         let left_ms = run_ms * (n as u64 - done.min(n as u64)) / n as u64;
         let delay = 10 + (rng >> 33) % left_ms.max(50);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-            .args(&args)
-            .env("HF_HUB_OFFLINE", "1")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let until = std::time::Instant::now() + std::time::Duration::from_millis(delay);
-        while std::time::Instant::now() < until && child.try_wait().unwrap().is_none() {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            kills += 1;
-        }
-        child.wait().unwrap();
+        kills += usize::from(run_killed_after(&args, delay));
         // The library opens after every kill, and committed work is never lost.
         let count = scry::Library::open(&db).unwrap().len();
         assert!(
@@ -1024,22 +1031,7 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let delay = (rng >> 33) % run_ms.max(50);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-            .args(&switch)
-            .env("HF_HUB_OFFLINE", "1")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let until = std::time::Instant::now() + std::time::Duration::from_millis(delay);
-        while std::time::Instant::now() < until && child.try_wait().unwrap().is_none() {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap();
-            kills += 1;
-        }
-        child.wait().unwrap();
+        kills += usize::from(run_killed_after(&switch, delay));
         let lib = scry::Library::open(&db).expect("opens after every kill");
         assert_eq!(lib.keyword().len() as usize, lib.len());
     }

@@ -13,9 +13,11 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+use common::{root, Server};
 
 const TOKEN: &str = "load-test-token-0123456789";
 
@@ -24,21 +26,6 @@ fn max_requests() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200_000)
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-struct Server(std::process::Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// One HTTP/1.1 request on a kept-alive connection: (status, body).
@@ -96,29 +83,11 @@ fn connect(addr: &str) -> BufReader<TcpStream> {
     BufReader::new(s)
 }
 
-/// Starts `scry serve ARGS` on a free loopback port; returns it and its address.
+/// `scry serve ARGS` with the access token.
 fn serve(args: &[&str]) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .arg("serve")
-        .args(args)
-        .args(["--bind", "127.0.0.1:0", "--token", TOKEN])
-        .current_dir(root())
-        .env("HF_HUB_OFFLINE", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .and_then(|w| w.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    (server, addr)
+    let mut all = args.to_vec();
+    all.extend(["--token", TOKEN]);
+    common::serve(&all)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
