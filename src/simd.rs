@@ -21,6 +21,25 @@ pub(crate) fn dot16(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// Dot product of `f32`s with `i8` codes.
+#[inline(always)]
+pub(crate) fn dot16_i8(a: &[f32], b: &[i8]) -> f32 {
+    let mut acc = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * f32::from(*y))
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..16 {
+            acc[l] += x[l] * f32::from(y[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
 /// Sum of `f(x)` over a slice.
 #[inline(always)]
 pub(crate) fn sum16(x: &[f32], f: impl Fn(f32) -> f32) -> f32 {
