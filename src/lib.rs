@@ -20,6 +20,6 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use ingest::Library;
-pub use model::{ClipModel, Embedding, ModelSpec};
+pub use model::{ClipModel, Embedding, ModelSpec, Precision};
 pub use preprocess::Preprocessor;
 pub use store::{ImageId, ImageRecord};

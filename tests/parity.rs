@@ -8,8 +8,11 @@
 
 use scry::model::cosine;
 use scry::preprocess::{decode_file, to_rgb};
+use scry::ClipModel;
 
-use crate::common::{fixture_dir, floats, golden, golden_model, max_abs_diff, repo_root};
+use crate::common::{
+    fixture_dir, floats, golden, golden_model, max_abs_diff, repo_root, tiny_model_dir,
+};
 
 /// The reference's pixels: its uint8 crop (saved losslessly) normalised exactly as
 /// the reference does; make_fixtures.py checks this reproduces its tensor to 1e-5.
@@ -74,6 +77,37 @@ fn image_embedding_from_reference_pixels_matches() {
         );
         assert!(cos >= 0.99999, "{}: cosine {cos}", entry["file"]);
     }
+}
+
+#[test]
+fn bf16_image_embeddings_stay_at_cosine_0_999_to_the_reference() {
+    let mut model = ClipModel::load_dir(&tiny_model_dir()).unwrap();
+    if !ClipModel::bf16_supported() {
+        let err = model.set_precision(scry::Precision::Bf16).unwrap_err();
+        assert!(err.to_string().contains("AVX-512 BF16"), "{err}");
+        eprintln!("skipped: this CPU has no AVX-512 BF16");
+        return;
+    }
+    model.set_precision(scry::Precision::Bf16).unwrap();
+    assert_eq!(model.precision(), scry::Precision::Bf16);
+    let pixels: Vec<Vec<f32>> = images().iter().map(reference_pixels).collect();
+    let bf16 = model.image_features(&pixels).unwrap();
+    let f32s = golden_model().image_features(&pixels).unwrap();
+    for ((entry, got), exact) in images().iter().zip(&bf16).zip(&f32s) {
+        let cos = cosine(got, &floats(&entry["features"]));
+        println!("image (bf16) {}: cosine {cos:.6}", entry["file"]);
+        assert!(cos >= 0.999, "{}: cosine {cos}", entry["file"]);
+        assert!(max_abs_diff(got, exact) > 0.0, "bf16 arithmetic was used");
+    }
+    // Batched and single-image passes (sharded and column-split kernels) agree.
+    let one = model.image_features(&pixels[..1]).unwrap();
+    assert!(max_abs_diff(&one[0], &bf16[0]) < 1e-5);
+    // The text tower stays f32.
+    let q = ["a photo of a cat"];
+    assert_eq!(
+        model.embed_texts(&q).unwrap(),
+        golden_model().embed_texts(&q).unwrap()
+    );
 }
 
 #[test]

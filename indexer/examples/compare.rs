@@ -7,6 +7,9 @@
 //!     compare ann-query VECTORS QUERIES DIM OUT_DIR   # on the graph `ann` dumped
 //!                                                     # (WITH_HNSW_RS=1: hnsw_rs's own search too)
 //!     compare text MODEL GRAPH_DIR VECTORS DIM ITERS
+//!     compare bf16-cosine MODEL PHOTOS   # cosine of bf16 to f32 embeddings per photo
+//!
+//! `SCRY_PRECISION=bf16` runs the image encoder in bf16.
 //!
 //! Vectors and queries are raw little-endian f32 files (row after row).
 
@@ -62,6 +65,15 @@ fn load_vectors(path: &Path, dim: usize) -> Vectors {
     vectors
 }
 
+/// Loads the model in the precision `SCRY_PRECISION` names (f32 by default).
+fn load_model(dir: &str) -> ClipModel {
+    let mut model = ClipModel::load_dir(Path::new(dir)).expect("model");
+    if let Ok(p) = std::env::var("SCRY_PRECISION") {
+        model.set_precision(p.parse().unwrap()).unwrap();
+    }
+    model
+}
+
 /// Deterministic pseudo-random pixels in the normalised range.
 fn pixels(model: &ClipModel, batch: usize) -> Vec<Vec<f32>> {
     let mut s: u64 = 0x2545_F491_4F6C_DD1D;
@@ -103,7 +115,7 @@ fn main() {
     };
     let out = match arg(0) {
         "encoder" => {
-            let model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
+            let model = load_model(arg(1));
             let batch: usize = arg(2).parse().unwrap();
             let iters: usize = arg(3).parse().unwrap();
             let px = pixels(&model, batch);
@@ -118,8 +130,32 @@ fn main() {
             let t = median(times);
             json!({"images_per_s": batch as f64 / t, "batch": batch, "median_s": t})
         }
+        "bf16-cosine" => {
+            let f32_model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
+            let mut bf16_model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
+            bf16_model.set_precision(scry::Precision::Bf16).unwrap();
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(arg(2))
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.file_name().is_some_and(|n| n != ".done"))
+                .collect();
+            paths.sort();
+            let a = f32_model.embed_image_files(&paths, 8).unwrap();
+            let b = bf16_model.embed_image_files(&paths, 8).unwrap();
+            let mut cos: Vec<f64> = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| {
+                    let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
+                    f64::from(scry::model::cosine(x, y))
+                })
+                .collect();
+            cos.sort_by(f64::total_cmp);
+            json!({"photos": cos.len(), "min": cos[0], "median": cos[cos.len() / 2]})
+        }
         "index" => {
-            let model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
+            let model = load_model(arg(1));
             let photos = PathBuf::from(arg(2));
             let db = tempfile::tempdir().unwrap();
             let lib = RwLock::new(scry::Library::open(db.path()).unwrap());
@@ -247,7 +283,7 @@ fn main() {
             json!({"curve": curve})
         }
         "text" => {
-            let model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
+            let model = load_model(arg(1));
             let graph_dir = PathBuf::from(arg(2));
             let dim: usize = arg(4).parse().unwrap();
             let iters: usize = arg(5).parse().unwrap();

@@ -24,6 +24,7 @@ use gemm::{gemm, Parallelism};
 use multiversion::multiversion;
 use rayon::prelude::*;
 
+use super::bf16::PackedBf16;
 use super::config::ClipConfig;
 
 /// A matrix product below this many multiply-adds runs on one thread.
@@ -264,6 +265,8 @@ fn small_m_block(out: &mut [[f32; SMALL_M_OUTPUTS]], a: &[f32], k: usize, w: &[f
 /// A dense layer; its weight stored as `layout` says.
 struct Linear {
     w: Vec<f32>,
+    /// The weights in bf16 instead of `w` (`--precision bf16`).
+    bf16: Option<PackedBf16>,
     layout: Layout,
     bias: Option<Vec<f32>>,
     n_in: usize,
@@ -290,6 +293,7 @@ impl Linear {
         };
         Ok(Self {
             w,
+            bf16: None,
             layout,
             bias,
             n_in,
@@ -320,6 +324,7 @@ impl Linear {
             .map(|b| b.concat());
         Self {
             w,
+            bf16: None,
             layout,
             bias,
             n_in,
@@ -341,6 +346,10 @@ impl Linear {
             }
             read_dst = true;
         }
+        if let Some(packed) = &self.bf16 {
+            packed.matmul(rows, out, read_dst, &x[..rows * self.n_in], !serial());
+            return;
+        }
         matmul(
             rows,
             self.n_out,
@@ -351,6 +360,16 @@ impl Linear {
             &self.w,
             self.layout,
         );
+    }
+
+    /// Replaces the f32 weights with bf16 ones for the bf16 kernel.
+    fn to_bf16(&mut self) {
+        let (k, n, w) = (self.n_in, self.n_out, &self.w);
+        self.bf16 = Some(match self.layout {
+            Layout::InOut => PackedBf16::pack(k, n, |r, c| w[r * n + c]),
+            Layout::OutIn => PackedBf16::pack(k, n, |r, c| w[c * k + r]),
+        });
+        self.w = Vec::new();
     }
 }
 
@@ -678,6 +697,7 @@ impl VisionTower {
         let w = e.get((d, ch, p, p), "patch_embedding.weight")?;
         let patch = Linear {
             w: to_vec(w.reshape((d, ch * p * p))?.t()?.contiguous()?)?,
+            bf16: None,
             layout: Layout::InOut,
             bias: None,
             n_in: ch * p * p,
@@ -709,6 +729,18 @@ impl VisionTower {
             patch_size: p,
             channels: ch,
         })
+    }
+
+    /// Switches every dense layer to bf16 weights and the bf16 kernel (the caller
+    /// checks [`super::bf16::supported`]). Attention, norms and activations stay f32.
+    pub(crate) fn to_bf16(&mut self) {
+        self.patch.to_bf16();
+        for l in &mut self.encoder.layers {
+            for lin in [&mut l.qkv, &mut l.out, &mut l.fc1, &mut l.fc2] {
+                lin.to_bf16();
+            }
+        }
+        self.projection.to_bf16();
     }
 
     /// Projected (unnormalised) features for `batch` images stored back to back
@@ -913,6 +945,7 @@ mod tests {
     fn fused_linear_equals_parts() {
         let mk = |n_in: usize, n_out: usize, seed: usize| Linear {
             layout: Layout::InOut,
+            bf16: None,
             w: (0..n_in * n_out)
                 .map(|i| ((i * 31 + seed) % 17) as f32 - 8.0)
                 .collect(),

@@ -9,6 +9,7 @@
 //! the config mapping (`config`), the tokenizer (`tokenizer`, `textclean`), the
 //! pooling and the batching. Preprocessing lives in [`crate::preprocess`].
 
+mod bf16;
 pub mod config;
 mod encoder;
 pub mod hub;
@@ -39,8 +40,42 @@ pub type Embedding = Vec<f32>;
 /// adds little throughput and only latency and memory.
 pub const DEFAULT_BATCH_SIZE: usize = 8;
 
+/// The arithmetic of the image encoder's dense layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 throughout: equal to the reference implementation to float rounding.
+    #[default]
+    F32,
+    /// bf16 weights and inputs with f32 sums (needs AVX-512 BF16): about twice
+    /// the image throughput, embeddings at cosine ≥ 0.999 to f32's. Opt-in.
+    Bf16,
+}
+
+impl std::str::FromStr for Precision {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "fp32" => Ok(Self::F32),
+            "bf16" => Ok(Self::Bf16),
+            _ => Err(Error::InvalidArgument(format!(
+                "precision {s:?}: expected f32 or bf16"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::F32 => "f32",
+            Self::Bf16 => "bf16",
+        })
+    }
+}
+
 /// A loaded CLIP model: both towers, the tokenizer and the preprocessing recipe.
 pub struct ClipModel {
+    precision: Precision,
     id: String,
     dir: PathBuf,
     config: ClipConfig,
@@ -106,6 +141,7 @@ impl ClipModel {
         })();
         let (text, vision) = built.map_err(|e| Error::invalid_model(&weights, e.to_string()))?;
         Ok(Self {
+            precision: Precision::F32,
             id: dir.display().to_string(),
             dir: dir.to_path_buf(),
             config,
@@ -124,6 +160,39 @@ impl ClipModel {
     /// Overrides the id (e.g. after resolving a hub repo to its cache folder).
     pub fn set_id(&mut self, id: impl Into<String>) {
         self.id = id.into();
+    }
+
+    /// The image encoder's arithmetic.
+    pub fn precision(&self) -> Precision {
+        self.precision
+    }
+
+    /// Switches the image encoder to `precision`. bf16 needs a CPU with AVX-512
+    /// BF16; it cannot be switched back (the f32 weights are dropped: reload).
+    pub fn set_precision(&mut self, precision: Precision) -> Result<()> {
+        if precision == self.precision {
+            return Ok(());
+        }
+        match precision {
+            Precision::Bf16 if !bf16::supported() => Err(Error::InvalidArgument(
+                "--precision bf16 needs a CPU with AVX-512 BF16 (AMD Zen 4 or later, \
+                 Intel Cooper Lake, Sapphire Rapids or later); this one has none: use f32"
+                    .into(),
+            )),
+            Precision::Bf16 => {
+                self.vision.to_bf16();
+                self.precision = precision;
+                Ok(())
+            }
+            Precision::F32 => Err(Error::InvalidArgument(
+                "the model runs in bf16 already: load it again for f32".into(),
+            )),
+        }
+    }
+
+    /// Whether this CPU can run [`Precision::Bf16`].
+    pub fn bf16_supported() -> bool {
+        bf16::supported()
     }
 
     /// The folder the model was loaded from.

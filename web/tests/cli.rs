@@ -23,6 +23,7 @@ fn scry(args: &[&str], hf_home: &Path) -> Output {
         .env("HF_HOME", hf_home)
         .env("HF_HUB_OFFLINE", "1")
         .env_remove("SCRY_MODEL")
+        .env_remove("SCRY_PRECISION")
         .output()
         .expect("scry runs")
 }
@@ -210,6 +211,54 @@ fn bad_arguments_exit_with_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = scry(&["frobnicate"], home.path());
     assert_eq!(out.status.code(), Some(2));
+    let out = scry(
+        &["embed", "--precision", "fp64", "--text", "a"],
+        home.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--precision"));
+}
+
+#[test]
+fn precision_bf16_embeds_images_close_to_f32_or_says_what_the_cpu_lacks() {
+    let home = tempfile::tempdir().unwrap();
+    let tiny = tiny();
+    let embed = |precision: &str| {
+        scry(
+            &[
+                "embed",
+                "--model",
+                tiny.to_str().unwrap(),
+                "--precision",
+                precision,
+                "--image",
+                "sample_data/animals/chelsea.jpg",
+            ],
+            home.path(),
+        )
+    };
+    let bf16 = embed("bf16");
+    if !scry::ClipModel::bf16_supported() {
+        assert_clean_failure(&bf16, &["AVX-512 BF16", "f32"]);
+        return;
+    }
+    let vector = |out: &Output| -> Vec<f32> {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["images"][0]["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect()
+    };
+    let (a, b) = (vector(&embed("f32")), vector(&bf16));
+    let cos: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+    assert!(cos >= 0.999 && a != b, "cosine {cos}");
 }
 
 #[test]

@@ -32,13 +32,27 @@ pub struct ModelArgs {
     /// tokenizer.json) or a Hugging Face repo id, optionally with @revision.
     #[arg(long, env = "SCRY_MODEL", default_value = scry::model::DEFAULT_MODEL, value_name = "DIR|REPO")]
     pub model: String,
+    /// Image encoder arithmetic: f32 (exact), or bf16 (about 1.7-2x faster image
+    /// encoding on CPUs with AVX-512 BF16; embeddings at cosine >= 0.999 to f32's).
+    #[arg(
+        long,
+        env = "SCRY_PRECISION",
+        default_value = "f32",
+        value_name = "f32|bf16"
+    )]
+    pub precision: scry::Precision,
 }
 
 impl ModelArgs {
     /// Loads the model, fetching it on first use unless `HF_HUB_OFFLINE` is set.
     pub fn load(&self) -> anyhow::Result<scry::ClipModel> {
         let spec = scry::ModelSpec::parse(&self.model);
-        Ok(scry::ClipModel::open(&spec, true)?)
+        let mut model = scry::ClipModel::open(&spec, true)?;
+        model.set_precision(self.precision)?;
+        if self.precision == scry::Precision::Bf16 {
+            tracing::info!("image encoder in bf16 (--precision bf16)");
+        }
+        Ok(model)
     }
 }
 
