@@ -304,3 +304,59 @@ fn large_jpegs_are_decoded_scaled_without_changing_the_embedding() {
     );
     assert!(cos >= 0.999, "{cos}");
 }
+
+/// A lossy WebP of `rgb`, encoded by libwebp.
+fn lossy_webp(rgb: &image::RgbImage, quality: f32) -> Vec<u8> {
+    let (w, h) = (rgb.width() as i32, rgb.height() as i32);
+    let mut out = std::ptr::null_mut();
+    // SAFETY: `rgb` holds h rows of 3w bytes; libwebp allocates `out`, freed below.
+    unsafe {
+        let n = libwebp_sys::WebPEncodeRGB(rgb.as_ptr(), w, h, 3 * w, quality, &mut out);
+        assert!(n > 0, "libwebp encodes");
+        let bytes = std::slice::from_raw_parts(out, n).to_vec();
+        libwebp_sys::WebPFree(out.cast());
+        bytes
+    }
+}
+
+#[test]
+fn large_webps_are_decoded_scaled_by_libwebp_without_changing_the_embedding() {
+    let src = to_rgb(decode_file(&repo_root().join("sample_data/animals/chelsea.jpg")).unwrap());
+    let large = scry::preprocess::resize_rgb(&src, 2706, 1800);
+    let bytes = lossy_webp(&large, 90.0);
+
+    // Full size: libwebp and the image crate's pure-Rust decoder agree.
+    let ours = to_rgb(scry::preprocess::decode_bytes(&bytes).unwrap());
+    let theirs = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    assert_eq!(ours.dimensions(), (2706, 1800));
+    let worst = ours
+        .as_raw()
+        .iter()
+        .zip(theirs.as_raw())
+        .map(|(a, b)| a.abs_diff(*b))
+        .max()
+        .unwrap();
+    assert!(
+        worst <= 3,
+        "libwebp and image-webp differ by {worst} levels"
+    );
+
+    // Scaled while decoding, with the full dimensions still reported.
+    let model = golden_model();
+    let min = model.preprocessor().decode_min_side();
+    let d = scry::preprocess::decode_full(&bytes, Some(min)).unwrap();
+    let short = d.image.width().min(d.image.height());
+    assert!(short >= 2 * min && short <= 1800 / 2, "decoded at {short}");
+    assert_eq!((d.width, d.height, d.format), (2706, 1800, "webp"));
+
+    let full = model.preprocessor().pixels(&ours);
+    let fast = model.preprocessor().pixels_from_bytes(&bytes).unwrap();
+    let e = model.embed_pixels(&[full, fast], 2).unwrap();
+    let cos = cosine(&e[0], &e[1]);
+    println!("scaled WebP decode (short side {short}) vs full: cosine {cos:.6}");
+    assert!(cos >= 0.999, "{cos}");
+
+    // A truncated file is an error that says so, never a crash.
+    let err = scry::preprocess::decode_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+    assert!(err.contains("WebP"), "{err}");
+}
