@@ -693,7 +693,7 @@ mod tests {
             ours >= 0.95 && ours >= theirs - 0.02,
             "recall {ours} vs hnsw_rs {theirs}"
         );
-        let even = |id: ImageId| id % 2 == 0;
+        let even = |id: ImageId| id.is_multiple_of(2);
         let filtered = recall(&|q| g.search_ef(q, 10, 64, &even), &even);
         assert!(filtered >= 0.9, "filtered recall {filtered}");
         // Scores are the cosine of the stored vectors.

@@ -163,19 +163,19 @@ impl ClipConfig {
                 return Err(format!("{name} is 0"));
             }
         }
-        if t.hidden_size % t.num_attention_heads != 0 {
+        if !t.hidden_size.is_multiple_of(t.num_attention_heads) {
             return Err(format!(
                 "text_config.hidden_size {} is not divisible by num_attention_heads {}",
                 t.hidden_size, t.num_attention_heads
             ));
         }
-        if v.hidden_size % v.num_attention_heads != 0 {
+        if !v.hidden_size.is_multiple_of(v.num_attention_heads) {
             return Err(format!(
                 "vision_config.hidden_size {} is not divisible by num_attention_heads {}",
                 v.hidden_size, v.num_attention_heads
             ));
         }
-        if v.image_size % v.patch_size != 0 {
+        if !v.image_size.is_multiple_of(v.patch_size) {
             return Err(format!(
                 "vision_config.image_size {} is not a multiple of patch_size {}",
                 v.image_size, v.patch_size

@@ -363,7 +363,7 @@ impl Linear {
     }
 
     /// Replaces the f32 weights with bf16 ones for the bf16 kernel.
-    fn to_bf16(&mut self) {
+    fn use_bf16(&mut self) {
         let (k, n, w) = (self.n_in, self.n_out, &self.w);
         self.bf16 = Some(match self.layout {
             Layout::InOut => PackedBf16::pack(k, n, |r, c| w[r * n + c]),
@@ -733,14 +733,14 @@ impl VisionTower {
 
     /// Switches every dense layer to bf16 weights and the bf16 kernel (the caller
     /// checks [`super::bf16::supported`]). Attention, norms and activations stay f32.
-    pub(crate) fn to_bf16(&mut self) {
-        self.patch.to_bf16();
+    pub(crate) fn use_bf16(&mut self) {
+        self.patch.use_bf16();
         for l in &mut self.encoder.layers {
             for lin in [&mut l.qkv, &mut l.out, &mut l.fc1, &mut l.fc2] {
-                lin.to_bf16();
+                lin.use_bf16();
             }
         }
-        self.projection.to_bf16();
+        self.projection.use_bf16();
     }
 
     /// Projected (unnormalised) features for `batch` images stored back to back

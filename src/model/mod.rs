@@ -180,7 +180,7 @@ impl ClipModel {
                     .into(),
             )),
             Precision::Bf16 => {
-                self.vision.to_bf16();
+                self.vision.use_bf16();
                 self.precision = precision;
                 Ok(())
             }
