@@ -261,8 +261,9 @@ def make_vectors(work: Path, n: int, dim: int) -> tuple[Path, Path]:
 
 # ---------------------------------------------------------------------- driver
 
-def run(cmd: list[str]) -> dict:
-    p = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd: list[str], env: dict | None = None) -> dict:
+    p = subprocess.run(cmd, capture_output=True, text=True,
+                       env={**os.environ, **env} if env else None)
     if p.returncode != 0:
         sys.stderr.write(p.stderr[-3000:])
         raise SystemExit(f"failed: {' '.join(cmd)}")
@@ -312,6 +313,11 @@ def main() -> int:
     scry_ann = run([args.scry, "ann", str(vec), str(qry), str(args.dim), str(ann_dir)])
     hnsw = run(me + ["hnswlib", "--vectors", str(vec), "--queries", str(qry), "--dim", str(args.dim)])
 
+    # The opt-in bf16 image encoder, where the CPU has AVX-512 BF16: its cosine to
+    # f32 on every photo, then its speed in each round beside the f32 figures.
+    bf16 = run([args.scry, "bf16-cosine", model, args.photos])
+    BF16 = {"SCRY_PRECISION": "bf16"}
+
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds} …", flush=True)
         add("gemm", run(me + ["gemm"])["gflops"])
@@ -322,6 +328,9 @@ def main() -> int:
                 if who == 0:
                     v = run([args.scry, "encoder", model, str(b), it])["images_per_s"]
                     add(f"scry-enc-{b}", v)
+                    if bf16["supported"]:
+                        v = run([args.scry, "encoder", model, str(b), it], BF16)["images_per_s"]
+                        add(f"bf16-enc-{b}", v)
                 elif who == 1:
                     v = run(me + ["torch-encoder", "--model", model, "--batch", str(b), "--iters", it])
                     add(f"torch-enc-{b}", v["images_per_s"])
@@ -346,13 +355,16 @@ def main() -> int:
                 add("scry-index", v["images_per_s"])
                 add("scry-index-rss", v["peak_rss_mib"])
                 add("photos", v["images"])
+                if bf16["supported"]:
+                    add("bf16-index", run([args.scry, "index", model, args.photos], BF16)["images_per_s"])
             else:
                 v = run(me + ["torch-index", "--model", model, "--photos", args.photos])
                 add("torch-index", v["images_per_s"])
                 add("processor", v["processor"])
 
     med = {k: statistics.median(v) if isinstance(v[0], (int, float)) else v[0] for k, v in R.items()}
-    (work / "results.json").write_text(json.dumps({"rounds": R, "ann": scry_ann, "hnswlib": hnsw}, indent=1))
+    (work / "results.json").write_text(json.dumps({"rounds": R, "ann": scry_ann, "hnswlib": hnsw,
+                                                   "bf16": bf16}, indent=1))
 
     rows = []
 
@@ -374,6 +386,14 @@ def main() -> int:
         med[f"ort-enc-{ob}"], "img/s")
     row(f"indexing {int(med['photos'])} photos end to end", med["scry-index"],
         f"transformers ({med['processor']})", med["torch-index"], "img/s")
+    if bf16["supported"]:
+        bb = best("bf16")
+        row(f"opt-in bf16 image encoder, best batch (scry {bb}, ORT {ob})", med[f"bf16-enc-{bb}"],
+            "ONNX Runtime", med[f"ort-enc-{ob}"], "img/s")
+        row(f"opt-in bf16 image encoder, best batch (scry {bb}, PyTorch {tb})", med[f"bf16-enc-{bb}"],
+            "PyTorch", med[f"torch-enc-{tb}"], "img/s")
+        row(f"indexing {int(med['photos'])} photos end to end, --precision bf16", med["bf16-index"],
+            f"transformers ({med['processor']})", med["torch-index"], "img/s")
     row("text query: scry tokenize+encode+search 100k vs encode only", med["scry-query"],
         "transformers, padded 77", med["torch-text"], "ms", higher_is_better=False)
     row("text query (same)", med["scry-query"], "ONNX Runtime, padded 77", med["ort-text"], "ms",
@@ -396,6 +416,14 @@ def main() -> int:
     print()
     print(f"scry's image encoder reaches {med[f'scry-enc-{sb}'] / ceiling:.0%} of the GEMM ceiling "
           f"(PyTorch {med[f'torch-enc-{tb}'] / ceiling:.0%}, ONNX Runtime {med[f'ort-enc-{ob}'] / ceiling:.0%}).")
+    if bf16["supported"]:
+        print(f"bf16 (opt-in, --precision bf16): {med[f'bf16-enc-{bb}'] / med[f'scry-enc-{sb}']:.2f}× "
+              f"scry's f32 image encoder at the best batch, "
+              f"{med['bf16-index'] / med['scry-index']:.2f}× its f32 indexing; cosine to the f32 "
+              f"embeddings over the {bf16['photos']} photos: min {bf16['min']:.6f}, "
+              f"median {bf16['median']:.6f}.")
+    else:
+        print("bf16: this CPU has no AVX-512 BF16; not measured.")
     print(f"Text: scry encode alone {med['scry-encode']:.1f} ms, a repeated query (cache) "
           f"{med['scry-cached']:.2f} ms.")
     print(f"ANN, exact SIMD scan of {scry_ann['n']:,}: {scry_ann['exact_qps']:.0f} q/s on one core. "

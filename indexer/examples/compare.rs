@@ -130,6 +130,7 @@ fn main() {
             let t = median(times);
             json!({"images_per_s": batch as f64 / t, "batch": batch, "median_s": t})
         }
+        "bf16-cosine" if !ClipModel::bf16_supported() => json!({"supported": false}),
         "bf16-cosine" => {
             let f32_model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
             let mut bf16_model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
@@ -152,7 +153,8 @@ fn main() {
                 })
                 .collect();
             cos.sort_by(f64::total_cmp);
-            json!({"photos": cos.len(), "min": cos[0], "median": cos[cos.len() / 2]})
+            json!({"supported": true, "photos": cos.len(), "min": cos[0],
+                   "median": cos[cos.len() / 2]})
         }
         "index" => {
             let model = load_model(arg(1));
@@ -280,7 +282,20 @@ fn main() {
                 }
                 curve.push(point);
             }
-            json!({"curve": curve})
+            let huge = std::fs::read_to_string("/proc/self/smaps_rollup")
+                .unwrap_or_default()
+                .lines()
+                .find(|l| l.starts_with("AnonHugePages"))
+                .map(|l| {
+                    l.split_whitespace()
+                        .nth(1)
+                        .unwrap_or("0")
+                        .parse::<f64>()
+                        .unwrap_or(0.0)
+                        / 1024.0
+                })
+                .unwrap_or(0.0);
+            json!({"curve": curve, "huge_pages_mib": huge})
         }
         "text" => {
             let model = load_model(arg(1));
