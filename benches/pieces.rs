@@ -7,6 +7,8 @@
 //! `SCRY_BENCH_MODEL` names a model folder; scripts/compare.sh makes a full-size
 //! random-weight ViT-B/32 there (speed does not depend on the weights' values).
 //! Without it the encoder groups use the tiny test model and say so in their names.
+//! On a CPU with AVX-512 BF16 the opt-in bf16 image encoder is measured as well
+//! (`image-encoder-bf16/…`).
 //! Inputs (a 12-megapixel JPEG, large PNG and WebP, clustered vectors, a graph
 //! dump) are generated once under target/bench-inputs.
 
@@ -27,21 +29,39 @@ fn inputs() -> PathBuf {
     dir
 }
 
+fn model_dir() -> (PathBuf, String) {
+    match std::env::var_os("SCRY_BENCH_MODEL") {
+        Some(d) => (PathBuf::from(d), "model".to_string()),
+        None => (
+            root().join("tests/fixtures/tiny-clip"),
+            "tiny-model".to_string(),
+        ),
+    }
+}
+
 fn model() -> &'static (ClipModel, String) {
     static MODEL: OnceLock<(ClipModel, String)> = OnceLock::new();
     MODEL.get_or_init(|| {
-        let (dir, name) = match std::env::var_os("SCRY_BENCH_MODEL") {
-            Some(d) => (PathBuf::from(d), "model".to_string()),
-            None => (
-                root().join("tests/fixtures/tiny-clip"),
-                "tiny-model".to_string(),
-            ),
-        };
+        let (dir, name) = model_dir();
         (
             ClipModel::load_dir(&dir).expect("SCRY_BENCH_MODEL loads"),
             name,
         )
     })
+}
+
+/// The same model with the opt-in bf16 image encoder, where the CPU has it.
+fn model_bf16() -> Option<&'static ClipModel> {
+    static MODEL: OnceLock<Option<ClipModel>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| {
+            ClipModel::bf16_supported().then(|| {
+                let mut m = ClipModel::load_dir(&model_dir().0).expect("SCRY_BENCH_MODEL loads");
+                m.set_precision(scry::Precision::Bf16).unwrap();
+                m
+            })
+        })
+        .as_ref()
 }
 
 /// A large photo made from a real one (sample_data) upscaled to `w × h`, so the
@@ -106,22 +126,29 @@ fn decode(c: &mut Criterion) {
 fn encoder(c: &mut Criterion) {
     let (model, name) = model();
     let n = model.pixels_len();
-    let mut g = c.benchmark_group(format!("image-encoder/{name}"));
-    g.sample_size(10);
-    for batch in [1usize, 8, 32] {
-        let px: Vec<Vec<f32>> = (0..batch)
+    let pixels = |batch: usize| -> Vec<Vec<f32>> {
+        (0..batch)
             .map(|i| {
                 (0..n)
                     .map(|j| ((i * 7 + j) % 255) as f32 / 64.0 - 2.0)
                     .collect()
             })
-            .collect();
-        g.throughput(Throughput::Elements(batch as u64));
-        g.bench_with_input(BenchmarkId::from_parameter(batch), &px, |b, px| {
-            b.iter(|| model.image_features(px).unwrap())
-        });
+            .collect()
+    };
+    let variants = std::iter::once(("image-encoder", model))
+        .chain(model_bf16().into_iter().map(|m| ("image-encoder-bf16", m)));
+    for (group, m) in variants {
+        let mut g = c.benchmark_group(format!("{group}/{name}"));
+        g.sample_size(10);
+        for batch in [1usize, 8, 32] {
+            let px = pixels(batch);
+            g.throughput(Throughput::Elements(batch as u64));
+            g.bench_with_input(BenchmarkId::from_parameter(batch), &px, |b, px| {
+                b.iter(|| m.image_features(px).unwrap())
+            });
+        }
+        g.finish();
     }
-    g.finish();
     let mut g = c.benchmark_group(format!("text-encoder/{name}"));
     g.bench_function("short-query", |b| {
         b.iter(|| model.embed_texts(&["a dog on the beach"]).unwrap())

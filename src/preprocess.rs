@@ -413,7 +413,10 @@ fn decode_webp(
             return None;
         }
         let (fw, fh) = (config.input.width as u32, config.input.height as u32);
-        if fw == 0 || fh == 0 || fw > MAX_DIMENSION || fh > MAX_DIMENSION {
+        if fw == 0 || fh == 0 {
+            return Some(Err(format!("corrupt WebP: it says it is {fw}×{fh} pixels")));
+        }
+        if fw > MAX_DIMENSION || fh > MAX_DIMENSION {
             return Some(Err(format!(
                 "too large to decode safely ({fw}×{fh}; the limit is {MAX_DIMENSION} per side)"
             )));
@@ -457,8 +460,21 @@ fn decode_webp(
         };
         let status = w::WebPDecode(bytes.as_ptr(), bytes.len(), &mut config);
         w::WebPFreeDecBuffer(&mut config.output);
-        if status != w::VP8StatusCode::VP8_STATUS_OK {
-            return Some(Err(format!("corrupt or truncated WebP ({status:?})")));
+        use w::VP8StatusCode as S;
+        match status {
+            S::VP8_STATUS_OK => {}
+            S::VP8_STATUS_NOT_ENOUGH_DATA => {
+                return Some(Err("truncated WebP (the file ends early)".into()))
+            }
+            S::VP8_STATUS_OUT_OF_MEMORY => {
+                return Some(Err("not enough memory to decode this WebP".into()))
+            }
+            S::VP8_STATUS_UNSUPPORTED_FEATURE => {
+                return Some(Err(
+                    "WebP uses a feature the decoder does not support".into()
+                ))
+            }
+            _ => return Some(Err("corrupt WebP (the image data is invalid)".into())),
         }
         let image = if alpha {
             image::RgbaImage::from_raw(ow, oh, out).map(DynamicImage::ImageRgba8)

@@ -360,3 +360,44 @@ fn large_webps_are_decoded_scaled_by_libwebp_without_changing_the_embedding() {
     let err = scry::preprocess::decode_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
     assert!(err.contains("WebP"), "{err}");
 }
+
+#[test]
+fn webps_with_exif_keep_their_rotation() {
+    // A VP8X WebP with an EXIF chunk saying "rotate 90°" (orientation 6): libwebp
+    // would ignore it, so such files take the image crate's path, which applies it.
+    let src = to_rgb(decode_file(&repo_root().join("sample_data/animals/chelsea.jpg")).unwrap());
+    let img = scry::preprocess::resize_rgb(&src, 300, 200);
+    let simple = lossy_webp(&img, 90.0);
+    let mut tiff = b"II*\0\x08\0\0\0\x01\0".to_vec(); // header, IFD at 8, one entry
+    tiff.extend([0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]); // Orientation, SHORT, 1, = 6
+    tiff.extend([0, 0, 0, 0]); // no next IFD
+    let chunk = |tag: &[u8], data: &[u8]| {
+        let mut c = tag.to_vec();
+        c.extend((data.len() as u32).to_le_bytes());
+        c.extend(data);
+        if data.len() % 2 == 1 {
+            c.push(0);
+        }
+        c
+    };
+    let mut vp8x = vec![0x08, 0, 0, 0];
+    vp8x.extend(&(300u32 - 1).to_le_bytes()[..3]);
+    vp8x.extend(&(200u32 - 1).to_le_bytes()[..3]);
+    let mut body = b"WEBP".to_vec();
+    body.extend(chunk(b"VP8X", &vp8x));
+    body.extend(&simple[12..]); // the VP8 chunk of the simple file
+    body.extend(chunk(b"EXIF", &tiff));
+    let mut file = b"RIFF".to_vec();
+    file.extend((body.len() as u32).to_le_bytes());
+    file.extend(body);
+
+    let plain = scry::preprocess::decode_full(&simple, None).unwrap();
+    assert_eq!((plain.width, plain.height), (300, 200));
+    let rotated = scry::preprocess::decode_full(&file, None).unwrap();
+    assert_eq!(
+        (rotated.width, rotated.height),
+        (200, 300),
+        "orientation applied"
+    );
+    assert_eq!(rotated.format, "webp");
+}

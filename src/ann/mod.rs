@@ -234,8 +234,11 @@ fn prefetch(p: *const i8, bytes: usize) {
     // SAFETY: prefetching is a hint; it never faults, whatever the address.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        for line in 0..bytes.div_ceil(64) {
-            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64 * line));
+        // From the cache line holding the first byte to the one holding the last.
+        let first = (p as usize) & !63;
+        let last = (p as usize + bytes.max(1) - 1) & !63;
+        for line in (first..=last).step_by(64) {
+            _mm_prefetch::<_MM_HINT_T0>(line as *const i8);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -318,6 +321,8 @@ impl SearchView {
                     .unwrap_or_default()
             };
             let mut l0 = nodes(0);
+            // hnsw_rs keeps at most 2 × MAX_CONNECTIONS links on layer 0.
+            debug_assert!(l0.len() < SLOT0, "layer-0 links {}", l0.len());
             l0.truncate(SLOT0 - 1);
             view.links0.push(l0.len() as u32);
             view.links0.extend(&l0);
@@ -358,6 +363,7 @@ impl SearchView {
         if self.ids.is_empty() || k == 0 {
             return Vec::new();
         }
+        assert_eq!(query.len(), self.dim, "query dimension");
         let mut node = self.entry;
         let mut best = self.distance(query, node);
         for layer in (1..=self.top_layer).rev() {
@@ -489,19 +495,6 @@ fn distances_i8(query: &[f32], codes: &[i8], scales: &[f32], nodes: &[u32], out:
     for (&n, o) in nodes.iter().zip(out.iter_mut()) {
         let c = &codes[n as usize * dim..(n as usize + 1) * dim];
         *o = 1.0 - scales[n as usize] * crate::simd::dot16_i8(query, c);
-    }
-}
-
-/// `1 - <query, v>` for each node in `nodes`, one dispatch for all of them.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma",
-    "x86_64+avx2+fma"
-))]
-fn distances(query: &[f32], vectors: &[*const f32], dim: usize, nodes: &[u32], out: &mut [f32]) {
-    for (&n, o) in nodes.iter().zip(out.iter_mut()) {
-        // SAFETY: as in `SearchView::vector`.
-        let v = unsafe { std::slice::from_raw_parts(vectors[n as usize], dim) };
-        *o = 1.0 - crate::simd::dot16(query, v);
     }
 }
 

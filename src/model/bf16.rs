@@ -100,6 +100,13 @@ impl PackedBf16 {
         let (k, n) = (self.k, self.n);
         assert!(dst.len() >= m * n && a.len() >= m * k, "matmul bounds");
         assert!(supported(), "bf16 kernel on a CPU without AVX-512 BF16");
+        if self.pairs == 0 {
+            // An empty sum: the kernel never runs.
+            if !accumulate {
+                dst[..m * n].fill(0.0);
+            }
+            return;
+        }
         let packed_a = self.pack_input(m, a);
         let panels = n.div_ceil(NR);
         #[cfg(target_arch = "x86_64")]
@@ -235,6 +242,9 @@ unsafe fn kernel(
     };
     for (r, acc) in acc.iter().enumerate().take(rows) {
         for (h, mask) in [(0, m0), (1, m1)] {
+            if mask == 0 {
+                continue;
+            }
             let ptr = c.add(r * ldc + 16 * h);
             let v = if accumulate {
                 _mm512_add_ps(_mm512_maskz_loadu_ps(mask, ptr), acc[h])

@@ -347,7 +347,8 @@ impl Linear {
             read_dst = true;
         }
         if let Some(packed) = &self.bf16 {
-            packed.matmul(rows, out, read_dst, &x[..rows * self.n_in], !serial());
+            let parallel = !serial() && rows * self.n_in * self.n_out >= PARALLEL_GEMM_MIN;
+            packed.matmul(rows, out, read_dst, &x[..rows * self.n_in], parallel);
             return;
         }
         matmul(
