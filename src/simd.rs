@@ -2,28 +2,13 @@
 //! `inline(always)` so that each caller compiled for AVX2 or AVX-512 (with
 //! `multiversion`) gets them in its own instruction set.
 
-/// Dot product of two equally long slices.
+/// Dot product of two equally long slices: `f32`s with `f32`s, or with `i8`
+/// codes (the ANN walk's quantised vectors), widened to `f32` lane by lane.
 #[inline(always)]
-pub(crate) fn dot16(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..16 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
-/// Dot product of `f32`s with `i8` codes.
-#[inline(always)]
-pub(crate) fn dot16_i8(a: &[f32], b: &[i8]) -> f32 {
+pub(crate) fn dot16<T: Copy>(a: &[f32], b: &[T]) -> f32
+where
+    f32: From<T>,
+{
     let mut acc = [0f32; 16];
     let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
     let tail: f32 = ca

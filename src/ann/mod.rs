@@ -494,7 +494,7 @@ fn distances_i8(query: &[f32], codes: &[i8], scales: &[f32], nodes: &[u32], out:
     let dim = query.len();
     for (&n, o) in nodes.iter().zip(out.iter_mut()) {
         let c = &codes[n as usize * dim..(n as usize + 1) * dim];
-        *o = 1.0 - scales[n as usize] * crate::simd::dot16_i8(query, c);
+        *o = 1.0 - scales[n as usize] * crate::simd::dot16(query, c);
     }
 }
 
