@@ -75,6 +75,43 @@ struct Seen {
     summary: Summary,
 }
 
+/// One indexing run of `root` into `lib`.
+fn index_once(lib: &RwLock<Library>, root: &Path) -> Summary {
+    index(
+        lib,
+        model(),
+        std::slice::from_ref(&root.to_path_buf()),
+        &IndexOptions::default(),
+        &Silent,
+    )
+    .unwrap()
+}
+
+/// Watches `root` until `stop`, recording every batch in `seen`.
+fn watch_recording(
+    lib: &RwLock<Library>,
+    root: &Path,
+    opts: &WatchOptions,
+    stop: &AtomicBool,
+    seen: &Mutex<Vec<Seen>>,
+) -> scry::Result<()> {
+    watch(
+        lib,
+        model(),
+        std::slice::from_ref(&root.to_path_buf()),
+        opts,
+        stop,
+        |b| {
+            let summary = b.result.as_ref().expect("batch indexed").clone();
+            seen.lock().unwrap().push(Seen {
+                folders: b.folders.clone(),
+                trigger: b.trigger,
+                summary,
+            });
+        },
+    )
+}
+
 #[test]
 fn watch_coalesces_bursts_and_follows_edits_moves_deletions_and_new_folders() {
     let tmp = tempfile::tempdir().unwrap();
@@ -84,14 +121,7 @@ fn watch_coalesces_bursts_and_follows_edits_moves_deletions_and_new_folders() {
     // The library sits inside the root (hidden, so never crawled): its own writes
     // must not be taken for changes, or every run would trigger another.
     let lib = RwLock::new(Library::open(&photos.join(".scry")).unwrap());
-    let first = index(
-        &lib,
-        model(),
-        std::slice::from_ref(&photos),
-        &IndexOptions::default(),
-        &Silent,
-    )
-    .unwrap();
+    let first = index_once(&lib, &photos);
     assert_eq!(first.new, 2);
 
     let opts = WatchOptions {
@@ -102,23 +132,7 @@ fn watch_coalesces_bursts_and_follows_edits_moves_deletions_and_new_folders() {
     let seen: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
     let batches = || seen.lock().unwrap().len();
     std::thread::scope(|s| {
-        let watcher = s.spawn(|| {
-            watch(
-                &lib,
-                model(),
-                std::slice::from_ref(&photos),
-                &opts,
-                &stop,
-                |b| {
-                    let summary = b.result.as_ref().expect("batch indexed").clone();
-                    seen.lock().unwrap().push(Seen {
-                        folders: b.folders.clone(),
-                        trigger: b.trigger,
-                        summary,
-                    });
-                },
-            )
-        });
+        let watcher = s.spawn(|| watch_recording(&lib, &photos, &opts, &stop, &seen));
         let _stop = StopOnDrop(&stop);
         // Ready once a change is seen (a file that is not an image; written until
         // the watches are in place).
@@ -241,37 +255,16 @@ fn the_periodic_rescan_fallback_picks_up_changes() {
     let photos = std::fs::canonicalize(tmp.path()).unwrap().join("photos");
     png(&photos.join("one.png"), 1);
     let lib = RwLock::new(Library::open(&tmp.path().join("lib")).unwrap());
-    index(
-        &lib,
-        model(),
-        std::slice::from_ref(&photos),
-        &IndexOptions::default(),
-        &Silent,
-    )
-    .unwrap();
+    index_once(&lib, &photos);
     let opts = WatchOptions {
         rescan_only: true,
         rescan_every: Duration::from_secs(1),
         ..WatchOptions::default()
     };
     let stop = AtomicBool::new(false);
-    let seen: Mutex<Vec<(Vec<PathBuf>, Trigger, usize)>> = Mutex::new(Vec::new());
+    let seen: Mutex<Vec<Seen>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        let watcher = s.spawn(|| {
-            watch(
-                &lib,
-                model(),
-                std::slice::from_ref(&photos),
-                &opts,
-                &stop,
-                |b| {
-                    let new = b.result.as_ref().expect("rescan indexed").new;
-                    seen.lock()
-                        .unwrap()
-                        .push((b.folders.clone(), b.trigger, new));
-                },
-            )
-        });
+        let watcher = s.spawn(|| watch_recording(&lib, &photos, &opts, &stop, &seen));
         png(&photos.join("later/two.png"), 2);
         wait_for("the rescan to pick up the new image", || {
             id_of(&lib, &photos.join("later/two.png")).is_some()
@@ -281,10 +274,10 @@ fn the_periodic_rescan_fallback_picks_up_changes() {
     });
     let seen = seen.into_inner().unwrap();
     assert!(!seen.is_empty());
-    for (folders, trigger, _) in &seen {
-        assert_eq!(folders, &vec![photos.clone()], "the whole root");
-        assert_eq!(*trigger, Trigger::Rescan);
+    for s in &seen {
+        assert_eq!(s.folders, vec![photos.clone()], "the whole root");
+        assert_eq!(s.trigger, Trigger::Rescan);
     }
-    assert_eq!(seen.iter().map(|s| s.2).sum::<usize>(), 1);
+    assert_eq!(seen.iter().map(|s| s.summary.new).sum::<usize>(), 1);
     assert_eq!(lib.read().unwrap().len(), 2);
 }

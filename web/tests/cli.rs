@@ -300,6 +300,58 @@ fn generate_images(dir: &Path, n: usize, seed: u64) {
     }
 }
 
+/// `scry index PHOTOS --db DB --model MODEL EXTRA…`, as owned arguments.
+fn index_args(photos: &Path, db: &Path, model: &Path, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "index",
+        photos.to_str().unwrap(),
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+/// A seed from the clock (tests print it so a failure can be replayed).
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// The next pseudo-random value (64-bit LCG; its high 31 bits).
+fn next_random(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    *state >> 33
+}
+
+/// Every image of `lib` has, bit for bit, the vector `clean` has for its path.
+fn assert_same_vectors_as(lib: &scry::Library, clean: &scry::Library) {
+    for (id, rec) in lib.metas() {
+        let clean_id = clean
+            .store()
+            .id_for_path(&rec.path)
+            .unwrap()
+            .expect("same images");
+        let (a, b) = (
+            lib.vectors().get(id).unwrap(),
+            clean.vectors().get(clean_id).unwrap(),
+        );
+        assert!(
+            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "vector of {} differs from a clean run",
+            String::from_utf8_lossy(&rec.path)
+        );
+    }
+}
+
 /// Runs `scry ARGS` and kills it with SIGKILL after `delay_ms` unless it ended
 /// first; true if it was killed.
 fn run_killed_after(args: &[String], delay_ms: u64) -> bool {
@@ -336,30 +388,14 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
     let seed = std::env::var("SCRY_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
+        .unwrap_or_else(clock_seed);
     println!("seed {seed} (set SCRY_TEST_SEED to replay), {rounds} kills over {n} images");
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
     generate_images(&photos, n, seed);
     let db = tmp.path().join("lib");
     let tiny = tiny();
-    let index_into = |db: &Path| -> Vec<String> {
-        [
-            "index",
-            photos.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            "--model",
-            tiny.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec()
-    };
+    let index_into = |db: &Path| index_args(&photos, db, &tiny, &[]);
     let args = index_into(&db);
     // A clean single run first: the reference, and how long a run takes.
     let clean_db = tmp.path().join("clean");
@@ -373,13 +409,10 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
     let mut kills = 0;
     let mut committed = Vec::new();
     for _ in 0..rounds {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
         // Anywhere in what is left of the work, start-up included.
         let done = committed.last().copied().unwrap_or(0) as u64;
         let left_ms = run_ms * (n as u64 - done.min(n as u64)) / n as u64;
-        let delay = 10 + (rng >> 33) % left_ms.max(50);
+        let delay = 10 + next_random(&mut rng) % left_ms.max(50);
         kills += usize::from(run_killed_after(&args, delay));
         // The library opens after every kill, and committed work is never lost.
         let count = scry::Library::open(&db).unwrap().len();
@@ -416,8 +449,6 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
         n,
         "no orphan or missing keyword documents"
     );
-    // The same library as one clean run: same images, same vectors bit for bit.
-    let clean = scry::Library::open(&clean_db).unwrap();
     let mut paths = std::collections::HashSet::new();
     for item in lib.store().records() {
         let (id, rec) = item.unwrap();
@@ -425,21 +456,10 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
         assert!(lib.vectors().contains(id), "record without vector");
         assert_eq!(lib.store().id_for_path(&rec.path).unwrap(), Some(id));
         assert!(lib.store().thumbnail(id).unwrap().is_some());
-        let clean_id = clean
-            .store()
-            .id_for_path(&rec.path)
-            .unwrap()
-            .expect("same images");
-        let (a, b) = (
-            lib.vectors().get(id).unwrap(),
-            clean.vectors().get(clean_id).unwrap(),
-        );
-        assert!(
-            a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
-            "vector of {} differs from a clean run",
-            String::from_utf8_lossy(&rec.path)
-        );
     }
+    // The same library as one clean run: same images, same vectors bit for bit.
+    let clean = scry::Library::open(&clean_db).unwrap();
+    assert_same_vectors_as(&lib, &clean);
     assert_eq!(clean.len(), n);
 }
 
@@ -1014,10 +1034,7 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(4);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    let seed = clock_seed();
     println!("seed {seed}, {rounds} kills");
     let tmp = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
@@ -1033,20 +1050,7 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
         std::fs::copy(f.path(), new_model.join(f.file_name())).unwrap();
     }
     let db = tmp.path().join("lib");
-    let args = |db: &Path, model: &Path, extra: &[&str]| -> Vec<String> {
-        let mut a: Vec<String> = [
-            "index",
-            photos.to_str().unwrap(),
-            "--db",
-            db.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-        ]
-        .map(String::from)
-        .to_vec();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
+    let args = |db: &Path, model: &Path, extra: &[&str]| index_args(&photos, db, model, extra);
     let run = |a: &[String]| {
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         scry(&a, home.path())
@@ -1076,10 +1080,7 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
     let mut rng = seed | 1;
     let mut kills = 0;
     for _ in 0..rounds {
-        rng = rng
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        let delay = (rng >> 33) % run_ms.max(50);
+        let delay = next_random(&mut rng) % run_ms.max(50);
         kills += usize::from(run_killed_after(&switch, delay));
         let lib = scry::Library::open(&db).expect("opens after every kill");
         assert_eq!(lib.keyword().len() as usize, lib.len());
@@ -1101,15 +1102,7 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
         lib.model().unwrap().unwrap(),
         new_model.display().to_string()
     );
-    for (_, rec) in lib.metas() {
-        let id = lib.store().id_for_path(&rec.path).unwrap().unwrap();
-        let clean_id = clean.store().id_for_path(&rec.path).unwrap().unwrap();
-        let (a, b) = (
-            lib.vectors().get(id).unwrap(),
-            clean.vectors().get(clean_id).unwrap(),
-        );
-        assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
-    }
+    assert_same_vectors_as(&lib, &clean);
     // The album survived the switch, encoded again.
     let albums = lib.albums().unwrap();
     assert_eq!(albums.len(), 1, "{albums:?}");
