@@ -421,20 +421,12 @@ fn decode_webp(
                 "too large to decode safely ({fw}×{fh}; the limit is {MAX_DIMENSION} per side)"
             )));
         }
-        let (mut ow, mut oh) = (fw, fh);
-        if let Some(min) = min_short_side {
-            // Twice the short side asked for: libwebp's rescaler averages areas,
-            // so the bicubic resize after it must still have pixels to work with
-            // (a 512-pixel WebP then keeps its reference pixels within two levels).
-            let short = fw.min(fh) as u64;
-            if let Some(n) = [1u64, 2, 4]
-                .into_iter()
-                .find(|&n| (short * n).div_ceil(8) >= 2 * min as u64)
-            {
-                ow = (fw as u64 * n).div_ceil(8) as u32;
-                oh = (fh as u64 * n).div_ceil(8) as u32;
-            }
-        }
+        // Twice the short side asked for: libwebp's rescaler averages areas, so
+        // the bicubic resize after it must still have pixels to work with (a
+        // 512-pixel WebP then keeps its reference pixels within two levels).
+        let n = min_short_side.map_or(8, |min| scale_eighths(fw.min(fh) as u64, 2 * min as u64));
+        let ow = (fw as u64 * n as u64).div_ceil(8) as u32;
+        let oh = (fh as u64 * n as u64).div_ceil(8) as u32;
         let alpha = config.input.has_alpha != 0;
         let channels = if alpha { 4 } else { 3 };
         let size = ow as u64 * oh as u64 * channels;
@@ -483,6 +475,16 @@ fn decode_webp(
         };
         Some(Ok((image?, fw, fh)))
     }
+}
+
+/// The decode scale, in eighths (1, 2, 4 or 8), of the largest reduction whose
+/// result keeps the short side at least `min` (scaled sizes round up, as
+/// libjpeg and our WebP sizes do, so `ceil(short * n / 8) >= min` suffices).
+fn scale_eighths(short: u64, min: u64) -> u8 {
+    [1u8, 2, 4]
+        .into_iter()
+        .find(|&n| (short * n as u64).div_ceil(8) >= min)
+        .unwrap_or(8)
 }
 
 enum JpegError {
@@ -547,14 +549,7 @@ fn decode_jpeg_inner(
         })
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     if let Some(min) = min_short_side {
-        let short = w.min(h);
-        // Largest reduction whose result keeps the short side >= min (libjpeg rounds
-        // scaled sizes up, so ceil(short * n / 8) >= min suffices).
-        let numerator = [1u8, 2, 4]
-            .into_iter()
-            .find(|&n| (short * n as u64).div_ceil(8) >= min as u64)
-            .unwrap_or(8);
-        d.scale(numerator);
+        d.scale(scale_eighths(w.min(h), min as u64));
     }
     let mut started = d.rgb().map_err(io)?;
     let (ow, oh) = (started.width() as u32, started.height() as u32);

@@ -227,7 +227,7 @@ const RERANK_MIN: usize = 32;
 /// Exact re-scoring requests vectors this many ahead of the one it scores.
 const RERANK_AHEAD: usize = 4;
 
-/// Asks the CPU to start loading the cache lines at the start of a vector.
+/// Asks the CPU to start loading every cache line of `bytes` bytes from `p`.
 #[inline(always)]
 fn prefetch(p: *const i8, bytes: usize) {
     #[cfg(target_arch = "x86_64")]
@@ -293,11 +293,12 @@ impl SearchView {
             .enumerate()
             .map(|(i, p)| (p.get_point_id(), i as u32))
             .collect();
+        let dim = points.first().map_or(0, |p| p.get_v().len());
         let mut view = SearchView {
             ids: Vec::with_capacity(points.len()),
             vectors: Vec::with_capacity(points.len()),
-            dim: points.first().map_or(0, |p| p.get_v().len()),
-            codes: huge_vec(points.len() * points.first().map_or(0, |p| p.get_v().len())),
+            dim,
+            codes: huge_vec(points.len() * dim),
             scales: Vec::with_capacity(points.len()),
             links0: huge_vec(points.len() * SLOT0),
             upper: HashMap::new(),
@@ -416,8 +417,8 @@ impl SearchView {
                 );
             }
             let slot = &self.links0[c as usize * SLOT0..(c as usize + 1) * SLOT0];
-            // Unvisited neighbours first, with their vectors' first cache lines
-            // requested before any distance is computed (the walk is memory-bound).
+            // Unvisited neighbours first, with their codes requested before any
+            // distance is computed (the walk is memory-bound).
             let mut fresh = [0u32; 4 * MAX_CONNECTIONS];
             let mut count = 0;
             for &n in &slot[1..1 + slot[0] as usize] {
@@ -465,18 +466,13 @@ impl SearchView {
         for &n in nodes.iter().take(RERANK_AHEAD) {
             prefetch(self.vectors[n as usize] as *const i8, bytes);
         }
-        let mut exact = vec![0f32; nodes.len()];
+        let mut out: Vec<Scored> = Vec::with_capacity(nodes.len());
         for (i, &n) in nodes.iter().enumerate() {
             if let Some(&ahead) = nodes.get(i + RERANK_AHEAD) {
                 prefetch(self.vectors[ahead as usize] as *const i8, bytes);
             }
-            exact[i] = dot(query, self.vector(n));
+            out.push((self.ids[n as usize], dot(query, self.vector(n))));
         }
-        let mut out: Vec<Scored> = nodes
-            .iter()
-            .zip(exact)
-            .map(|(&n, s)| (self.ids[n as usize], s))
-            .collect();
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out.dedup_by_key(|h| h.0);
         out.truncate(k);

@@ -64,15 +64,6 @@ impl std::str::FromStr for Precision {
     }
 }
 
-impl std::fmt::Display for Precision {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::F32 => "f32",
-            Self::Bf16 => "bf16",
-        })
-    }
-}
-
 /// A loaded CLIP model: both towers, the tokenizer and the preprocessing recipe.
 pub struct ClipModel {
     precision: Precision,
