@@ -7,9 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ann::dot;
 use crate::error::{Error, Result};
-use crate::ingest::Library;
+use crate::library::Library;
 use crate::model::{normalize, ClipModel};
 use crate::store::ImageId;
 
@@ -170,15 +169,8 @@ pub fn reencode(model: &ClipModel, album: &Album) -> Result<Album> {
 }
 
 /// Every image with its cosine to the album, at or above `threshold`, best first.
-pub fn members(lib: &Library, album: &Album, threshold: f32) -> Scored {
-    let mut out: Scored = lib
-        .vectors()
-        .iter()
-        .map(|(id, v)| (id, dot(v, &album.vector)))
-        .filter(|&(_, c)| c >= threshold)
-        .collect();
-    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    out
+pub fn members(lib: &Library, album: &Album, threshold: f32) -> Result<Scored> {
+    lib.at_least(&album.vector, threshold)
 }
 
 /// Images with their cosine to an album, best first.
@@ -186,19 +178,19 @@ pub type Scored = Vec<(ImageId, f32)>;
 
 /// What moving the threshold from the album's own to `threshold` would change:
 /// the images that would enter and those that would leave, best first.
-pub fn preview(lib: &Library, album: &Album, threshold: f32) -> (Scored, Scored) {
+pub fn preview(lib: &Library, album: &Album, threshold: f32) -> Result<(Scored, Scored)> {
     let (lo, hi) = if threshold < album.threshold {
         (threshold, album.threshold)
     } else {
         (album.threshold, threshold)
     };
-    let between: Scored = members(lib, album, lo)
+    let between: Scored = members(lib, album, lo)?
         .into_iter()
         .filter(|&(_, c)| c < hi)
         .collect();
-    if threshold < album.threshold {
+    Ok(if threshold < album.threshold {
         (between, Vec::new())
     } else {
         (Vec::new(), between)
-    }
+    })
 }

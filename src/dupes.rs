@@ -15,11 +15,11 @@
 use std::collections::HashMap;
 
 use image::RgbImage;
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::ann::dot;
-use crate::ingest::Library;
+use crate::error::Result;
+use crate::library::Library;
 use crate::store::{ImageId, ImageRecord};
 
 /// 64-bit perceptual hash (pHash: the 8×8 lowest DCT frequencies of the grey
@@ -173,28 +173,56 @@ impl Sets {
     }
 }
 
+/// Everything duplicate finding reads, loaded once from the library.
+struct Loaded {
+    records: HashMap<ImageId, ImageRecord>,
+    vectors: HashMap<ImageId, Vec<f32>>,
+    phashes: HashMap<ImageId, u64>,
+}
+
+impl Loaded {
+    fn meta(&self, id: ImageId) -> Option<&ImageRecord> {
+        self.records.get(&id)
+    }
+}
+
 /// The groups of one tier (or of all three, `None`), largest first.
-pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Vec<Group> {
+pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Result<Vec<Group>> {
     let want = |t: Tier| tier.is_none_or(|w| w == t);
+    let need_vectors = want(Tier::Near) || want(Tier::Similar);
+    let mut all = Loaded {
+        records: HashMap::new(),
+        vectors: HashMap::new(),
+        phashes: HashMap::new(),
+    };
+    lib.for_each(need_vectors, |it| {
+        all.records.insert(it.id, it.record.clone());
+        if let Some(v) = it.vector {
+            all.vectors.insert(it.id, v.to_vec());
+        }
+        if let Some(h) = it.phash {
+            all.phashes.insert(it.id, h);
+        }
+    })?;
+    let all = &all;
     let mut out = Vec::new();
-    let vec_of = |id: ImageId| lib.vectors().get(id);
-    let cosine = |a: ImageId, b: ImageId| match (vec_of(a), vec_of(b)) {
+    let cosine = |a: ImageId, b: ImageId| match (all.vectors.get(&a), all.vectors.get(&b)) {
         (Some(x), Some(y)) => dot(x, y),
         _ => 0.0,
     };
-    let phash_bits = |a: ImageId, b: ImageId| match (lib.phash(a), lib.phash(b)) {
-        (Some(x), Some(y)) => Some(hamming(x, y)),
+    let phash_bits = |a: ImageId, b: ImageId| match (all.phashes.get(&a), all.phashes.get(&b)) {
+        (Some(x), Some(y)) => Some(hamming(*x, *y)),
         _ => None,
     };
 
     // Tier 1: same bytes. Later tiers see each set of copies once, as its keeper.
     let mut by_hash: HashMap<[u8; 32], Vec<ImageId>> = HashMap::new();
-    for (id, rec) in lib.metas() {
+    for (&id, rec) in &all.records {
         by_hash.entry(rec.hash).or_default().push(id);
     }
     let mut copy_of: HashMap<ImageId, ImageId> = HashMap::new();
     for ids in by_hash.into_values().filter(|g| g.len() > 1) {
-        let g = make_group(lib, Tier::Exact, ids, &cosine, &phash_bits);
+        let g = make_group(all, Tier::Exact, ids, &cosine, &phash_bits);
         for m in &g.members {
             copy_of.insert(m.id, g.keeper);
         }
@@ -202,23 +230,26 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Vec<Group>
             out.push(g);
         }
     }
-    if !(want(Tier::Near) || want(Tier::Similar)) {
-        return sorted(out);
+    if !need_vectors {
+        return Ok(sorted(out));
     }
 
     // Candidate pairs from the nearest neighbours of every image.
-    let ids: Vec<ImageId> = lib.vectors().iter().map(|(id, _)| id).collect();
+    let mut ids: Vec<ImageId> = all.vectors.keys().copied().collect();
+    ids.sort_unstable();
     let floor = opts.near_min_cosine.min(opts.similar_min_cosine);
-    let pairs: Vec<(ImageId, ImageId, f32)> = ids
-        .par_iter()
-        .flat_map_iter(|&id| {
-            let v = lib.vectors().get(id).unwrap_or(&[]);
-            lib.nearest(v, opts.neighbours + 1, &|_| true)
-                .into_iter()
-                .filter(move |&(other, c)| other > id && c >= floor)
-                .map(move |(other, c)| (id, other, c))
-        })
-        .collect();
+    let mut pairs: Vec<(ImageId, ImageId, f32)> = Vec::new();
+    for chunk in ids.chunks(256) {
+        let queries: Vec<&[f32]> = chunk.iter().map(|id| all.vectors[id].as_slice()).collect();
+        let found = lib.home().nearest_many(&queries, opts.neighbours + 1)?;
+        for (&id, near) in chunk.iter().zip(found) {
+            pairs.extend(
+                near.into_iter()
+                    .filter(|&(other, c)| other > id && c >= floor)
+                    .map(|(other, c)| (id, other, c)),
+            );
+        }
+    }
     // Copies collapse onto their keeper (their vectors and hashes are the same).
     let pairs: Vec<(ImageId, ImageId, f32)> = pairs
         .into_iter()
@@ -231,7 +262,7 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Vec<Group>
         })
         .filter(|(a, b, _)| a != b)
         .collect();
-    let meta = |id: ImageId| lib.meta(id);
+    let meta = |id: ImageId| all.meta(id);
     let same_bytes = |a: ImageId, b: ImageId| matches!((meta(a), meta(b)), (Some(x), Some(y)) if x.hash == y.hash);
     let is_near = |a: ImageId, b: ImageId, c: f32| {
         c >= opts.near_min_cosine
@@ -249,7 +280,7 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Vec<Group>
     let near_groups: Vec<Group> = near
         .groups()
         .into_iter()
-        .map(|g| make_group(lib, Tier::Near, g, &cosine, &phash_bits))
+        .map(|g| make_group(all, Tier::Near, g, &cosine, &phash_bits))
         .collect();
     // In tier 3 a near-duplicate group counts once, as its keeper.
     let mut rep: HashMap<ImageId, ImageId> = HashMap::new();
@@ -284,14 +315,14 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Vec<Group>
             }
         }
         for g in similar.groups() {
-            out.push(make_group(lib, Tier::Similar, g, &cosine, &phash_bits));
+            out.push(make_group(all, Tier::Similar, g, &cosine, &phash_bits));
         }
     }
-    sorted(out)
+    Ok(sorted(out))
 }
 
 fn make_group(
-    lib: &Library,
+    lib: &Loaded,
     tier: Tier,
     mut ids: Vec<ImageId>,
     cosine: &dyn Fn(ImageId, ImageId) -> f32,

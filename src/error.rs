@@ -50,6 +50,11 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// The library's remote home (Qdrant) could not be reached, or refused a
+    /// request. The message says which request and what to check.
+    #[error("{location}: {message}")]
+    Remote { location: String, message: String },
+
     /// A tensor operation failed. This is a bug or an out-of-memory condition,
     /// not bad input: inputs are validated before they reach the model.
     #[error("model computation failed: {0}")]

@@ -11,7 +11,7 @@
 //! - Progress is committed every `commit_every` images: a kill redoes at most the
 //!   batches in flight.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -203,18 +203,16 @@ pub fn index(
     }
     progress.crawling(entries.len());
 
-    // 2. Compare with the catalog.
-    let guard = read(lib);
-    let store = guard.store();
-    let mut seen = HashSet::with_capacity(entries.len());
+    // 2. Compare with the catalog (read once: one pass over a remote library).
+    let mut catalog: HashMap<Vec<u8>, (ImageId, ImageRecord)> = read(lib)
+        .all_records()?
+        .into_iter()
+        .map(|(id, r)| (r.path.clone(), (id, r)))
+        .collect();
     let mut candidates = Vec::new();
     for entry in entries {
         let key = path_to_bytes(&entry.path);
-        let known = match store.id_for_path(&key)? {
-            Some(id) => store.get(id)?.map(|r| (id, r)),
-            None => None,
-        };
-        seen.insert(key);
+        let known = catalog.remove(&key);
         match known {
             Some((_, rec)) if rec.size == entry.size && rec.mtime_ns == entry.mtime_ns => {
                 summary.unchanged += 1;
@@ -238,14 +236,13 @@ pub fn index(
         }
     }
 
-    // 3. Gone from disk (under a root that was crawled).
-    let mut missing: Vec<(ImageId, ImageRecord)> = Vec::new();
-    for item in store.records() {
-        let (id, rec) = item?;
-        if !seen.contains(&rec.path) && under_any(&rec.path_buf(), &live_roots) {
-            missing.push((id, rec));
-        }
-    }
+    // 3. Gone from disk (under a root that was crawled): what is left of the
+    //    catalog.
+    let mut missing: Vec<(ImageId, ImageRecord)> = catalog
+        .into_values()
+        .filter(|(_, rec)| under_any(&rec.path_buf(), &live_roots))
+        .collect();
+    missing.sort_by_key(|(id, _)| *id);
 
     // 4. Moves: a new path with the bytes of a missing file. Only files whose size
     //    matches a missing one are read here.
@@ -290,7 +287,6 @@ pub fn index(
         .collect();
     summary.moved = moves.moved.len();
     summary.removed = moves.removed.len();
-    drop(guard);
     write(lib).commit(&moves)?;
 
     // 5. Decode on a pool, embed in batches, commit in batches.
@@ -365,15 +361,7 @@ pub fn index(
                             summary.new += 1;
                         }
                         // A byte-identical copy of an indexed image: reuse its vector.
-                        let copy = {
-                            let l = read(lib);
-                            let found = l
-                                .store()
-                                .ids_for_hash(&p.record.hash)?
-                                .into_iter()
-                                .find(|id| l.vectors().contains(*id) && Some(*id) != p.replaces);
-                            found.and_then(|src| l.vectors().get(src).map(<[f32]>::to_vec))
-                        };
+                        let copy = read(lib).vector_of_copy(&p.record.hash, p.replaces)?;
                         if let Some(vector) = copy {
                             changes.added.push(NewImage {
                                 record: p.record,
@@ -418,7 +406,7 @@ pub fn index(
     write(lib).checkpoint()?;
     progress.finish();
 
-    summary.total = read(lib).len();
+    summary.total = read(lib).len()?;
     summary.seconds = started.elapsed().as_secs_f64();
     let mut stored = serde_json::to_value(&summary).expect("summary serialises");
     // Keep the stored report bounded: a folder of 100,000 broken files must not

@@ -96,14 +96,14 @@ pub fn watch(
     stop: &AtomicBool,
     mut on_batch: impl FnMut(&Batch),
 ) -> scry::Result<()> {
-    let library_dir = read(lib).dir().to_path_buf();
+    let library_dir: Vec<PathBuf> = read(lib).dir().map(Path::to_path_buf).into_iter().collect();
     // A sub-folder indexed on its own must fall under a root, never become one.
     let canonical: Vec<PathBuf> = roots
         .iter()
         .filter_map(|r| std::fs::canonicalize(r).ok())
         .collect();
     write(lib).add_roots(&canonical)?;
-    watch_folders(roots, &[library_dir], opts, stop, |folders, trigger| {
+    watch_folders(roots, &library_dir, opts, stop, |folders, trigger| {
         let result = index(lib, model, folders, &opts.index, &Silent);
         on_batch(&Batch {
             folders: folders.to_vec(),

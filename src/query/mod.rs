@@ -17,9 +17,12 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::ann::{dot, NearestNeighbours, GRAPH_MIN_POINTS};
+use std::collections::HashMap;
+
+use crate::ann::{dot, Scored};
+use crate::home::Scope;
 use crate::error::{Error, Result};
-use crate::ingest::Library;
+use crate::library::Library;
 use crate::model::{normalize, ClipModel, Embedding};
 use crate::store::{ImageId, ImageRecord};
 
@@ -308,10 +311,8 @@ pub fn query_vector(
                 .embed_pixels(&[model.preprocessor().pixels_from_bytes(b)?], 1)?
                 .remove(0),
             Term::Like(id) => lib
-                .vectors()
-                .get(*id)
-                .ok_or_else(|| Error::NotFound(format!("no image with id {id}")))?
-                .to_vec(),
+                .vector(*id)?
+                .ok_or_else(|| Error::NotFound(format!("no image with id {id}")))?,
         };
         let acc = sum.get_or_insert_with(|| vec![0.0; e.len()]);
         if acc.len() != e.len() {
@@ -363,17 +364,17 @@ pub fn search(
             })
         }
     };
-    let members: Option<std::collections::HashSet<ImageId>> = album.as_ref().map(|a| {
-        crate::albums::members(lib, a, a.threshold)
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect()
-    });
-    let want = req.offset + req.k + 1;
-    let filters = &req.filters;
-    let passes = |id: ImageId, r: &ImageRecord| {
-        filters.accepts(r) && members.as_ref().is_none_or(|m| m.contains(&id))
+    let members: Option<std::collections::HashSet<ImageId>> = match &album {
+        Some(a) => Some(
+            crate::albums::members(lib, a, a.threshold)?
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect(),
+        ),
+        None => None,
     };
+    let want = req.offset + req.k + 1;
+    // "More like this" does not return the image itself.
     let liked: Vec<ImageId> = req
         .terms
         .iter()
@@ -382,26 +383,14 @@ pub fn search(
             _ => None,
         })
         .collect();
-    let keep = |id: ImageId| -> bool {
-        if liked.contains(&id) {
-            return false; // "more like this" does not return the image itself
-        }
-        filters.is_empty() || lib.meta(id).is_some_and(|r| passes(id, r))
+    let scope = Scope {
+        filters: &req.filters,
+        members: members.as_ref(),
+        exclude: &liked,
     };
     // Semantic candidates: enough for this page and for fusion.
     let depth = want.max(100);
-    let semantic = if filters.is_empty() || lib.graph().is_none() {
-        lib.nearest(&qv, depth, &keep)
-    } else {
-        // Selective filter: scan the allowed vectors exactly (a filtered graph walk
-        // degrades badly below a few percent); otherwise walk the graph.
-        let allowed = lib.metas().filter(|&(id, r)| passes(id, r)).count();
-        if allowed < GRAPH_MIN_POINTS || allowed * 20 < lib.len() {
-            lib.vectors().search(&qv, depth, &keep)
-        } else {
-            lib.nearest(&qv, depth, &keep)
-        }
-    };
+    let semantic = lib.nearest(&qv, depth, &scope)?;
     // Keyword candidates from the positive text terms.
     let text: Vec<&str> = req
         .terms
@@ -414,47 +403,55 @@ pub fn search(
     let keyword: Vec<ImageId> = if text.is_empty() {
         Vec::new()
     } else {
-        lib.keyword()
-            .search(&text.join(" "), depth)?
-            .into_iter()
-            .map(|(id, _)| id)
-            .filter(|&id| lib.vectors().contains(id) && keep(id))
-            .collect()
+        lib.keyword(&text.join(" "), depth, &scope)?
     };
-    let mut fused: Vec<(ImageId, f32)> = if keyword.is_empty() {
-        semantic.iter().map(|&(id, s)| (id, s)).collect()
-    } else {
-        let mut score: std::collections::HashMap<ImageId, f32> = std::collections::HashMap::new();
-        for (rank, (id, _)) in semantic.iter().enumerate() {
-            *score.entry(*id).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
-        }
-        for (rank, id) in keyword.iter().enumerate() {
-            *score.entry(*id).or_default() += KEYWORD_WEIGHT / (RRF_K + rank as f32 + 1.0);
-        }
-        let mut v: Vec<(ImageId, f32)> = score.into_iter().collect();
-        v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        v
-    };
+    let mut fused = fuse(&semantic, &keyword);
+    // Cosines of every candidate: the semantic ones came with theirs.
+    let mut cosine: HashMap<ImageId, f32> = semantic.iter().copied().collect();
+    let unscored: Vec<ImageId> = keyword
+        .iter()
+        .copied()
+        .filter(|id| !cosine.contains_key(id))
+        .collect();
+    for (id, v) in lib.vectors(&unscored)? {
+        cosine.insert(id, dot(&qv, &v));
+    }
     if req.cutoff {
         let threshold = adaptive_threshold(&semantic);
-        let cos = |id: ImageId| lib.vectors().get(id).map_or(-1.0, |v| dot(&qv, v));
-        fused.retain(|&(id, _)| keyword.contains(&id) || cos(id) >= threshold);
+        fused.retain(|id| keyword.contains(id) || cosine.get(id).is_some_and(|&c| c >= threshold));
     }
     let has_more = fused.len() > req.offset + req.k;
-    let hits = fused
+    let page: Vec<ImageId> = fused.into_iter().skip(req.offset).take(req.k).collect();
+    let hits = lib
+        .records(&page)?
         .into_iter()
-        .skip(req.offset)
-        .take(req.k)
-        .filter_map(|(id, _)| {
-            let v = lib.vectors().get(id)?;
+        .filter_map(|(id, record)| {
             Some(Hit {
                 id,
-                score: dot(&qv, v),
-                record: lib.meta(id)?.clone(),
+                score: *cosine.get(&id)?,
+                record,
             })
         })
         .collect();
     Ok(SearchResult { hits, has_more })
+}
+
+/// Reciprocal-rank fusion of the semantic ranking and the keyword ranking; the
+/// semantic ranking alone when no keyword matched.
+pub fn fuse(semantic: &[Scored], keyword: &[ImageId]) -> Vec<ImageId> {
+    if keyword.is_empty() {
+        return semantic.iter().map(|&(id, _)| id).collect();
+    }
+    let mut score: HashMap<ImageId, f32> = HashMap::new();
+    for (rank, (id, _)) in semantic.iter().enumerate() {
+        *score.entry(*id).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
+    }
+    for (rank, id) in keyword.iter().enumerate() {
+        *score.entry(*id).or_default() += KEYWORD_WEIGHT / (RRF_K + rank as f32 + 1.0);
+    }
+    let mut v: Vec<(ImageId, f32)> = score.into_iter().collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    v.into_iter().map(|(id, _)| id).collect()
 }
 
 /// A relevance threshold that adapts to the query: CLIP's absolute cosines differ

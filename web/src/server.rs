@@ -331,6 +331,15 @@ impl From<scry::Error> for ApiError {
                 format!("the uploaded file is not a usable image: {m}"),
             ),
             E::Image { message, .. } => ApiError::bad_request("invalid_image", message),
+            // The library's Qdrant is down or refused: worth a retry, not a bug.
+            e @ E::Remote { .. } => {
+                tracing::error!("{e}");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "library_unavailable",
+                    message: e.to_string(),
+                }
+            }
             other => {
                 tracing::error!("{other}");
                 ApiError::internal(other.to_string())

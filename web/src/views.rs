@@ -113,15 +113,18 @@ pub struct DupeGroupView {
 }
 
 impl DupeGroupView {
-    pub fn new(lib: &scry::Library, g: &scry::dupes::Group) -> Self {
-        Self {
+    pub fn new(lib: &scry::Library, g: &scry::dupes::Group) -> scry::Result<Self> {
+        let ids: Vec<u64> = g.members.iter().map(|m| m.id).collect();
+        let records: std::collections::HashMap<u64, scry::ImageRecord> =
+            lib.records(&ids)?.into_iter().collect();
+        Ok(Self {
             tier: g.tier.to_string(),
             keeper: g.keeper,
             members: g
                 .members
                 .iter()
                 .filter_map(|m| {
-                    let rec = lib.meta(m.id)?;
+                    let rec = records.get(&m.id)?;
                     Some(DupeMemberView {
                         image: ImageView::new(m.id, rec),
                         keeper: m.id == g.keeper,
@@ -132,7 +135,7 @@ impl DupeGroupView {
                     })
                 })
                 .collect(),
-        }
+        })
     }
 }
 
@@ -148,14 +151,14 @@ pub struct AlbumView {
 }
 
 impl AlbumView {
-    pub fn new(lib: &scry::Library, a: &scry::albums::Album) -> Self {
-        Self {
+    pub fn new(lib: &scry::Library, a: &scry::albums::Album) -> scry::Result<Self> {
+        Ok(Self {
             name: a.name.clone(),
             prompts: a.prompts.clone(),
             example: a.example.clone(),
             threshold: a.threshold,
-            count: scry::albums::members(lib, a, a.threshold).len(),
-        }
+            count: scry::albums::members(lib, a, a.threshold)?.len(),
+        })
     }
 }
 
@@ -170,12 +173,21 @@ pub struct ScoredImageView {
 }
 
 impl ScoredImageView {
-    pub fn new(lib: &scry::Library, id: u64, score: f32) -> Option<Self> {
-        Some(Self {
-            image: ImageView::new(id, lib.meta(id)?),
-            score: (score * 10_000.0).round() / 10_000.0,
-            thumbnail: format!("/api/images/{id}/thumbnail"),
-            original: format!("/api/images/{id}/original"),
-        })
+    /// The views of scored images, in their order (images gone are left out).
+    pub fn many(lib: &scry::Library, scored: &[(u64, f32)]) -> scry::Result<Vec<Self>> {
+        let ids: Vec<u64> = scored.iter().map(|s| s.0).collect();
+        let records: std::collections::HashMap<u64, scry::ImageRecord> =
+            lib.records(&ids)?.into_iter().collect();
+        Ok(scored
+            .iter()
+            .filter_map(|&(id, score)| {
+                Some(Self {
+                    image: ImageView::new(id, records.get(&id)?),
+                    score: (score * 10_000.0).round() / 10_000.0,
+                    thumbnail: format!("/api/images/{id}/thumbnail"),
+                    original: format!("/api/images/{id}/original"),
+                })
+            })
+            .collect())
     }
 }

@@ -45,7 +45,7 @@ async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
             .albums()?
             .iter()
             .map(|a| AlbumView::new(&lib, a))
-            .collect();
+            .collect::<scry::Result<_>>()?;
         let suggested: Vec<serde_json::Value> = albums::SUGGESTED
             .iter()
             .filter(|s| !views.iter().any(|v| v.name == s.name))
@@ -129,11 +129,13 @@ async fn create(
         let album = Album {
             name: body.name.clone(),
             prompts,
-            example: body.like.and_then(|id| {
-                st.read()
-                    .meta(id)
-                    .map(|r| r.path_buf().display().to_string())
-            }),
+            example: match body.like {
+                Some(id) => st
+                    .read()
+                    .meta(id)?
+                    .map(|r| r.path_buf().display().to_string()),
+                None => None,
+            },
             threshold,
             vector,
         };
@@ -143,7 +145,7 @@ async fn create(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         lib.put_album(album.clone()).map_err(invalid)?;
         remember(&lib);
-        Ok(AlbumView::new(&lib, &album))
+        Ok(AlbumView::new(&lib, &album)?)
     })
     .await??;
     Ok(HttpResponse::Created().json(view))
@@ -198,24 +200,21 @@ async fn show(
     let body = web::block(move || -> Result<serde_json::Value, ApiError> {
         let lib = st.read();
         let album = lib.album(&name)?;
-        let views = |list: &[(u64, f32)]| -> Vec<ScoredImageView> {
-            list.iter()
-                .take(k)
-                .filter_map(|&(id, s)| ScoredImageView::new(&lib, id, s))
-                .collect()
+        let views = |list: &[(u64, f32)]| -> scry::Result<Vec<ScoredImageView>> {
+            ScoredImageView::many(&lib, &list[..list.len().min(k)])
         };
         let threshold = preview.unwrap_or(album.threshold);
-        let members = albums::members(&lib, &album, threshold);
+        let members = albums::members(&lib, &album, threshold)?;
         let mut out = json!({
-            "album": AlbumView::new(&lib, &album),
+            "album": AlbumView::new(&lib, &album)?,
             "threshold": threshold,
             "count": members.len(),
-            "images": views(&members),
+            "images": views(&members)?,
         });
         if preview.is_some() {
-            let (enter, leave) = albums::preview(&lib, &album, threshold);
-            out["entering"] = json!({"count": enter.len(), "images": views(&enter)});
-            out["leaving"] = json!({"count": leave.len(), "images": views(&leave)});
+            let (enter, leave) = albums::preview(&lib, &album, threshold)?;
+            out["entering"] = json!({"count": enter.len(), "images": views(&enter)?});
+            out["leaving"] = json!({"count": leave.len(), "images": views(&leave)?});
         }
         Ok(out)
     })
@@ -247,7 +246,7 @@ async fn update(
         album.threshold = threshold;
         lib.put_album(album.clone()).map_err(invalid)?;
         remember(&lib);
-        Ok(AlbumView::new(&lib, &album))
+        Ok(AlbumView::new(&lib, &album)?)
     })
     .await??;
     Ok(HttpResponse::Ok().json(view))

@@ -35,7 +35,7 @@ async fn dupes(
     let st = state.clone();
     let groups = web::block(move || -> Result<Vec<DupeGroupView>, ApiError> {
         let lib = st.read();
-        let generation = lib.store().generation()?;
+        let generation = lib.generation()?;
         let mut cache = CACHE
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -44,10 +44,10 @@ async fn dupes(
                 return Ok(groups.clone());
             }
         }
-        let groups: Vec<DupeGroupView> = scry::dupes::find(&lib, tier, &DupeOptions::default())
+        let groups: Vec<DupeGroupView> = scry::dupes::find(&lib, tier, &DupeOptions::default())?
             .iter()
             .map(|g| DupeGroupView::new(&lib, g))
-            .collect();
+            .collect::<scry::Result<_>>()?;
         *cache = Some((generation, tier, groups.clone()));
         Ok(groups)
     })

@@ -13,8 +13,7 @@ use crate::views::ImageView;
 fn record(state: &AppState, id: u64) -> Result<scry::ImageRecord, ApiError> {
     state
         .read()
-        .meta(id)
-        .cloned()
+        .meta(id)?
         .ok_or_else(|| ApiError::not_found(format!("no image with id {id}")))
 }
 
@@ -30,7 +29,6 @@ async fn thumbnail(
     let id = id.into_inner();
     let bytes = state
         .read()
-        .store()
         .thumbnail(id)?
         .ok_or_else(|| ApiError::not_found(format!("no image with id {id}")))?;
     Ok(HttpResponse::Ok()

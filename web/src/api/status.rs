@@ -20,7 +20,7 @@ async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         .map(|t| format!("{}Z", scry::dates::format_datetime(t)));
     let ix = &state.indexing;
     Ok(HttpResponse::Ok().json(json!({
-        "images": lib.len(),
+        "images": lib.len()?,
         "roots": roots,
         "model": state.model.id(),
         "indexing": state.indexing_running(),

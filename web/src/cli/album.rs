@@ -99,8 +99,8 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
         .or(suggested.map(|s| s.threshold))
         .unwrap_or(albums::DEFAULT_THRESHOLD);
     albums::check_threshold(threshold)?;
-    let dir = args.library.dir()?;
-    let mut lib = library::open_existing_to_write(&dir)?;
+    let loc = args.library.location()?;
+    let mut lib = library::open_existing_to_write(&loc)?;
     let model = args.model.load()?;
     lib.check_model(model.id())?;
     let example = match &args.example {
@@ -129,7 +129,7 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
     };
     lib.put_album(album.clone())?;
     library::remember_albums(&lib)?;
-    let view = AlbumView::new(&lib, &album);
+    let view = AlbumView::new(&lib, &album)?;
     println!(
         "album {}: {} images at threshold {:.3} (search with album:{})",
         view.name, view.count, view.threshold, view.name
@@ -138,13 +138,13 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
 }
 
 fn list(args: ListArgs) -> anyhow::Result<()> {
-    let dir = args.library.dir()?;
-    let lib = library::open_existing(&dir)?;
+    let loc = args.library.location()?;
+    let lib = library::open_existing(&loc)?;
     let views: Vec<AlbumView> = lib
         .albums()?
         .iter()
         .map(|a| AlbumView::new(&lib, a))
-        .collect();
+        .collect::<scry::Result<_>>()?;
     let suggested: Vec<&str> = albums::SUGGESTED
         .iter()
         .map(|s| s.name)
@@ -186,23 +186,20 @@ fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<()> {
-    let dir = args.library.dir()?;
-    let lib = library::open_existing(&dir)?;
+    let loc = args.library.location()?;
+    let lib = library::open_existing(&loc)?;
     let album = lib.album(&args.name)?;
-    let view = |list: &[(u64, f32)]| -> Vec<ScoredImageView> {
-        list.iter()
-            .take(args.k)
-            .filter_map(|&(id, s)| ScoredImageView::new(&lib, id, s))
-            .collect()
+    let view = |list: &[(u64, f32)]| -> scry::Result<Vec<ScoredImageView>> {
+        ScoredImageView::many(&lib, &list[..list.len().min(args.k)])
     };
     if let Some(t) = args.threshold {
         albums::check_threshold(t)?;
-        let (enter, leave) = albums::preview(&lib, &album, t);
+        let (enter, leave) = albums::preview(&lib, &album, t)?;
         if args.json {
             let out = serde_json::json!({
                 "album": album.name, "threshold": album.threshold, "preview_threshold": t,
-                "count": albums::members(&lib, &album, t).len(),
-                "entering": view(&enter), "leaving": view(&leave),
+                "count": albums::members(&lib, &album, t)?.len(),
+                "entering": view(&enter)?, "leaving": view(&leave)?,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
         } else {
@@ -214,18 +211,18 @@ fn show(args: ShowArgs) -> anyhow::Result<()> {
                 leave.len()
             );
             for (sign, list) in [("+", &enter), ("-", &leave)] {
-                for v in view(list) {
+                for v in view(list)? {
                     println!("  {sign} {:.3}  {}", v.score, v.image.path);
                 }
             }
         }
         return Ok(());
     }
-    let members = albums::members(&lib, &album, album.threshold);
+    let members = albums::members(&lib, &album, album.threshold)?;
     if args.json {
         let out = serde_json::json!({
-            "album": AlbumView::new(&lib, &album),
-            "images": view(&members),
+            "album": AlbumView::new(&lib, &album)?,
+            "images": view(&members)?,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -237,15 +234,15 @@ fn show(args: ShowArgs) -> anyhow::Result<()> {
         album.threshold,
         album.prompts.join(" | ")
     );
-    for v in view(&members) {
+    for v in view(&members)? {
         println!("  {:.3}  {}", v.score, v.image.path);
     }
     Ok(())
 }
 
 fn rm(args: RmArgs) -> anyhow::Result<()> {
-    let dir = args.library.dir()?;
-    let mut lib = library::open_existing_to_write(&dir)?;
+    let loc = args.library.location()?;
+    let mut lib = library::open_existing_to_write(&loc)?;
     if !lib.remove_album(&args.name)? {
         lib.album(&args.name)?; // the error listing the albums there are
     }

@@ -38,18 +38,18 @@ pub fn run(args: DupesArgs) -> anyhow::Result<()> {
     if args.similar_within < 0 {
         anyhow::bail!("--similar-within must be ≥ 0 seconds");
     }
-    let dir = args.library.dir()?;
-    let lib = library::open_existing(&dir)?;
+    let loc = args.library.location()?;
+    let lib = library::open_existing(&loc)?;
     let opts = DupeOptions {
         near_max_bits: args.near_bits,
         similar_within_secs: args.similar_within,
         similar_min_cosine: args.similar_cosine,
         ..DupeOptions::default()
     };
-    let groups: Vec<DupeGroupView> = scry::dupes::find(&lib, args.tier, &opts)
+    let groups: Vec<DupeGroupView> = scry::dupes::find(&lib, args.tier, &opts)?
         .iter()
         .map(|g| DupeGroupView::new(&lib, g))
-        .collect();
+        .collect::<scry::Result<_>>()?;
     if args.json {
         println!(
             "{}",

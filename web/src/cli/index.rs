@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use scry_indexer::{IndexOptions, Progress, Summary};
 
+use scry::home::qdrant::QdrantLibrary;
+use scry::home::Location;
+
 use super::library::{self, LibraryArgs, Settings};
 use super::ModelArgs;
 
@@ -48,8 +51,8 @@ pub struct IndexArgs {
 }
 
 pub fn run(args: IndexArgs) -> anyhow::Result<()> {
-    let dir = args.library.dir()?;
-    let mut settings = Settings::load(&dir);
+    let loc = args.library.location()?;
+    let mut settings = Settings::load_at(&loc)?;
     settings.add_dirs(&args.dirs)?;
     if settings.roots.is_empty() {
         anyhow::bail!("nothing to index: pass the folders to index, e.g. `scry index ~/Pictures`");
@@ -57,29 +60,21 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     // Load the model before touching the library: a missing model fails fast,
     // and a rebuild never starts without one.
     let model = args.model.load()?;
-    // What a rebuild (maybe killed) set aside.
-    let trash = dir.join(".rebuild-trash");
-    if trash.exists() {
-        std::fs::remove_dir_all(&trash)
-            .with_context(|| format!("cannot remove {}", trash.display()))?;
-    }
-    if args.rebuild {
-        // Each part is moved aside in one rename, then deleted: a kill at any
-        // moment leaves parts that are whole (or gone), never half-deleted.
-        std::fs::create_dir_all(&trash).with_context(|| trash.display().to_string())?;
-        for part in ["catalog", "keyword", "ann"] {
-            let p = dir.join(part);
-            if p.exists() {
-                std::fs::rename(&p, trash.join(part))
-                    .with_context(|| format!("cannot move {} aside", p.display()))?;
-            }
+    let lib = match &loc {
+        Location::Folder(dir) => {
+            rebuild_folder(dir, args.rebuild)?;
+            library::open(&loc)?
         }
-        std::fs::remove_dir_all(&trash)
-            .with_context(|| format!("cannot remove {}", trash.display()))?;
-    }
-    let lib = std::sync::RwLock::new(library::open(&dir)?);
+        // A rebuild fills a new collection; searches keep using the old one
+        // until it is complete.
+        Location::Qdrant(url) if args.rebuild => {
+            QdrantLibrary::start_rebuild(url, model.id(), model.dim())?.into()
+        }
+        Location::Qdrant(_) => library::open(&loc)?,
+    };
+    let lib = std::sync::RwLock::new(lib);
     settings.model = Some(model.id().to_string());
-    settings.save(&dir)?;
+    settings.save_at(&loc)?;
 
     let opts = IndexOptions {
         crawl: scry_indexer::CrawlOptions {
@@ -99,15 +94,22 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     };
     let summary = scry_indexer::index(&lib, &model, &settings.roots, &opts, &progress)?;
     {
-        // Albums a rebuild dropped (settings.json keeps their definitions): made
-        // again with this model.
         let mut l = lib
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if l.albums()?.is_empty() && !settings.albums.is_empty() {
+        // Albums a rebuild dropped (settings.json keeps their definitions), or
+        // carried over with the old model's vectors: made again with this model.
+        let carried = args.rebuild && l.qdrant_mut().is_some();
+        if (l.albums()?.is_empty() || carried) && !settings.albums.is_empty() {
             let n = library::restore_albums(&mut l, &model, &settings.albums)?;
             if !args.json {
                 eprintln!("restored {n} album(s)");
+            }
+        }
+        if args.rebuild {
+            if let Some(q) = l.qdrant_mut() {
+                // Searches move to the rebuilt collection in one step.
+                q.finish_rebuild()?;
             }
         }
     }
@@ -118,6 +120,30 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     }
     if let Some((watcher, watch_opts)) = watcher {
         keep_watching(&lib, &model, watcher, &watch_opts, &args)?;
+    }
+    Ok(())
+}
+
+/// `--rebuild` of a local library: each part is moved aside in one rename, then
+/// deleted: a kill at any moment leaves parts that are whole (or gone), never
+/// half-deleted. Also clears what a killed rebuild set aside.
+fn rebuild_folder(dir: &std::path::Path, rebuild: bool) -> anyhow::Result<()> {
+    let trash = dir.join(".rebuild-trash");
+    if trash.exists() {
+        std::fs::remove_dir_all(&trash)
+            .with_context(|| format!("cannot remove {}", trash.display()))?;
+    }
+    if rebuild {
+        std::fs::create_dir_all(&trash).with_context(|| trash.display().to_string())?;
+        for part in ["catalog", "keyword", "ann"] {
+            let p = dir.join(part);
+            if p.exists() {
+                std::fs::rename(&p, trash.join(part))
+                    .with_context(|| format!("cannot move {} aside", p.display()))?;
+            }
+        }
+        std::fs::remove_dir_all(&trash)
+            .with_context(|| format!("cannot remove {}", trash.display()))?;
     }
     Ok(())
 }
@@ -136,12 +162,14 @@ fn start_watching(
         ..Default::default()
     };
     // The library may sit inside a root: its own writes are not changes.
-    let library_dir = lib
+    let library_dir: Vec<PathBuf> = lib
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .dir()
-        .to_path_buf();
-    let watcher = scry_indexer::FolderWatcher::new(roots, &[library_dir], &opts)?;
+        .map(std::path::Path::to_path_buf)
+        .into_iter()
+        .collect();
+    let watcher = scry_indexer::FolderWatcher::new(roots, &library_dir, &opts)?;
     Ok((watcher, opts))
 }
 

@@ -3,26 +3,31 @@
 
 use std::path::{Path, PathBuf};
 
+
 use anyhow::Context;
+use scry::home::qdrant::QdrantLibrary;
+use scry::home::Location;
 use serde::{Deserialize, Serialize};
 
 /// `--db`, shared by the commands that open a library.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LibraryArgs {
-    /// Library folder [default: $XDG_DATA_HOME/scry/library, i.e. ~/.local/share/scry/library].
-    #[arg(long, env = "SCRY_DB", value_name = "PATH")]
-    pub db: Option<PathBuf>,
+    /// Library folder, or a Qdrant collection as qdrant://HOST:PORT/NAME (gRPC port;
+    /// qdrants:// for TLS; API key from SCRY_QDRANT_API_KEY)
+    /// [default: $XDG_DATA_HOME/scry/library, i.e. ~/.local/share/scry/library].
+    #[arg(long, env = "SCRY_DB", value_name = "PATH|URL")]
+    pub db: Option<String>,
 }
 
 impl LibraryArgs {
-    pub fn dir(&self) -> anyhow::Result<PathBuf> {
+    pub fn location(&self) -> anyhow::Result<Location> {
         if let Some(d) = &self.db {
-            return Ok(d.clone());
+            return Ok(Location::parse(d)?);
         }
         let base = dirs::data_dir().context(
             "no per-user data folder (HOME is not set): pass --db PATH to choose where the library lives",
         )?;
-        Ok(base.join("scry").join("library"))
+        Ok(Location::Folder(base.join("scry").join("library")))
     }
 }
 
@@ -48,21 +53,13 @@ pub struct AlbumDef {
 /// Copies the library's album definitions into its settings file, so that
 /// `scry index --rebuild` can re-create them even from a damaged catalog.
 pub fn remember_albums(lib: &scry::Library) -> anyhow::Result<()> {
-    if lib.is_snapshot() {
+    // A Qdrant library keeps its albums itself (carried over by a rebuild).
+    let Some(dir) = lib.dir().filter(|_| !lib.is_snapshot()) else {
         return Ok(());
-    }
-    let mut settings = Settings::load(lib.dir());
-    settings.albums = lib
-        .albums()?
-        .into_iter()
-        .map(|a| AlbumDef {
-            name: a.name,
-            prompts: a.prompts,
-            example: a.example,
-            threshold: a.threshold,
-        })
-        .collect();
-    settings.save(lib.dir())
+    };
+    let mut settings = Settings::load(dir);
+    settings.albums = lib.albums()?.into_iter().map(AlbumDef::from).collect();
+    settings.save(dir)
 }
 
 /// After a rebuild: the remembered albums, encoded with the new model. An album
@@ -93,6 +90,17 @@ pub fn restore_albums(
     Ok(restored)
 }
 
+impl From<scry::albums::Album> for AlbumDef {
+    fn from(a: scry::albums::Album) -> Self {
+        AlbumDef {
+            name: a.name,
+            prompts: a.prompts,
+            example: a.example,
+            threshold: a.threshold,
+        }
+    }
+}
+
 const SETTINGS: &str = "settings.json";
 
 impl Settings {
@@ -115,6 +123,31 @@ impl Settings {
             added.push(c);
         }
         Ok(added)
+    }
+
+    /// The settings of the library at `loc`: settings.json beside a local
+    /// library; a Qdrant library holds its roots, model and albums itself.
+    pub fn load_at(loc: &Location) -> anyhow::Result<Settings> {
+        match loc {
+            Location::Folder(dir) => Ok(Settings::load(dir)),
+            Location::Qdrant(url) => {
+                let lib = scry::Library::from(QdrantLibrary::connect(url)?);
+                Ok(Settings {
+                    roots: lib.roots()?,
+                    model: lib.model()?,
+                    albums: lib.albums()?.into_iter().map(AlbumDef::from).collect(),
+                })
+            }
+        }
+    }
+
+    /// Saves what [`Settings::load_at`] read (a Qdrant library needs nothing:
+    /// the indexing run records its roots and model).
+    pub fn save_at(&self, loc: &Location) -> anyhow::Result<()> {
+        match loc {
+            Location::Folder(dir) => self.save(dir),
+            Location::Qdrant(_) => Ok(()),
+        }
     }
 
     pub fn load(dir: &Path) -> Settings {
@@ -146,15 +179,25 @@ fn must_exist(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// Opens a library that must already exist (for commands that only read).
-pub fn open_existing(dir: &Path) -> anyhow::Result<scry::Library> {
-    must_exist(dir)?;
-    open_for_reading(dir)
+pub fn open_existing(loc: &Location) -> anyhow::Result<scry::Library> {
+    match loc {
+        Location::Folder(dir) => {
+            must_exist(dir)?;
+            open_for_reading(loc)
+        }
+        Location::Qdrant(url) => Ok(QdrantLibrary::connect_existing(url)?.into()),
+    }
 }
 
 /// Opens a library that must already exist, to change it.
-pub fn open_existing_to_write(dir: &Path) -> anyhow::Result<scry::Library> {
-    must_exist(dir)?;
-    open(dir)
+pub fn open_existing_to_write(loc: &Location) -> anyhow::Result<scry::Library> {
+    match loc {
+        Location::Folder(dir) => {
+            must_exist(dir)?;
+            open(loc)
+        }
+        Location::Qdrant(url) => Ok(QdrantLibrary::connect_existing(url)?.into()),
+    }
 }
 
 /// Whether an open failed because the library's folder cannot be written.
@@ -167,10 +210,13 @@ fn cannot_write(e: &scry::Error) -> bool {
     ))
 }
 
-/// Opens the library for commands that only read it. A library on a read-only
-/// mount or a full disk stays searchable: a copy in the temporary folder is
-/// opened instead (sled cannot open a catalog read-only), with a warning.
-pub fn open_for_reading(dir: &Path) -> anyhow::Result<scry::Library> {
+/// Opens the library for commands that only read it. A local library on a
+/// read-only mount or a full disk stays searchable: a copy in the temporary
+/// folder is opened instead (sled cannot open a catalog read-only), with a warning.
+pub fn open_for_reading(loc: &Location) -> anyhow::Result<scry::Library> {
+    let Location::Folder(dir) = loc else {
+        return open(loc);
+    };
     match scry::Library::open(dir) {
         Err(e) if cannot_write(&e) => match scry::Library::open_snapshot(dir) {
             Ok(lib) => {
@@ -187,9 +233,12 @@ pub fn open_for_reading(dir: &Path) -> anyhow::Result<scry::Library> {
     }
 }
 
-/// Opens the library, adding the recovery hint to damage errors.
-pub fn open(dir: &Path) -> anyhow::Result<scry::Library> {
-    scry::Library::open(dir).map_err(|e| explain(dir, e))
+/// Opens (or creates) the library, adding the recovery hint to damage errors.
+pub fn open(loc: &Location) -> anyhow::Result<scry::Library> {
+    match loc {
+        Location::Folder(dir) => scry::Library::open(dir).map_err(|e| explain(dir, e)),
+        Location::Qdrant(url) => Ok(scry::Library::connect(url)?),
+    }
 }
 
 fn explain(dir: &Path, e: scry::Error) -> anyhow::Error {

@@ -80,13 +80,12 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             weight: 1.0,
         });
     }
-    let dir = args.library.dir()?;
-    let lib = library::open_existing(&dir)?;
+    let loc = args.library.location()?;
+    let lib = library::open_existing(&loc)?;
     for p in &args.like {
         let c = std::fs::canonicalize(p).with_context(|| p.display().to_string())?;
         let id = lib
-            .store()
-            .id_for_path(&scry::store::path_to_bytes(&c))?
+            .id_for_path(&c)?
             .with_context(|| {
                 format!(
                     "{}: not in the library (index it, or search with --image)",

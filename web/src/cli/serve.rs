@@ -59,8 +59,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             args.bind
         );
     }
-    let dir = args.library.dir()?;
-    let mut settings = Settings::load(&dir);
+    let loc = args.library.location()?;
+    let mut settings = Settings::load_at(&loc)?;
     let to_index = settings.add_dirs(&args.dirs)?;
     if args.watch && settings.roots.is_empty() {
         anyhow::bail!(
@@ -73,22 +73,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let model = Arc::new(args.model.load()?);
     // Serving alone only reads: a read-only or full library is served from a copy.
     let library = Arc::new(RwLock::new(if writes {
-        library::open(&dir)?
+        library::open(&loc)?
     } else {
-        library::open_for_reading(&dir)?
+        library::open_for_reading(&loc)?
     }));
     {
         let lib = library
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !lib.is_empty() {
+        if !lib.is_empty()? {
             lib.check_model(model.id())?;
         }
     }
     if writes {
         settings.model = Some(model.id().to_string());
-        settings.save(&dir)?;
+        settings.save_at(&loc)?;
     }
+    // The library's own folder, when it sits inside a root: its writes are not
+    // changes to index.
+    let own: Vec<std::path::PathBuf> = match &loc {
+        scry::home::Location::Folder(dir) => vec![dir.clone()],
+        scry::home::Location::Qdrant(_) => Vec::new(),
+    };
     let mut state = AppState::new(library, model);
     state.token = args.token.as_deref().map(AccessToken::new);
     let state = web::Data::new(state);
@@ -108,9 +114,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 let watcher =
                     watch.as_ref().and_then(|opts| {
                         match scry_indexer::FolderWatcher::new(
-                            &roots,
-                            std::slice::from_ref(&dir),
-                            opts,
+                            &roots, &own, opts,
                         ) {
                             Ok(w) => Some(w),
                             Err(e) => {
@@ -132,7 +136,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 }
             })?;
     }
-    let images = state.read().len();
+    let images = state.read().len()?;
     let data = state.clone();
     let server = HttpServer::new(move || {
         App::new()

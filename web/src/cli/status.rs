@@ -14,8 +14,8 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<()> {
-    let dir = args.library.dir()?;
-    let lib = library::open_existing(&dir)?;
+    let loc = args.library.location()?;
+    let lib = library::open_existing(&loc)?;
     let roots: Vec<String> = lib
         .roots()?
         .iter()
@@ -26,21 +26,24 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         .as_ref()
         .and_then(|l| l.get("failed").and_then(|f| f.as_u64()))
         .unwrap_or(0);
-    let info = json!({
-        "library": dir,
-        "images": lib.len(),
+    let images = lib.len()?;
+    let mut info = json!({
+        "library": loc.to_string(),
+        "images": images,
         "roots": roots,
         "model": lib.model()?,
-        "keyword_documents": lib.keyword().len(),
-        "ann_graph_points": lib.graph().map(|g| g.points()),
         "last_run": last,
     });
+    if let Some(local) = lib.local() {
+        info["keyword_documents"] = local.keyword().len().into();
+        info["ann_graph_points"] = local.graph().map(|g| g.points()).into();
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&info)?);
         return Ok(());
     }
-    println!("library: {}", dir.display());
-    println!("images:  {}", lib.len());
+    println!("library: {loc}");
+    println!("images:  {images}");
     println!(
         "model:   {}",
         lib.model()?.unwrap_or_else(|| "(none yet)".into())

@@ -1,6 +1,6 @@
-//! A library on disk: the catalog (sled), the ANN graph (hnsw_rs) and the keyword
-//! index (tantivy), written in a fixed order so that a crash between any two
-//! writes is repaired on the next open.
+//! The local home: a library in one folder on this machine: the catalog (sled),
+//! the ANN graph (hnsw_rs) and the keyword index (tantivy), written in a fixed
+//! order so that a crash between any two writes is repaired on the next open.
 //!
 //! Order and recovery:
 //! 1. The catalog is written first, one atomic, flushed transaction per batch. It
@@ -14,10 +14,13 @@
 //!    removed images are tombstones filtered at query time; a dump that is missing
 //!    or unreadable is rebuilt from the catalog's vectors.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::{Home, Item, Scope};
+use crate::albums::Album;
 use crate::ann::{Graph, NearestNeighbours, Scored, Vectors, GRAPH_MIN_POINTS};
 use crate::error::{Error, Result};
 use crate::keyword::KeywordIndex;
@@ -43,7 +46,7 @@ struct AnnMeta {
 }
 
 /// An open library.
-pub struct Library {
+pub struct LocalLibrary {
     dir: PathBuf,
     store: Store,
     vectors: Vectors,
@@ -56,14 +59,14 @@ pub struct Library {
     metas: HashMap<ImageId, ImageRecord>,
     /// Perceptual hashes, in memory (8 bytes an image) for duplicate finding.
     phashes: HashMap<ImageId, u64>,
-    /// For [`Library::open_snapshot`]: the temporary copy, removed after the
+    /// For [`LocalLibrary::open_snapshot`]: the temporary copy, removed after the
     /// indexes above are closed (fields drop in declaration order).
     snapshot: Option<tempfile::TempDir>,
 }
 
-impl std::fmt::Debug for Library {
+impl std::fmt::Debug for LocalLibrary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Library")
+        f.debug_struct("LocalLibrary")
             .field("dir", &self.dir)
             .field("images", &self.vectors.len())
             .field("graph", &self.graph)
@@ -71,7 +74,7 @@ impl std::fmt::Debug for Library {
     }
 }
 
-impl Library {
+impl LocalLibrary {
     /// Opens (or creates) the library in `dir`, repairing derived indexes that a
     /// crash left behind the catalog.
     pub fn open(dir: &Path) -> Result<Self> {
@@ -154,7 +157,7 @@ impl Library {
         Ok(lib)
     }
 
-    /// Whether this is a temporary copy ([`Library::open_snapshot`]).
+    /// Whether this is a temporary copy ([`LocalLibrary::open_snapshot`]).
     pub fn is_snapshot(&self) -> bool {
         self.snapshot.is_some()
     }
@@ -271,60 +274,6 @@ impl Library {
         Ok(())
     }
 
-    /// The albums as the catalog keeps them: name → album.
-    fn album_map(&self) -> Result<std::collections::BTreeMap<String, crate::albums::Album>> {
-        Ok(self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default())
-    }
-
-    /// The smart albums, by name.
-    pub fn albums(&self) -> Result<Vec<crate::albums::Album>> {
-        Ok(self.album_map()?.into_values().collect())
-    }
-
-    /// One album; an unknown name is a `NotFound` error listing the albums there are.
-    pub fn album(&self, name: &str) -> Result<crate::albums::Album> {
-        let albums = self.albums()?;
-        let names: Vec<&str> = albums.iter().map(|a| a.name.as_str()).collect();
-        let listing = if names.is_empty() {
-            "there are none yet (scry album add NAME --prompt TEXT)".to_string()
-        } else {
-            format!("albums: {}", names.join(", "))
-        };
-        albums
-            .iter()
-            .find(|a| a.name == name)
-            .cloned()
-            .ok_or_else(|| Error::NotFound(format!("no album named {name:?}; {listing}")))
-    }
-
-    /// Adds or replaces an album.
-    pub fn put_album(&mut self, album: crate::albums::Album) -> Result<()> {
-        crate::albums::check_name(&album.name)?;
-        crate::albums::check_threshold(album.threshold)?;
-        if album.vector.len() != self.vectors.dim() && self.vectors.dim() != 0 {
-            return Err(Error::InvalidArgument(format!(
-                "album vector of {} values for a library of dimension {}",
-                album.vector.len(),
-                self.vectors.dim()
-            )));
-        }
-        let mut map = self.album_map()?;
-        map.insert(album.name.clone(), album);
-        self.store.meta_set(KEY_ALBUMS, &map)?;
-        self.store.flush()
-    }
-
-    /// Removes an album; false if there was none of that name.
-    pub fn remove_album(&mut self, name: &str) -> Result<bool> {
-        let mut map = self.album_map()?;
-        let had = map.remove(name).is_some();
-        if had {
-            self.store.meta_set(KEY_ALBUMS, &map)?;
-            self.store.flush()?;
-        }
-        Ok(had)
-    }
-
     /// The keyword index.
     pub fn keyword(&self) -> &KeywordIndex {
         &self.keyword
@@ -344,93 +293,8 @@ impl Library {
         self.vectors.is_empty()
     }
 
-    /// The model the library's vectors come from, if any were written.
-    pub fn model(&self) -> Result<Option<String>> {
-        self.store.meta_get(KEY_MODEL)
-    }
-
-    /// Refuses a model other than the one the library was indexed with (mixing
-    /// embeddings of two models would make every search silently wrong).
-    pub fn check_model(&self, model_id: &str) -> Result<()> {
-        match self.model()? {
-            Some(m) if m != model_id => Err(Error::IncompatibleLibrary {
-                path: self.dir.clone(),
-                message: format!(
-                    "the library was indexed with model {m}; pass --model {m}, or re-index \
-                     everything with the new model: scry index --rebuild --model {model_id}"
-                ),
-            }),
-            _ => Ok(()),
-        }
-    }
-
-    /// Records the model on first use; refuses another model afterwards, unless
-    /// the library is empty.
-    pub fn bind_model(&mut self, model_id: &str, dim: usize) -> Result<()> {
-        match self.model()? {
-            Some(m) if m == model_id && self.vectors.dim() == dim => Ok(()),
-            Some(_) if !self.store.is_empty() => {
-                self.check_model(model_id)?;
-                // Same model id, other dimension: the folder's weights changed.
-                Err(Error::IncompatibleLibrary {
-                    path: self.dir.clone(),
-                    message: format!(
-                        "the library holds {}-dimensional vectors, {model_id} makes {dim}; \
-                         re-index with scry index --rebuild",
-                        self.vectors.dim()
-                    ),
-                })
-            }
-            _ => {
-                self.store.meta_set(KEY_MODEL, &model_id)?;
-                self.store.meta_set(KEY_DIM, &dim)?;
-                self.store.flush()?;
-                self.vectors = Vectors::new(dim);
-                Ok(())
-            }
-        }
-    }
-
-    /// The folders this library indexes.
-    pub fn roots(&self) -> Result<Vec<PathBuf>> {
-        let roots: Vec<Vec<u8>> = self.store.meta_get(KEY_ROOTS)?.unwrap_or_default();
-        Ok(roots
-            .iter()
-            .map(|r| crate::store::bytes_to_path(r))
-            .collect())
-    }
-
-    /// Adds folders to the set of roots (kept sorted and unique). A folder inside
-    /// a root is already covered and is not added; a root inside a new folder is
-    /// replaced by it (a folder is never crawled twice).
-    pub fn add_roots(&mut self, roots: &[PathBuf]) -> Result<()> {
-        let mut all: Vec<Vec<u8>> = self.store.meta_get(KEY_ROOTS)?.unwrap_or_default();
-        for r in roots {
-            let covered = all
-                .iter()
-                .any(|a| r.starts_with(crate::store::bytes_to_path(a)));
-            if !covered {
-                all.retain(|a| !crate::store::bytes_to_path(a).starts_with(r));
-                all.push(crate::store::path_to_bytes(r));
-            }
-        }
-        all.sort();
-        self.store.meta_set(KEY_ROOTS, &all)?;
-        self.store.flush()
-    }
-
-    /// The summary of the last indexing run, as the indexer wrote it.
-    pub fn last_run(&self) -> Result<Option<serde_json::Value>> {
-        self.store.meta_get(KEY_LAST_RUN)
-    }
-
-    pub fn set_last_run(&mut self, summary: &serde_json::Value) -> Result<()> {
-        self.store.meta_set(KEY_LAST_RUN, summary)?;
-        self.store.flush()
-    }
-
     /// Step 1 of a batch: the catalog (atomic, durable), then the in-memory
-    /// indexes. Keyword changes are durable at the next [`Library::checkpoint`].
+    /// indexes. Keyword changes are durable at the next [`LocalLibrary::checkpoint`].
     pub fn commit(&mut self, changes: &ChangeSet) -> Result<Applied> {
         if changes.is_empty() {
             return Ok(Applied {
@@ -557,12 +421,195 @@ impl Library {
 
     /// The `k` images most similar to `query` among those `keep` accepts. Uses the
     /// graph for large libraries, an exact scan otherwise.
-    pub fn nearest(&self, query: &[f32], k: usize, keep: &dyn Fn(ImageId) -> bool) -> Vec<Scored> {
+    pub fn nearest_where(&self, query: &[f32], k: usize, keep: &dyn Fn(ImageId) -> bool) -> Vec<Scored> {
         let live = |id: ImageId| self.vectors.contains(id) && keep(id);
         match &self.graph {
             Some(g) => g.search(query, k, &live),
             None => self.vectors.search(query, k, &live),
         }
+    }
+}
+
+impl Home for LocalLibrary {
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn folder(&self) -> Option<&Path> {
+        Some(&self.dir)
+    }
+
+    fn is_snapshot(&self) -> bool {
+        self.snapshot.is_some()
+    }
+
+    fn model(&self) -> Result<Option<String>> {
+        self.store.meta_get(KEY_MODEL)
+    }
+
+    fn dim(&self) -> usize {
+        self.vectors.dim()
+    }
+
+    fn set_model(&mut self, model_id: &str, dim: usize) -> Result<()> {
+        self.store.meta_set(KEY_MODEL, &model_id)?;
+        self.store.meta_set(KEY_DIM, &dim)?;
+        self.store.flush()?;
+        if self.vectors.is_empty() {
+            self.vectors = Vectors::new(dim);
+        }
+        Ok(())
+    }
+
+    fn roots(&self) -> Result<Vec<PathBuf>> {
+        let roots: Vec<Vec<u8>> = self.store.meta_get(KEY_ROOTS)?.unwrap_or_default();
+        Ok(roots
+            .iter()
+            .map(|r| crate::store::bytes_to_path(r))
+            .collect())
+    }
+
+    fn set_roots(&mut self, roots: &[PathBuf]) -> Result<()> {
+        let all: Vec<Vec<u8>> = roots
+            .iter()
+            .map(|r| crate::store::path_to_bytes(r))
+            .collect();
+        self.store.meta_set(KEY_ROOTS, &all)?;
+        self.store.flush()
+    }
+
+    fn last_run(&self) -> Result<Option<serde_json::Value>> {
+        self.store.meta_get(KEY_LAST_RUN)
+    }
+
+    fn set_last_run(&mut self, summary: &serde_json::Value) -> Result<()> {
+        self.store.meta_set(KEY_LAST_RUN, summary)?;
+        self.store.flush()
+    }
+
+    fn albums(&self) -> Result<BTreeMap<String, Album>> {
+        Ok(self.store.meta_get(KEY_ALBUMS)?.unwrap_or_default())
+    }
+
+    fn set_albums(&mut self, albums: &BTreeMap<String, Album>) -> Result<()> {
+        self.store.meta_set(KEY_ALBUMS, albums)?;
+        self.store.flush()
+    }
+
+    fn len(&self) -> Result<usize> {
+        Ok(self.vectors.len())
+    }
+
+    fn generation(&self) -> Result<u64> {
+        self.store.generation()
+    }
+
+    fn records(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, ImageRecord)>> {
+        Ok(ids
+            .iter()
+            .filter_map(|&id| Some((id, self.metas.get(&id)?.clone())))
+            .collect())
+    }
+
+    fn vectors(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, Vec<f32>)>> {
+        Ok(ids
+            .iter()
+            .filter_map(|&id| Some((id, self.vectors.get(id)?.to_vec())))
+            .collect())
+    }
+
+    fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>> {
+        self.store.thumbnail(id)
+    }
+
+    fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>> {
+        self.store.id_for_path(path)
+    }
+
+    fn for_each(&self, vectors: bool, f: &mut dyn FnMut(Item<'_>)) -> Result<()> {
+        for (&id, record) in &self.metas {
+            f(Item {
+                id,
+                record,
+                vector: if vectors { self.vectors.get(id) } else { None },
+                phash: self.phashes.get(&id).copied(),
+            });
+        }
+        Ok(())
+    }
+
+    fn vector_of_copy(
+        &self,
+        hash: &[u8; 32],
+        except: Option<ImageId>,
+    ) -> Result<Option<Vec<f32>>> {
+        Ok(self
+            .store
+            .ids_for_hash(hash)?
+            .into_iter()
+            .filter(|&id| Some(id) != except)
+            .find_map(|id| self.vectors.get(id).map(<[f32]>::to_vec)))
+    }
+
+    fn commit(&mut self, changes: &ChangeSet) -> Result<Applied> {
+        LocalLibrary::commit(self, changes)
+    }
+
+    fn checkpoint(&mut self) -> Result<()> {
+        LocalLibrary::checkpoint(self)
+    }
+
+    fn nearest(&self, query: &[f32], k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
+        if scope.is_everything() {
+            return Ok(self.nearest_where(query, k, &|_| true));
+        }
+        let keep = |id: ImageId| self.metas.get(&id).is_some_and(|r| scope.accepts(id, r));
+        if self.graph.is_none() || (scope.filters.is_empty() && scope.members.is_none()) {
+            return Ok(self.nearest_where(query, k, &keep));
+        }
+        // Selective filter: scan the allowed vectors exactly (a filtered graph walk
+        // degrades badly below a few percent); otherwise walk the graph.
+        let allowed = self.metas.iter().filter(|(&id, r)| scope.accepts(id, r)).count();
+        Ok(if allowed < GRAPH_MIN_POINTS || allowed * 20 < self.len() {
+            self.vectors.search(query, k, &keep)
+        } else {
+            self.nearest_where(query, k, &keep)
+        })
+    }
+
+    fn nearest_many(&self, queries: &[&[f32]], k: usize) -> Result<Vec<Vec<Scored>>> {
+        use rayon::prelude::*;
+        Ok(queries
+            .par_iter()
+            .map(|q| self.nearest_where(q, k, &|_| true))
+            .collect())
+    }
+
+    fn at_least(&self, query: &[f32], threshold: f32) -> Result<Vec<Scored>> {
+        let mut out: Vec<Scored> = self
+            .vectors
+            .iter()
+            .map(|(id, v)| (id, crate::ann::dot(v, query)))
+            .filter(|&(_, c)| c >= threshold)
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+        // Filters apply after the match: ask for more, keep k.
+        let depth = if scope.is_everything() { k } else { k * 4 + 100 };
+        Ok(self
+            .keyword
+            .search(text, depth)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|&id| {
+                self.vectors.contains(id)
+                    && self.metas.get(&id).is_some_and(|r| scope.accepts(id, r))
+            })
+            .take(k)
+            .collect())
     }
 }
 

@@ -1,0 +1,1341 @@
+//! The Qdrant home: a library in a Qdrant collection, on one node or a cluster.
+//! The only module that names `qdrant-client`.
+//!
+//! Layout (URL `qdrant://HOST:PORT/NAME`, gRPC port):
+//! - The alias `NAME` points at the collection `NAME_v<n>`. `scry index --rebuild`
+//!   fills `NAME_v<n+1>` and re-points the alias in one step, so searches never
+//!   see a half-built library; the old collection is then dropped.
+//! - One point per image. Its id is derived from the path (53 bits of BLAKE3,
+//!   probing on the rare collision), so a restarted run rewrites the same points
+//!   and ids stay exact in JSON. Vectors: `clip` (dense, cosine, originals on disk,
+//!   int8 scalar quantisation kept in RAM with rescoring) and `bm25` (sparse, IDF
+//!   modifier, the words of [`crate::keyword::document_text`] tokenised by the
+//!   server). The payload holds the record, the perceptual hash, the filter
+//!   fields (`dirs`: every ancestor folder, `date`, `camera`, `format`,
+//!   `short_side`, `hash`) and the thumbnail (base64, never sent with results).
+//! - One settings point (no vectors) at a reserved id above every image id: the
+//!   model, dimension, roots, albums, last run and a generation counter. So
+//!   everything a server needs is in the collection: any number of `scry serve`
+//!   replicas can answer from it, and any can be killed.
+//!
+//! Every write waits for the server (`wait=true`) and checks that it completed;
+//! transient errors (unavailable, deadline, overloaded) are retried with
+//! back-off; anything else becomes one [`Error::Remote`] naming the request.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine as _;
+use qdrant_client::qdrant::{
+    point_id::PointIdOptions, vector_output::Vector as OutVector, Condition, CountPointsBuilder,
+    CreateAliasBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
+    DeleteCollectionBuilder, DeletePointsBuilder, Distance, Document, FieldType, Filter,
+    GetPointsBuilder, IntegerIndexParamsBuilder, KeywordIndexParamsBuilder, Modifier,
+    NamedVectors, PayloadExcludeSelector, PayloadIncludeSelector, PointId, PointStruct,
+    QuantizationSearchParamsBuilder, Query, QueryBatchPointsBuilder, QueryPoints,
+    QueryPointsBuilder, Range, RetrievedPoint, ScalarQuantizationBuilder, ScrollPointsBuilder,
+    SearchParamsBuilder, SparseVectorParamsBuilder,
+    SparseVectorsConfigBuilder, TextIndexParamsBuilder, TokenizerType, UpdateStatus,
+    UpsertPointsBuilder, VectorParamsBuilder, VectorsConfigBuilder, VectorsSelector,
+};
+use qdrant_client::{Payload, Qdrant, QdrantError};
+use serde::{Deserialize, Serialize};
+
+use super::{Home, Item, Scope};
+use crate::albums::Album;
+use crate::ann::Scored;
+use crate::error::{Error, Result};
+use crate::store::{Applied, ChangeSet, ImageId, ImageRecord};
+
+/// Image ids stay below 2^53, exact as JSON numbers in every language.
+const ID_BITS: u32 = 53;
+/// The settings point: above every image id.
+const SETTINGS_ID: u64 = 1 << 60;
+const DENSE: &str = "clip";
+const SPARSE: &str = "bm25";
+const BM25_MODEL: &str = "qdrant/bm25";
+/// Points per upsert request (Qdrant suggests 64–256; ours carry thumbnails).
+const UPSERT_CHUNK: usize = 64;
+/// Points per scroll page.
+const PAGE: u32 = 512;
+/// Attempts of a request that failed for a transient reason.
+const ATTEMPTS: u32 = 6;
+
+/// `qdrant://HOST:PORT/NAME[?exact=true&shards=N&replicas=N]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QdrantUrl {
+    pub tls: bool,
+    pub host: String,
+    /// The gRPC port.
+    pub port: u16,
+    /// The alias scry reads and writes through.
+    pub name: String,
+    /// Search exactly (no HNSW): for tests and for measuring recall.
+    pub exact: bool,
+    /// Shards and replicas of a new collection (Qdrant's defaults otherwise).
+    pub shards: Option<u32>,
+    pub replicas: Option<u32>,
+}
+
+impl QdrantUrl {
+    pub fn parse(s: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            Error::InvalidArgument(format!(
+                "--db {s}: {why}; expected qdrant://HOST:PORT/NAME (the gRPC port, 6334 by default)"
+            ))
+        };
+        let (tls, rest) = if let Some(r) = s.strip_prefix("qdrants://") {
+            (true, r)
+        } else if let Some(r) = s.strip_prefix("qdrant://") {
+            (false, r)
+        } else {
+            return Err(bad("not a qdrant:// URL"));
+        };
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (authority, name) = rest.split_once('/').ok_or_else(|| bad("no collection name"))?;
+        let name = name.trim_end_matches('/');
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(bad("the name must be letters, digits, '_' or '-'"));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (
+                h.to_string(),
+                p.parse::<u16>().map_err(|_| bad("the port is not a number"))?,
+            ),
+            None => (authority.to_string(), 6334),
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let mut url = QdrantUrl {
+            tls,
+            host,
+            port,
+            name: name.to_string(),
+            exact: false,
+            shards: None,
+            replicas: None,
+        };
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let num = || {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| bad(&format!("{k}={v} is not a positive number")))
+            };
+            match k {
+                "exact" => url.exact = matches!(v, "" | "1" | "true" | "yes"),
+                "shards" => url.shards = Some(num()?),
+                "replicas" => url.replicas = Some(num()?),
+                _ => return Err(bad(&format!("unknown option {k:?} (exact, shards, replicas)"))),
+            }
+        }
+        Ok(url)
+    }
+
+    fn endpoint(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
+impl std::fmt::Display for QdrantUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.tls { "qdrants" } else { "qdrant" };
+        write!(f, "{scheme}://{}:{}/{}", self.host, self.port, self.name)
+    }
+}
+
+/// What the settings point holds.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+struct Settings {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    dim: usize,
+    #[serde(default)]
+    roots: Vec<String>,
+    /// JSON text: kept as a string so Qdrant's payload types never reshape it.
+    #[serde(default)]
+    albums_json: Option<String>,
+    #[serde(default)]
+    last_run_json: Option<String>,
+    #[serde(default)]
+    generation: u64,
+}
+
+/// An image point's payload.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ImagePayload {
+    kind: String,
+    /// The path as text (lossy where it is not UTF-8; then `path_hex` has the bytes).
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    path_hex: Option<String>,
+    dirs: Vec<String>,
+    size: u64,
+    mtime_ns: i64,
+    hash: String,
+    width: u32,
+    height: u32,
+    format: String,
+    taken: Option<i64>,
+    camera: Option<String>,
+    indexed_at: i64,
+    date: i64,
+    short_side: u32,
+    /// The perceptual hash's bits, as a signed integer (payload integers are i64).
+    phash: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    thumb: Option<String>,
+}
+
+impl ImagePayload {
+    fn new(rec: &ImageRecord, phash: u64, thumb: Option<&[u8]>) -> Self {
+        let path = rec.path_buf();
+        let text = std::str::from_utf8(&rec.path).ok();
+        ImagePayload {
+            kind: "image".into(),
+            path: path.to_string_lossy().into_owned(),
+            path_hex: text.is_none().then(|| hex(&rec.path)),
+            dirs: path
+                .ancestors()
+                .skip(1)
+                .map(|d| d.to_string_lossy().into_owned())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            size: rec.size,
+            mtime_ns: rec.mtime_ns,
+            hash: hex(&rec.hash),
+            width: rec.width,
+            height: rec.height,
+            format: rec.format.to_lowercase(),
+            taken: rec.taken,
+            camera: rec.camera.clone(),
+            indexed_at: rec.indexed_at,
+            date: rec.date(),
+            short_side: rec.width.min(rec.height),
+            phash: phash as i64,
+            thumb: thumb.map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
+        }
+    }
+
+    fn record(&self) -> ImageRecord {
+        let path = match &self.path_hex {
+            Some(h) => unhex(h),
+            None => self.path.clone().into_bytes(),
+        };
+        let mut hash = [0u8; 32];
+        let bytes = unhex(&self.hash);
+        if bytes.len() == 32 {
+            hash.copy_from_slice(&bytes);
+        }
+        ImageRecord {
+            path,
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            hash,
+            width: self.width,
+            height: self.height,
+            format: self.format.clone(),
+            taken: self.taken,
+            camera: self.camera.clone(),
+            indexed_at: self.indexed_at,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len() / 2)
+        .filter_map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The id a path gets, `probe` counting collisions.
+fn id_for(path: &[u8], probe: u32) -> ImageId {
+    let mut h = blake3::Hasher::new();
+    h.update(path);
+    if probe > 0 {
+        h.update(&probe.to_le_bytes());
+    }
+    let d = h.finalize();
+    let n = u64::from_le_bytes(d.as_bytes()[..8].try_into().expect("8 bytes"));
+    // 0 is left unused.
+    (n & ((1 << ID_BITS) - 1)).max(1)
+}
+
+fn point_u64(id: &Option<PointId>) -> Option<u64> {
+    match id.as_ref()?.point_id_options.as_ref()? {
+        PointIdOptions::Num(n) => Some(*n),
+        PointIdOptions::Uuid(_) => None,
+    }
+}
+
+fn dense(v: Option<OutVector>) -> Option<Vec<f32>> {
+    match v? {
+        OutVector::Dense(d) => Some(d.data),
+        _ => None,
+    }
+}
+
+fn image_payload(p: HashMap<String, qdrant_client::qdrant::Value>) -> Option<ImagePayload> {
+    Payload::from(p).deserialize::<ImagePayload>().ok()
+}
+
+fn no_thumb() -> PayloadExcludeSelector {
+    PayloadExcludeSelector {
+        fields: vec!["thumb".into()],
+    }
+}
+
+fn only(fields: &[&str]) -> PayloadIncludeSelector {
+    PayloadIncludeSelector {
+        fields: fields.iter().map(|f| f.to_string()).collect(),
+    }
+}
+
+fn clip_only() -> VectorsSelector {
+    VectorsSelector {
+        names: vec![DENSE.into()],
+    }
+}
+
+fn is_image() -> Condition {
+    Condition::matches("kind", vec!["image".to_string()])
+}
+
+/// Whether a failed request may succeed if sent again.
+fn transient(e: &QdrantError) -> bool {
+    use tonic::Code;
+    match e {
+        QdrantError::ResponseError { status } => matches!(
+            status.code(),
+            Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::ResourceExhausted
+                | Code::Aborted
+                | Code::Unknown
+                | Code::Cancelled
+        ),
+        QdrantError::ResourceExhaustedError { .. } => true,
+        _ => false,
+    }
+}
+
+/// A library in a Qdrant collection.
+pub struct QdrantLibrary {
+    url: QdrantUrl,
+    client: Qdrant,
+    rt: tokio::runtime::Runtime,
+    /// The collection written and read: the alias's target, or during a rebuild
+    /// the new collection.
+    collection: String,
+    /// Model and dimension, read when connecting (a model changes only by a
+    /// rebuild, which makes a new collection).
+    model: Option<String>,
+    dim: usize,
+}
+
+impl std::fmt::Debug for QdrantLibrary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QdrantLibrary")
+            .field("url", &self.url.to_string())
+            .field("collection", &self.collection)
+            .finish()
+    }
+}
+
+impl QdrantLibrary {
+    /// Connects to the library behind `url`'s alias, creating its first
+    /// collection if there is none.
+    /// Connects to the library behind `url`'s alias. A library that does not
+    /// exist yet is created when its model is bound (the collection's vector size
+    /// is the model's).
+    pub fn connect(url: &QdrantUrl) -> Result<Self> {
+        let mut lib = Self::client_only(url)?;
+        if let Some(c) = lib.alias_target()? {
+            lib.collection = c;
+            lib.load_settings()?;
+        }
+        Ok(lib)
+    }
+
+    /// Connects to a library that must exist already.
+    pub fn connect_existing(url: &QdrantUrl) -> Result<Self> {
+        let mut lib = Self::client_only(url)?;
+        lib.collection = lib.alias_target()?.ok_or_else(|| Error::Remote {
+            location: url.to_string(),
+            message: format!(
+                "no library named {:?} on this Qdrant server: create one with `scry index FOLDER --db {url}`",
+                url.name
+            ),
+        })?;
+        lib.load_settings()?;
+        Ok(lib)
+    }
+
+    /// Starts a rebuild: a new, empty collection beside the one the alias points
+    /// at, which keeps answering searches until [`QdrantLibrary::finish_rebuild`].
+    /// The roots and albums are carried over. Leftovers of a rebuild that was
+    /// stopped are removed first.
+    pub fn start_rebuild(url: &QdrantUrl, model_id: &str, dim: usize) -> Result<Self> {
+        let mut lib = Self::client_only(url)?;
+        let current = lib.alias_target()?;
+        let existing = lib.collections()?;
+        let version = |c: &str| -> Option<u32> {
+            c.strip_prefix(&format!("{}_v", url.name))?.parse().ok()
+        };
+        for c in &existing {
+            if version(c).is_some() && Some(c) != current.as_ref() {
+                tracing::info!("removing {c}, left by a rebuild that did not finish");
+                lib.drop_collection(c)?;
+            }
+        }
+        let next = existing.iter().filter_map(|c| version(c)).max().unwrap_or(0) + 1;
+        let fresh = format!("{}_v{next}", url.name);
+        lib.create_collection(&fresh, dim)?;
+        let mut carried = Settings {
+            model: Some(model_id.to_string()),
+            dim,
+            ..Settings::default()
+        };
+        if let Some(old) = &current {
+            lib.collection = old.clone();
+            let s = lib.settings()?;
+            carried.roots = s.roots;
+            carried.albums_json = s.albums_json;
+        }
+        lib.collection = fresh;
+        lib.write_settings(&carried)?;
+        lib.load_settings()?;
+        Ok(lib)
+    }
+
+    /// Ends a rebuild: the alias points at the new collection in one step, then
+    /// the old one is dropped.
+    pub fn finish_rebuild(&mut self) -> Result<()> {
+        let old = self.alias_target()?;
+        self.point_alias(&self.collection.clone())?;
+        if let Some(old) = old.filter(|o| *o != self.collection) {
+            self.drop_collection(&old)?;
+        }
+        Ok(())
+    }
+
+    /// The collection the alias points at now.
+    pub fn collection(&self) -> &str {
+        &self.collection
+    }
+
+    fn client_only(url: &QdrantUrl) -> Result<Self> {
+        let key = std::env::var("SCRY_QDRANT_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty());
+        let client = Qdrant::from_url(&url.endpoint())
+            .api_key(key)
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(5))
+            .skip_compatibility_check()
+            .build()
+            .map_err(|e| Error::Remote {
+                location: url.to_string(),
+                message: format!("cannot set up a connection: {e}"),
+            })?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("scry-qdrant")
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Remote {
+                location: url.to_string(),
+                message: format!("cannot start the client's threads: {e}"),
+            })?;
+        let lib = QdrantLibrary {
+            url: url.clone(),
+            client,
+            rt,
+            collection: String::new(),
+            model: None,
+            dim: 0,
+        };
+        lib.call("connect", |c| async move { c.health_check().await })?;
+        Ok(lib)
+    }
+
+    /// Runs one request on the client's runtime (from any thread, async worker
+    /// or not), retrying transient failures with back-off.
+    fn call<T, F, Fut>(&self, what: &str, make: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(Qdrant) -> Fut,
+        Fut: Future<Output = std::result::Result<T, QdrantError>> + Send + 'static,
+    {
+        let mut delay = Duration::from_millis(250);
+        let mut attempt = 1;
+        loop {
+            let fut = make(self.client.clone());
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            self.rt.spawn(async move {
+                let _ = tx.send(fut.await);
+            });
+            let outcome = rx.recv().map_err(|_| self.fail(what, "the request was dropped"))?;
+            match outcome {
+                Ok(v) => return Ok(v),
+                Err(e) if transient(&e) && attempt < ATTEMPTS => {
+                    tracing::warn!(
+                        "{}: {what} failed ({}); retrying in {:.1} s",
+                        self.url,
+                        describe(&e),
+                        delay.as_secs_f64()
+                    );
+                    std::thread::sleep(delay);
+                    delay = (delay * 2).min(Duration::from_secs(8));
+                    attempt += 1;
+                }
+                Err(e) => {
+                    let hint = if transient(&e) {
+                        format!(" after {ATTEMPTS} attempts; is Qdrant running and reachable?")
+                    } else {
+                        String::new()
+                    };
+                    return Err(self.fail(what, &format!("{}{hint}", describe(&e))));
+                }
+            }
+        }
+    }
+
+    fn fail(&self, what: &str, why: &str) -> Error {
+        Error::Remote {
+            location: self.url.to_string(),
+            message: format!("{what} failed: {why}"),
+        }
+    }
+
+    /// Checks that a write was applied (not merely queued, not timed out).
+    fn applied(&self, what: &str, status: Option<i32>) -> Result<()> {
+        if status == Some(UpdateStatus::Completed as i32) {
+            Ok(())
+        } else {
+            let s = status
+                .and_then(|s| UpdateStatus::try_from(s).ok())
+                .map_or("no status".to_string(), |s| s.as_str_name().to_string());
+            Err(self.fail(what, &format!("the server answered {s}, not COMPLETED")))
+        }
+    }
+
+    fn alias_target(&self) -> Result<Option<String>> {
+        let aliases = self.call("listing aliases", |c| async move { c.list_aliases().await })?;
+        Ok(aliases
+            .aliases
+            .into_iter()
+            .find(|a| a.alias_name == self.url.name)
+            .map(|a| a.collection_name))
+    }
+
+    fn collections(&self) -> Result<Vec<String>> {
+        let list = self.call("listing collections", |c| async move {
+            c.list_collections().await
+        })?;
+        Ok(list.collections.into_iter().map(|c| c.name).collect())
+    }
+
+    fn point_alias(&self, collection: &str) -> Result<()> {
+        let (col, name) = (collection.to_string(), self.url.name.clone());
+        self.call("pointing the alias", move |c| {
+            let req = CreateAliasBuilder::new(col.clone(), name.clone());
+            async move { c.create_alias(req).await }
+        })?;
+        Ok(())
+    }
+
+    fn drop_collection(&self, collection: &str) -> Result<()> {
+        let col = collection.to_string();
+        self.call("dropping a collection", move |c| {
+            let req = DeleteCollectionBuilder::new(col.clone());
+            async move { c.delete_collection(req).await }
+        })?;
+        Ok(())
+    }
+
+    /// A new collection with its payload indexes (made before any point, so the
+    /// HNSW graph gets its filter links) and an empty settings point. Original
+    /// vectors stay on disk; an int8 copy in RAM serves the graph walk, rescored
+    /// with the originals (it is built once a segment is large enough to index).
+    fn create_collection(&mut self, name: &str, dim: usize) -> Result<()> {
+        let url = self.url.clone();
+        let col = name.to_string();
+        self.call("creating the collection", move |c| {
+            let mut dense = VectorsConfigBuilder::default();
+            dense.add_named_vector_params(
+                DENSE,
+                VectorParamsBuilder::new(dim as u64, Distance::Cosine).on_disk(true),
+            );
+            let mut sparse = SparseVectorsConfigBuilder::default();
+            sparse.add_named_vector_params(
+                SPARSE,
+                SparseVectorParamsBuilder::default().modifier(Modifier::Idf),
+            );
+            let mut req = CreateCollectionBuilder::new(col.clone())
+                .vectors_config(dense)
+                .sparse_vectors_config(sparse)
+                .quantization_config(
+                    ScalarQuantizationBuilder::default()
+                        .quantile(0.99)
+                        .always_ram(true),
+                );
+            if let Some(n) = url.shards {
+                req = req.shard_number(n);
+            }
+            if let Some(n) = url.replicas {
+                req = req.replication_factor(n).write_consistency_factor(1);
+            }
+            async move { c.create_collection(req).await }
+        })?;
+        let indexes: [(&str, FieldType); 7] = [
+            ("kind", FieldType::Keyword),
+            ("dirs", FieldType::Keyword),
+            ("hash", FieldType::Keyword),
+            ("format", FieldType::Keyword),
+            ("camera", FieldType::Text),
+            ("date", FieldType::Integer),
+            ("short_side", FieldType::Integer),
+        ];
+        for (field, kind) in indexes {
+            let col = name.to_string();
+            self.call("creating a payload index", move |c| {
+                let mut req =
+                    CreateFieldIndexCollectionBuilder::new(col.clone(), field, kind).wait(true);
+                req = match kind {
+                    FieldType::Text => req.field_index_params(
+                        TextIndexParamsBuilder::new(TokenizerType::Word)
+                            .lowercase(true)
+                            .build(),
+                    ),
+                    FieldType::Integer => {
+                        req.field_index_params(IntegerIndexParamsBuilder::new(false, true).build())
+                    }
+                    _ => req.field_index_params(KeywordIndexParamsBuilder::default().build()),
+                };
+                async move { c.create_field_index(req).await }
+            })?;
+        }
+        let previous = std::mem::replace(&mut self.collection, name.to_string());
+        let written = self.write_settings(&Settings::default());
+        if !previous.is_empty() {
+            self.collection = previous;
+        }
+        written
+    }
+
+    fn settings(&self) -> Result<Settings> {
+        if self.collection.is_empty() {
+            return Ok(Settings::default()); // no library yet
+        }
+        let col = self.collection.clone();
+        let got = self.call("reading the settings", move |c| {
+            let req = GetPointsBuilder::new(col.clone(), vec![PointId::from(SETTINGS_ID)])
+                .with_payload(true);
+            async move { c.get_points(req).await }
+        })?;
+        Ok(got
+            .result
+            .into_iter()
+            .next()
+            .and_then(|p| Payload::from(p.payload).deserialize::<Settings>().ok())
+            .unwrap_or_default())
+    }
+
+    fn load_settings(&mut self) -> Result<()> {
+        let s = self.settings()?;
+        self.model = s.model;
+        self.dim = s.dim;
+        Ok(())
+    }
+
+    /// Writes the whole settings point.
+    fn write_settings(&self, s: &Settings) -> Result<()> {
+        if self.collection.is_empty() {
+            return Err(self.fail(
+                "writing the settings",
+                "the library does not exist yet: index a folder first",
+            ));
+        }
+        let mut payload = Payload::try_from(serde_json::to_value(s).expect("settings serialise"))
+            .map_err(|e| self.fail("writing the settings", &e.to_string()))?;
+        payload.insert("kind", "settings");
+        let col = self.collection.clone();
+        let res = self.call("writing the settings", move |c| {
+            let point = PointStruct::new(SETTINGS_ID, NamedVectors::default(), payload.clone());
+            let req = UpsertPointsBuilder::new(col.clone(), vec![point]).wait(true);
+            async move { c.upsert_points(req).await }
+        })?;
+        self.applied("writing the settings", res.result.map(|r| r.status))
+    }
+
+    /// Changes some settings (read, change, write: settings are changed by one
+    /// writer at a time, the indexing run or an album command).
+    fn update_settings(&self, f: impl FnOnce(&mut Settings)) -> Result<()> {
+        let mut s = self.settings()?;
+        f(&mut s);
+        self.write_settings(&s)
+    }
+
+    fn get(
+        &self,
+        what: &str,
+        ids: &[ImageId],
+        payload: Option<PayloadIncludeSelector>,
+        vectors: bool,
+    ) -> Result<Vec<RetrievedPoint>> {
+        let mut out = Vec::with_capacity(ids.len());
+        if self.collection.is_empty() {
+            return Ok(out);
+        }
+        for chunk in ids.chunks(1024) {
+            let col = self.collection.clone();
+            let ids: Vec<PointId> = chunk.iter().map(|&i| PointId::from(i)).collect();
+            let payload = payload.clone();
+            let got = self.call(what, move |c| {
+                let mut req = GetPointsBuilder::new(col.clone(), ids.clone());
+                req = match payload.clone() {
+                    Some(sel) => req.with_payload(sel),
+                    None => req.with_payload(no_thumb()),
+                };
+                if vectors {
+                    req = req.with_vectors(clip_only());
+                }
+                async move { c.get_points(req).await }
+            })?;
+            out.extend(got.result);
+        }
+        Ok(out)
+    }
+
+    /// The ids of these paths: the existing point's, else a free one.
+    fn locate(&self, paths: &[&[u8]]) -> Result<Vec<(ImageId, bool)>> {
+        let mut out: Vec<Option<(ImageId, bool)>> = vec![None; paths.len()];
+        let mut taken_in_batch: HashSet<ImageId> = HashSet::new();
+        for probe in 0..16u32 {
+            let open: Vec<usize> = (0..paths.len()).filter(|&i| out[i].is_none()).collect();
+            if open.is_empty() {
+                break;
+            }
+            let ids: Vec<ImageId> = open.iter().map(|&i| id_for(paths[i], probe)).collect();
+            let found: HashMap<ImageId, Vec<u8>> = self
+                .get("looking up paths", &ids, Some(only(&["path", "path_hex"])), false)?
+                .into_iter()
+                .filter_map(|p| {
+                    let id = point_u64(&p.id)?;
+                    let pl = Payload::from(p.payload);
+                    #[derive(Deserialize)]
+                    struct P {
+                        path: String,
+                        path_hex: Option<String>,
+                    }
+                    let p: P = pl.deserialize().ok()?;
+                    Some((
+                        id,
+                        p.path_hex.map_or_else(|| p.path.into_bytes(), |h| unhex(&h)),
+                    ))
+                })
+                .collect();
+            for (&i, &id) in open.iter().zip(&ids) {
+                match found.get(&id) {
+                    Some(p) if p.as_slice() == paths[i] => out[i] = Some((id, true)),
+                    Some(_) => {} // another path holds it: probe on
+                    None if taken_in_batch.insert(id) => out[i] = Some((id, false)),
+                    None => {}
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| o.ok_or_else(|| self.fail("assigning ids", "16 collisions in a row")))
+            .collect()
+    }
+
+    fn upsert(&self, points: Vec<PointStruct>) -> Result<()> {
+        let mut points = points;
+        while !points.is_empty() {
+            let rest = points.split_off(points.len().min(UPSERT_CHUNK));
+            let chunk = std::mem::replace(&mut points, rest);
+            let col = self.collection.clone();
+            let res = self.call("writing images", move |c| {
+                let req = UpsertPointsBuilder::new(col.clone(), chunk.clone()).wait(true);
+                async move { c.upsert_points(req).await }
+            })?;
+            self.applied("writing images", res.result.map(|r| r.status))?;
+        }
+        Ok(())
+    }
+
+    fn delete(&self, ids: &[ImageId]) -> Result<()> {
+        for chunk in ids.chunks(1024) {
+            let col = self.collection.clone();
+            let ids: Vec<PointId> = chunk.iter().map(|&i| PointId::from(i)).collect();
+            let res = self.call("removing images", move |c| {
+                let req = DeletePointsBuilder::new(col.clone())
+                    .points(ids.clone())
+                    .wait(true);
+                async move { c.delete_points(req).await }
+            })?;
+            self.applied("removing images", res.result.map(|r| r.status))?;
+        }
+        Ok(())
+    }
+
+    fn point(id: ImageId, vector: Vec<f32>, payload: &ImagePayload, rec: &ImageRecord) -> Result<PointStruct> {
+        let vectors = NamedVectors::default().add_vector(DENSE, vector).add_vector(
+            SPARSE,
+            Document::new(crate::keyword::document_text(rec), BM25_MODEL),
+        );
+        let payload = Payload::try_from(serde_json::to_value(payload).expect("payload serialises"))
+            .map_err(|e| Error::InvalidArgument(format!("image payload: {e}")))?;
+        Ok(PointStruct::new(id, vectors, payload))
+    }
+
+    fn filter(&self, scope: &Scope<'_>) -> Filter {
+        let f = scope.filters;
+        let mut must = Vec::new();
+        if let Some(folder) = &f.folder {
+            must.push(Condition::matches(
+                "dirs",
+                vec![folder.to_string_lossy().trim_end_matches('/').to_string()]
+                    .into_iter()
+                    .map(|d| if d.is_empty() { "/".to_string() } else { d })
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        if f.after.is_some() || f.before.is_some() {
+            must.push(Condition::range(
+                "date",
+                Range {
+                    gte: f.after.map(|a| a as f64),
+                    lt: f.before.map(|b| b as f64),
+                    ..Default::default()
+                },
+            ));
+        }
+        if let Some(c) = &f.camera {
+            must.push(Condition::matches_text("camera", c.to_lowercase()));
+        }
+        if let Some(fmt) = &f.format {
+            must.push(Condition::matches("format", vec![fmt.to_lowercase()]));
+        }
+        if let Some(m) = f.min_size {
+            must.push(Condition::range(
+                "short_side",
+                Range {
+                    gte: Some(m as f64),
+                    ..Default::default()
+                },
+            ));
+        }
+        if let Some(members) = scope.members {
+            must.push(Condition::has_id(members.iter().copied()));
+        }
+        let must_not = if scope.exclude.is_empty() {
+            Vec::new()
+        } else {
+            vec![Condition::has_id(scope.exclude.iter().copied())]
+        };
+        Filter {
+            must,
+            must_not,
+            ..Default::default()
+        }
+    }
+
+    fn search_params(&self, k: usize) -> SearchParamsBuilder {
+        SearchParamsBuilder::default()
+            .exact(self.url.exact)
+            .hnsw_ef((k as u64).max(128))
+            .quantization(
+                QuantizationSearchParamsBuilder::default()
+                    .rescore(true)
+                    .oversampling(2.0),
+            )
+    }
+
+    fn dense_query(&self, query: &[f32], k: usize, filter: Option<Filter>) -> QueryPoints {
+        let mut req = QueryPointsBuilder::new(self.collection.clone())
+            .query(Query::new_nearest(query.to_vec()))
+            .using(DENSE)
+            .limit(k as u64)
+            .with_payload(false)
+            .params(self.search_params(k));
+        if let Some(f) = filter {
+            req = req.filter(f);
+        }
+        req.build()
+    }
+
+    fn scored(&self, what: &str, req: QueryPoints) -> Result<Vec<Scored>> {
+        let res = self.call(what, move |c| {
+            let req = req.clone();
+            async move { c.query(req).await }
+        })?;
+        Ok(res
+            .result
+            .into_iter()
+            .filter_map(|p| Some((point_u64(&p.id)?, p.score)))
+            .collect())
+    }
+
+    /// Scrolls every image point matching `filter`.
+    fn scroll(
+        &self,
+        filter: Filter,
+        vectors: bool,
+        f: &mut dyn FnMut(ImageId, ImagePayload, Option<Vec<f32>>),
+    ) -> Result<()> {
+        let mut offset: Option<PointId> = None;
+        if self.collection.is_empty() {
+            return Ok(());
+        }
+        loop {
+            let col = self.collection.clone();
+            let (filter, from) = (filter.clone(), offset.clone());
+            let page = self.call("reading the catalog", move |c| {
+                let mut req = ScrollPointsBuilder::new(col.clone())
+                    .filter(filter.clone())
+                    .limit(PAGE)
+                    .with_payload(no_thumb());
+                if vectors {
+                    req = req.with_vectors(clip_only());
+                }
+                if let Some(o) = from.clone() {
+                    req = req.offset(o);
+                }
+                async move { c.scroll(req).await }
+            })?;
+            for p in page.result {
+                let Some(id) = point_u64(&p.id) else { continue };
+                let v = p
+                    .vectors
+                    .as_ref()
+                    .and_then(|v| dense(v.get_vector_by_name(DENSE)));
+                if let Some(pl) = image_payload(p.payload) {
+                    f(id, pl, v);
+                }
+            }
+            match page.next_page_offset {
+                Some(next) => offset = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+fn describe(e: &QdrantError) -> String {
+    match e {
+        QdrantError::ResponseError { status } => {
+            let msg = status.message();
+            match status.code() {
+                tonic::Code::Unauthenticated | tonic::Code::PermissionDenied => format!(
+                    "access refused ({msg}): set SCRY_QDRANT_API_KEY to the server's API key"
+                ),
+                tonic::Code::Unavailable => format!("Qdrant is unreachable ({msg})"),
+                tonic::Code::NotFound => format!("not found ({msg})"),
+                _ => format!("{msg} ({:?})", status.code()),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+impl Home for QdrantLibrary {
+    fn location(&self) -> String {
+        self.url.to_string()
+    }
+
+    fn model(&self) -> Result<Option<String>> {
+        Ok(self.model.clone())
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn set_model(&mut self, model_id: &str, dim: usize) -> Result<()> {
+        if self.collection.is_empty() || self.dim != dim {
+            // The vector size is fixed per collection: a new library, or an empty
+            // one taking a model of another size, gets a fresh collection.
+            let existing = self.collections()?;
+            let next = existing
+                .iter()
+                .filter_map(|c| c.strip_prefix(&format!("{}_v", self.url.name))?.parse::<u32>().ok())
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let fresh = format!("{}_v{next}", self.url.name);
+            let carried = if self.collection.is_empty() {
+                Settings::default()
+            } else {
+                self.settings()?
+            };
+            self.create_collection(&fresh, dim)?;
+            self.collection = fresh;
+            self.write_settings(&Settings {
+                generation: carried.generation + 1,
+                ..carried
+            })?;
+            self.finish_rebuild()?;
+        }
+        let id = model_id.to_string();
+        self.update_settings(|s| {
+            s.model = Some(id);
+            s.dim = dim;
+        })?;
+        self.model = Some(model_id.to_string());
+        self.dim = dim;
+        Ok(())
+    }
+
+    fn roots(&self) -> Result<Vec<PathBuf>> {
+        Ok(self.settings()?.roots.into_iter().map(PathBuf::from).collect())
+    }
+
+    fn set_roots(&mut self, roots: &[PathBuf]) -> Result<()> {
+        let roots: Vec<String> = roots
+            .iter()
+            .map(|r| r.to_string_lossy().into_owned())
+            .collect();
+        self.update_settings(|s| s.roots = roots)
+    }
+
+    fn last_run(&self) -> Result<Option<serde_json::Value>> {
+        Ok(self
+            .settings()?
+            .last_run_json
+            .and_then(|j| serde_json::from_str(&j).ok()))
+    }
+
+    fn set_last_run(&mut self, summary: &serde_json::Value) -> Result<()> {
+        let j = summary.to_string();
+        self.update_settings(|s| s.last_run_json = Some(j))
+    }
+
+    fn albums(&self) -> Result<BTreeMap<String, Album>> {
+        Ok(self
+            .settings()?
+            .albums_json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default())
+    }
+
+    fn set_albums(&mut self, albums: &BTreeMap<String, Album>) -> Result<()> {
+        let j = serde_json::to_string(albums).expect("albums serialise");
+        self.update_settings(|s| s.albums_json = Some(j))
+    }
+
+    fn len(&self) -> Result<usize> {
+        if self.collection.is_empty() {
+            return Ok(0);
+        }
+        let col = self.collection.clone();
+        let res = self.call("counting images", move |c| {
+            let req = CountPointsBuilder::new(col.clone())
+                .filter(Filter::must([is_image()]))
+                .exact(true);
+            async move { c.count(req).await }
+        })?;
+        Ok(res.result.map_or(0, |r| r.count as usize))
+    }
+
+    fn generation(&self) -> Result<u64> {
+        Ok(self.settings()?.generation)
+    }
+
+    fn records(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, ImageRecord)>> {
+        Ok(self
+            .get("reading records", ids, None, false)?
+            .into_iter()
+            .filter_map(|p| Some((point_u64(&p.id)?, image_payload(p.payload)?.record())))
+            .collect())
+    }
+
+    fn vectors(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, Vec<f32>)>> {
+        Ok(self
+            .get("reading vectors", ids, Some(only(&[])), true)?
+            .into_iter()
+            .filter_map(|p| {
+                let v = dense(p.vectors.as_ref()?.get_vector_by_name(DENSE))?;
+                Some((point_u64(&p.id)?, v))
+            })
+            .collect())
+    }
+
+    fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .get("reading a thumbnail", &[id], Some(only(&["thumb"])), false)?
+            .into_iter()
+            .next()
+            .and_then(|p| {
+                let t = p.payload.get("thumb")?.as_str()?.to_string();
+                base64::engine::general_purpose::STANDARD.decode(t).ok()
+            }))
+    }
+
+    fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>> {
+        Ok(self
+            .locate(&[path])?
+            .into_iter()
+            .next()
+            .and_then(|(id, exists)| exists.then_some(id)))
+    }
+
+    fn for_each(&self, vectors: bool, f: &mut dyn FnMut(Item<'_>)) -> Result<()> {
+        self.scroll(Filter::must([is_image()]), vectors, &mut |id, pl, v| {
+            let record = pl.record();
+            f(Item {
+                id,
+                record: &record,
+                vector: v.as_deref(),
+                phash: Some(pl.phash as u64),
+            })
+        })
+    }
+
+    fn vector_of_copy(
+        &self,
+        hash: &[u8; 32],
+        except: Option<ImageId>,
+    ) -> Result<Option<Vec<f32>>> {
+        if self.collection.is_empty() {
+            return Ok(None);
+        }
+        let col = self.collection.clone();
+        let mut filter = Filter::must([Condition::matches("hash", vec![hex(hash)])]);
+        if let Some(e) = except {
+            filter.must_not = vec![Condition::has_id([e])];
+        }
+        let page = self.call("looking up copies", move |c| {
+            let req = ScrollPointsBuilder::new(col.clone())
+                .filter(filter.clone())
+                .limit(1)
+                .with_payload(false)
+                .with_vectors(clip_only());
+            async move { c.scroll(req).await }
+        })?;
+        Ok(page
+            .result
+            .into_iter()
+            .find_map(|p| dense(p.vectors.as_ref()?.get_vector_by_name(DENSE))))
+    }
+
+    fn commit(&mut self, changes: &ChangeSet) -> Result<Applied> {
+        // New points first, removals last: a run stopped in between leaves an
+        // image twice (its old path is removed by the next run), never lost.
+        let paths: Vec<&[u8]> = changes
+            .added
+            .iter()
+            .map(|a| a.record.path.as_slice())
+            .collect();
+        let ids = self.locate(&paths)?;
+        let mut points = Vec::with_capacity(changes.added.len() + changes.moved.len());
+        for (new, (id, _)) in changes.added.iter().zip(&ids) {
+            let payload = ImagePayload::new(&new.record, new.phash, Some(&new.thumbnail));
+            points.push(Self::point(*id, new.vector.clone(), &payload, &new.record)?);
+        }
+        // Moved or re-timed: the same vector, thumbnail and hash under the new
+        // record (a new id when the path changed).
+        let mut gone: Vec<ImageId> = changes.removed.clone();
+        if !changes.moved.is_empty() {
+            let old_ids: Vec<ImageId> = changes.moved.iter().map(|(id, _)| *id).collect();
+            let old: HashMap<ImageId, RetrievedPoint> = self
+                .get("reading moved images", &old_ids, Some(only(&["thumb", "phash"])), true)?
+                .into_iter()
+                .filter_map(|p| Some((point_u64(&p.id)?, p)))
+                .collect();
+            let new_paths: Vec<&[u8]> = changes.moved.iter().map(|(_, r)| r.path.as_slice()).collect();
+            let new_ids = self.locate(&new_paths)?;
+            for ((old_id, rec), (new_id, _)) in changes.moved.iter().zip(new_ids) {
+                let Some(p) = old.get(old_id) else { continue };
+                let Some(v) = p.vectors.as_ref().and_then(|v| dense(v.get_vector_by_name(DENSE)))
+                else {
+                    continue;
+                };
+                let thumb = p
+                    .payload
+                    .get("thumb")
+                    .and_then(|t| t.as_str())
+                    .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok());
+                let phash = p
+                    .payload
+                    .get("phash")
+                    .and_then(|h| h.as_integer())
+                    .unwrap_or(0) as u64;
+                let payload = ImagePayload::new(rec, phash, thumb.as_deref());
+                points.push(Self::point(new_id, v, &payload, rec)?);
+                if new_id != *old_id {
+                    gone.push(*old_id);
+                }
+            }
+        }
+        self.upsert(points)?;
+        self.delete(&gone)?;
+        let mut generation = 0;
+        self.update_settings(|s| {
+            s.generation += 1;
+            generation = s.generation;
+        })?;
+        Ok(Applied {
+            added_ids: ids.into_iter().map(|(id, _)| id).collect(),
+            replaced: Vec::new(),
+            generation,
+        })
+    }
+
+    fn checkpoint(&mut self) -> Result<()> {
+        // Every write was waited for: nothing is pending.
+        Ok(())
+    }
+
+    fn nearest(&self, query: &[f32], k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
+        if k == 0 || self.dim == 0 || scope.members.is_some_and(|m| m.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let filter = (!scope.is_everything()).then(|| self.filter(scope));
+        self.scored("searching", self.dense_query(query, k, filter))
+    }
+
+    fn nearest_many(&self, queries: &[&[f32]], k: usize) -> Result<Vec<Vec<Scored>>> {
+        if queries.is_empty() || self.dim == 0 {
+            return Ok(vec![Vec::new(); queries.len()]);
+        }
+        let reqs: Vec<QueryPoints> = queries
+            .iter()
+            .map(|q| self.dense_query(q, k, None))
+            .collect();
+        let col = self.collection.clone();
+        let res = self.call("searching", move |c| {
+            let req = QueryBatchPointsBuilder::new(col.clone(), reqs.clone());
+            async move { c.query_batch(req).await }
+        })?;
+        Ok(res
+            .result
+            .into_iter()
+            .map(|b| {
+                b.result
+                    .into_iter()
+                    .filter_map(|p| Some((point_u64(&p.id)?, p.score)))
+                    .collect()
+            })
+            .collect())
+    }
+
+    fn at_least(&self, query: &[f32], threshold: f32) -> Result<Vec<Scored>> {
+        let n = self.len()?;
+        if n == 0 || self.dim == 0 {
+            return Ok(Vec::new());
+        }
+        let mut req = QueryPointsBuilder::new(self.collection.clone())
+            .query(Query::new_nearest(query.to_vec()))
+            .using(DENSE)
+            .limit(n as u64)
+            .score_threshold(threshold)
+            .with_payload(false)
+            .params(self.search_params(n));
+        if !self.url.exact {
+            // Every image above a threshold: an exact scan is the only sure way.
+            req = req.params(self.search_params(n).exact(true));
+        }
+        let mut out = self.scored("listing album members", req.build())?;
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(out)
+    }
+
+    fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+        if k == 0 || self.dim == 0 || text.trim().is_empty() || scope.members.is_some_and(|m| m.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let mut req = QueryPointsBuilder::new(self.collection.clone())
+            .query(Query::new_nearest(Document::new(text, BM25_MODEL)))
+            .using(SPARSE)
+            .limit(k as u64)
+            .with_payload(false);
+        if !scope.is_everything() {
+            req = req.filter(self.filter(scope));
+        }
+        Ok(self
+            .scored("keyword search", req.build())?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse() {
+        let u = QdrantUrl::parse("qdrant://127.0.0.1:6334/photos?exact=1&shards=6&replicas=2")
+            .unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.name.as_str(), u.exact, u.shards, u.replicas, u.tls),
+            ("127.0.0.1", 6334, "photos", true, Some(6), Some(2), false)
+        );
+        assert_eq!(u.to_string(), "qdrant://127.0.0.1:6334/photos");
+        let u = QdrantUrl::parse("qdrants://db.example/lib").unwrap();
+        assert_eq!((u.port, u.tls), (6334, true));
+        for bad in [
+            "qdrant://host:port/x",
+            "qdrant://host:6334",
+            "qdrant://host:6334/a b",
+            "qdrant://:6334/x",
+            "qdrant://h:1/x?shards=0",
+            "qdrant://h:1/x?colour=red",
+        ] {
+            let e = QdrantUrl::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(bad), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn ids_are_stable_and_below_2_pow_53() {
+        let a = id_for(b"/photos/a.jpg", 0);
+        assert_eq!(a, id_for(b"/photos/a.jpg", 0));
+        assert_ne!(a, id_for(b"/photos/a.jpg", 1));
+        assert_ne!(a, id_for(b"/photos/b.jpg", 0));
+        for i in 0..1000u32 {
+            let id = id_for(format!("/p/{i}").as_bytes(), 0);
+            assert!(id > 0 && id < (1 << 53));
+        }
+    }
+
+    #[test]
+    fn payload_round_trips_a_record() {
+        let rec = ImageRecord {
+            path: b"/photos/2019/\xffodd.jpg".to_vec(),
+            size: 1234,
+            mtime_ns: -5,
+            hash: [7; 32],
+            width: 640,
+            height: 480,
+            format: "jpeg".into(),
+            taken: Some(1_560_000_000),
+            camera: Some("Canon EOS".into()),
+            indexed_at: 9,
+        };
+        let p = ImagePayload::new(&rec, u64::MAX - 3, Some(b"jpeg"));
+        assert_eq!(p.dirs, ["/photos/2019", "/photos", "/"]);
+        assert_eq!(p.short_side, 480);
+        let json = serde_json::to_value(&p).unwrap();
+        let back: ImagePayload = Payload::try_from(json).unwrap().deserialize().unwrap();
+        assert_eq!(back.record(), rec);
+        assert_eq!(back.phash as u64, u64::MAX - 3);
+    }
+}
