@@ -8,6 +8,7 @@
 
 use std::time::Instant;
 
+use scry::home::local::LocalLibrary;
 use scry::store::{ChangeSet, ImageRecord, NewImage};
 use scry::Library;
 
@@ -69,12 +70,12 @@ fn main() {
     let mut opens = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let lib = Library::open(&dir).unwrap();
+        let lib = LocalLibrary::open(&dir).unwrap();
         assert_eq!(lib.len(), n);
         opens.push(t.elapsed().as_secs_f64());
     }
     opens.sort_by(f64::total_cmp);
-    let lib = Library::open(&dir).unwrap();
+    let lib = LocalLibrary::open(&dir).unwrap();
     let t = Instant::now();
     let g = scry::ann::Graph::build(lib.vectors());
     let rebuild = t.elapsed().as_secs_f64();

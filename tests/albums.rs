@@ -67,7 +67,11 @@ fn membership_follows_new_and_removed_images_and_previews_are_exact() {
         vector: unit(axis),
     };
     lib.put_album(album.clone()).unwrap();
-    let got: Vec<u64> = members(&lib, &album, 0.8).iter().map(|m| m.0).collect();
+    let got: Vec<u64> = members(&lib, &album, 0.8)
+        .unwrap()
+        .iter()
+        .map(|m| m.0)
+        .collect();
     assert_eq!(got, ids[..3], "best first, the threshold inclusive of 0.85");
 
     // New images are members as soon as they are committed; removed ones leave.
@@ -86,14 +90,18 @@ fn membership_follows_new_and_removed_images_and_previews_are_exact() {
         ..Default::default()
     })
     .unwrap();
-    let got: Vec<u64> = members(&lib, &album, 0.8).iter().map(|m| m.0).collect();
+    let got: Vec<u64> = members(&lib, &album, 0.8)
+        .unwrap()
+        .iter()
+        .map(|m| m.0)
+        .collect();
     assert_eq!(got, vec![more[0], ids[0], ids[2]]);
 
     // Previews: exactly the images between the two thresholds.
-    let (enter, leave) = preview(&lib, &album, 0.5);
+    let (enter, leave) = preview(&lib, &album, 0.5).unwrap();
     assert_eq!(enter.iter().map(|m| m.0).collect::<Vec<_>>(), vec![ids[3]]);
     assert!(leave.is_empty());
-    let (enter, leave) = preview(&lib, &album, 0.96);
+    let (enter, leave) = preview(&lib, &album, 0.96).unwrap();
     assert!(enter.is_empty());
     assert_eq!(
         leave.iter().map(|m| m.0).collect::<Vec<_>>(),

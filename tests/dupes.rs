@@ -141,12 +141,12 @@ fn bursts_retakes_and_near_duplicates_are_kept_apart() {
     })
     .unwrap();
     let name = |id: u64| {
-        String::from_utf8(lib.meta(id).unwrap().path.clone())
+        String::from_utf8(lib.meta(id).unwrap().unwrap().path.clone())
             .unwrap()
             .trim_start_matches("/photos/")
             .to_string()
     };
-    let groups = find(&lib, None, &DupeOptions::default());
+    let groups = find(&lib, None, &DupeOptions::default()).unwrap();
     let listed: Vec<(Tier, Vec<String>)> = groups
         .iter()
         .map(|g| (g.tier, g.members.iter().map(|m| name(m.id)).collect()))
@@ -175,7 +175,7 @@ fn bursts_retakes_and_near_duplicates_are_kept_apart() {
         similar_within_secs: 2 * 86_400,
         ..DupeOptions::default()
     };
-    let similar = find(&lib, Some(Tier::Similar), &wide);
+    let similar = find(&lib, Some(Tier::Similar), &wide).unwrap();
     assert_eq!(similar.len(), 1);
     let names: Vec<String> = similar[0].members.iter().map(|m| name(m.id)).collect();
     assert!(names.contains(&"next-day.jpg".to_string()), "{names:?}");

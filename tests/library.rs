@@ -68,12 +68,22 @@ fn a_crash_before_the_keyword_commit_is_repaired_on_open() {
     let mut lib = Library::open(tmp.path()).unwrap();
     lib.bind_model("test-model", 8).unwrap();
     add(&mut lib, 0, &unit_vectors(50, 8, 1));
-    assert_eq!(lib.keyword().len(), 0, "not committed yet");
+    assert_eq!(lib.local().unwrap().keyword().len(), 0, "not committed yet");
     drop(lib); // "crash": catalog committed, keyword index not
     let lib = Library::open(tmp.path()).unwrap();
-    assert_eq!(lib.len(), 50);
-    assert_eq!(lib.keyword().len(), 50, "re-created from the catalog");
-    assert!(!lib.keyword().search("img_000007", 5).unwrap().is_empty());
+    assert_eq!(lib.len().unwrap(), 50);
+    assert_eq!(
+        lib.local().unwrap().keyword().len(),
+        50,
+        "re-created from the catalog"
+    );
+    assert!(!lib
+        .local()
+        .unwrap()
+        .keyword()
+        .search("img_000007", 5)
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -88,7 +98,12 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
     lib.bind_model("test-model", dim).unwrap();
     add(&mut lib, 0, &vs[..n]);
     lib.checkpoint().unwrap();
-    let points = lib.graph().expect("a graph above the threshold").points();
+    let points = lib
+        .local()
+        .unwrap()
+        .graph()
+        .expect("a graph above the threshold")
+        .points();
     assert_eq!(points, n);
     let dumps = |dir: &std::path::Path| std::fs::read_dir(dir.join("ann")).unwrap().count();
     assert_eq!(dumps(tmp.path()), 2, "one dump: graph + data");
@@ -96,12 +111,12 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
 
     // Reopen: the dump is loaded; 300 vectors committed after it are inserted.
     let mut lib = Library::open(tmp.path()).unwrap();
-    assert_eq!(lib.graph().unwrap().points(), n);
+    assert_eq!(lib.local().unwrap().graph().unwrap().points(), n);
     add(&mut lib, n, &vs[n..]);
     drop(lib); // no checkpoint: the graph file lags the catalog
     let mut lib = Library::open(tmp.path()).unwrap();
     assert_eq!(
-        lib.graph().unwrap().points(),
+        lib.local().unwrap().graph().unwrap().points(),
         n + 300,
         "extended from the catalog, not rebuilt"
     );
@@ -114,7 +129,7 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
     })
     .unwrap();
     let q = &vs[0];
-    let hits = lib.nearest(q, 10, &|_| true);
+    let hits = lib.local().unwrap().nearest_where(q, 10, &|_| true);
     assert_eq!(hits.len(), 10);
     assert!(hits.iter().all(|(id, _)| !removed.contains(id)));
 
@@ -123,12 +138,20 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
     let queries = 50;
     for q in vs.iter().step_by(97).take(queries) {
         let exact: Vec<u64> = lib
+            .local()
+            .unwrap()
             .vectors()
             .search(q, 10, &|_| true)
             .iter()
             .map(|h| h.0)
             .collect();
-        let approx: Vec<u64> = lib.nearest(q, 10, &|_| true).iter().map(|h| h.0).collect();
+        let approx: Vec<u64> = lib
+            .local()
+            .unwrap()
+            .nearest_where(q, 10, &|_| true)
+            .iter()
+            .map(|h| h.0)
+            .collect();
         found += exact.iter().filter(|id| approx.contains(id)).count();
     }
     let recall = found as f64 / (queries * 10) as f64;
@@ -144,7 +167,7 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
     .unwrap();
     lib.checkpoint().unwrap();
     assert!(
-        lib.graph().is_none(),
+        lib.local().unwrap().graph().is_none(),
         "compacted: below the threshold an exact scan serves"
     );
     assert_eq!(dumps(tmp.path()), 0, "old dump files deleted");
@@ -155,8 +178,12 @@ fn another_schema_version_is_refused_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     {
         let lib = Library::open(tmp.path()).unwrap();
-        lib.store().meta_set(b"schema_version", &99u32).unwrap();
-        lib.store().flush().unwrap();
+        lib.local()
+            .unwrap()
+            .store()
+            .meta_set(b"schema_version", &99u32)
+            .unwrap();
+        lib.local().unwrap().store().flush().unwrap();
     }
     let err = Library::open(tmp.path()).unwrap_err();
     assert!(matches!(err, Error::IncompatibleLibrary { .. }), "{err}");
@@ -193,7 +220,7 @@ fn a_damaged_catalog_is_an_error_not_a_panic() {
     }
     let result = std::panic::catch_unwind(|| Library::open(tmp.path()));
     match result {
-        Ok(Ok(lib)) => panic!("a garbage catalog opened: {} images", lib.len()),
+        Ok(Ok(lib)) => panic!("a garbage catalog opened: {} images", lib.len().unwrap()),
         Ok(Err(e)) => {
             let msg = e.to_string();
             println!("{msg}");
@@ -232,7 +259,7 @@ fn compaction_child() {
     let mut lib = Library::open(std::path::Path::new(&dir)).unwrap();
     let still: Vec<u64> = remove
         .into_iter()
-        .filter(|&id| lib.vectors().contains(id))
+        .filter(|&id| lib.local().unwrap().vectors().contains(id))
         .collect();
     lib.commit(&ChangeSet {
         removed: still,
@@ -266,7 +293,7 @@ fn kill_9_during_compaction_leaves_the_library_whole() {
     lib.bind_model("test-model", dim).unwrap();
     add(&mut lib, 0, &vs);
     lib.checkpoint().unwrap();
-    assert_eq!(lib.graph().unwrap().points(), n);
+    assert_eq!(lib.local().unwrap().graph().unwrap().points(), n);
     drop(lib);
     // A quarter of the images go: above the share that triggers compaction, and
     // the rest still keeps a graph.
@@ -311,8 +338,11 @@ fn kill_9_during_compaction_leaves_the_library_whole() {
         names
     };
     let clean_lib = Library::open(&clean).unwrap();
-    assert_eq!(clean_lib.len(), n - removed.len());
-    assert_eq!(clean_lib.graph().unwrap().points(), n - removed.len());
+    assert_eq!(clean_lib.len().unwrap(), n - removed.len());
+    assert_eq!(
+        clean_lib.local().unwrap().graph().unwrap().points(),
+        n - removed.len()
+    );
 
     let mut rng = seed | 1;
     let (mut kills, mut applied) = (0, 0);
@@ -335,15 +365,19 @@ fn kill_9_during_compaction_leaves_the_library_whole() {
         }
         c.wait().unwrap();
         let lib = Library::open(&lib_dir).expect("opens after every kill");
-        let len = lib.len();
+        let len = lib.len().unwrap();
         assert!(
             len == n || len == n - removed.len(),
             "a removal is all or nothing: {len}"
         );
         applied += usize::from(len < n);
-        assert_eq!(lib.keyword().len() as usize, len, "keyword index in step");
+        assert_eq!(
+            lib.local().unwrap().keyword().len() as usize,
+            len,
+            "keyword index in step"
+        );
         for q in vs.iter().step_by(501) {
-            let hits = lib.nearest(q, 10, &|_| true);
+            let hits = lib.local().unwrap().nearest_where(q, 10, &|_| true);
             assert_eq!(hits.len(), 10);
             if len < n {
                 assert!(hits.iter().all(|(id, _)| id % 4 != 0), "a removed image");
@@ -356,16 +390,19 @@ fn kill_9_during_compaction_leaves_the_library_whole() {
         // Run again to the end: the same library as an uninterrupted compaction.
         assert!(child(&lib_dir).wait().unwrap().success());
         let lib = Library::open(&lib_dir).unwrap();
-        assert_eq!(lib.len(), clean_lib.len());
-        assert_eq!(lib.keyword().len(), clean_lib.keyword().len());
+        assert_eq!(lib.len().unwrap(), clean_lib.len().unwrap());
         assert_eq!(
-            lib.graph().unwrap().points(),
-            lib.len(),
+            lib.local().unwrap().keyword().len(),
+            clean_lib.local().unwrap().keyword().len()
+        );
+        assert_eq!(
+            lib.local().unwrap().graph().unwrap().points(),
+            lib.len().unwrap(),
             "compacted: no tombstones left"
         );
         assert_eq!(dump_files(&lib_dir).len(), 2);
-        for (id, v) in clean_lib.vectors().iter() {
-            let w = lib.vectors().get(id).expect("same images");
+        for (id, v) in clean_lib.local().unwrap().vectors().iter() {
+            let w = lib.local().unwrap().vectors().get(id).expect("same images");
             assert!(v.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()));
         }
         drop(lib);

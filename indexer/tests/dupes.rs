@@ -132,6 +132,7 @@ fn variants_land_in_their_tier_and_different_photos_are_never_grouped() {
     let name_of = |id: u64| {
         lib.meta(id)
             .unwrap()
+            .unwrap()
             .path_buf()
             .file_name()
             .unwrap()
@@ -140,7 +141,7 @@ fn variants_land_in_their_tier_and_different_photos_are_never_grouped() {
     };
 
     let opts = DupeOptions::default();
-    let groups = find(&lib, None, &opts);
+    let groups = find(&lib, None, &opts).unwrap();
     for g in &groups {
         let names: Vec<String> = g
             .members
@@ -187,7 +188,7 @@ fn variants_land_in_their_tier_and_different_photos_are_never_grouped() {
         let hashes: HashSet<[u8; 32]> = g
             .members
             .iter()
-            .map(|m| lib.meta(m.id).unwrap().hash)
+            .map(|m| lib.meta(m.id).unwrap().unwrap().hash)
             .collect();
         assert_eq!(
             hashes.len(),
@@ -204,7 +205,7 @@ fn variants_land_in_their_tier_and_different_photos_are_never_grouped() {
         .unwrap();
     assert_eq!(name_of(horse_group.keeper), "animals_horse.png");
     // One tier at a time gives the same groups of that tier.
-    let near_only = find(&lib, Some(Tier::Near), &opts);
+    let near_only = find(&lib, Some(Tier::Near), &opts).unwrap();
     assert_eq!(near_only.len(), 5);
     assert!(near_only.iter().all(|g| g.tier == Tier::Near));
 }

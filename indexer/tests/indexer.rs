@@ -36,7 +36,7 @@ fn run(lib: &mut Library, root: &Path, follow: bool) -> Summary {
     let mut opts = IndexOptions::default();
     opts.crawl.follow_links = follow;
     // The indexer shares the library through a lock; lend it ours for the run.
-    let placeholder = Library::open(&lib.dir().with_extension("placeholder")).unwrap();
+    let placeholder = Library::open(&lib.dir().unwrap().with_extension("placeholder")).unwrap();
     let shared = std::sync::RwLock::new(std::mem::replace(lib, placeholder));
     let summary = index(&shared, model(), &[root.to_path_buf()], &opts, &Silent).unwrap();
     *lib = shared.into_inner().unwrap();
@@ -44,7 +44,9 @@ fn run(lib: &mut Library, root: &Path, follow: bool) -> Summary {
 }
 
 fn id_of(lib: &Library, path: &Path) -> Option<u64> {
-    lib.store()
+    lib.local()
+        .unwrap()
+        .store()
         .id_for_path(&scry::store::path_to_bytes(
             &std::fs::canonicalize(path).unwrap(),
         ))
@@ -64,13 +66,15 @@ fn incremental_runs_touch_delete_and_rename() {
     assert_eq!(first.new, 19, "{first:?}");
     assert_eq!(first.ignored, 2);
     assert_eq!(first.failed, 0, "{:?}", first.failures);
-    assert_eq!(lib.len(), 19);
+    assert_eq!(lib.len().unwrap(), 19);
     assert!(
         id_of(&lib, &photos.join(".hidden/brick-hidden.png")).is_none(),
         "hidden skipped"
     );
     // The JPEG named .png was decoded by its bytes.
     let rec = lib
+        .local()
+        .unwrap()
         .store()
         .get(id_of(&lib, &photos.join("food/really-a-jpeg.png")).unwrap())
         .unwrap()
@@ -78,11 +82,15 @@ fn incremental_runs_touch_delete_and_rename() {
     assert_eq!(rec.format, "jpeg");
     // EXIF orientation: the sideways-stored photo is recorded upright.
     let side = lib
+        .local()
+        .unwrap()
         .store()
         .get(id_of(&lib, &photos.join("animals/chelsea-sideways.jpg")).unwrap())
         .unwrap()
         .unwrap();
     let up = lib
+        .local()
+        .unwrap()
         .store()
         .get(id_of(&lib, &photos.join("animals/chelsea.jpg")).unwrap())
         .unwrap()
@@ -115,7 +123,7 @@ fn incremental_runs_touch_delete_and_rename() {
         .collect();
     let animal_vecs: Vec<Vec<f32>> = animal_ids
         .iter()
-        .map(|&id| lib.vectors().get(id).unwrap().to_vec())
+        .map(|&id| lib.local().unwrap().vectors().get(id).unwrap().to_vec())
         .collect();
     std::fs::rename(photos.join("animals"), photos.join("pets")).unwrap();
 
@@ -128,7 +136,7 @@ fn incremental_runs_touch_delete_and_rename() {
     assert_eq!(third.touched, 1);
     assert_eq!(third.moved, 3);
     assert_eq!(third.removed, 1);
-    assert_eq!(lib.len(), 18);
+    assert_eq!(lib.len().unwrap(), 18);
     // Renamed files keep their ids and vectors.
     for ((f, id), v) in ["chelsea.jpg", "chelsea-sideways.jpg", "horse.png"]
         .iter()
@@ -136,36 +144,54 @@ fn incremental_runs_touch_delete_and_rename() {
         .zip(&animal_vecs)
     {
         assert_eq!(id_of(&lib, &photos.join("pets").join(f)), Some(*id));
-        assert_eq!(lib.vectors().get(*id).unwrap(), v.as_slice());
+        assert_eq!(
+            lib.local().unwrap().vectors().get(*id).unwrap(),
+            v.as_slice()
+        );
     }
     // The edited file has a new id; the old one and the deleted one are gone
     // from the vectors, the catalog and the keyword index.
     assert_ne!(id_of(&lib, &edited), Some(edited_old_id));
     for gone in [deleted_id, edited_old_id] {
-        assert!(!lib.vectors().contains(gone));
-        assert!(lib.store().get(gone).unwrap().is_none());
-        let q = lib.vectors().get(animal_ids[0]).unwrap().to_vec();
+        assert!(!lib.local().unwrap().vectors().contains(gone));
+        assert!(lib.local().unwrap().store().get(gone).unwrap().is_none());
+        let q = lib
+            .local()
+            .unwrap()
+            .vectors()
+            .get(animal_ids[0])
+            .unwrap()
+            .to_vec();
         assert!(lib
-            .nearest(&q, 100, &|_| true)
+            .local()
+            .unwrap()
+            .nearest_where(&q, 100, &|_| true)
             .iter()
             .all(|(id, _)| *id != gone));
     }
     assert!(lib
+        .local()
+        .unwrap()
         .keyword()
         .search("cell", 10)
         .unwrap()
         .iter()
         .all(|(id, _)| *id != deleted_id));
     assert!(
-        !lib.keyword().search("pets", 10).unwrap().is_empty(),
+        !lib.local()
+            .unwrap()
+            .keyword()
+            .search("pets", 10)
+            .unwrap()
+            .is_empty(),
         "folder names are keywords"
     );
 
     // Reopening finds everything as it was.
     drop(lib);
     let lib = Library::open(&db).unwrap();
-    assert_eq!(lib.len(), 18);
-    assert_eq!(lib.keyword().len(), 18);
+    assert_eq!(lib.len().unwrap(), 18);
+    assert_eq!(lib.local().unwrap().keyword().len(), 18);
 }
 
 /// A PNG header declaring 50,000 × 50,000 pixels (7.5 GB decoded).
@@ -300,7 +326,10 @@ fn hostile_files_are_reported_and_good_ones_indexed() {
     let a = id_of(&lib, &dir.join("good.jpg")).unwrap();
     let b = id_of(&lib, &dir.join("good-copy.jpg")).unwrap();
     assert_ne!(a, b);
-    assert_eq!(lib.vectors().get(a), lib.vectors().get(b));
+    assert_eq!(
+        lib.local().unwrap().vectors().get(a),
+        lib.local().unwrap().vectors().get(b)
+    );
 }
 
 #[test]
@@ -318,7 +347,7 @@ fn a_missing_root_removes_nothing() {
     std::fs::rename(&photos, tmp.path().join("unmounted")).unwrap();
     let s = run(&mut lib, &photos, false);
     assert_eq!(s.removed, 0);
-    assert_eq!(lib.len(), 1);
+    assert_eq!(lib.len().unwrap(), 1);
     assert!(s.failures.contains_key(&FailureKind::MissingRoot));
 }
 

@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use scry::store::path_to_bytes;
 use scry::{ClipModel, Library};
 use scry_indexer::{index, watch, IndexOptions, Silent, Summary, Trigger, WatchOptions};
 
@@ -39,22 +38,20 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 }
 
 fn id_of(lib: &RwLock<Library>, path: &Path) -> Option<u64> {
-    lib.read()
-        .unwrap()
-        .store()
-        .id_for_path(&path_to_bytes(path))
-        .unwrap()
+    lib.read().unwrap().id_for_path(path).unwrap()
 }
 
 fn vector_of(lib: &RwLock<Library>, path: &Path) -> Option<Vec<f32>> {
     let id = id_of(lib, path)?;
-    lib.read().unwrap().vectors().get(id).map(<[f32]>::to_vec)
+    lib.read().unwrap().vector(id).unwrap()
 }
 
 fn paths_under(lib: &RwLock<Library>, folder: &Path) -> usize {
     lib.read()
         .unwrap()
-        .metas()
+        .all_records()
+        .unwrap()
+        .iter()
         .filter(|(_, r)| r.path_buf().starts_with(folder))
         .count()
 }
@@ -169,7 +166,7 @@ fn watch_coalesces_bursts_and_follows_edits_moves_deletions_and_new_folders() {
                 .sum()
         };
         wait_for("the 50 imported images", || new_since(before_burst) == 50);
-        assert_eq!(lib.read().unwrap().len(), 52);
+        assert_eq!(lib.read().unwrap().len().unwrap(), 52);
         let burst = batches() - before_burst;
         assert!(
             (1..=2).contains(&burst),
@@ -211,7 +208,7 @@ fn watch_coalesces_bursts_and_follows_edits_moves_deletions_and_new_folders() {
         wait_for("the deleted folder's run", || {
             ran_since(n, &|b| b.summary.removed == 50)
         });
-        assert_eq!(lib.read().unwrap().len(), 2);
+        assert_eq!(lib.read().unwrap().len().unwrap(), 2);
         assert_eq!(paths_under(&lib, &import), 0);
 
         // A new folder is indexed, and then watched: a second image in it is seen
@@ -229,7 +226,7 @@ fn watch_coalesces_bursts_and_follows_edits_moves_deletions_and_new_folders() {
             ran_since(n, &|b| b.summary.new == 1 && b.folders == [fresh.clone()])
         });
         assert!(id_of(&lib, &fresh.join("y.png")).is_some());
-        assert_eq!(lib.read().unwrap().len(), 4);
+        assert_eq!(lib.read().unwrap().len().unwrap(), 4);
 
         // Quiet now: the runs' own writes to the library (inside the root) never
         // start another run.
@@ -279,5 +276,5 @@ fn the_periodic_rescan_fallback_picks_up_changes() {
         assert_eq!(s.trigger, Trigger::Rescan);
     }
     assert_eq!(seen.iter().map(|s| s.summary.new).sum::<usize>(), 1);
-    assert_eq!(lib.read().unwrap().len(), 2);
+    assert_eq!(lib.read().unwrap().len().unwrap(), 2);
 }

@@ -421,7 +421,12 @@ impl LocalLibrary {
 
     /// The `k` images most similar to `query` among those `keep` accepts. Uses the
     /// graph for large libraries, an exact scan otherwise.
-    pub fn nearest_where(&self, query: &[f32], k: usize, keep: &dyn Fn(ImageId) -> bool) -> Vec<Scored> {
+    pub fn nearest_where(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: &dyn Fn(ImageId) -> bool,
+    ) -> Vec<Scored> {
         let live = |id: ImageId| self.vectors.contains(id) && keep(id);
         match &self.graph {
             Some(g) => g.search(query, k, &live),
@@ -538,11 +543,7 @@ impl Home for LocalLibrary {
         Ok(())
     }
 
-    fn vector_of_copy(
-        &self,
-        hash: &[u8; 32],
-        except: Option<ImageId>,
-    ) -> Result<Option<Vec<f32>>> {
+    fn vector_of_copy(&self, hash: &[u8; 32], except: Option<ImageId>) -> Result<Option<Vec<f32>>> {
         Ok(self
             .store
             .ids_for_hash(hash)?
@@ -569,7 +570,11 @@ impl Home for LocalLibrary {
         }
         // Selective filter: scan the allowed vectors exactly (a filtered graph walk
         // degrades badly below a few percent); otherwise walk the graph.
-        let allowed = self.metas.iter().filter(|(&id, r)| scope.accepts(id, r)).count();
+        let allowed = self
+            .metas
+            .iter()
+            .filter(|(&id, r)| scope.accepts(id, r))
+            .count();
         Ok(if allowed < GRAPH_MIN_POINTS || allowed * 20 < self.len() {
             self.vectors.search(query, k, &keep)
         } else {
@@ -598,7 +603,11 @@ impl Home for LocalLibrary {
 
     fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
         // Filters apply after the match: ask for more, keep k.
-        let depth = if scope.is_everything() { k } else { k * 4 + 100 };
+        let depth = if scope.is_everything() {
+            k
+        } else {
+            k * 4 + 100
+        };
         Ok(self
             .keyword
             .search(text, depth)?

@@ -113,8 +113,7 @@ pub trait Home: std::any::Any + Send + Sync {
     fn for_each(&self, vectors: bool, f: &mut dyn FnMut(Item<'_>)) -> Result<()>;
     /// The vector of an indexed image with these bytes, other than `except`
     /// (a byte-identical copy reuses it instead of being encoded again).
-    fn vector_of_copy(&self, hash: &[u8; 32], except: Option<ImageId>)
-        -> Result<Option<Vec<f32>>>;
+    fn vector_of_copy(&self, hash: &[u8; 32], except: Option<ImageId>) -> Result<Option<Vec<f32>>>;
 
     /// Applies one batch of changes, all or nothing.
     fn commit(&mut self, changes: &ChangeSet) -> Result<Applied>;

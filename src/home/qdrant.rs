@@ -32,13 +32,13 @@ use qdrant_client::qdrant::{
     point_id::PointIdOptions, vector_output::Vector as OutVector, Condition, CountPointsBuilder,
     CreateAliasBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
     DeleteCollectionBuilder, DeletePointsBuilder, Distance, Document, FieldType, Filter,
-    GetPointsBuilder, IntegerIndexParamsBuilder, KeywordIndexParamsBuilder, Modifier,
-    NamedVectors, PayloadExcludeSelector, PayloadIncludeSelector, PointId, PointStruct,
+    GetPointsBuilder, IntegerIndexParamsBuilder, KeywordIndexParamsBuilder, Modifier, NamedVectors,
+    PayloadExcludeSelector, PayloadIncludeSelector, PointId, PointStruct,
     QuantizationSearchParamsBuilder, Query, QueryBatchPointsBuilder, QueryPoints,
     QueryPointsBuilder, Range, RetrievedPoint, ScalarQuantizationBuilder, ScrollPointsBuilder,
-    SearchParamsBuilder, SparseVectorParamsBuilder,
-    SparseVectorsConfigBuilder, TextIndexParamsBuilder, TokenizerType, UpdateStatus,
-    UpsertPointsBuilder, VectorParamsBuilder, VectorsConfigBuilder, VectorsSelector,
+    SearchParamsBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder,
+    TextIndexParamsBuilder, TokenizerType, UpdateStatus, UpsertPointsBuilder, VectorParamsBuilder,
+    VectorsConfigBuilder, VectorsSelector,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
 use serde::{Deserialize, Serialize};
@@ -94,7 +94,9 @@ impl QdrantUrl {
             return Err(bad("not a qdrant:// URL"));
         };
         let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (authority, name) = rest.split_once('/').ok_or_else(|| bad("no collection name"))?;
+        let (authority, name) = rest
+            .split_once('/')
+            .ok_or_else(|| bad("no collection name"))?;
         let name = name.trim_end_matches('/');
         if name.is_empty()
             || !name
@@ -106,7 +108,8 @@ impl QdrantUrl {
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => (
                 h.to_string(),
-                p.parse::<u16>().map_err(|_| bad("the port is not a number"))?,
+                p.parse::<u16>()
+                    .map_err(|_| bad("the port is not a number"))?,
             ),
             None => (authority.to_string(), 6334),
         };
@@ -134,7 +137,11 @@ impl QdrantUrl {
                 "exact" => url.exact = matches!(v, "" | "1" | "true" | "yes"),
                 "shards" => url.shards = Some(num()?),
                 "replicas" => url.replicas = Some(num()?),
-                _ => return Err(bad(&format!("unknown option {k:?} (exact, shards, replicas)"))),
+                _ => {
+                    return Err(bad(&format!(
+                        "unknown option {k:?} (exact, shards, replicas)"
+                    )))
+                }
             }
         }
         Ok(url)
@@ -393,16 +400,20 @@ impl QdrantLibrary {
         let mut lib = Self::client_only(url)?;
         let current = lib.alias_target()?;
         let existing = lib.collections()?;
-        let version = |c: &str| -> Option<u32> {
-            c.strip_prefix(&format!("{}_v", url.name))?.parse().ok()
-        };
+        let version =
+            |c: &str| -> Option<u32> { c.strip_prefix(&format!("{}_v", url.name))?.parse().ok() };
         for c in &existing {
             if version(c).is_some() && Some(c) != current.as_ref() {
                 tracing::info!("removing {c}, left by a rebuild that did not finish");
                 lib.drop_collection(c)?;
             }
         }
-        let next = existing.iter().filter_map(|c| version(c)).max().unwrap_or(0) + 1;
+        let next = existing
+            .iter()
+            .filter_map(|c| version(c))
+            .max()
+            .unwrap_or(0)
+            + 1;
         let fresh = format!("{}_v{next}", url.name);
         lib.create_collection(&fresh, dim)?;
         let mut carried = Settings {
@@ -489,7 +500,9 @@ impl QdrantLibrary {
             self.rt.spawn(async move {
                 let _ = tx.send(fut.await);
             });
-            let outcome = rx.recv().map_err(|_| self.fail(what, "the request was dropped"))?;
+            let outcome = rx
+                .recv()
+                .map_err(|_| self.fail(what, "the request was dropped"))?;
             match outcome {
                 Ok(v) => return Ok(v),
                 Err(e) if transient(&e) && attempt < ATTEMPTS => {
@@ -733,7 +746,12 @@ impl QdrantLibrary {
             }
             let ids: Vec<ImageId> = open.iter().map(|&i| id_for(paths[i], probe)).collect();
             let found: HashMap<ImageId, Vec<u8>> = self
-                .get("looking up paths", &ids, Some(only(&["path", "path_hex"])), false)?
+                .get(
+                    "looking up paths",
+                    &ids,
+                    Some(only(&["path", "path_hex"])),
+                    false,
+                )?
                 .into_iter()
                 .filter_map(|p| {
                     let id = point_u64(&p.id)?;
@@ -746,7 +764,8 @@ impl QdrantLibrary {
                     let p: P = pl.deserialize().ok()?;
                     Some((
                         id,
-                        p.path_hex.map_or_else(|| p.path.into_bytes(), |h| unhex(&h)),
+                        p.path_hex
+                            .map_or_else(|| p.path.into_bytes(), |h| unhex(&h)),
                     ))
                 })
                 .collect();
@@ -794,11 +813,18 @@ impl QdrantLibrary {
         Ok(())
     }
 
-    fn point(id: ImageId, vector: Vec<f32>, payload: &ImagePayload, rec: &ImageRecord) -> Result<PointStruct> {
-        let vectors = NamedVectors::default().add_vector(DENSE, vector).add_vector(
-            SPARSE,
-            Document::new(crate::keyword::document_text(rec), BM25_MODEL),
-        );
+    fn point(
+        id: ImageId,
+        vector: Vec<f32>,
+        payload: &ImagePayload,
+        rec: &ImageRecord,
+    ) -> Result<PointStruct> {
+        let vectors = NamedVectors::default()
+            .add_vector(DENSE, vector)
+            .add_vector(
+                SPARSE,
+                Document::new(crate::keyword::document_text(rec), BM25_MODEL),
+            );
         let payload = Payload::try_from(serde_json::to_value(payload).expect("payload serialises"))
             .map_err(|e| Error::InvalidArgument(format!("image payload: {e}")))?;
         Ok(PointStruct::new(id, vectors, payload))
@@ -974,7 +1000,11 @@ impl Home for QdrantLibrary {
             let existing = self.collections()?;
             let next = existing
                 .iter()
-                .filter_map(|c| c.strip_prefix(&format!("{}_v", self.url.name))?.parse::<u32>().ok())
+                .filter_map(|c| {
+                    c.strip_prefix(&format!("{}_v", self.url.name))?
+                        .parse::<u32>()
+                        .ok()
+                })
                 .max()
                 .unwrap_or(0)
                 + 1;
@@ -1003,7 +1033,12 @@ impl Home for QdrantLibrary {
     }
 
     fn roots(&self) -> Result<Vec<PathBuf>> {
-        Ok(self.settings()?.roots.into_iter().map(PathBuf::from).collect())
+        Ok(self
+            .settings()?
+            .roots
+            .into_iter()
+            .map(PathBuf::from)
+            .collect())
     }
 
     fn set_roots(&mut self, roots: &[PathBuf]) -> Result<()> {
@@ -1107,11 +1142,7 @@ impl Home for QdrantLibrary {
         })
     }
 
-    fn vector_of_copy(
-        &self,
-        hash: &[u8; 32],
-        except: Option<ImageId>,
-    ) -> Result<Option<Vec<f32>>> {
+    fn vector_of_copy(&self, hash: &[u8; 32], except: Option<ImageId>) -> Result<Option<Vec<f32>>> {
         if self.collection.is_empty() {
             return Ok(None);
         }
@@ -1154,15 +1185,27 @@ impl Home for QdrantLibrary {
         if !changes.moved.is_empty() {
             let old_ids: Vec<ImageId> = changes.moved.iter().map(|(id, _)| *id).collect();
             let old: HashMap<ImageId, RetrievedPoint> = self
-                .get("reading moved images", &old_ids, Some(only(&["thumb", "phash"])), true)?
+                .get(
+                    "reading moved images",
+                    &old_ids,
+                    Some(only(&["thumb", "phash"])),
+                    true,
+                )?
                 .into_iter()
                 .filter_map(|p| Some((point_u64(&p.id)?, p)))
                 .collect();
-            let new_paths: Vec<&[u8]> = changes.moved.iter().map(|(_, r)| r.path.as_slice()).collect();
+            let new_paths: Vec<&[u8]> = changes
+                .moved
+                .iter()
+                .map(|(_, r)| r.path.as_slice())
+                .collect();
             let new_ids = self.locate(&new_paths)?;
             for ((old_id, rec), (new_id, _)) in changes.moved.iter().zip(new_ids) {
                 let Some(p) = old.get(old_id) else { continue };
-                let Some(v) = p.vectors.as_ref().and_then(|v| dense(v.get_vector_by_name(DENSE)))
+                let Some(v) = p
+                    .vectors
+                    .as_ref()
+                    .and_then(|v| dense(v.get_vector_by_name(DENSE)))
                 else {
                     continue;
                 };
@@ -1257,7 +1300,11 @@ impl Home for QdrantLibrary {
     }
 
     fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
-        if k == 0 || self.dim == 0 || text.trim().is_empty() || scope.members.is_some_and(|m| m.is_empty()) {
+        if k == 0
+            || self.dim == 0
+            || text.trim().is_empty()
+            || scope.members.is_some_and(|m| m.is_empty())
+        {
             return Ok(Vec::new());
         }
         let mut req = QueryPointsBuilder::new(self.collection.clone())
@@ -1282,10 +1329,18 @@ mod tests {
 
     #[test]
     fn urls_parse() {
-        let u = QdrantUrl::parse("qdrant://127.0.0.1:6334/photos?exact=1&shards=6&replicas=2")
-            .unwrap();
+        let u =
+            QdrantUrl::parse("qdrant://127.0.0.1:6334/photos?exact=1&shards=6&replicas=2").unwrap();
         assert_eq!(
-            (u.host.as_str(), u.port, u.name.as_str(), u.exact, u.shards, u.replicas, u.tls),
+            (
+                u.host.as_str(),
+                u.port,
+                u.name.as_str(),
+                u.exact,
+                u.shards,
+                u.replicas,
+                u.tls
+            ),
             ("127.0.0.1", 6334, "photos", true, Some(6), Some(2), false)
         );
         assert_eq!(u.to_string(), "qdrant://127.0.0.1:6334/photos");

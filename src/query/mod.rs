@@ -20,8 +20,8 @@ use std::sync::Mutex;
 use std::collections::HashMap;
 
 use crate::ann::{dot, Scored};
-use crate::home::Scope;
 use crate::error::{Error, Result};
+use crate::home::Scope;
 use crate::library::Library;
 use crate::model::{normalize, ClipModel, Embedding};
 use crate::store::{ImageId, ImageRecord};

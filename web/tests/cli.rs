@@ -334,15 +334,17 @@ fn next_random(state: &mut u64) -> u64 {
 
 /// Every image of `lib` has, bit for bit, the vector `clean` has for its path.
 fn assert_same_vectors_as(lib: &scry::Library, clean: &scry::Library) {
-    for (id, rec) in lib.metas() {
+    for (id, rec) in lib.local().unwrap().metas() {
         let clean_id = clean
+            .local()
+            .unwrap()
             .store()
             .id_for_path(&rec.path)
             .unwrap()
             .expect("same images");
         let (a, b) = (
-            lib.vectors().get(id).unwrap(),
-            clean.vectors().get(clean_id).unwrap(),
+            lib.local().unwrap().vectors().get(id).unwrap(),
+            clean.local().unwrap().vectors().get(clean_id).unwrap(),
         );
         assert!(
             a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()),
@@ -415,7 +417,7 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
         let delay = 10 + next_random(&mut rng) % left_ms.max(50);
         kills += usize::from(run_killed_after(&args, delay));
         // The library opens after every kill, and committed work is never lost.
-        let count = scry::Library::open(&db).unwrap().len();
+        let count = scry::Library::open(&db).unwrap().len().unwrap();
         assert!(
             committed.last().is_none_or(|&c| count >= c),
             "{committed:?} then {count}"
@@ -442,25 +444,37 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
     assert_eq!(summary["unchanged"].as_u64().unwrap(), before, "{summary}");
 
     let lib = scry::Library::open(&db).unwrap();
-    assert_eq!(lib.len(), n, "every image exactly once");
-    assert_eq!(lib.store().len(), n);
+    assert_eq!(lib.len().unwrap(), n, "every image exactly once");
+    assert_eq!(lib.local().unwrap().store().len(), n);
     assert_eq!(
-        lib.keyword().len() as usize,
+        lib.local().unwrap().keyword().len() as usize,
         n,
         "no orphan or missing keyword documents"
     );
     let mut paths = std::collections::HashSet::new();
-    for item in lib.store().records() {
+    for item in lib.local().unwrap().store().records() {
         let (id, rec) = item.unwrap();
         assert!(paths.insert(rec.path.clone()), "duplicate path");
-        assert!(lib.vectors().contains(id), "record without vector");
-        assert_eq!(lib.store().id_for_path(&rec.path).unwrap(), Some(id));
-        assert!(lib.store().thumbnail(id).unwrap().is_some());
+        assert!(
+            lib.local().unwrap().vectors().contains(id),
+            "record without vector"
+        );
+        assert_eq!(
+            lib.local().unwrap().store().id_for_path(&rec.path).unwrap(),
+            Some(id)
+        );
+        assert!(lib
+            .local()
+            .unwrap()
+            .store()
+            .thumbnail(id)
+            .unwrap()
+            .is_some());
     }
     // The same library as one clean run: same images, same vectors bit for bit.
     let clean = scry::Library::open(&clean_db).unwrap();
     assert_same_vectors_as(&lib, &clean);
-    assert_eq!(clean.len(), n);
+    assert_eq!(clean.len().unwrap(), n);
 }
 
 #[test]
@@ -774,8 +788,8 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
         String::from_utf8_lossy(&out.stderr)
     );
     let lib = scry::Library::open(&db).unwrap();
-    assert_eq!(lib.len(), 3 + 120, "every image, once");
-    assert_eq!(lib.keyword().len(), 3 + 120);
+    assert_eq!(lib.len().unwrap(), 3 + 120, "every image, once");
+    assert_eq!(lib.local().unwrap().keyword().len(), 3 + 120);
 }
 
 /// `scry dupes` and `scry album` on sample_data: the two look-alike pairs, and an
@@ -1083,7 +1097,10 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
         let delay = next_random(&mut rng) % run_ms.max(50);
         kills += usize::from(run_killed_after(&switch, delay));
         let lib = scry::Library::open(&db).expect("opens after every kill");
-        assert_eq!(lib.keyword().len() as usize, lib.len());
+        assert_eq!(
+            lib.local().unwrap().keyword().len() as usize,
+            lib.len().unwrap()
+        );
     }
     println!("killed {kills} of {rounds} model switches");
     // Finish: plain `scry index` when the new model is bound already, else the
@@ -1096,8 +1113,8 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
     }
     let lib = scry::Library::open(&db).unwrap();
     let clean = scry::Library::open(&clean_db).unwrap();
-    assert_eq!(lib.len(), n);
-    assert_eq!(lib.keyword().len() as usize, n);
+    assert_eq!(lib.len().unwrap(), n);
+    assert_eq!(lib.local().unwrap().keyword().len() as usize, n);
     assert_eq!(
         lib.model().unwrap().unwrap(),
         new_model.display().to_string()
@@ -1107,7 +1124,9 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
     let albums = lib.albums().unwrap();
     assert_eq!(albums.len(), 1, "{albums:?}");
     assert_eq!(
-        scry::albums::members(&lib, &albums[0], albums[0].threshold).len(),
+        scry::albums::members(&lib, &albums[0], albums[0].threshold)
+            .unwrap()
+            .len(),
         n
     );
     assert!(!db.join(".rebuild-trash").exists());

@@ -116,10 +116,8 @@ async fn create(
         let example = match body.like {
             Some(id) => Some(
                 st.read()
-                    .vectors()
-                    .get(id)
-                    .ok_or_else(|| ApiError::not_found(format!("no image with id {id}")))?
-                    .to_vec(),
+                    .vector(id)?
+                    .ok_or_else(|| ApiError::not_found(format!("no image with id {id}")))?,
             ),
             None => None,
         };

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-
 use anyhow::Context;
 use scry::home::qdrant::QdrantLibrary;
 use scry::home::Location;

@@ -84,14 +84,12 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let lib = library::open_existing(&loc)?;
     for p in &args.like {
         let c = std::fs::canonicalize(p).with_context(|| p.display().to_string())?;
-        let id = lib
-            .id_for_path(&c)?
-            .with_context(|| {
-                format!(
-                    "{}: not in the library (index it, or search with --image)",
-                    p.display()
-                )
-            })?;
+        let id = lib.id_for_path(&c)?.with_context(|| {
+            format!(
+                "{}: not in the library (index it, or search with --image)",
+                p.display()
+            )
+        })?;
         terms.push(Weighted {
             term: Term::Like(id),
             weight: 1.0,

@@ -113,9 +113,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                 // is queued, not missed.
                 let watcher =
                     watch.as_ref().and_then(|opts| {
-                        match scry_indexer::FolderWatcher::new(
-                            &roots, &own, opts,
-                        ) {
+                        match scry_indexer::FolderWatcher::new(&roots, &own, opts) {
                             Ok(w) => Some(w),
                             Err(e) => {
                                 eprintln!("error: cannot watch the library's folders: {e}");
