@@ -371,8 +371,10 @@ impl QdrantLibrary {
     /// is the model's).
     pub fn connect(url: &QdrantUrl) -> Result<Self> {
         let mut lib = Self::client_only(url)?;
-        if let Some(c) = lib.alias_target()? {
-            lib.collection = c;
+        if lib.alias_target()?.is_some() {
+            // Requests go through the alias: a rebuild's switch reaches every
+            // reader at once.
+            lib.collection = url.name.clone();
             lib.load_settings()?;
         }
         Ok(lib)
@@ -381,13 +383,14 @@ impl QdrantLibrary {
     /// Connects to a library that must exist already.
     pub fn connect_existing(url: &QdrantUrl) -> Result<Self> {
         let mut lib = Self::client_only(url)?;
-        lib.collection = lib.alias_target()?.ok_or_else(|| Error::Remote {
+        lib.alias_target()?.ok_or_else(|| Error::Remote {
             location: url.to_string(),
             message: format!(
                 "no library named {:?} on this Qdrant server: create one with `scry index FOLDER --db {url}`",
                 url.name
             ),
         })?;
+        lib.collection = url.name.clone();
         lib.load_settings()?;
         Ok(lib)
     }
@@ -436,17 +439,21 @@ impl QdrantLibrary {
     /// Ends a rebuild: the alias points at the new collection in one step, then
     /// the old one is dropped.
     pub fn finish_rebuild(&mut self) -> Result<()> {
+        if self.collection == self.url.name {
+            return Ok(()); // not rebuilding
+        }
         let old = self.alias_target()?;
         self.point_alias(&self.collection.clone())?;
         if let Some(old) = old.filter(|o| *o != self.collection) {
             self.drop_collection(&old)?;
         }
+        self.collection = self.url.name.clone();
         Ok(())
     }
 
     /// The collection the alias points at now.
-    pub fn collection(&self) -> &str {
-        &self.collection
+    pub fn collection(&self) -> Result<Option<String>> {
+        self.alias_target()
     }
 
     fn client_only(url: &QdrantUrl) -> Result<Self> {

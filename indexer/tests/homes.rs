@@ -1,0 +1,539 @@
+//! The two homes of a library, the local folder and Qdrant, held to the same
+//! behaviour: one test body runs on each (incremental runs, moves, copies), and
+//! the same photos indexed into both give the same search results.
+//!
+//! Qdrant is the real server (`../shared/bin/qdrant`), started once for this
+//! binary on free loopback ports; each test uses its own collection.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{OnceLock, RwLock};
+use std::time::{Duration, SystemTime};
+
+use common::qdrant::QdrantServer;
+use scry::home::qdrant::QdrantUrl;
+use scry::query::{parse_query, search, Filters, SearchRequest, Term, TextCache, Weighted};
+use scry::{ClipModel, Library};
+use scry_indexer::{index, IndexOptions, Silent, Summary};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn model() -> &'static ClipModel {
+    static M: OnceLock<ClipModel> = OnceLock::new();
+    M.get_or_init(|| ClipModel::load_dir(&root().join("tests/fixtures/tiny-clip")).unwrap())
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dst.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to);
+        } else {
+            std::fs::copy(e.path(), to).unwrap();
+        }
+    }
+}
+
+/// Where a test's library lives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Home {
+    Local,
+    Qdrant,
+}
+
+/// A new, empty library in `home`; `None` when Qdrant is not available here.
+fn new_library(home: Home, tmp: &Path, exact: bool) -> Option<Library> {
+    match home {
+        Home::Local => Some(Library::open(&tmp.join("lib")).unwrap()),
+        Home::Qdrant => {
+            static N: AtomicUsize = AtomicUsize::new(0);
+            let server = QdrantServer::shared()?;
+            let name = format!(
+                "t{}_{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::Relaxed)
+            );
+            let url = QdrantUrl::parse(&server.url(&name, exact)).unwrap();
+            Some(Library::connect(&url).unwrap())
+        }
+    }
+}
+
+fn run(lib: &RwLock<Library>, root: &Path) -> Summary {
+    let s = index(
+        lib,
+        model(),
+        &[root.to_path_buf()],
+        &IndexOptions::default(),
+        &Silent,
+    )
+    .unwrap();
+    assert_eq!(s.failed, 0, "{:?}", s.failures);
+    s
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap()
+}
+
+fn vector_at(lib: &RwLock<Library>, path: &Path) -> Vec<f32> {
+    let l = lib.read().unwrap();
+    let id = l
+        .id_for_path(&canonical(path))
+        .unwrap()
+        .unwrap_or_else(|| panic!("{} not in the library", path.display()));
+    l.vector(id).unwrap().unwrap()
+}
+
+/// Every record's path exists on disk, once.
+fn assert_catalog_matches_disk(lib: &RwLock<Library>, expected: usize) {
+    let records = lib.read().unwrap().all_records().unwrap();
+    assert_eq!(records.len(), expected, "images in the library");
+    assert_eq!(lib.read().unwrap().len().unwrap(), expected);
+    let mut paths: Vec<PathBuf> = records.iter().map(|(_, r)| r.path_buf()).collect();
+    for p in &paths {
+        assert!(p.is_file(), "{} is gone from disk", p.display());
+    }
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), expected, "a path recorded twice");
+}
+
+/// The incremental behaviour, the same on every home: new, unchanged, re-timed,
+/// edited, deleted, a moved folder and a copy.
+fn incremental(home: Home) {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(lib) = new_library(home, tmp.path(), true) else {
+        return;
+    };
+    let lib = RwLock::new(lib);
+    let photos = tmp.path().join("photos");
+    copy_dir(&root().join("sample_data"), &photos);
+
+    let first = run(&lib, &photos);
+    assert_eq!((first.new, first.embedded), (19, 19), "{home:?}: {first:?}");
+    assert_catalog_matches_disk(&lib, 19);
+
+    let again = run(&lib, &photos);
+    assert_eq!(
+        (again.unchanged, again.new, again.embedded),
+        (19, 0, 0),
+        "{home:?}: {again:?}"
+    );
+
+    // Re-timed, same bytes: not embedded again, same vector.
+    let coffee = photos.join("food/coffee.png");
+    let before = vector_at(&lib, &coffee);
+    std::fs::File::options()
+        .write(true)
+        .open(&coffee)
+        .unwrap()
+        .set_modified(SystemTime::now() + Duration::from_secs(60))
+        .unwrap();
+    let touched = run(&lib, &photos);
+    assert_eq!(
+        (touched.touched, touched.embedded),
+        (1, 0),
+        "{home:?}: {touched:?}"
+    );
+    assert_eq!(vector_at(&lib, &coffee), before);
+
+    // Edited: other bytes at the same path, embedded again.
+    let edited = photos.join("textures/grass.jpg");
+    let old = vector_at(&lib, &edited);
+    std::fs::copy(photos.join("space/rocket.jpg"), &edited).unwrap();
+    let changed = run(&lib, &photos);
+    assert_eq!(
+        (changed.changed, changed.embedded),
+        (1, 1),
+        "{home:?}: {changed:?}"
+    );
+    assert_ne!(vector_at(&lib, &edited), old);
+    assert_eq!(
+        vector_at(&lib, &edited),
+        vector_at(&lib, &photos.join("space/rocket.jpg"))
+    );
+    assert_catalog_matches_disk(&lib, 19);
+
+    // Deleted.
+    let gone = canonical(&photos.join("misc/clock_motion.png"));
+    std::fs::remove_file(&gone).unwrap();
+    let removed = run(&lib, &photos);
+    assert_eq!(removed.removed, 1, "{home:?}: {removed:?}");
+    assert_eq!(lib.read().unwrap().id_for_path(&gone).unwrap(), None);
+    assert_catalog_matches_disk(&lib, 18);
+
+    // A folder moved: recognised by content, vectors kept, nothing embedded.
+    let horse = vector_at(&lib, &photos.join("animals/horse.png"));
+    std::fs::rename(photos.join("animals"), photos.join("pets")).unwrap();
+    let moved = run(&lib, &photos);
+    assert_eq!(
+        (moved.moved, moved.new, moved.embedded),
+        (3, 0, 0),
+        "{home:?}: {moved:?}"
+    );
+    assert_eq!(vector_at(&lib, &photos.join("pets/horse.png")), horse);
+    assert_catalog_matches_disk(&lib, 18);
+
+    // A byte-identical copy reuses the vector.
+    std::fs::copy(
+        photos.join("pets/horse.png"),
+        photos.join("misc/horse-copy.png"),
+    )
+    .unwrap();
+    let copied = run(&lib, &photos);
+    assert_eq!(
+        (copied.new, copied.copies, copied.embedded),
+        (1, 1, 0),
+        "{home:?}: {copied:?}"
+    );
+    assert_eq!(vector_at(&lib, &photos.join("misc/horse-copy.png")), horse);
+    assert_catalog_matches_disk(&lib, 19);
+}
+
+#[test]
+fn incremental_runs_on_the_local_library() {
+    incremental(Home::Local);
+}
+
+#[test]
+fn incremental_runs_on_qdrant() {
+    incremental(Home::Qdrant);
+}
+
+/// Results as (path, score), for comparing homes (ids differ between them).
+fn results(lib: &Library, req: &SearchRequest) -> Vec<(String, f32)> {
+    search(lib, model(), &TextCache::new(64), req)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| (h.record.path_buf().display().to_string(), h.score))
+        .collect()
+}
+
+/// The same ranking: equal lists, where images of equal score (copies) may come
+/// in either order.
+fn same_ranking(a: &[(String, f32)], b: &[(String, f32)]) -> Result<(), String> {
+    if a.len() != b.len() {
+        return Err(format!("{} hits vs {}", a.len(), b.len()));
+    }
+    let mut i = 0;
+    while i < a.len() {
+        let mut j = i + 1;
+        while j < a.len() && (a[j].1 - a[i].1).abs() < 1e-6 {
+            j += 1;
+        }
+        let mut x: Vec<&String> = a[i..j].iter().map(|h| &h.0).collect();
+        let mut y: Vec<&String> = b[i..j].iter().map(|h| &h.0).collect();
+        x.sort();
+        y.sort();
+        if x != y {
+            return Err(format!("rank {i}: {x:?} vs {y:?}"));
+        }
+        for k in i..j {
+            if (a[k].1 - b[k].1).abs() > 1e-5 {
+                return Err(format!("rank {k}: score {} vs {}", a[k].1, b[k].1));
+            }
+        }
+        i = j;
+    }
+    Ok(())
+}
+
+/// The queries of the parity test: text, "more like this", the algebra, each
+/// filter and combinations. `like` maps a path to this library's id.
+fn queries(photos: &Path, like: &dyn Fn(&Path) -> u64) -> Vec<(String, SearchRequest)> {
+    let req = |terms: Vec<Weighted>, filters: Filters| SearchRequest {
+        terms,
+        filters,
+        k: 20,
+        offset: 0,
+        cutoff: false,
+    };
+    let text = |q: &str| parse_query(q).unwrap();
+    let mut out = Vec::new();
+    let texts = [
+        "a cat",
+        "a horse in a field",
+        "space rocket launch",
+        "a cup of coffee",
+        "green grass",
+        "red brick wall",
+        "cells under a microscope",
+        "a man holding a camera",
+        "old coins",
+        "a clock",
+        "an astronaut",
+        "IMG_2041",
+        "animals",
+        "science",
+    ];
+    for t in texts {
+        out.push((t.to_string(), req(text(t), Filters::default())));
+    }
+    let examples = [
+        "animals/chelsea.jpg",
+        "animals/horse.png",
+        "space/rocket.jpg",
+        "food/coffee.png",
+        "textures/brick.png",
+        "science/cell.png",
+        "misc/COINS.PNG",
+        "people/camera.png",
+    ];
+    for e in examples {
+        let id = like(&photos.join(e));
+        let terms = vec![Weighted {
+            term: Term::Like(id),
+            weight: 1.0,
+        }];
+        out.push((format!("like {e}"), req(terms, Filters::default())));
+    }
+    for q in [
+        "a cat + a rocket",
+        "2:a horse - grass",
+        "coffee - 0.5:a cup",
+        "a brick wall + like:{}",
+        "like:{} - a cat",
+    ] {
+        let id = like(&photos.join("animals/chelsea.jpg"));
+        out.push((
+            q.to_string(),
+            req(text(&q.replace("{}", &id.to_string())), Filters::default()),
+        ));
+    }
+    let day = 86_400;
+    let base = 1_546_300_800; // 2019-01-01
+    let folder = |f: &str| Some(canonical(&photos.join(f)));
+    let filters: Vec<(&str, Filters)> = vec![
+        (
+            "in animals",
+            Filters {
+                folder: folder("animals"),
+                ..Default::default()
+            },
+        ),
+        (
+            "in space",
+            Filters {
+                folder: folder("space"),
+                ..Default::default()
+            },
+        ),
+        (
+            "png",
+            Filters {
+                format: Some("png".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "JPEG",
+            Filters {
+                format: Some("JPEG".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "webp",
+            Filters {
+                format: Some("webp".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "after day 5",
+            Filters {
+                after: Some(base + 5 * day),
+                ..Default::default()
+            },
+        ),
+        (
+            "before day 8",
+            Filters {
+                before: Some(base + 8 * day),
+                ..Default::default()
+            },
+        ),
+        (
+            "days 3 to 12",
+            Filters {
+                after: Some(base + 3 * day),
+                before: Some(base + 12 * day),
+                ..Default::default()
+            },
+        ),
+        (
+            "min 300 px",
+            Filters {
+                min_size: Some(300),
+                ..Default::default()
+            },
+        ),
+        (
+            "min 1000 px",
+            Filters {
+                min_size: Some(1000),
+                ..Default::default()
+            },
+        ),
+        (
+            "camera canon",
+            Filters {
+                camera: Some("canon".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "in science, png",
+            Filters {
+                folder: folder("science"),
+                format: Some("png".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "png, min 300",
+            Filters {
+                format: Some("png".into()),
+                min_size: Some(300),
+                ..Default::default()
+            },
+        ),
+        (
+            "in animals, after day 2",
+            Filters {
+                folder: folder("animals"),
+                after: Some(base + 2 * day),
+                ..Default::default()
+            },
+        ),
+        (
+            "jpeg before day 15",
+            Filters {
+                format: Some("jpeg".into()),
+                before: Some(base + 15 * day),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (name, f) in filters {
+        for t in ["a photo", "a cat", "texture"] {
+            out.push((format!("{t} [{name}]"), req(text(t), f.clone())));
+        }
+    }
+    let id = like(&photos.join("space/rocket.jpg"));
+    out.push((
+        "like rocket [png]".into(),
+        req(
+            vec![Weighted {
+                term: Term::Like(id),
+                weight: 1.0,
+            }],
+            Filters {
+                format: Some("png".into()),
+                ..Default::default()
+            },
+        ),
+    ));
+    out
+}
+
+/// Sample photos with distinct dates (mtimes one day apart) and a file named
+/// like a camera's.
+fn parity_photos(at: &Path) -> PathBuf {
+    let photos = at.join("photos");
+    copy_dir(&root().join("sample_data"), &photos);
+    std::fs::copy(
+        photos.join("textures/gravel.png"),
+        photos.join("misc/IMG_2041.png"),
+    )
+    .unwrap();
+    let mut files: Vec<PathBuf> = walk(&photos);
+    files.sort();
+    for (i, f) in files.iter().enumerate() {
+        let t =
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_546_300_800 + i as u64 * 86_400 + 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    photos
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_same_photos_give_the_same_results_on_both_homes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = parity_photos(tmp.path());
+    let Some(remote) = new_library(Home::Qdrant, tmp.path(), true) else {
+        return;
+    };
+    let local = RwLock::new(new_library(Home::Local, tmp.path(), true).unwrap());
+    let remote = RwLock::new(remote);
+    run(&local, &photos);
+    run(&remote, &photos);
+    let (local, remote) = (local.into_inner().unwrap(), remote.into_inner().unwrap());
+    assert_eq!(local.len().unwrap(), remote.len().unwrap());
+
+    let local_queries = queries(&photos, &|p| {
+        local.id_for_path(&canonical(p)).unwrap().unwrap()
+    });
+    let remote_queries = queries(&photos, &|p| {
+        remote.id_for_path(&canonical(p)).unwrap().unwrap()
+    });
+    assert!(local_queries.len() >= 50, "{} queries", local_queries.len());
+    let mut agree = 0;
+    let mut failures = Vec::new();
+    for ((name, l), (_, r)) in local_queries.iter().zip(&remote_queries) {
+        let (a, b) = (results(&local, l), results(&remote, r));
+        match same_ranking(&a, &b) {
+            Ok(()) => agree += 1,
+            Err(e) => failures.push(format!("{name}: {e}\n  local:  {a:?}\n  qdrant: {b:?}")),
+        }
+    }
+    println!(
+        "parity: {agree} of {} queries give the same top 20",
+        local_queries.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // A file name typed as it is found that file first, on both.
+    for lib in [&local, &remote] {
+        let hits = results(
+            lib,
+            &SearchRequest {
+                terms: parse_query("IMG_2041").unwrap(),
+                filters: Filters::default(),
+                k: 5,
+                offset: 0,
+                cutoff: false,
+            },
+        );
+        assert!(hits[0].0.ends_with("misc/IMG_2041.png"), "{hits:?}");
+    }
+}
