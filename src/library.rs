@@ -322,7 +322,7 @@ impl Library {
     }
 
     /// Keyword matches within `scope`, best first.
-    pub fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+    pub fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
         self.home.keyword(text, k, scope)
     }
 }

@@ -601,7 +601,7 @@ impl Home for LocalLibrary {
         Ok(out)
     }
 
-    fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+    fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
         // Filters apply after the match: ask for more, keep k.
         let depth = if scope.is_everything() {
             k
@@ -612,8 +612,7 @@ impl Home for LocalLibrary {
             .keyword
             .search(text, depth)?
             .into_iter()
-            .map(|(id, _)| id)
-            .filter(|&id| {
+            .filter(|&(id, _)| {
                 self.vectors.contains(id)
                     && self.metas.get(&id).is_some_and(|r| scope.accepts(id, r))
             })

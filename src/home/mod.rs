@@ -134,8 +134,8 @@ pub trait Home: std::any::Any + Send + Sync {
     /// Every image whose cosine to `query` is at least `threshold`, best first.
     fn at_least(&self, query: &[f32], threshold: f32) -> Result<Vec<Scored>>;
     /// Images whose words (file and folder names, extension, camera, dates) match
-    /// `text`, best first, at most `k`.
-    fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<ImageId>>;
+    /// every word of `text`, best first with their BM25 scores, at most `k`.
+    fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>>;
 }
 
 /// Where `--db` points: a folder, or a Qdrant collection.

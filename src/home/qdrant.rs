@@ -9,8 +9,10 @@
 //!   probing on the rare collision), so a restarted run rewrites the same points
 //!   and ids stay exact in JSON. Vectors: `clip` (dense, cosine, originals on disk,
 //!   int8 scalar quantisation kept in RAM with rescoring) and `bm25` (sparse, IDF
-//!   modifier, the words of [`crate::keyword::document_text`] tokenised by the
-//!   server). The payload holds the record, the perceptual hash, the filter
+//!   modifier: the words of [`crate::keyword::document_text`] as the local
+//!   keyword index splits them, weighted by BM25's term part here). A keyword
+//!   match needs every word (a `words` payload condition), as in the local
+//!   library, and is ranked by BM25. The payload holds the record, the perceptual hash, the filter
 //!   fields (`dirs`: every ancestor folder, `date`, `camera`, `format`,
 //!   `short_side`, `hash`) and the thumbnail (base64, never sent with results).
 //! - One settings point (no vectors) at a reserved id above every image id: the
@@ -31,8 +33,8 @@ use base64::Engine as _;
 use qdrant_client::qdrant::{
     point_id::PointIdOptions, vector_output::Vector as OutVector, Condition, CountPointsBuilder,
     CreateAliasBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
-    DeleteCollectionBuilder, DeletePointsBuilder, Distance, Document, FieldType, Filter,
-    GetPointsBuilder, IntegerIndexParamsBuilder, KeywordIndexParamsBuilder, Modifier, NamedVectors,
+    DeleteCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder,
+    IntegerIndexParamsBuilder, KeywordIndexParamsBuilder, Modifier, NamedVectors,
     PayloadExcludeSelector, PayloadIncludeSelector, PointId, PointStruct,
     QuantizationSearchParamsBuilder, Query, QueryBatchPointsBuilder, QueryPoints,
     QueryPointsBuilder, Range, RetrievedPoint, ScalarQuantizationBuilder, ScrollPointsBuilder,
@@ -55,7 +57,11 @@ const ID_BITS: u32 = 53;
 const SETTINGS_ID: u64 = 1 << 60;
 const DENSE: &str = "clip";
 const SPARSE: &str = "bm25";
-const BM25_MODEL: &str = "qdrant/bm25";
+/// BM25's parameters (tantivy's), and the document length the term weights are
+/// normalised by (a path's words: folders, name, extension, camera, dates).
+const BM25_K1: f32 = 1.2;
+const BM25_B: f32 = 0.75;
+const BM25_AVG_WORDS: f32 = 14.0;
 /// Points per upsert request (Qdrant suggests 64–256; ours carry thumbnails).
 const UPSERT_CHUNK: usize = 64;
 /// Points per scroll page.
@@ -200,6 +206,10 @@ struct ImagePayload {
     short_side: u32,
     /// The perceptual hash's bits, as a signed integer (payload integers are i64).
     phash: i64,
+    /// The keyword index's words of the image (every one must be present for a
+    /// keyword match, as in the local library).
+    #[serde(default)]
+    words: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     thumb: Option<String>,
 }
@@ -230,6 +240,12 @@ impl ImagePayload {
             date: rec.date(),
             short_side: rec.width.min(rec.height),
             phash: phash as i64,
+            words: {
+                let mut w = crate::keyword::tokens(&crate::keyword::document_text(rec));
+                w.sort();
+                w.dedup();
+                w
+            },
             thumb: thumb.map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
         }
     }
@@ -257,6 +273,27 @@ impl ImagePayload {
             indexed_at: self.indexed_at,
         }
     }
+}
+
+/// A word's dimension in the sparse vector.
+fn word_id(word: &str) -> u32 {
+    let d = blake3::hash(word.as_bytes());
+    u32::from_le_bytes(d.as_bytes()[..4].try_into().expect("4 bytes"))
+}
+
+/// The BM25 term weights of a document's words (Qdrant multiplies them by each
+/// word's IDF at query time).
+fn bm25_document(words: &[String]) -> (Vec<u32>, Vec<f32>) {
+    let mut counts: BTreeMap<u32, f32> = BTreeMap::new();
+    for w in words {
+        *counts.entry(word_id(w)).or_default() += 1.0;
+    }
+    let len = words.len() as f32;
+    let norm = BM25_K1 * (1.0 - BM25_B + BM25_B * len / BM25_AVG_WORDS);
+    counts
+        .into_iter()
+        .map(|(id, tf)| (id, tf * (BM25_K1 + 1.0) / (tf + norm)))
+        .unzip()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -622,8 +659,9 @@ impl QdrantLibrary {
             }
             async move { c.create_collection(req).await }
         })?;
-        let indexes: [(&str, FieldType); 7] = [
+        let indexes: [(&str, FieldType); 8] = [
             ("kind", FieldType::Keyword),
+            ("words", FieldType::Keyword),
             ("dirs", FieldType::Keyword),
             ("hash", FieldType::Keyword),
             ("format", FieldType::Keyword),
@@ -826,11 +864,13 @@ impl QdrantLibrary {
         payload: &ImagePayload,
         rec: &ImageRecord,
     ) -> Result<PointStruct> {
+        let (indices, values) =
+            bm25_document(&crate::keyword::tokens(&crate::keyword::document_text(rec)));
         let vectors = NamedVectors::default()
             .add_vector(DENSE, vector)
             .add_vector(
                 SPARSE,
-                Document::new(crate::keyword::document_text(rec), BM25_MODEL),
+                qdrant_client::qdrant::Vector::new_sparse(indices, values),
             );
         let payload = Payload::try_from(serde_json::to_value(payload).expect("payload serialises"))
             .map_err(|e| Error::InvalidArgument(format!("image payload: {e}")))?;
@@ -1306,7 +1346,7 @@ impl Home for QdrantLibrary {
         Ok(out)
     }
 
-    fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+    fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
         if k == 0
             || self.dim == 0
             || text.trim().is_empty()
@@ -1314,19 +1354,31 @@ impl Home for QdrantLibrary {
         {
             return Ok(Vec::new());
         }
-        let mut req = QueryPointsBuilder::new(self.collection.clone())
-            .query(Query::new_nearest(Document::new(text, BM25_MODEL)))
+        let mut words = crate::keyword::tokens(text);
+        words.sort();
+        words.dedup();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let indices: Vec<u32> = words.iter().map(|w| word_id(w)).collect();
+        let ones = vec![1.0; indices.len()];
+        // Every word must be there (as in the local library: a long sentence
+        // matches no file name and stays purely semantic); BM25 ranks.
+        let mut filter = self.filter(scope);
+        filter.must.extend(
+            words
+                .into_iter()
+                .map(|w| Condition::matches("words", vec![w])),
+        );
+        let req = QueryPointsBuilder::new(self.collection.clone())
+            .query(Query::new_nearest(
+                qdrant_client::qdrant::VectorInput::new_sparse(indices, ones),
+            ))
             .using(SPARSE)
             .limit(k as u64)
+            .filter(filter)
             .with_payload(false);
-        if !scope.is_everything() {
-            req = req.filter(self.filter(scope));
-        }
-        Ok(self
-            .scored("keyword search", req.build())?
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect())
+        self.scored("keyword search", req.build())
     }
 }
 

@@ -60,6 +60,23 @@ pub fn document_text(rec: &ImageRecord) -> String {
     words.join(" ")
 }
 
+/// The words of `text` as the keyword index sees them (tantivy's default
+/// analyser: split on anything not alphanumeric, long tokens dropped,
+/// lower-cased), in order, repeats kept. Another home that ranks keywords
+/// itself (Qdrant) uses these, so both match the same images.
+pub fn tokens(text: &str) -> Vec<String> {
+    use tantivy::tokenizer::TokenizerManager;
+    let mut analyzer = TokenizerManager::default()
+        .get("default")
+        .expect("tantivy has a default tokenizer");
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
 fn month_name(m: u32) -> &'static str {
     [
         "january",

@@ -400,7 +400,7 @@ pub fn search(
             _ => None,
         })
         .collect();
-    let keyword: Vec<ImageId> = if text.is_empty() {
+    let keyword: Vec<Scored> = if text.is_empty() {
         Vec::new()
     } else {
         lib.keyword(&text.join(" "), depth, &scope)?
@@ -410,7 +410,7 @@ pub fn search(
     let mut cosine: HashMap<ImageId, f32> = semantic.iter().copied().collect();
     let unscored: Vec<ImageId> = keyword
         .iter()
-        .copied()
+        .map(|&(id, _)| id)
         .filter(|id| !cosine.contains_key(id))
         .collect();
     for (id, v) in lib.vectors(&unscored)? {
@@ -418,7 +418,9 @@ pub fn search(
     }
     if req.cutoff {
         let threshold = adaptive_threshold(&semantic);
-        fused.retain(|id| keyword.contains(id) || cosine.get(id).is_some_and(|&c| c >= threshold));
+        fused.retain(|id| {
+            keyword.iter().any(|(k, _)| k == id) || cosine.get(id).is_some_and(|&c| c >= threshold)
+        });
     }
     let has_more = fused.len() > req.offset + req.k;
     let page: Vec<ImageId> = fused.into_iter().skip(req.offset).take(req.k).collect();
@@ -437,8 +439,10 @@ pub fn search(
 }
 
 /// Reciprocal-rank fusion of the semantic ranking and the keyword ranking; the
-/// semantic ranking alone when no keyword matched.
-pub fn fuse(semantic: &[Scored], keyword: &[ImageId]) -> Vec<ImageId> {
+/// semantic ranking alone when no keyword matched. Keyword matches of equal score
+/// (file names alike but for a word no one typed) share a rank, so the picture
+/// decides between them, not the order the index stored them in.
+pub fn fuse(semantic: &[Scored], keyword: &[Scored]) -> Vec<ImageId> {
     if keyword.is_empty() {
         return semantic.iter().map(|&(id, _)| id).collect();
     }
@@ -446,12 +450,20 @@ pub fn fuse(semantic: &[Scored], keyword: &[ImageId]) -> Vec<ImageId> {
     for (rank, (id, _)) in semantic.iter().enumerate() {
         *score.entry(*id).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
     }
-    for (rank, id) in keyword.iter().enumerate() {
+    let mut rank = 0;
+    for (i, (id, s)) in keyword.iter().enumerate() {
+        if i > 0 && !same_score(*s, keyword[i - 1].1) {
+            rank = i;
+        }
         *score.entry(*id).or_default() += KEYWORD_WEIGHT / (RRF_K + rank as f32 + 1.0);
     }
     let mut v: Vec<(ImageId, f32)> = score.into_iter().collect();
     v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     v.into_iter().map(|(id, _)| id).collect()
+}
+
+fn same_score(a: f32, b: f32) -> bool {
+    (a - b).abs() <= 1e-5 * a.abs().max(b.abs())
 }
 
 /// A relevance threshold that adapts to the query: CLIP's absolute cosines differ
