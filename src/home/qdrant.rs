@@ -524,13 +524,34 @@ impl QdrantLibrary {
             model: None,
             dim: 0,
         };
-        lib.call("connect", |c| async move { c.health_check().await })?;
+        // The first contact is not retried: a wrong address or a server that is
+        // down is said at once.
+        lib.call_once("connecting", |c| async move { c.health_check().await })?;
         Ok(lib)
+    }
+
+    /// [`QdrantLibrary::call`] without retries.
+    fn call_once<T, F, Fut>(&self, what: &str, make: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(Qdrant) -> Fut,
+        Fut: Future<Output = std::result::Result<T, QdrantError>> + Send + 'static,
+    {
+        self.call_with(what, make, 1)
     }
 
     /// Runs one request on the client's runtime (from any thread, async worker
     /// or not), retrying transient failures with back-off.
     fn call<T, F, Fut>(&self, what: &str, make: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(Qdrant) -> Fut,
+        Fut: Future<Output = std::result::Result<T, QdrantError>> + Send + 'static,
+    {
+        self.call_with(what, make, ATTEMPTS)
+    }
+
+    fn call_with<T, F, Fut>(&self, what: &str, make: F, attempts: u32) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(Qdrant) -> Fut,
@@ -549,7 +570,7 @@ impl QdrantLibrary {
                 .map_err(|_| self.fail(what, "the request was dropped"))?;
             match outcome {
                 Ok(v) => return Ok(v),
-                Err(e) if transient(&e) && attempt < ATTEMPTS => {
+                Err(e) if transient(&e) && attempt < attempts => {
                     tracing::warn!(
                         "{}: {what} failed ({}); retrying in {:.1} s",
                         self.url,
@@ -561,10 +582,12 @@ impl QdrantLibrary {
                     attempt += 1;
                 }
                 Err(e) => {
-                    let hint = if transient(&e) {
-                        format!(" after {ATTEMPTS} attempts; is Qdrant running and reachable?")
-                    } else {
-                        String::new()
+                    let hint = match (transient(&e), attempts) {
+                        (false, _) => String::new(),
+                        (true, 1) => "; is Qdrant running and reachable?".to_string(),
+                        (true, n) => {
+                            format!(" after {n} attempts; is Qdrant running and reachable?")
+                        }
                     };
                     return Err(self.fail(what, &format!("{}{hint}", describe(&e))));
                 }

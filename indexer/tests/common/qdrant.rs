@@ -89,6 +89,25 @@ impl QdrantServer {
             .as_ref()
     }
 
+    /// A server of its own (for tests that stop it), killed when dropped; `None`
+    /// as for [`QdrantServer::shared`].
+    pub fn own() -> Option<QdrantServer> {
+        QdrantServer::shared()?;
+        let dir = tempfile::Builder::new()
+            .prefix("scry-qdrant-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        let server = QdrantServer {
+            child: Mutex::new(None),
+            dir,
+            http: free_port(),
+            grpc: free_port(),
+        };
+        server.start_with(&binary()?);
+        Some(server)
+    }
+
     /// The URL of a collection of this server (searched exactly unless `hnsw`).
     pub fn url(&self, name: &str, exact: bool) -> String {
         format!(
@@ -153,8 +172,16 @@ impl QdrantServer {
     }
 
     /// Starts it again on the same ports and storage.
+    /// (Its storage folder is removed when an owned server is dropped.)
     pub fn restart(&self) {
         self.kill();
         self.start_with(&binary().expect("qdrant binary"));
+    }
+}
+
+impl Drop for QdrantServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,0 +1,415 @@
+//! The `scry` command on a Qdrant library, as a person runs it: a real Qdrant
+//! server (`../shared/bin/qdrant`, started by the tests on loopback ports), real
+//! processes, kills at random moments, Qdrant stopped in the middle of a run.
+
+#[path = "../../indexer/tests/common/qdrant.rs"]
+#[allow(dead_code)]
+mod qdrant;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use qdrant::QdrantServer;
+use scry::home::qdrant::QdrantUrl;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn tiny() -> String {
+    root()
+        .join("tests/fixtures/tiny-clip")
+        .display()
+        .to_string()
+}
+
+fn scry(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .env_remove("SCRY_MODEL")
+        .env_remove("SCRY_DB")
+        .env_remove("SCRY_PRECISION")
+        .output()
+        .expect("scry runs")
+}
+
+fn ok(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn generate_images(dir: &Path, n: usize, seed: u64) {
+    let mut state = seed | 1;
+    for i in 0..n {
+        let img = image::RgbImage::from_fn(48, 40, |x, y| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            image::Rgb([
+                (x * 5 + i as u32) as u8,
+                (y * 6) as u8,
+                (state & 0xff) as u8,
+            ])
+        });
+        let sub = dir.join(format!("set{}", i % 7));
+        std::fs::create_dir_all(&sub).unwrap();
+        img.save(sub.join(format!("img_{i:04}.png"))).unwrap();
+    }
+}
+
+fn connect(url: &str) -> scry::Library {
+    scry::Library::connect(&QdrantUrl::parse(url).unwrap()).unwrap()
+}
+
+/// Every image once, every point an image on disk.
+fn assert_exactly_once(url: &str, n: usize) -> Vec<(PathBuf, Vec<f32>)> {
+    let lib = connect(url);
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    lib.for_each(true, |it| {
+        let p = it.record.path_buf();
+        assert!(p.is_file(), "orphan point: {}", p.display());
+        assert!(seen.insert(p.clone()), "{} twice", p.display());
+        out.push((p, it.vector.unwrap().to_vec()));
+    })
+    .unwrap();
+    assert_eq!(out.len(), n, "every image exactly once");
+    assert_eq!(lib.len().unwrap(), n);
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn every_command_works_on_a_qdrant_library() {
+    let Some(server) = QdrantServer::shared() else {
+        return;
+    };
+    let url = server.url("cli_commands", false);
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for sub in ["animals", "space", "food"] {
+        let from = root().join("sample_data").join(sub);
+        for f in std::fs::read_dir(&from).unwrap() {
+            let f = f.unwrap();
+            std::fs::create_dir_all(photos.join(sub)).unwrap();
+            std::fs::copy(f.path(), photos.join(sub).join(f.file_name())).unwrap();
+        }
+    }
+    let p = photos.to_str().unwrap();
+    let (tiny, url) = (tiny(), url.as_str());
+    let summary = ok(&scry(&[
+        "index", p, "--db", url, "--model", &tiny, "--json",
+    ]));
+    assert_eq!(summary["new"], 8, "{summary}");
+    let again = ok(&scry(&["index", "--db", url, "--model", &tiny, "--json"]));
+    assert_eq!(
+        (again["unchanged"].as_u64(), again["new"].as_u64()),
+        (Some(8), Some(0))
+    );
+
+    let status = ok(&scry(&["status", "--db", url, "--json"]));
+    assert_eq!(status["images"], 8);
+    assert_eq!(status["library"], url.split('?').next().unwrap());
+    assert_eq!(
+        status["roots"][0],
+        std::fs::canonicalize(&photos)
+            .unwrap()
+            .display()
+            .to_string()
+    );
+
+    let hits = ok(&scry(&[
+        "search", "a cat", "--db", url, "--model", &tiny, "--json", "-k", "3",
+    ]));
+    assert_eq!(hits["hits"].as_array().unwrap().len(), 3, "{hits}");
+    let chelsea = photos.join("animals/chelsea.jpg");
+    let like = ok(&scry(&[
+        "search",
+        "--like",
+        chelsea.to_str().unwrap(),
+        "--db",
+        url,
+        "--model",
+        &tiny,
+        "--json",
+        "--in",
+        photos.join("animals").to_str().unwrap(),
+    ]));
+    let paths: Vec<&str> = like["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 2, "the other two animals: {like}");
+    assert!(paths
+        .iter()
+        .all(|p| p.contains("/animals/") && !p.ends_with("/chelsea.jpg")));
+
+    let dupes = ok(&scry(&["dupes", "--db", url, "--json"]));
+    assert!(dupes["groups"].is_array(), "{dupes}");
+    ok(&scry(&[
+        "album",
+        "add",
+        "everything",
+        "--prompt",
+        "a photo",
+        "--threshold",
+        "-1",
+        "--db",
+        url,
+        "--model",
+        &tiny,
+    ]));
+    let albums = scry(&["album", "list", "--db", url]);
+    assert!(
+        String::from_utf8_lossy(&albums.stdout).contains("everything"),
+        "{}",
+        stderr(&albums)
+    );
+    let in_album = ok(&scry(&[
+        "search",
+        "album:everything",
+        "--db",
+        url,
+        "--model",
+        &tiny,
+        "--json",
+        "-k",
+        "50",
+    ]));
+    assert_eq!(in_album["hits"].as_array().unwrap().len(), 8);
+
+    // Another model is refused, with what to do.
+    let other = tmp.path().join("other-model");
+    std::fs::create_dir_all(&other).unwrap();
+    for f in std::fs::read_dir(&tiny).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), other.join(f.file_name())).unwrap();
+    }
+    let refused = scry(&[
+        "search",
+        "cat",
+        "--db",
+        url,
+        "--model",
+        other.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--rebuild"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn an_unreachable_or_missing_qdrant_library_is_one_clear_line() {
+    // Nothing listens on the port: one line, exit 1, no panic.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = scry(&[
+        "status",
+        "--db",
+        &format!("qdrant://127.0.0.1:{port}/nothing"),
+    ]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("is Qdrant running"),
+        "{err}"
+    );
+    // A bad URL is a bad argument.
+    let out = scry(&["status", "--db", "qdrant://127.0.0.1:notaport/x"]);
+    assert!(stderr(&out).contains("port"), "{}", stderr(&out));
+    // A library that does not exist says how to make one.
+    if let Some(server) = QdrantServer::shared() {
+        let out = scry(&[
+            "search",
+            "cat",
+            "--db",
+            &server.url("never_made", false),
+            "--model",
+            &tiny(),
+        ]);
+        let err = stderr(&out);
+        assert!(!out.status.success());
+        assert!(err.contains("scry index"), "{err}");
+    }
+}
+
+/// Runs `scry ARGS`, killed with SIGKILL after `delay` unless it ended first.
+fn run_killed_after(args: &[&str], delay: Duration) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + delay;
+    while Instant::now() < until && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    if killed {
+        child.kill().unwrap();
+    }
+    child.wait().unwrap();
+    killed
+}
+
+#[test]
+fn kill_9_while_indexing_into_qdrant_loses_and_doubles_nothing() {
+    let Some(server) = QdrantServer::shared() else {
+        return;
+    };
+    let rounds: usize = std::env::var("SCRY_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let n: usize = std::env::var("SCRY_KILL_IMAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(240);
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("seed {seed}, {rounds} kills over {n} images");
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    generate_images(&photos, n, seed);
+    let (tiny, p) = (tiny(), photos.to_str().unwrap().to_string());
+    let clean_url = server.url(&format!("kill_clean_{}", std::process::id()), true);
+    let url = server.url(&format!("kill_{}", std::process::id()), true);
+    let started = Instant::now();
+    ok(&scry(&["index", &p, "--db", &clean_url, "--model", &tiny]));
+    let run_ms = started.elapsed().as_millis() as u64;
+    let mut rng = seed;
+    let mut committed: Vec<usize> = Vec::new();
+    let mut kills = 0;
+    for _ in 0..rounds {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = 30 + (rng >> 33) % run_ms.max(100);
+        kills += usize::from(run_killed_after(
+            &["index", &p, "--db", &url, "--model", &tiny],
+            Duration::from_millis(delay),
+        ));
+        let count = match QdrantUrl::parse(&url).map(|u| scry::Library::connect(&u)) {
+            Ok(Ok(lib)) => lib.len().unwrap(),
+            _ => 0,
+        };
+        assert!(
+            committed.last().is_none_or(|&c| count >= c),
+            "{committed:?} then {count}"
+        );
+        committed.push(count);
+    }
+    println!("killed {kills} runs; images stored after each: {committed:?}");
+    let summary = ok(&scry(&[
+        "index", &p, "--db", &url, "--model", &tiny, "--json",
+    ]));
+    let before = *committed.last().unwrap() as u64;
+    // Nothing stored before is embedded again.
+    assert_eq!(summary["unchanged"].as_u64().unwrap(), before, "{summary}");
+    assert_eq!(
+        summary["new"].as_u64().unwrap(),
+        n as u64 - before,
+        "{summary}"
+    );
+    let got = assert_exactly_once(&url, n);
+    let clean = assert_exactly_once(&clean_url, n);
+    for ((p, a), (q, b)) in got.iter().zip(&clean) {
+        assert_eq!(p, q);
+        let cos: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        assert!(cos > 0.99999, "{}: {cos}", p.display());
+    }
+}
+
+#[test]
+fn qdrant_stopped_in_the_middle_of_a_run_then_back() {
+    let Some(server) = QdrantServer::own() else {
+        return;
+    };
+    let n = 400;
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    generate_images(&photos, n, 7);
+    let url = server.url("stopped", true);
+    let (tiny, p) = (tiny(), photos.to_str().unwrap().to_string());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args([
+            "index",
+            &p,
+            "--db",
+            &url,
+            "--model",
+            &tiny,
+            "--batch-size",
+            "8",
+        ])
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop Qdrant once some images are in.
+    let t = Instant::now();
+    loop {
+        let stored = QdrantUrl::parse(&url)
+            .ok()
+            .and_then(|u| scry::Library::connect(&u).ok())
+            .and_then(|l| l.len().ok())
+            .unwrap_or(0);
+        if stored > 0 || t.elapsed() > Duration::from_secs(60) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    server.kill();
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "a failed run exits 1: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: ") && last.contains(&url.split('?').next().unwrap().to_string()),
+        "{err}"
+    );
+    assert!(last.contains("Qdrant running"), "{last}");
+    // Back: the next run completes, nothing lost or doubled.
+    server.restart();
+    let summary = ok(&scry(&[
+        "index", &p, "--db", &url, "--model", &tiny, "--json",
+    ]));
+    assert_eq!(
+        summary["new"].as_u64().unwrap() + summary["unchanged"].as_u64().unwrap(),
+        n as u64,
+        "{summary}"
+    );
+    assert_exactly_once(&url, n);
+}
