@@ -359,10 +359,21 @@ fn is_image() -> Condition {
     Condition::matches("kind", vec!["image".to_string()])
 }
 
+/// Whether the request never reached the server (the client reports a refused or
+/// broken connection as an `Internal` status).
+fn unreachable(status: &tonic::Status) -> bool {
+    let m = status.message();
+    status.code() == tonic::Code::Unavailable
+        || m.contains("Failed to connect")
+        || m.contains("tcp connect error")
+        || m.contains("transport error")
+}
+
 /// Whether a failed request may succeed if sent again.
 fn transient(e: &QdrantError) -> bool {
     use tonic::Code;
     match e {
+        QdrantError::ResponseError { status } if unreachable(status) => true,
         QdrantError::ResponseError { status } => matches!(
             status.code(),
             Code::Unavailable
@@ -1035,6 +1046,17 @@ impl QdrantLibrary {
 
 fn describe(e: &QdrantError) -> String {
     match e {
+        QdrantError::ResponseError { status } if unreachable(status) => {
+            let m = status.message();
+            let why = if m.contains("Connection refused") {
+                "connection refused"
+            } else if m.contains("timed out") || status.code() == tonic::Code::DeadlineExceeded {
+                "timed out"
+            } else {
+                "no connection"
+            };
+            format!("Qdrant is unreachable ({why})")
+        }
         QdrantError::ResponseError { status } => {
             let msg = status.message();
             match status.code() {

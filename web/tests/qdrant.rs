@@ -330,6 +330,7 @@ fn kill_9_while_indexing_into_qdrant_loses_and_doubles_nothing() {
         committed.push(count);
     }
     println!("killed {kills} runs; images stored after each: {committed:?}");
+    assert!(kills >= 1, "no run was killed");
     let summary = ok(&scry(&[
         "index", &p, "--db", &url, "--model", &tiny, "--json",
     ]));
