@@ -177,6 +177,11 @@ impl Library {
         self.home.model()
     }
 
+    /// The model as the library records it now (see [`Home::stored_model`]).
+    pub fn stored_model(&self) -> Result<Option<String>> {
+        self.home.stored_model()
+    }
+
     /// Refuses a model other than the one the library was indexed with (mixing
     /// embeddings of two models would make every search silently wrong).
     pub fn check_model(&self, model_id: &str) -> Result<()> {

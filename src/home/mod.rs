@@ -85,6 +85,11 @@ pub trait Home: std::any::Any + Send + Sync {
 
     /// The model the vectors come from, if any were written.
     fn model(&self) -> Result<Option<String>>;
+    /// The model as the library records it now, read again: another process may
+    /// have rebuilt the library with another model since it was opened.
+    fn stored_model(&self) -> Result<Option<String>> {
+        self.model()
+    }
     /// The vectors' dimension (0 before a model is bound).
     fn dim(&self) -> usize;
     /// Records the model and dimension; the caller has checked they may change.

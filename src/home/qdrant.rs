@@ -1081,6 +1081,10 @@ impl Home for QdrantLibrary {
         Ok(self.model.clone())
     }
 
+    fn stored_model(&self) -> Result<Option<String>> {
+        Ok(self.settings()?.model)
+    }
+
     fn dim(&self) -> usize {
         self.dim
     }

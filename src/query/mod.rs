@@ -265,16 +265,15 @@ impl TextCache {
         }
     }
 
-    /// The embedding of `text`, computed once.
+    /// The embedding of `text` by `model`, computed once (keyed by the model too:
+    /// a server may switch models while it runs).
     pub fn embed(&self, model: &ClipModel, text: &str) -> Result<Embedding> {
-        if let Some(e) = self.cache.lock().expect("cache lock").get(text) {
+        let key = format!("{}\u{0}{text}", model.id());
+        if let Some(e) = self.cache.lock().expect("cache lock").get(&key) {
             return Ok(e.clone());
         }
         let e = model.embed_texts(&[text])?.remove(0);
-        self.cache
-            .lock()
-            .expect("cache lock")
-            .put(text.to_string(), e.clone());
+        self.cache.lock().expect("cache lock").put(key, e.clone());
         Ok(e)
     }
 }

@@ -26,7 +26,9 @@ pub struct IndexingState {
 /// What every handler shares.
 pub struct AppState {
     pub library: Arc<RwLock<Library>>,
-    pub model: Arc<ClipModel>,
+    /// The model queries are encoded with: the library's. A library another
+    /// process rebuilt with another model (on Qdrant) brings the new one in.
+    model: RwLock<Arc<ClipModel>>,
     pub cache: TextCache,
     pub indexing: Arc<IndexingState>,
     /// Held by the indexing run in progress: one run at a time per library (the
@@ -183,12 +185,65 @@ impl AppState {
     pub fn new(library: Arc<RwLock<Library>>, model: Arc<ClipModel>) -> Self {
         Self {
             library,
-            model,
+            model: RwLock::new(model),
             cache: TextCache::default(),
             indexing: Arc::new(IndexingState::default()),
             index_lock: Arc::new(Mutex::new(())),
             token: None,
         }
+    }
+
+    /// The model queries are encoded with now.
+    pub fn model(&self) -> Arc<ClipModel> {
+        self.model
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The model of the library as it is now. A shared (Qdrant) library can be
+    /// rebuilt with another model by another process while this server runs;
+    /// then that model is loaded, so no query mixes two models.
+    pub fn model_for(&self, lib: &Library) -> scry::Result<Arc<ClipModel>> {
+        let current = self.model();
+        if lib.dir().is_some() {
+            return Ok(current); // a local library is changed by this process only
+        }
+        match lib.stored_model()? {
+            Some(id) if id != current.id() => {
+                let mut slot = self
+                    .model
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if slot.id() != id {
+                    tracing::warn!("the library now uses model {id}: loading it");
+                    let mut model = ClipModel::open(&scry::ModelSpec::parse(&id), true)?;
+                    model.set_precision(current.precision())?;
+                    *slot = Arc::new(model);
+                }
+                Ok(slot.clone())
+            }
+            _ => Ok(current),
+        }
+    }
+
+    /// A search with the library's model; if the library switched models while
+    /// it ran, it is answered again with the new model (never a mix of two).
+    pub fn search(
+        &self,
+        req: &scry::query::SearchRequest,
+    ) -> scry::Result<scry::query::SearchResult> {
+        let lib = self.read();
+        let mut model = self.model_for(&lib)?;
+        for _ in 0..3 {
+            let result = scry::query::search(&lib, &model, &self.cache, req)?;
+            let now = self.model_for(&lib)?;
+            if now.id() == model.id() {
+                return Ok(result);
+            }
+            model = now;
+        }
+        scry::query::search(&lib, &model, &self.cache, req)
     }
 
     /// Indexes `folders` (all the library's roots when empty), after any run in
@@ -242,7 +297,7 @@ impl AppState {
         self.indexing.running.store(true, Ordering::Relaxed);
         let result = scry_indexer::index(
             &self.library,
-            &self.model,
+            &self.model(),
             &folders,
             &scry_indexer::IndexOptions::default(),
             &StatusProgress(self.indexing.clone()),

@@ -296,7 +296,7 @@ async fn access_token_guards_api_and_images() {
     use scry_web::server::AccessToken;
     let token = "0123456789abcdef-secret";
     let shared = state();
-    let mut guarded = AppState::new(shared.library.clone(), shared.model.clone());
+    let mut guarded = AppState::new(shared.library.clone(), shared.model());
     guarded.token = Some(AccessToken::new(token));
     let app = test::init_service(
         App::new()

@@ -362,7 +362,7 @@ fn qdrant_stopped_in_the_middle_of_a_run_then_back() {
     generate_images(&photos, n, 7);
     let url = server.url("stopped", true);
     let (tiny, p) = (tiny(), photos.to_str().unwrap().to_string());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+    let child = Command::new(env!("CARGO_BIN_EXE_scry"))
         .args([
             "index",
             &p,
@@ -413,4 +413,159 @@ fn qdrant_stopped_in_the_middle_of_a_run_then_back() {
         "{summary}"
     );
     assert_exactly_once(&url, n);
+}
+
+/// A copy of the tiny model whose weights differ (a mantissa bit flipped in the
+/// second half of every tensor's data): another model with other embeddings.
+fn other_model(at: &Path) -> String {
+    std::fs::create_dir_all(at).unwrap();
+    for f in std::fs::read_dir(tiny()).unwrap() {
+        let f = f.unwrap();
+        std::fs::copy(f.path(), at.join(f.file_name())).unwrap();
+    }
+    let st = at.join("model.safetensors");
+    let mut bytes = std::fs::read(&st).unwrap();
+    let header = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let data = 8 + header;
+    let half = data + (bytes.len() - data) / 2;
+    let start = half - (half - data) % 4;
+    for w in (start..bytes.len() - 3).step_by(4) {
+        bytes[w + 2] ^= 0x40;
+    }
+    std::fs::write(&st, bytes).unwrap();
+    at.display().to_string()
+}
+
+fn http_get(port: u16, path: &str) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out);
+    let status: u16 = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|b| b.1).unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+fn hits(v: &serde_json::Value) -> Vec<(String, f64)> {
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["path"].as_str().unwrap().to_string(),
+                h["score"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_model_switch_while_serving_fails_no_query_and_mixes_no_models() {
+    let Some(server) = QdrantServer::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    generate_images(&photos, 120, 11);
+    let name = format!("switch_{}", std::process::id());
+    let url = server.url(&name, true);
+    let (a, b) = (tiny(), other_model(&tmp.path().join("model-b")));
+    let p = photos.to_str().unwrap().to_string();
+    ok(&scry(&["index", &p, "--db", &url, "--model", &a]));
+    let search = |model: &str| {
+        hits(&ok(&scry(&[
+            "search", "a photo", "--db", &url, "--model", model, "--json", "-k", "5",
+        ])))
+    };
+    let before = search(&a);
+
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args([
+            "serve",
+            "--db",
+            &url,
+            "--model",
+            &a,
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(serve.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let port: u16 = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|_| panic!("{line}"));
+    let path = "/api/search?q=a%20photo&k=5";
+    assert_eq!(hits(&http_get(port, path).1), before);
+
+    // Queries all the while the library is rebuilt with model B.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let answers = std::thread::scope(|s| {
+        let asking = s.spawn(|| {
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                answers.push(http_get(port, path));
+            }
+            answers
+        });
+        let rebuilt = scry(&["index", &p, "--db", &url, "--model", &b, "--rebuild"]);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        ok(&rebuilt);
+        asking.join().unwrap()
+    });
+    let after = search(&b);
+    assert_ne!(before, after, "model B ranks or scores differently");
+    let mut switched = 0;
+    for (status, body) in &answers {
+        assert_eq!(*status, 200, "{body}");
+        let h = hits(body);
+        // Each answer is wholly model A's or wholly model B's.
+        assert!(h == before || h == after, "a mix: {h:?}");
+        switched += usize::from(h == after);
+    }
+    println!(
+        "{} answers during the rebuild, {switched} from the new model",
+        answers.len()
+    );
+    assert_eq!(hits(&http_get(port, path).1), after);
+    assert_eq!(http_get(port, "/api/status").1["model"], b.as_str());
+    // The old collection is gone; the alias points at the new one.
+    let collections = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", server.http)).unwrap();
+        write!(s, "GET /collections HTTP/1.0\r\n\r\n").unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    };
+    assert!(
+        collections.contains(&format!("\"{name}_v2\"")),
+        "{collections}"
+    );
+    assert!(
+        !collections.contains(&format!("\"{name}_v1\"")),
+        "{collections}"
+    );
+    let _ = serve.kill();
+    let _ = serve.wait();
 }

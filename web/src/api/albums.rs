@@ -123,7 +123,7 @@ async fn create(
         };
         // Encoding happens before the write lock: readers are never held up by it.
         let vector =
-            albums::album_vector(&st.model, &prompts, example.as_deref()).map_err(invalid)?;
+            albums::album_vector(&st.model(), &prompts, example.as_deref()).map_err(invalid)?;
         let album = Album {
             name: body.name.clone(),
             prompts,

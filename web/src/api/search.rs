@@ -180,11 +180,7 @@ async fn run(
     let (k, offset) = (req.k, req.offset);
     // Encoding a query is CPU work: off the async workers.
     let st = state.clone();
-    let result = web::block(move || {
-        let lib = st.read();
-        scry::query::search(&lib, &st.model, &st.cache, &req)
-    })
-    .await??;
+    let result = web::block(move || st.search(&req)).await??;
     let hits: Vec<HitView> = result.hits.iter().map(HitView::new).collect();
     Ok(HttpResponse::Ok().json(json!({
         "query": {"q": params.q, "like": params.like, "in": params.folder, "after": params.after, "before": params.before},

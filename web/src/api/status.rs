@@ -22,7 +22,7 @@ async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(json!({
         "images": lib.len()?,
         "roots": roots,
-        "model": state.model.id(),
+        "model": state.model().id(),
         "indexing": state.indexing_running(),
         "indexed": ix.done.load(Ordering::Relaxed),
         "queued": ix.total.load(Ordering::Relaxed).saturating_sub(ix.done.load(Ordering::Relaxed)),
