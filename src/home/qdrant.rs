@@ -499,10 +499,6 @@ impl QdrantLibrary {
         Ok(())
     }
 
-    /// The collection the alias points at now.
-    pub fn collection(&self) -> Result<Option<String>> {
-        self.alias_target()
-    }
 
     fn client_only(url: &QdrantUrl) -> Result<Self> {
         let key = std::env::var("SCRY_QDRANT_API_KEY")
