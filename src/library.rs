@@ -159,7 +159,7 @@ impl Library {
     }
 
     pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.len()? == 0)
+        self.home.is_empty()
     }
 
     /// A number that changes whenever the images change.
@@ -319,6 +319,17 @@ impl Library {
     /// The `k` images nearest to `query` within `scope`, best first.
     pub fn nearest(&self, query: &[f32], k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
         self.home.nearest(query, k, scope)
+    }
+
+    /// The semantic and keyword candidates of one query (see [`Home::candidates`]).
+    pub fn candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        text: Option<&str>,
+        scope: &Scope<'_>,
+    ) -> Result<(Vec<Scored>, Vec<Scored>)> {
+        self.home.candidates(query, k, text, scope)
     }
 
     /// Every image at cosine ≥ `threshold` from `query`, best first.

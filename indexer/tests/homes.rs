@@ -9,39 +9,15 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{OnceLock, RwLock};
+use std::sync::RwLock;
 use std::time::{Duration, SystemTime};
 
 use common::qdrant::QdrantServer;
+use common::{copy_dir, model, root};
 use scry::home::qdrant::QdrantUrl;
 use scry::query::{parse_query, search, Filters, SearchRequest, Term, TextCache, Weighted};
-use scry::{ClipModel, Library};
+use scry::Library;
 use scry_indexer::{index, IndexOptions, Silent, Summary};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn model() -> &'static ClipModel {
-    static M: OnceLock<ClipModel> = OnceLock::new();
-    M.get_or_init(|| ClipModel::load_dir(&root().join("tests/fixtures/tiny-clip")).unwrap())
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), to).unwrap();
-        }
-    }
-}
 
 /// Where a test's library lives.
 #[derive(Debug, Clone, Copy, PartialEq)]

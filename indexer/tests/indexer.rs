@@ -1,36 +1,13 @@
 //! The indexer on real files with the tiny fixture model: incremental runs, moves,
 //! deletions, and hostile files.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
-use scry::{ClipModel, Library};
+use scry::Library;
 use scry_indexer::{index, FailureKind, IndexOptions, Silent, Summary};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn model() -> &'static ClipModel {
-    static M: OnceLock<ClipModel> = OnceLock::new();
-    M.get_or_init(|| ClipModel::load_dir(&root().join("tests/fixtures/tiny-clip")).unwrap())
-}
-
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let to = dst.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to);
-        } else {
-            std::fs::copy(e.path(), to).unwrap();
-        }
-    }
-}
+mod common;
+use common::{copy_dir, model, root};
 
 fn run(lib: &mut Library, root: &Path, follow: bool) -> Summary {
     let mut opts = IndexOptions::default();

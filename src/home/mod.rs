@@ -104,6 +104,9 @@ pub trait Home: std::any::Any + Send + Sync {
 
     /// Number of images.
     fn len(&self) -> Result<usize>;
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
     /// A number that changes whenever the images change (for caches).
     fn generation(&self) -> Result<u64>;
     /// The records of these images (unknown ids are left out), in any order.
@@ -129,6 +132,22 @@ pub trait Home: std::any::Any + Send + Sync {
     /// The `k` images nearest to `query` within `scope`, best first, with their
     /// cosine. Filters apply inside the search: k results when k images pass.
     fn nearest(&self, query: &[f32], k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>>;
+    /// A query's two candidate lists: [`Home::nearest`] and, for `text`,
+    /// [`Home::keyword`] (a remote home answers both in one request).
+    fn candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        text: Option<&str>,
+        scope: &Scope<'_>,
+    ) -> Result<(Vec<Scored>, Vec<Scored>)> {
+        let semantic = self.nearest(query, k, scope)?;
+        let keyword = match text {
+            Some(t) => self.keyword(t, k, scope)?,
+            None => Vec::new(),
+        };
+        Ok((semantic, keyword))
+    }
     /// Several [`Home::nearest`] searches over the whole library at once.
     fn nearest_many(&self, queries: &[&[f32]], k: usize) -> Result<Vec<Vec<Scored>>> {
         queries

@@ -499,7 +499,6 @@ impl QdrantLibrary {
         Ok(())
     }
 
-
     fn client_only(url: &QdrantUrl) -> Result<Self> {
         let key = std::env::var("SCRY_QDRANT_API_KEY")
             .ok()
@@ -983,6 +982,50 @@ impl QdrantLibrary {
         req.build()
     }
 
+    /// The nearest-vector search of [`Home::nearest`], or `None` when nothing can
+    /// match.
+    fn nearest_query(&self, query: &[f32], k: usize, scope: &Scope<'_>) -> Option<QueryPoints> {
+        if k == 0 || self.dim == 0 || scope.members.is_some_and(|m| m.is_empty()) {
+            return None;
+        }
+        let filter = (!scope.is_everything()).then(|| self.filter(scope));
+        Some(self.dense_query(query, k, filter))
+    }
+
+    /// The keyword search of [`Home::keyword`], or `None` when nothing can match.
+    fn keyword_query(&self, text: &str, k: usize, scope: &Scope<'_>) -> Option<QueryPoints> {
+        if k == 0 || self.dim == 0 || scope.members.is_some_and(|m| m.is_empty()) {
+            return None;
+        }
+        let mut words = crate::keyword::tokens(text);
+        words.sort();
+        words.dedup();
+        if words.is_empty() {
+            return None;
+        }
+        let indices: Vec<u32> = words.iter().map(|w| word_id(w)).collect();
+        let ones = vec![1.0; indices.len()];
+        // Every word must be there (as in the local library: a long sentence
+        // matches no file name and stays purely semantic); BM25 ranks.
+        let mut filter = self.filter(scope);
+        filter.must.extend(
+            words
+                .into_iter()
+                .map(|w| Condition::matches("words", vec![w])),
+        );
+        Some(
+            QueryPointsBuilder::new(self.collection.clone())
+                .query(Query::new_nearest(
+                    qdrant_client::qdrant::VectorInput::new_sparse(indices, ones),
+                ))
+                .using(SPARSE)
+                .limit(k as u64)
+                .filter(filter)
+                .with_payload(false)
+                .build(),
+        )
+    }
+
     fn scored(&self, what: &str, req: QueryPoints) -> Result<Vec<Scored>> {
         let res = self.call(what, move |c| {
             let req = req.clone();
@@ -1338,11 +1381,10 @@ impl Home for QdrantLibrary {
     }
 
     fn nearest(&self, query: &[f32], k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
-        if k == 0 || self.dim == 0 || scope.members.is_some_and(|m| m.is_empty()) {
-            return Ok(Vec::new());
+        match self.nearest_query(query, k, scope) {
+            Some(req) => self.scored("searching", req),
+            None => Ok(Vec::new()),
         }
-        let filter = (!scope.is_everything()).then(|| self.filter(scope));
-        self.scored("searching", self.dense_query(query, k, filter))
     }
 
     fn nearest_many(&self, queries: &[&[f32]], k: usize) -> Result<Vec<Vec<Scored>>> {
@@ -1392,38 +1434,49 @@ impl Home for QdrantLibrary {
     }
 
     fn keyword(&self, text: &str, k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
-        if k == 0
-            || self.dim == 0
-            || text.trim().is_empty()
-            || scope.members.is_some_and(|m| m.is_empty())
-        {
-            return Ok(Vec::new());
+        match self.keyword_query(text, k, scope) {
+            Some(req) => self.scored("keyword search", req),
+            None => Ok(Vec::new()),
         }
-        let mut words = crate::keyword::tokens(text);
-        words.sort();
-        words.dedup();
-        if words.is_empty() {
-            return Ok(Vec::new());
+    }
+
+    fn candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        text: Option<&str>,
+        scope: &Scope<'_>,
+    ) -> Result<(Vec<Scored>, Vec<Scored>)> {
+        // Both searches in one request.
+        let dense = self.nearest_query(query, k, scope);
+        let words = text.and_then(|t| self.keyword_query(t, k, scope));
+        let has = (dense.is_some(), words.is_some());
+        let reqs: Vec<QueryPoints> = dense.into_iter().chain(words).collect();
+        if reqs.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
         }
-        let indices: Vec<u32> = words.iter().map(|w| word_id(w)).collect();
-        let ones = vec![1.0; indices.len()];
-        // Every word must be there (as in the local library: a long sentence
-        // matches no file name and stays purely semantic); BM25 ranks.
-        let mut filter = self.filter(scope);
-        filter.must.extend(
-            words
+        let col = self.collection.clone();
+        let res = self.call("searching", move |c| {
+            let req = QueryBatchPointsBuilder::new(col.clone(), reqs.clone());
+            async move { c.query_batch(req).await }
+        })?;
+        let mut lists = res.result.into_iter().map(|b| {
+            b.result
                 .into_iter()
-                .map(|w| Condition::matches("words", vec![w])),
-        );
-        let req = QueryPointsBuilder::new(self.collection.clone())
-            .query(Query::new_nearest(
-                qdrant_client::qdrant::VectorInput::new_sparse(indices, ones),
-            ))
-            .using(SPARSE)
-            .limit(k as u64)
-            .filter(filter)
-            .with_payload(false);
-        self.scored("keyword search", req.build())
+                .filter_map(|p| Some((point_u64(&p.id)?, p.score)))
+                .collect::<Vec<Scored>>()
+        });
+        let semantic = if has.0 {
+            lists.next().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let keyword = if has.1 {
+            lists.next().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        Ok((semantic, keyword))
     }
 }
 

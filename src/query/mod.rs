@@ -387,10 +387,7 @@ pub fn search(
         members: members.as_ref(),
         exclude: &liked,
     };
-    // Semantic candidates: enough for this page and for fusion.
-    let depth = want.max(100);
-    let semantic = lib.nearest(&qv, depth, &scope)?;
-    // Keyword candidates from the positive text terms.
+    // Keyword candidates come from the positive text terms.
     let text: Vec<&str> = req
         .terms
         .iter()
@@ -399,11 +396,10 @@ pub fn search(
             _ => None,
         })
         .collect();
-    let keyword: Vec<Scored> = if text.is_empty() {
-        Vec::new()
-    } else {
-        lib.keyword(&text.join(" "), depth, &scope)?
-    };
+    let text = (!text.is_empty()).then(|| text.join(" "));
+    // Enough candidates for this page and for fusion.
+    let depth = want.max(100);
+    let (semantic, keyword) = lib.candidates(&qv, depth, text.as_deref(), &scope)?;
     let mut fused = fuse(&semantic, &keyword);
     // Cosines of every candidate: the semantic ones came with theirs.
     let mut cosine: HashMap<ImageId, f32> = semantic.iter().copied().collect();

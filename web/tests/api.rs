@@ -547,7 +547,7 @@ async fn rescan_reindexes_a_folder_inside_the_roots_only() {
     )
     .unwrap();
     std::os::unix::fs::symlink(&outside, photos.join("link")).unwrap();
-    let model = state().model.clone();
+    let model = state().model();
     let lib = RwLock::new(scry::Library::open(&base.join("lib")).unwrap());
     scry_indexer::index(
         &lib,

@@ -4,6 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+use common::generate_images;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -280,26 +283,6 @@ fn serving_beyond_loopback_needs_a_real_token() {
 }
 
 /// Small distinct PNGs, deterministic from `seed`.
-fn generate_images(dir: &Path, n: usize, seed: u64) {
-    std::fs::create_dir_all(dir).unwrap();
-    let mut state = seed | 1;
-    for i in 0..n {
-        let img = image::RgbImage::from_fn(48, 40, |x, y| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            image::Rgb([
-                (x * 5 + i as u32) as u8,
-                (y * 6) as u8,
-                (state & 0xff) as u8,
-            ])
-        });
-        let sub = dir.join(format!("set{}", i % 7));
-        std::fs::create_dir_all(&sub).unwrap();
-        img.save(sub.join(format!("img_{i:04}.png"))).unwrap();
-    }
-}
-
 /// `scry index PHOTOS --db DB --model MODEL EXTRA…`, as owned arguments.
 fn index_args(photos: &Path, db: &Path, model: &Path, extra: &[&str]) -> Vec<String> {
     let mut a: Vec<String> = [

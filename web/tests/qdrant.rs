@@ -11,15 +11,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::{generate_images, root};
 use qdrant::QdrantServer;
 use scry::home::qdrant::QdrantUrl;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn tiny() -> String {
     root()
@@ -51,25 +46,6 @@ fn ok(out: &Output) -> serde_json::Value {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn generate_images(dir: &Path, n: usize, seed: u64) {
-    let mut state = seed | 1;
-    for i in 0..n {
-        let img = image::RgbImage::from_fn(48, 40, |x, y| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            image::Rgb([
-                (x * 5 + i as u32) as u8,
-                (y * 6) as u8,
-                (state & 0xff) as u8,
-            ])
-        });
-        let sub = dir.join(format!("set{}", i % 7));
-        std::fs::create_dir_all(&sub).unwrap();
-        img.save(sub.join(format!("img_{i:04}.png"))).unwrap();
-    }
 }
 
 fn connect(url: &str) -> scry::Library {
@@ -486,35 +462,8 @@ fn a_model_switch_while_serving_fails_no_query_and_mixes_no_models() {
     };
     let before = search(&a);
 
-    let mut serve = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args([
-            "serve",
-            "--db",
-            &url,
-            "--model",
-            &a,
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .env("HF_HUB_OFFLINE", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(serve.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let port: u16 = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .unwrap()
-        .trim_end_matches('/')
-        .parse()
-        .unwrap_or_else(|_| panic!("{line}"));
+    let (serve, addr) = common::serve(&["--db", &url, "--model", &a]);
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
     let path = "/api/search?q=a%20photo&k=5";
     assert_eq!(hits(&http_get(port, path).1), before);
 
@@ -566,6 +515,54 @@ fn a_model_switch_while_serving_fails_no_query_and_mixes_no_models() {
         !collections.contains(&format!("\"{name}_v1\"")),
         "{collections}"
     );
-    let _ = serve.kill();
-    let _ = serve.wait();
+    drop(serve);
+}
+
+#[test]
+fn two_servers_on_one_collection_answer_alike_and_either_can_die() {
+    let Some(server) = QdrantServer::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    generate_images(&photos, 60, 5);
+    let url = server.url(&format!("replicas_{}", std::process::id()), false);
+    let tiny = tiny();
+    ok(&scry(&[
+        "index",
+        photos.to_str().unwrap(),
+        "--db",
+        &url,
+        "--model",
+        &tiny,
+    ]));
+    let (first, a) = common::serve(&["--db", &url, "--model", &tiny]);
+    let (second, b) = common::serve(&["--db", &url, "--model", &tiny]);
+    let port = |addr: &str| -> u16 { addr.rsplit(':').next().unwrap().parse().unwrap() };
+    let (a, b) = (port(&a), port(&b));
+    for path in [
+        "/api/search?q=a%20photo&k=10",
+        "/api/search?q=set3&k=10",
+        "/api/search?q=noise&in=&k=5&offset=5",
+        "/api/status",
+    ] {
+        let (sa, ja) = http_get(a, path);
+        let (sb, jb) = http_get(b, path);
+        assert_eq!((sa, sb), (200, 200), "{path}: {ja} {jb}");
+        let strip = |mut j: serde_json::Value| {
+            j.as_object_mut().map(|o| o.remove("took_ms"));
+            j
+        };
+        assert_eq!(strip(ja), strip(jb), "{path}");
+    }
+    // Either can go; the other answers on.
+    drop(first);
+    let (status, body) = http_get(b, "/api/search?q=a%20photo&k=10");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(hits(&body).len(), 10);
+    let (third, c) = common::serve(&["--db", &url, "--model", &tiny]);
+    drop(second);
+    let (status, body) = http_get(port(&c), "/api/search?q=a%20photo&k=10");
+    assert_eq!(status, 200, "{body}");
+    drop(third);
 }

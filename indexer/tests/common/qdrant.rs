@@ -72,19 +72,7 @@ impl QdrantServer {
                     );
                     return None;
                 };
-                let dir = tempfile::Builder::new()
-                    .prefix("scry-qdrant-")
-                    .tempdir()
-                    .unwrap()
-                    .keep();
-                let server = QdrantServer {
-                    child: Mutex::new(None),
-                    dir,
-                    http: free_port(),
-                    grpc: free_port(),
-                };
-                server.start_with(&bin);
-                Some(server)
+                Some(QdrantServer::start(&bin))
             })
             .as_ref()
     }
@@ -93,6 +81,20 @@ impl QdrantServer {
     /// as for [`QdrantServer::shared`].
     pub fn own() -> Option<QdrantServer> {
         QdrantServer::shared()?;
+        Some(QdrantServer::start(&binary()?))
+    }
+
+    /// The URL of a collection of this server (searched exactly unless `hnsw`).
+    pub fn url(&self, name: &str, exact: bool) -> String {
+        format!(
+            "qdrant://127.0.0.1:{}/{name}{}",
+            self.grpc,
+            if exact { "?exact=true" } else { "" }
+        )
+    }
+
+    /// A new server in a new temporary folder, on free ports.
+    fn start(bin: &Path) -> QdrantServer {
         let dir = tempfile::Builder::new()
             .prefix("scry-qdrant-")
             .tempdir()
@@ -104,17 +106,8 @@ impl QdrantServer {
             http: free_port(),
             grpc: free_port(),
         };
-        server.start_with(&binary()?);
-        Some(server)
-    }
-
-    /// The URL of a collection of this server (searched exactly unless `hnsw`).
-    pub fn url(&self, name: &str, exact: bool) -> String {
-        format!(
-            "qdrant://127.0.0.1:{}/{name}{}",
-            self.grpc,
-            if exact { "?exact=true" } else { "" }
-        )
+        server.start_with(bin);
+        server
     }
 
     fn start_with(&self, bin: &Path) {

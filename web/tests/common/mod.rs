@@ -1,4 +1,5 @@
-//! What the tests that run `scry serve` as a process share.
+//! What the tests that run `scry` as a process share.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -45,4 +46,25 @@ pub fn serve(args: &[&str]) -> (Server, String) {
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
     (server, addr)
+}
+
+/// `n` small noisy PNGs in seven sub-folders of `dir`, reproducible from `seed`.
+pub fn generate_images(dir: &std::path::Path, n: usize, seed: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut state = seed | 1;
+    for i in 0..n {
+        let img = image::RgbImage::from_fn(48, 40, |x, y| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            image::Rgb([
+                (x * 5 + i as u32) as u8,
+                (y * 6) as u8,
+                (state & 0xff) as u8,
+            ])
+        });
+        let sub = dir.join(format!("set{}", i % 7));
+        std::fs::create_dir_all(&sub).unwrap();
+        img.save(sub.join(format!("img_{i:04}.png"))).unwrap();
+    }
 }
