@@ -256,6 +256,36 @@ fn run_killed_after(args: &[&str], delay: Duration) -> bool {
     killed
 }
 
+/// Runs `scry ARGS` and kills it with SIGKILL as soon as the library at `url`
+/// holds some but not all of `n` images; true if it was killed.
+fn run_killed_once(args: &[&str], url: &str, n: usize) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(120) {
+        let stored = QdrantUrl::parse(url)
+            .ok()
+            .and_then(|u| scry::Library::connect(&u).ok())
+            .and_then(|l| l.len().ok())
+            .unwrap_or(0);
+        if stored > 0 && stored < n {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    if killed {
+        child.kill().unwrap();
+    }
+    child.wait().unwrap();
+    killed
+}
+
 #[test]
 fn kill_9_while_indexing_into_qdrant_loses_and_doubles_nothing() {
     let Some(server) = QdrantServer::shared() else {
@@ -286,15 +316,21 @@ fn kill_9_while_indexing_into_qdrant_loses_and_doubles_nothing() {
     let mut rng = seed;
     let mut committed: Vec<usize> = Vec::new();
     let mut kills = 0;
-    for _ in 0..rounds {
+    for round in 0..rounds {
         rng = rng
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        let delay = 30 + (rng >> 33) % run_ms.max(100);
-        kills += usize::from(run_killed_after(
-            &["index", &p, "--db", &url, "--model", &tiny],
-            Duration::from_millis(delay),
-        ));
+        // Later kills anywhere in what is left of the work, start-up included.
+        let done = committed.last().copied().unwrap_or(0) as u64;
+        let left_ms = run_ms * (n as u64 - done.min(n as u64)) / n as u64;
+        let delay = 10 + (rng >> 33) % left_ms.max(50);
+        let args = ["index", &p, "--db", &url, "--model", &tiny];
+        kills += usize::from(if round == 0 {
+            // The first kill once some images are stored, whatever the machine's speed.
+            run_killed_once(&args, &url, n)
+        } else {
+            run_killed_after(&args, Duration::from_millis(delay))
+        });
         let count = match QdrantUrl::parse(&url).map(|u| scry::Library::connect(&u)) {
             Ok(Ok(lib)) => lib.len().unwrap(),
             _ => 0,
