@@ -1417,17 +1417,14 @@ impl Home for QdrantLibrary {
         if n == 0 || self.dim == 0 {
             return Ok(Vec::new());
         }
-        let mut req = QueryPointsBuilder::new(self.collection.clone())
+        // Every image above a threshold: an exact scan is the only sure way.
+        let req = QueryPointsBuilder::new(self.collection.clone())
             .query(Query::new_nearest(query.to_vec()))
             .using(DENSE)
             .limit(n as u64)
             .score_threshold(threshold)
             .with_payload(false)
-            .params(self.search_params(n));
-        if !self.url.exact {
-            // Every image above a threshold: an exact scan is the only sure way.
-            req = req.params(self.search_params(n).exact(true));
-        }
+            .params(self.search_params(n).exact(true));
         let mut out = self.scored("listing album members", req.build())?;
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok(out)

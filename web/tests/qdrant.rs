@@ -235,8 +235,9 @@ fn an_unreachable_or_missing_qdrant_library_is_one_clear_line() {
     }
 }
 
-/// Runs `scry ARGS`, killed with SIGKILL after `delay` unless it ended first.
-fn run_killed_after(args: &[&str], delay: Duration) -> bool {
+/// Runs `scry ARGS` and kills it with SIGKILL once `now()` says so, unless it
+/// ended first (or two minutes passed); true if it was killed.
+fn run_killed_when(args: &[&str], now: impl Fn() -> bool) -> bool {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
         .args(args)
         .env("HF_HUB_OFFLINE", "1")
@@ -244,9 +245,9 @@ fn run_killed_after(args: &[&str], delay: Duration) -> bool {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let until = Instant::now() + delay;
-    while Instant::now() < until && child.try_wait().unwrap().is_none() {
-        std::thread::sleep(Duration::from_millis(5));
+    let t = Instant::now();
+    while child.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(120) && !now() {
+        std::thread::sleep(Duration::from_millis(2));
     }
     let killed = child.try_wait().unwrap().is_none();
     if killed {
@@ -256,34 +257,23 @@ fn run_killed_after(args: &[&str], delay: Duration) -> bool {
     killed
 }
 
-/// Runs `scry ARGS` and kills it with SIGKILL as soon as the library at `url`
-/// holds some but not all of `n` images; true if it was killed.
+/// Runs `scry ARGS`, killed with SIGKILL after `delay` unless it ended first.
+fn run_killed_after(args: &[&str], delay: Duration) -> bool {
+    let until = Instant::now() + delay;
+    run_killed_when(args, || Instant::now() >= until)
+}
+
+/// Runs `scry ARGS`, killed as soon as the library at `url` holds some but not
+/// all of `n` images.
 fn run_killed_once(args: &[&str], url: &str, n: usize) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(args)
-        .env("HF_HUB_OFFLINE", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let t = Instant::now();
-    while child.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(120) {
+    run_killed_when(args, || {
         let stored = QdrantUrl::parse(url)
             .ok()
             .and_then(|u| scry::Library::connect(&u).ok())
             .and_then(|l| l.len().ok())
             .unwrap_or(0);
-        if stored > 0 && stored < n {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let killed = child.try_wait().unwrap().is_none();
-    if killed {
-        child.kill().unwrap();
-    }
-    child.wait().unwrap();
-    killed
+        stored > 0 && stored < n
+    })
 }
 
 #[test]
