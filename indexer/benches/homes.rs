@@ -218,8 +218,10 @@ fn main() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let exact = Library::connect(&QdrantUrl::parse(&server.url("recall", true)).unwrap()).unwrap();
+    // Queries drawn like the data (a photo's vector is near others of its kind),
+    // none of them stored.
     let queries: Vec<Vec<f32>> = (0..200)
-        .map(|_| scry::model::normalize((0..dim).map(|_| next()).collect()))
+        .map(|i| scry::model::normalize(centres[i % 50].iter().map(|c| c + 0.6 * next()).collect()))
         .collect();
     let (mut found, mut total) = (0usize, 0usize);
     let mut nn = (Vec::new(), Vec::new());
