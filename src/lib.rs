@@ -7,6 +7,7 @@
 pub mod albums;
 pub mod ann;
 pub mod dates;
+pub mod decode;
 pub mod dupes;
 pub mod error;
 pub mod home;

@@ -46,6 +46,30 @@ pub fn read(bytes: &[u8]) -> PhotoMetadata {
     PhotoMetadata { taken, camera }
 }
 
+/// The EXIF orientation of a file whose format keeps it in an EXIF block (JPEG,
+/// TIFF, HEIF, PNG, WebP): `None` without one.
+pub fn orientation(bytes: &[u8]) -> Option<image::metadata::Orientation> {
+    let exif = exif::Reader::new()
+        .read_from_container(&mut Cursor::new(bytes))
+        .ok()?;
+    exif_orientation(&exif)
+}
+
+/// The orientation in a bare TIFF-structured EXIF block (as camera RAW files and
+/// CR3's `CMT1` box hold it).
+pub fn orientation_of_tiff(tiff: &[u8]) -> Option<image::metadata::Orientation> {
+    let exif = exif::Reader::new().read_raw(tiff.to_vec()).ok()?;
+    exif_orientation(&exif)
+}
+
+fn exif_orientation(exif: &exif::Exif) -> Option<image::metadata::Orientation> {
+    let v = exif
+        .get_field(exif::Tag::Orientation, exif::In::PRIMARY)?
+        .value
+        .get_uint(0)?;
+    image::metadata::Orientation::from_exif(u8::try_from(v).ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -6,8 +6,9 @@
 //! reference's own pixels within cosine 0.99999; end to end from the file within
 //! cosine 0.999; padded and unpadded text within 1e-5.
 
+use scry::decode::decode_file;
 use scry::model::cosine;
-use scry::preprocess::{decode_file, to_rgb};
+use scry::preprocess::to_rgb;
 use scry::ClipModel;
 
 use crate::common::{
@@ -282,7 +283,7 @@ fn large_jpegs_are_decoded_scaled_without_changing_the_embedding() {
 
     let model = golden_model();
     let size = model.preprocessor().resize_to;
-    let scaled = scry::preprocess::decode_file_scaled(&big, Some(size)).unwrap();
+    let scaled = scry::decode::decode_file_scaled(&big, Some(size)).unwrap();
     let short = scaled.width().min(scaled.height());
     assert!(
         short >= size && short < 1200 / 2,
@@ -326,7 +327,7 @@ fn large_webps_are_decoded_scaled_by_libwebp_without_changing_the_embedding() {
     let bytes = lossy_webp(&large, 90.0);
 
     // Full size: libwebp and the image crate's pure-Rust decoder agree.
-    let ours = to_rgb(scry::preprocess::decode_bytes(&bytes).unwrap());
+    let ours = to_rgb(scry::decode::decode_bytes(&bytes).unwrap());
     let theirs = image::load_from_memory(&bytes).unwrap().to_rgb8();
     assert_eq!(ours.dimensions(), (2706, 1800));
     let worst = ours
@@ -344,7 +345,7 @@ fn large_webps_are_decoded_scaled_by_libwebp_without_changing_the_embedding() {
     // Scaled while decoding, with the full dimensions still reported.
     let model = golden_model();
     let min = model.preprocessor().decode_min_side();
-    let d = scry::preprocess::decode_full(&bytes, Some(min)).unwrap();
+    let d = scry::decode::decode_full(&bytes, Some(min)).unwrap();
     let short = d.image.width().min(d.image.height());
     assert!(short >= 2 * min && short <= 1800 / 2, "decoded at {short}");
     assert_eq!((d.width, d.height, d.format), (2706, 1800, "webp"));
@@ -357,7 +358,7 @@ fn large_webps_are_decoded_scaled_by_libwebp_without_changing_the_embedding() {
     assert!(cos >= 0.999, "{cos}");
 
     // A truncated file is an error that says so, never a crash.
-    let err = scry::preprocess::decode_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+    let err = scry::decode::decode_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
     assert!(err.contains("WebP"), "{err}");
 }
 
@@ -391,9 +392,9 @@ fn webps_with_exif_keep_their_rotation() {
     file.extend((body.len() as u32).to_le_bytes());
     file.extend(body);
 
-    let plain = scry::preprocess::decode_full(&simple, None).unwrap();
+    let plain = scry::decode::decode_full(&simple, None).unwrap();
     assert_eq!((plain.width, plain.height), (300, 200));
-    let rotated = scry::preprocess::decode_full(&file, None).unwrap();
+    let rotated = scry::decode::decode_full(&file, None).unwrap();
     assert_eq!(
         (rotated.width, rotated.height),
         (200, 300),

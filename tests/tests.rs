@@ -19,6 +19,10 @@ mod tokenizer;
 /// embeddings from reference pixels and from files, text embeddings, padding.
 mod parity;
 
+/// HEIC, AVIF, JPEG XL and camera RAW against their reference decoders: pixels,
+/// embeddings, orientation, detection by bytes, hostile files.
+mod formats;
+
 /// Loading models: config-driven shapes, the HF cache, and clear errors for folders
 /// that are not CLIP models.
 mod model_loading;

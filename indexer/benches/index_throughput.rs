@@ -47,7 +47,7 @@ fn main() {
             .par_iter()
             .filter_map(|p| {
                 let bytes = std::fs::read(p).ok()?;
-                let d = scry::preprocess::decode_full(&bytes, Some(pre.decode_min_side())).ok()?;
+                let d = scry::decode::decode_full(&bytes, Some(pre.decode_min_side())).ok()?;
                 let rgb = scry::preprocess::to_rgb(d.image);
                 std::hint::black_box(pre.pixels(&rgb));
                 Some(())

@@ -168,7 +168,7 @@ pub fn classify(path: &Path) -> Kind {
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .unwrap_or(0);
-    if scry::preprocess::is_image_signature(&head[..n]) {
+    if scry::decode::is_image_signature(&head[..n]) {
         Kind::Image
     } else {
         Kind::Other

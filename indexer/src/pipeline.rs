@@ -19,8 +19,9 @@ use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
+use scry::decode::decode_full;
 use scry::preprocess::{
-    decode_full, encode_thumbnail, thumbnail_rgb, to_rgb, Preprocessor, THUMBNAIL_SHORT_SIDE,
+    encode_thumbnail, thumbnail_rgb, to_rgb, Preprocessor, THUMBNAIL_SHORT_SIDE,
 };
 use scry::store::{content_hash, path_to_bytes, ChangeSet, ImageId, ImageRecord, NewImage};
 use scry::{ClipModel, Library};
