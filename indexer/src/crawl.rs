@@ -128,16 +128,12 @@ pub fn crawl(
     }
 }
 
-/// Extensions of files scry treats as images (decoded by their bytes, not by this).
+/// Extensions of files scry treats as images (decoded by their bytes, not by this):
+/// everyday formats, HEIF/AVIF, JPEG XL and camera RAW (read by its preview).
 pub const IMAGE_EXTENSIONS: &[&str] = &[
     "jpg", "jpeg", "jpe", "jfif", "png", "webp", "gif", "bmp", "dib", "tif", "tiff", "avif",
-    "heic", "heif",
-];
-
-/// Camera RAW formats: listed as unsupported, not as errors.
-pub const RAW_EXTENSIONS: &[&str] = &[
-    "cr2", "cr3", "crw", "nef", "nrw", "arw", "srf", "sr2", "dng", "raf", "orf", "rw2", "pef",
-    "srw", "x3f", "3fr", "iiq", "rwl", "erf", "kdc", "mrw",
+    "heic", "heif", "hif", "jxl", "cr2", "cr3", "nef", "nrw", "arw", "srf", "sr2", "dng", "raf",
+    "orf", "rw2", "pef", "srw", "3fr", "iiq", "rwl", "erf", "kdc", "mrw",
 ];
 
 /// What a file looks like before decoding.
@@ -145,8 +141,6 @@ pub const RAW_EXTENSIONS: &[&str] = &[
 pub enum Kind {
     /// An image extension, or image bytes under another name.
     Image,
-    /// A camera RAW file.
-    Raw,
     /// Not an image (a sidecar, a video, a document).
     Other,
 }
@@ -158,13 +152,10 @@ pub fn classify(path: &Path) -> Kind {
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    if RAW_EXTENSIONS.contains(&ext.as_str()) {
-        return Kind::Raw;
-    }
     if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
         return Kind::Image;
     }
-    let mut head = [0u8; 16];
+    let mut head = [0u8; 64];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .unwrap_or(0);

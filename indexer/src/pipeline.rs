@@ -227,11 +227,6 @@ pub fn index(
                     entry,
                     replaces: None,
                 }),
-                Kind::Raw => summary.record_failure(Failure::new(
-                    entry.path,
-                    FailureKind::Unsupported,
-                    "unsupported format: camera RAW (no decoder in scry yet)",
-                )),
                 Kind::Other => summary.ignored += 1,
             },
         }

@@ -19,7 +19,8 @@ pub enum FailureKind {
     /// Declared dimensions or memory needs beyond the safety limits (a
     /// decompression bomb, or a panorama larger than scry decodes).
     TooLarge,
-    /// A real photo format scry cannot decode (HEIC, camera RAW). Not an error.
+    /// A real photo scry cannot decode on this machine (HEIC without libheif, a
+    /// RAW without a preview). Not an error: the message says what to install.
     Unsupported,
     /// A symlink that leads back into its own ancestors (only with --follow-links).
     SymlinkLoop,
@@ -94,7 +95,7 @@ pub struct Summary {
     pub ignored: usize,
     /// Files not indexed because of an error.
     pub failed: usize,
-    /// Photos in formats scry cannot decode (HEIC, RAW).
+    /// Photos scry cannot decode here (HEIC without libheif, RAW without a preview).
     pub unsupported: usize,
     /// Images embedded by the model in this run.
     pub embedded: usize,

@@ -232,7 +232,19 @@ fn hostile_files_are_reported_and_good_ones_indexed() {
     std::fs::write(dir.join("text.jpg"), b"just some text, not a photo\n").unwrap();
     std::fs::write(dir.join("bomb.png"), png_bomb()).unwrap();
     std::fs::write(dir.join("cmyk.jpg"), cmyk_jpeg()).unwrap();
-    std::fs::write(dir.join("IMG_0001.CR2"), b"II*\0raw").unwrap();
+    // A RAW whose previews are gone is unsupported (not an error); a few bytes
+    // that only start like a TIFF are corrupt.
+    let mut no_preview = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/formats/chelsea.nef"),
+    )
+    .unwrap();
+    for i in 0..no_preview.len() - 1 {
+        if no_preview[i] == 0xFF && no_preview[i + 1] == 0xD8 {
+            no_preview[i + 1] = 0;
+        }
+    }
+    std::fs::write(dir.join("IMG_0001.NEF"), &no_preview).unwrap();
+    std::fs::write(dir.join("IMG_0002.CR2"), b"II*\0raw").unwrap();
     let deep = image::ImageBuffer::from_fn(40, 30, |x, y| {
         image::Rgb([x as u16 * 1000, y as u16 * 2000, 40_000u16])
     });
@@ -273,7 +285,10 @@ fn hostile_files_are_reported_and_good_ones_indexed() {
     assert_eq!(reason("zero.jpg").unwrap().0, FailureKind::NotAnImage);
     assert_eq!(reason("text.jpg").unwrap().0, FailureKind::NotAnImage);
     assert_eq!(reason("bomb.png").unwrap().0, FailureKind::TooLarge);
-    assert_eq!(reason("IMG_0001.CR2").unwrap().0, FailureKind::Unsupported);
+    let (kind, why) = reason("IMG_0001.NEF").unwrap();
+    assert_eq!(kind, FailureKind::Unsupported, "{why}");
+    assert!(why.contains("no embedded preview"), "{why}");
+    assert_eq!(reason("IMG_0002.CR2").unwrap().0, FailureKind::Corrupt);
     assert_eq!(reason("truncated.jpg").unwrap().0, FailureKind::Corrupt);
     assert_eq!(reason("loop").unwrap().0, FailureKind::SymlinkLoop);
     assert_eq!(reason("dangling.jpg").unwrap().0, FailureKind::Unreadable);
@@ -289,7 +304,7 @@ fn hostile_files_are_reported_and_good_ones_indexed() {
             "non-UTF-8 name indexed"
         );
     }
-    assert_eq!(s.failed, 6, "{s:?}");
+    assert_eq!(s.failed, 7, "{s:?}");
     assert_eq!(s.unsupported, 1);
 
     // A byte-identical copy of an indexed photo reuses its vector: no model run.

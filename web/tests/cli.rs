@@ -1114,3 +1114,101 @@ fn kill_9_during_a_model_switch_leaves_a_library_that_opens_and_completes() {
     );
     assert!(!db.join(".rebuild-trash").exists());
 }
+
+/// Phone and camera files from the command line: HEIC, AVIF, JPEG XL and RAW index
+/// with no "unsupported" line when libheif is installed; a RAW and a JPEG of the
+/// same shot stay two images in one near-duplicate group; with libheif hidden
+/// (`SCRY_HIDE_CODECS`) the HEIC and AVIF files are listed as unsupported with
+/// what to install, and `scry status` says which optional formats are there.
+#[test]
+fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
+    let home = tempfile::tempdir().unwrap();
+    let photos = home.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let fixtures = root().join("tests/fixtures/formats");
+    for (from, to) in [
+        ("chelsea.heic", "IMG_2041.HEIC"),
+        ("coffee.avif", "coffee.avif"),
+        ("rocket.jxl", "rocket.jxl"),
+        ("chelsea-sideways.raf", "DSCF0007.RAF"),
+        ("chelsea.cr2", "IMG_1234.CR2"),
+    ] {
+        std::fs::copy(fixtures.join(from), photos.join(to)).unwrap();
+    }
+    // The camera's own JPEG of the same shot.
+    let jpeg = image::open(fixtures.join("ref/chelsea.cr2.png")).unwrap();
+    jpeg.to_rgb8().save(photos.join("IMG_1234.JPG")).unwrap();
+    let tiny = tiny();
+    let heif = scry::decode::system::optional_codecs()[0].available;
+    if !heif && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
+        panic!("SCRY_REQUIRE_CODECS is set but libheif is missing");
+    }
+
+    let index = |db: &Path, hide: bool| -> (serde_json::Value, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scry"));
+        cmd.args(index_args(&photos, db, &tiny, &[]))
+            .env("HF_HOME", home.path())
+            .env("HF_HUB_OFFLINE", "1");
+        if hide {
+            cmd.env("SCRY_HIDE_CODECS", "libheif");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        let mut st = Command::new(env!("CARGO_BIN_EXE_scry"));
+        st.args(["status", "--json", "--db", db.to_str().unwrap()]);
+        if hide {
+            st.env("SCRY_HIDE_CODECS", "libheif");
+        }
+        let status = serde_json::from_slice(&st.output().unwrap().stdout).unwrap();
+        (status, text)
+    };
+
+    if heif {
+        let db = home.path().join("lib");
+        let (status, text) = index(&db, false);
+        assert!(!text.contains("unsupported"), "{text}");
+        assert!(text.contains("6 new"), "{text}");
+        assert_eq!(status["images"], 6);
+        assert_eq!(status["formats"]["optional"][0]["available"], true, "{status}");
+        let lib = scry::Library::open(&db).unwrap();
+        let formats: std::collections::BTreeSet<String> = lib
+            .all_records()
+            .unwrap()
+            .iter()
+            .map(|(_, r)| r.format.clone())
+            .collect();
+        assert_eq!(
+            formats.into_iter().collect::<Vec<_>>(),
+            ["avif", "cr2", "heic", "jpeg", "jxl", "raf"]
+        );
+        drop(lib);
+        let out = scry(&["dupes", "--json", "--db", db.to_str().unwrap()], home.path());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let pair = v["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g.to_string().contains("IMG_1234.CR2"))
+            .unwrap_or_else(|| panic!("no group holds the RAW: {v}"));
+        assert!(pair.to_string().contains("IMG_1234.JPG"), "{pair}");
+    }
+
+    let db = home.path().join("lib-without-libheif");
+    let (status, text) = index(&db, true);
+    assert!(text.contains("2 unsupported"), "{text}");
+    for name in ["IMG_2041.HEIC", "coffee.avif"] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not listed: {text}"));
+        assert!(line.contains("needs libheif"), "{line}");
+        assert!(line.contains("apt install libheif1"), "{line}");
+    }
+    assert_eq!(status["images"], 4);
+    assert_eq!(status["formats"]["optional"][0]["available"], false, "{status}");
+    assert!(status["formats"]["built_in"]
+        .as_str()
+        .unwrap()
+        .contains("JPEG XL"));
+}

@@ -27,6 +27,7 @@ async fn status(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
         "indexed": ix.done.load(Ordering::Relaxed),
         "queued": ix.total.load(Ordering::Relaxed).saturating_sub(ix.done.load(Ordering::Relaxed)),
         "last_run": last_run,
+        "formats": scry::decode::system::report(),
     })))
 }
 

@@ -33,6 +33,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         "roots": roots,
         "model": lib.model()?,
         "last_run": last,
+        "formats": scry::decode::system::report(),
     });
     if let Some(local) = lib.local() {
         info["keyword_documents"] = local.keyword().len().into();
@@ -74,6 +75,14 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
             }
         }
         None => println!("last run: never"),
+    }
+    println!("formats: {}", scry::decode::system::BUILT_IN);
+    for c in scry::decode::system::optional_codecs() {
+        match (c.available, &c.version) {
+            (true, Some(v)) => println!("  {}: yes ({} {v})", c.formats, c.provider),
+            (true, None) => println!("  {}: yes ({})", c.formats, c.provider),
+            (false, _) => println!("  {}: no: {}", c.formats, c.install),
+        }
     }
     Ok(())
 }
