@@ -1154,7 +1154,11 @@ fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
         }
         let out = cmd.output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let mut st = Command::new(env!("CARGO_BIN_EXE_scry"));
         st.args(["status", "--json", "--db", db.to_str().unwrap()]);
         if hide {
@@ -1170,7 +1174,10 @@ fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
         assert!(!text.contains("unsupported"), "{text}");
         assert!(text.contains("6 new"), "{text}");
         assert_eq!(status["images"], 6);
-        assert_eq!(status["formats"]["optional"][0]["available"], true, "{status}");
+        assert_eq!(
+            status["formats"]["optional"][0]["available"], true,
+            "{status}"
+        );
         let lib = scry::Library::open(&db).unwrap();
         let formats: std::collections::BTreeSet<String> = lib
             .all_records()
@@ -1183,7 +1190,10 @@ fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
             ["avif", "cr2", "heic", "jpeg", "jxl", "raf"]
         );
         drop(lib);
-        let out = scry(&["dupes", "--json", "--db", db.to_str().unwrap()], home.path());
+        let out = scry(
+            &["dupes", "--json", "--db", db.to_str().unwrap()],
+            home.path(),
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let pair = v["groups"]
             .as_array()
@@ -1206,7 +1216,10 @@ fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
         assert!(line.contains("apt install libheif1"), "{line}");
     }
     assert_eq!(status["images"], 4);
-    assert_eq!(status["formats"]["optional"][0]["available"], false, "{status}");
+    assert_eq!(
+        status["formats"]["optional"][0]["available"], false,
+        "{status}"
+    );
     assert!(status["formats"]["built_in"]
         .as_str()
         .unwrap()
