@@ -36,15 +36,13 @@ pub fn hidden(provider: &str) -> bool {
 /// Every optional codec, found or not, with the built-in formats left out.
 pub fn optional_codecs() -> Vec<OptionalCodec> {
     let heif = super::heif::library();
-    vec![
-        OptionalCodec {
-            formats: "HEIC/HEIF, AVIF",
-            provider: "libheif",
-            available: heif.is_ok(),
-            version: heif.as_ref().ok().map(|l| l.version()),
-            install: LIBHEIF_INSTALL,
-        },
-    ]
+    vec![OptionalCodec {
+        formats: "HEIC/HEIF, AVIF",
+        provider: "libheif",
+        available: heif.is_ok(),
+        version: heif.as_ref().ok().map(|l| l.version()),
+        install: LIBHEIF_INSTALL,
+    }]
 }
 
 /// Formats scry reads with nothing installed.
