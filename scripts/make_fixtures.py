@@ -155,13 +155,13 @@ def unit_gain_init(model: CLIPModel, gen: torch.Generator) -> None:
                 p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(fan_in))
 
 
-def make_model(model_dir: Path, dims: dict, store_f16: bool) -> CLIPModel:
+def make_model(model_dir: Path, dims: dict, store_f16: bool, hidden_act: str = "quick_gelu") -> CLIPModel:
     text = dict(
-        vocab_size=49408, max_position_embeddings=77, hidden_act="quick_gelu", layer_norm_eps=1e-5,
+        vocab_size=49408, max_position_embeddings=77, hidden_act=hidden_act, layer_norm_eps=1e-5,
         bos_token_id=0, eos_token_id=2, pad_token_id=1, **dims["text"],
     )
     vision = dict(
-        image_size=224, patch_size=32, num_channels=3, hidden_act="quick_gelu", layer_norm_eps=1e-5,
+        image_size=224, patch_size=32, num_channels=3, hidden_act=hidden_act, layer_norm_eps=1e-5,
         **dims["vision"],
     )
     config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=dims["projection_dim"])

@@ -279,9 +279,14 @@ pub fn thumbnail_rgb(rgb: &RgbImage, short_side: u32) -> RgbImage {
 
 /// A thumbnail as the catalog keeps it: JPEG, quality 82.
 pub fn encode_thumbnail(small: &RgbImage) -> Vec<u8> {
+    encode_jpeg(small, 82)
+}
+
+/// An RGB image as a baseline JPEG of the given quality (1–100).
+pub fn encode_jpeg(rgb: &RgbImage, quality: u8) -> Vec<u8> {
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 82)
-        .encode_image(small)
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(rgb)
         .expect("encoding an RGB image into memory cannot fail");
     out
 }

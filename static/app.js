@@ -759,7 +759,7 @@ function openLightbox(index) {
   el.lbImg.alt = hit.name || '';
   // Replacing src on the same element: drop the old picture first so it doesn't flash.
   el.lbImg.removeAttribute('src');
-  el.lbImg.src = hit.original || `/api/images/${hit.id}/original`;
+  el.lbImg.src = hit.display || hit.original || `/api/images/${hit.id}/original`;
 
   el.lbTitle.textContent = hit.name || `Image ${hit.id}`;
   el.lbScore.replaceChildren();
@@ -812,7 +812,7 @@ function preload(hit) {
   if (!hit) return;
   const img = new Image();
   img.decoding = 'async';
-  img.src = hit.original || `/api/images/${hit.id}/original`;
+  img.src = hit.display || hit.original || `/api/images/${hit.id}/original`;
 }
 
 async function loadDetails(hit) {

@@ -23,6 +23,9 @@ mod parity;
 /// embeddings, orientation, detection by bytes, hostile files.
 mod formats;
 
+/// Model families beyond OpenAI's CLIP against their reference (LAION-style GELU).
+mod families;
+
 /// Loading models: config-driven shapes, the HF cache, and clear errors for folders
 /// that are not CLIP models.
 mod model_loading;

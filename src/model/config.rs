@@ -77,6 +77,27 @@ impl Default for VisionConfig {
     }
 }
 
+/// The MLP activation of a tower (`hidden_act`): OpenAI's CLIPs use QuickGELU,
+/// LAION's and other open_clip CLIPs in Hugging Face layout exact GELU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// `x · sigmoid(1.702 x)`.
+    QuickGelu,
+    /// `x · Φ(x)` with the exact error function (PyTorch's `nn.GELU()`).
+    Gelu,
+}
+
+impl Act {
+    /// The activation a `hidden_act` string names, if scry implements it.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "quick_gelu" => Some(Act::QuickGelu),
+            "gelu" => Some(Act::Gelu),
+            _ => None,
+        }
+    }
+}
+
 /// A CLIP model's architecture, as read from `config.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipConfig {
@@ -190,16 +211,15 @@ impl ClipConfig {
         if t.max_position_embeddings < 3 {
             return Err("text_config.max_position_embeddings must be at least 3".into());
         }
-        // candle's CLIP towers implement quick_gelu with LayerNorm eps 1e-5, which is
-        // what every OpenAI CLIP checkpoint uses. Refuse anything else rather than
-        // compute a silently different function.
+        // Refuse an activation scry does not implement rather than compute a
+        // silently different function.
         for (name, act) in [
             ("text_config", &t.hidden_act),
             ("vision_config", &v.hidden_act),
         ] {
-            if act != "quick_gelu" {
+            if Act::parse(act).is_none() {
                 return Err(format!(
-                    "{name}.hidden_act is \"{act}\"; scry supports \"quick_gelu\" (OpenAI CLIP models)"
+                    "{name}.hidden_act is \"{act}\"; scry supports \"quick_gelu\" (OpenAI CLIP) and \"gelu\" (LAION / open_clip CLIP)"
                 ));
             }
         }
@@ -214,6 +234,16 @@ impl ClipConfig {
             }
         }
         Ok(())
+    }
+
+    /// The text tower's activation (validated).
+    pub fn text_act(&self) -> Act {
+        Act::parse(&self.text.hidden_act).unwrap_or(Act::QuickGelu)
+    }
+
+    /// The vision tower's activation (validated).
+    pub fn vision_act(&self) -> Act {
+        Act::parse(&self.vision.hidden_act).unwrap_or(Act::QuickGelu)
     }
 
     /// The number of patch positions plus the class token.
@@ -362,7 +392,11 @@ mod tests {
 
     #[test]
     fn rejects_what_candle_cannot_compute() {
-        let base = r#"{"text_config":{},"vision_config":{"hidden_act":"gelu"}}"#;
+        let laion =
+            r#"{"text_config":{"hidden_act":"gelu"},"vision_config":{"hidden_act":"gelu"}}"#;
+        let c = ClipConfig::from_json(laion).unwrap();
+        assert_eq!((c.text_act(), c.vision_act()), (Act::Gelu, Act::Gelu));
+        let base = r#"{"text_config":{},"vision_config":{"hidden_act":"relu"}}"#;
         assert!(ClipConfig::from_json(base)
             .unwrap_err()
             .contains("hidden_act"));

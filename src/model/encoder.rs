@@ -25,7 +25,7 @@ use multiversion::multiversion;
 use rayon::prelude::*;
 
 use super::bf16::PackedBf16;
-use super::config::ClipConfig;
+use super::config::{Act, ClipConfig};
 
 /// A matrix product below this many multiply-adds runs on one thread.
 const PARALLEL_GEMM_MIN: usize = 1 << 20;
@@ -418,18 +418,29 @@ struct Encoder {
     dim: usize,
     heads: usize,
     mlp: usize,
+    act: Act,
+}
+
+/// What [`Encoder::load`] reads from a tower's config.
+struct Shape {
+    dim: usize,
+    mlp: usize,
+    heads: usize,
+    layers: usize,
+    eps: f64,
+    act: Act,
 }
 
 impl Encoder {
-    fn load(
-        vb: &VarBuilder,
-        dim: usize,
-        mlp: usize,
-        heads: usize,
-        layers: usize,
-        eps: f64,
-        layout: Layout,
-    ) -> CResult<Self> {
+    fn load(vb: &VarBuilder, shape: Shape, layout: Layout) -> CResult<Self> {
+        let Shape {
+            dim,
+            mlp,
+            heads,
+            layers,
+            eps,
+            act,
+        } = shape;
         let layers = (0..layers)
             .map(|i| {
                 let l = vb.pp(format!("layers.{i}"));
@@ -452,6 +463,7 @@ impl Encoder {
             dim,
             heads,
             mlp,
+            act,
         })
     }
 
@@ -485,7 +497,10 @@ impl Encoder {
             layer.out.forward(&attn, rows, &mut x, true);
             layer.ln2.forward(&x[..rows * d], &mut h);
             layer.fc1.forward(&h, rows, &mut mlp, false);
-            quick_gelu(&mut mlp[..rows * self.mlp]);
+            match self.act {
+                Act::QuickGelu => quick_gelu(&mut mlp[..rows * self.mlp]),
+                Act::Gelu => gelu(&mut mlp[..rows * self.mlp]),
+            }
             layer.fc2.forward(&mlp, rows, &mut x, true);
         }
         if self.layers.is_empty() {
@@ -617,6 +632,19 @@ fn quick_gelu_chunk(x: &mut [f32]) {
     }
 }
 
+/// `x · Φ(x) = x/2 · (1 + erf(x/√2))` in place (PyTorch's exact GELU), split
+/// across threads.
+fn gelu(x: &mut [f32]) {
+    for_chunks(x, CHUNK, |_, c| gelu_chunk(c));
+}
+
+#[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
+fn gelu_chunk(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v *= 0.5 * (1.0 + libm::erff(*v * std::f32::consts::FRAC_1_SQRT_2));
+    }
+}
+
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
 fn add_assign(dst: &mut [f32], src: &[f32]) {
     for (d, s) in dst.iter_mut().zip(src) {
@@ -711,11 +739,14 @@ impl VisionTower {
             pre_ln: LayerNorm::load(&v.pp("pre_layrnorm"), d, c.layer_norm_eps)?,
             encoder: Encoder::load(
                 &v.pp("encoder"),
-                d,
-                c.intermediate_size,
-                c.num_attention_heads,
-                c.num_hidden_layers,
-                c.layer_norm_eps,
+                Shape {
+                    dim: d,
+                    mlp: c.intermediate_size,
+                    heads: c.num_attention_heads,
+                    layers: c.num_hidden_layers,
+                    eps: c.layer_norm_eps,
+                    act: config.vision_act(),
+                },
                 Layout::InOut,
             )?,
             post_ln: LayerNorm::load(&v.pp("post_layernorm"), d, c.layer_norm_eps)?,
@@ -838,11 +869,14 @@ impl TextTower {
             positions: to_vec(e.get((c.max_position_embeddings, d), "position_embedding.weight")?)?,
             encoder: Encoder::load(
                 &t.pp("encoder"),
-                d,
-                c.intermediate_size,
-                c.num_attention_heads,
-                c.num_hidden_layers,
-                c.layer_norm_eps,
+                Shape {
+                    dim: d,
+                    mlp: c.intermediate_size,
+                    heads: c.num_attention_heads,
+                    layers: c.num_hidden_layers,
+                    eps: c.layer_norm_eps,
+                    act: config.text_act(),
+                },
                 Layout::OutIn,
             )?,
             final_ln: LayerNorm::load(&t.pp("final_layer_norm"), d, c.layer_norm_eps)?,
@@ -907,6 +941,41 @@ mod tests {
         assert_eq!(exp(0.0), 1.0);
         assert!(exp(-1000.0) >= 0.0 && exp(-1000.0) < 1e-37);
         assert!(exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn gelu_is_the_exact_one_and_quick_gelu_the_sigmoid_one() {
+        // PyTorch: F.gelu(x) and x * sigmoid(1.702 x) at -3, -1, 0, 0.5, 1, 2.
+        let xs = [-3.0f32, -1.0, 0.0, 0.5, 1.0, 2.0];
+        let exact = [
+            -0.004_049_867,
+            -0.158_655_29,
+            0.0,
+            0.345_731_2,
+            0.841_344_7,
+            1.954_5,
+        ];
+        let quick = [
+            -0.018_071_31,
+            -0.154_204_23,
+            0.0,
+            0.350_388_44,
+            0.845_795_75,
+            1.935_658_6,
+        ];
+        let mut g = xs.to_vec();
+        gelu(&mut g);
+        let mut q = xs.to_vec();
+        quick_gelu(&mut q);
+        for i in 0..xs.len() {
+            assert!((g[i] - exact[i]).abs() < 1e-6, "gelu({}) = {}", xs[i], g[i]);
+            assert!(
+                (q[i] - quick[i]).abs() < 1e-6,
+                "quick_gelu({}) = {}",
+                xs[i],
+                q[i]
+            );
+        }
     }
 
     #[test]

@@ -26,6 +26,16 @@ impl ReferenceClip {
     /// Loads a model folder in Hugging Face layout (checked as [`super::ClipModel`] does).
     pub fn load_dir(dir: &Path) -> Result<Self> {
         let config = ClipConfig::from_file(&dir.join("config.json"))?;
+        if config.text_act() != super::config::Act::QuickGelu
+            || config.vision_act() != super::config::Act::QuickGelu
+        {
+            return Err(Error::InvalidModel {
+                path: dir.to_path_buf(),
+                message:
+                    "candle-transformers' CLIP implements quick_gelu only; this model uses gelu"
+                        .into(),
+            });
+        }
         let weights = dir.join("model.safetensors");
         let vb = checked_var_builder(&weights, &config, &Device::Cpu)?;
         let built = (|| -> candle_core::Result<_> {

@@ -21,6 +21,23 @@ pub struct HitView {
     pub format: String,
     pub thumbnail: String,
     pub original: String,
+    /// A picture the browser can show: the original, or a JPEG rendition of a
+    /// format browsers do not display (HEIC, RAW, JPEG XL, TIFF).
+    pub display: String,
+}
+
+/// Formats every current browser displays as they are.
+pub fn browser_shows(format: &str) -> bool {
+    matches!(format, "jpeg" | "png" | "webp" | "gif" | "bmp" | "avif")
+}
+
+/// The URL of a picture of image `id` the browser can show.
+pub fn display_url(id: u64, format: &str) -> String {
+    if browser_shows(format) {
+        format!("/api/images/{id}/original")
+    } else {
+        format!("/api/images/{id}/display")
+    }
 }
 
 /// (path, file name, folder) of a record, for display (lossy for non-UTF-8 names).
@@ -53,6 +70,7 @@ impl HitView {
             format: rec.format.clone(),
             thumbnail: format!("/api/images/{}/thumbnail", hit.id),
             original: format!("/api/images/{}/original", hit.id),
+            display: display_url(hit.id, &rec.format),
         }
     }
 }
@@ -102,6 +120,9 @@ pub struct DupeMemberView {
     pub phash_bits: Option<u32>,
     pub thumbnail: String,
     pub original: String,
+    /// A picture the browser can show: the original, or a JPEG rendition of a
+    /// format browsers do not display (HEIC, RAW, JPEG XL, TIFF).
+    pub display: String,
 }
 
 /// A duplicate group: the suggested keeper first.
@@ -132,6 +153,7 @@ impl DupeGroupView {
                         phash_bits: m.phash_bits,
                         thumbnail: format!("/api/images/{}/thumbnail", m.id),
                         original: format!("/api/images/{}/original", m.id),
+                        display: display_url(m.id, &rec.format),
                     })
                 })
                 .collect(),
@@ -170,6 +192,9 @@ pub struct ScoredImageView {
     pub score: f32,
     pub thumbnail: String,
     pub original: String,
+    /// A picture the browser can show: the original, or a JPEG rendition of a
+    /// format browsers do not display (HEIC, RAW, JPEG XL, TIFF).
+    pub display: String,
 }
 
 impl ScoredImageView {
@@ -181,11 +206,13 @@ impl ScoredImageView {
         Ok(scored
             .iter()
             .filter_map(|&(id, score)| {
+                let rec = records.get(&id)?;
                 Some(Self {
-                    image: ImageView::new(id, records.get(&id)?),
+                    image: ImageView::new(id, rec),
                     score: (score * 10_000.0).round() / 10_000.0,
                     thumbnail: format!("/api/images/{id}/thumbnail"),
                     original: format!("/api/images/{id}/original"),
+                    display: display_url(id, &rec.format),
                 })
             })
             .collect())

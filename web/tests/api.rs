@@ -85,6 +85,7 @@ async fn search_returns_scored_hits_with_links() {
         keys,
         [
             "date",
+            "display",
             "folder",
             "format",
             "height",
@@ -285,6 +286,7 @@ async fn snapshots_of_responses() {
         ".hits[].date" => "[date]",
         ".hits[].thumbnail" => "[url]",
         ".hits[].original" => "[url]",
+        ".hits[].display" => "[url]",
     });
 }
 
@@ -688,4 +690,75 @@ async fn cross_site_browser_writes_are_refused() {
         .insert_header(("Sec-Fetch-Site", "same-origin"))
         .set_json(serde_json::json!({"name": "Bad Name", "prompts": ["a"]}));
     assert_eq!(send(req).await.0, 400, "reaches the handler");
+}
+
+/// Files browsers cannot show (HEIC, RAW, JPEG XL) come with a JPEG rendition
+/// for the lightbox; the original is still served as it is.
+#[actix_web::test]
+async fn formats_browsers_cannot_show_get_a_jpeg_rendition() {
+    let photos = tempfile::tempdir().unwrap();
+    let fixtures = root().join("tests/fixtures/formats");
+    let mut files = vec![
+        ("chelsea-sideways.raf", "DSCF0007.RAF"),
+        ("rocket.jxl", "rocket.jxl"),
+    ];
+    let heif = scry::decode::system::optional_codecs()[0].available;
+    if heif {
+        files.push(("chelsea.heic", "IMG_2041.HEIC"));
+    }
+    for (from, to) in &files {
+        std::fs::copy(fixtures.join(from), photos.path().join(to)).unwrap();
+    }
+    std::fs::copy(
+        root().join("sample_data/animals/chelsea.jpg"),
+        photos.path().join("chelsea.jpg"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let model =
+        Arc::new(scry::ClipModel::load_dir(&root().join("tests/fixtures/tiny-clip")).unwrap());
+    let lib = RwLock::new(scry::Library::open(dir.path()).unwrap());
+    let s = scry_indexer::index(
+        &lib,
+        &model,
+        &[photos.path().to_path_buf()],
+        &Default::default(),
+        &scry_indexer::Silent,
+    )
+    .unwrap();
+    assert_eq!(s.new, files.len() + 1, "{s:?}");
+    let state = web::Data::new(AppState::new(Arc::new(lib), model));
+    let app = test::init_service(App::new().app_data(state).configure(configure)).await;
+    let fetch = |uri: String| test::TestRequest::get().uri(&uri).to_request();
+    let resp = test::call_service(&app, fetch("/api/search?q=photo&k=10".into())).await;
+    let v: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), files.len() + 1);
+    for h in hits {
+        let id = h["id"].as_u64().unwrap();
+        let name = h["name"].as_str().unwrap();
+        if name == "chelsea.jpg" {
+            assert_eq!(h["display"], h["original"], "a JPEG is shown as it is");
+            continue;
+        }
+        assert_eq!(h["display"], format!("/api/images/{id}/display"), "{name}");
+        let resp = test::call_service(&app, fetch(format!("/api/images/{id}/display"))).await;
+        assert_eq!(resp.status(), 200, "{name}");
+        assert_eq!(
+            resp.headers().get("content-type").unwrap(),
+            "image/jpeg",
+            "{name}"
+        );
+        let jpeg = test::read_body(resp).await;
+        let img = image::load_from_memory(&jpeg).unwrap();
+        assert_eq!(
+            (img.width() as u64, img.height() as u64),
+            (h["width"].as_u64().unwrap(), h["height"].as_u64().unwrap()),
+            "{name}: the rendition is the picture as displayed"
+        );
+        let resp = test::call_service(&app, fetch(format!("/api/images/{id}/original"))).await;
+        let original = test::read_body(resp).await;
+        let on_disk = std::fs::read(photos.path().join(name)).unwrap();
+        assert_eq!(original.as_ref(), on_disk.as_slice(), "{name}");
+    }
 }

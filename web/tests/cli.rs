@@ -7,6 +7,10 @@ use std::process::{Command, Output};
 mod common;
 use common::generate_images;
 
+#[path = "../../indexer/tests/common/qdrant.rs"]
+#[allow(dead_code)]
+mod qdrant;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -1019,6 +1023,53 @@ fn watch_mode_follows_changes_from_the_command_line() {
     let mut args = vec!["index", "--rescan-every", "5"];
     args.extend(common);
     assert_eq!(scry(&args, home.path()).status.code(), Some(2));
+}
+
+/// `scry index --watch` on a Qdrant library: a new image, a moved one (same
+/// bytes, new name: its vector kept) and a deleted one are each one batch, and
+/// the collection holds exactly the files on disk.
+#[test]
+fn watch_mode_follows_changes_on_a_qdrant_library() {
+    let Some(server) = qdrant::QdrantServer::shared() else {
+        return;
+    };
+    let url = server.url("cli_watch", false);
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    generate_images(&photos, 3, 21);
+    let tiny = tiny();
+    let args = [
+        "index",
+        photos.to_str().unwrap(),
+        "--watch",
+        "--db",
+        &url,
+        "--model",
+        tiny.to_str().unwrap(),
+    ];
+    let mut index = Running::start(&args, home.path());
+    index.wait_for("3 new");
+    index.wait_for("watching 1 folder(s) for changes");
+    png_at(&photos.join("new/extra.png"), 5);
+    index.wait_for("watch: 1 new, 0 changed, 0 moved, 0 removed; 4 images");
+    std::fs::rename(
+        photos.join("set0/img_0000.png"),
+        photos.join("new/renamed.png"),
+    )
+    .unwrap();
+    index.wait_for("watch: 0 new, 0 changed, 1 moved, 0 removed; 4 images");
+    std::fs::remove_file(photos.join("new/extra.png")).unwrap();
+    index.wait_for("watch: 0 new, 0 changed, 0 moved, 1 removed; 3 images");
+    drop(index);
+    let lib = scry::Library::connect(&scry::home::qdrant::QdrantUrl::parse(&url).unwrap()).unwrap();
+    let mut paths = Vec::new();
+    lib.for_each(false, |it| paths.push(it.record.path_buf()))
+        .unwrap();
+    paths.sort();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert!(paths.iter().all(|p| p.is_file()), "{paths:?}");
+    assert!(paths.contains(&photos.canonicalize().unwrap().join("new/renamed.png")));
 }
 
 /// kill -9 during a model switch (`scry index --rebuild --model OTHER`): the

@@ -37,17 +37,16 @@ async fn thumbnail(
         .body(bytes))
 }
 
-async fn original(
-    state: web::Data<AppState>,
-    id: web::Path<u64>,
-) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    let rec = record(&state, id)?;
+/// The file of image `id`, read only when it is really under one of the roots
+/// (links and `..` resolved first).
+async fn read_original(
+    state: &web::Data<AppState>,
+    id: u64,
+) -> Result<(scry::ImageRecord, Vec<u8>), ApiError> {
+    let rec = record(state, id)?;
     let roots = state.read().roots()?;
     let path = rec.path_buf();
-    let st = state.clone();
     let bytes = web::block(move || -> Result<Vec<u8>, ApiError> {
-        // Resolve links and `..` first: the file must really be under a root.
         let real = std::fs::canonicalize(&path)
             .map_err(|_| ApiError::not_found("the original file is gone"))?;
         let inside = roots
@@ -59,23 +58,82 @@ async fn original(
                 "the original file is not under an indexed folder",
             ));
         }
-        drop(st);
         std::fs::read(&real).map_err(|_| ApiError::not_found("the original file cannot be read"))
     })
     .await??;
-    let mime = match rec.format.as_str() {
+    Ok((rec, bytes))
+}
+
+fn mime_of(format: &str) -> &'static str {
+    match format {
         "jpeg" => "image/jpeg",
         "png" => "image/png",
         "webp" => "image/webp",
         "gif" => "image/gif",
         "bmp" => "image/bmp",
         "tiff" => "image/tiff",
+        "avif" => "image/avif",
+        "heic" => "image/heic",
+        "jxl" => "image/jxl",
+        "dng" => "image/x-adobe-dng",
         _ => "application/octet-stream",
-    };
+    }
+}
+
+async fn original(
+    state: web::Data<AppState>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, ApiError> {
+    let (rec, bytes) = read_original(&state, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
-        .content_type(mime)
+        .content_type(mime_of(&rec.format))
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
         .body(bytes))
+}
+
+/// Longest side of the JPEG rendition of formats browsers do not display.
+const DISPLAY_LONG_SIDE: u32 = 2560;
+
+/// A picture of image `id` the browser can show: the original when browsers
+/// display its format, else a JPEG rendition (HEIC, RAW previews, JPEG XL, TIFF),
+/// decoded as the indexer does and at most 2560 pixels on its long side.
+async fn display(state: web::Data<AppState>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+    let (rec, bytes) = read_original(&state, id.into_inner()).await?;
+    if crate::views::browser_shows(&rec.format) {
+        return Ok(HttpResponse::Ok()
+            .content_type(mime_of(&rec.format))
+            .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+            .body(bytes));
+    }
+    let jpeg = web::block(move || -> Result<Vec<u8>, ApiError> {
+        // Unsupported here (libheif removed since indexing) or damaged since.
+        let decoded =
+            scry::decode::decode_full(&bytes, Some(DISPLAY_LONG_SIDE / 2)).map_err(|m| {
+                ApiError {
+                    status: actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    code: "cannot_display",
+                    message: format!("the original cannot be shown: {m}"),
+                }
+            })?;
+        let rgb = scry::preprocess::to_rgb(decoded.image);
+        let (w, h) = rgb.dimensions();
+        let long = w.max(h);
+        let rgb = if long > DISPLAY_LONG_SIDE {
+            let (nw, nh) = (
+                (w as u64 * DISPLAY_LONG_SIDE as u64 / long as u64).max(1) as u32,
+                (h as u64 * DISPLAY_LONG_SIDE as u64 / long as u64).max(1) as u32,
+            );
+            scry::preprocess::resize_rgb(&rgb, nw, nh)
+        } else {
+            rgb
+        };
+        Ok(scry::preprocess::encode_jpeg(&rgb, 90))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("image/jpeg")
+        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
+        .body(jpeg))
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,5 +162,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/images/{id}", web::get().to(meta))
         .route("/images/{id}/thumbnail", web::get().to(thumbnail))
         .route("/images/{id}/original", web::get().to(original))
+        .route("/images/{id}/display", web::get().to(display))
         .route("/images/{id}/similar", web::get().to(similar));
 }
