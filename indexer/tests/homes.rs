@@ -481,9 +481,12 @@ fn the_same_photos_give_the_same_results_on_both_homes() {
     };
     let local = RwLock::new(new_library(Home::Local, tmp.path(), true).unwrap());
     let remote = RwLock::new(remote);
+    let hnsw = RwLock::new(new_library(Home::Qdrant, tmp.path(), false).unwrap());
     run(&local, &photos);
     run(&remote, &photos);
+    run(&hnsw, &photos);
     let (local, remote) = (local.into_inner().unwrap(), remote.into_inner().unwrap());
+    let hnsw = hnsw.into_inner().unwrap();
     assert_eq!(local.len().unwrap(), remote.len().unwrap());
 
     let local_queries = queries(&photos, &|p| {
@@ -507,6 +510,30 @@ fn the_same_photos_give_the_same_results_on_both_homes() {
         local_queries.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Qdrant's HNSW (with its quantised copy and rescoring) against its exact
+    // search, over the same queries: recall@10.
+    let hnsw_queries = queries(&photos, &|p| {
+        hnsw.id_for_path(&canonical(p)).unwrap().unwrap()
+    });
+    let (mut found, mut total) = (0usize, 0usize);
+    for ((_, exact), (_, approx)) in remote_queries.iter().zip(&hnsw_queries) {
+        let truth: Vec<String> = results(&remote, exact)
+            .into_iter()
+            .take(10)
+            .map(|h| h.0)
+            .collect();
+        let got: Vec<String> = results(&hnsw, approx)
+            .into_iter()
+            .take(10)
+            .map(|h| h.0)
+            .collect();
+        found += got.iter().filter(|p| truth.contains(p)).count();
+        total += truth.len();
+    }
+    let recall = found as f64 / total.max(1) as f64;
+    println!("Qdrant HNSW recall@10 against exact: {recall:.3} ({found} of {total})");
+    assert!(recall >= 0.98, "recall@10 {recall}");
 
     // A file name typed as it is found that file first, on both.
     for lib in [&local, &remote] {
