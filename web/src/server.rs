@@ -433,6 +433,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(crate::api::albums::configure)
             .configure(crate::api::dupes::configure)
             .configure(crate::api::rescan::configure)
+            .configure(crate::api::embed::configure)
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::not_found("no such API endpoint"))
             })),

@@ -762,3 +762,89 @@ async fn formats_browsers_cannot_show_get_a_jpeg_rendition() {
         assert_eq!(original.as_ref(), on_disk.as_slice(), "{name}");
     }
 }
+
+/// `POST /api/embed`: JSON texts, or multipart texts and images; the vectors are
+/// the model's own, normalised; bad input is a 400 naming the problem.
+#[actix_web::test]
+async fn embed_returns_the_models_normalised_vectors() {
+    let app = app!();
+    let model = scry::ClipModel::load_dir(&root().join("tests/fixtures/tiny-clip")).unwrap();
+    let req = test::TestRequest::post()
+        .uri("/api/embed")
+        .set_json(serde_json::json!({"texts": ["a photo of a cat", ""]}))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+    assert_eq!(v["dim"], 32);
+    assert_eq!(v["model"], model.id());
+    let want = model.embed_texts(&["a photo of a cat", ""]).unwrap();
+    for (i, w) in want.iter().enumerate() {
+        let got: Vec<f32> = v["texts"][i]["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(&got, w, "text {i}");
+    }
+
+    let boundary = "XscryEmbed";
+    let jpeg = std::fs::read(root().join("sample_data/animals/chelsea.jpg")).unwrap();
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\na cat\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"cat.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n").as_bytes());
+    body.extend_from_slice(&jpeg);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let req = test::TestRequest::post()
+        .uri("/api/embed")
+        .insert_header((
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        ))
+        .set_payload(body)
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), 200);
+    let v: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+    assert_eq!(v["images"][0]["input"], "cat.jpg");
+    let want = model
+        .embed_image_files(&[root().join("sample_data/animals/chelsea.jpg")], 1)
+        .unwrap()
+        .remove(0)
+        .unwrap();
+    let got: Vec<f32> = v["images"][0]["embedding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
+    let diff = got
+        .iter()
+        .zip(&want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(diff < 1e-6, "{diff}");
+    assert_eq!(v["texts"][0]["input"], "a cat");
+
+    for (body, code) in [
+        (serde_json::json!({"texts": []}), "invalid_parameter"),
+        (
+            serde_json::json!({"texts": vec!["x"; 65]}),
+            "invalid_parameter",
+        ),
+        (serde_json::json!({"words": ["x"]}), "invalid_json"),
+    ] {
+        let req = test::TestRequest::post()
+            .uri("/api/embed")
+            .set_json(&body)
+            .to_request();
+        let resp = test::call_service(&app, req).await;
+        assert_eq!(resp.status(), 400, "{body}");
+        let v: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+        assert_eq!(v["code"], code, "{body}: {v}");
+    }
+}

@@ -1276,3 +1276,148 @@ fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
         .unwrap()
         .contains("JPEG XL"));
 }
+
+/// `scry export` round-trips: the .npy array and its JSONL sidecar, and the
+/// JSONL with embeddings, hold for each file the vector `scry embed` gives it.
+#[test]
+fn export_writes_npy_and_jsonl_with_the_embeddings_of_the_files() {
+    let home = tempfile::tempdir().unwrap();
+    let photos = home.path().join("photos");
+    generate_images(&photos, 5, 31);
+    let db = home.path().join("lib");
+    let tiny = tiny();
+    let args = index_args(&photos, &db, &tiny, &[]);
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(scry(&a, home.path()).status.success());
+
+    let base = home.path().join("out/vectors");
+    std::fs::create_dir_all(base.parent().unwrap()).unwrap();
+    let out = scry(
+        &[
+            "export",
+            "--format",
+            "npy",
+            "--out",
+            base.with_extension("npy").to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ],
+        home.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exported 5 images"));
+    let npy = npyz::NpyFile::new(std::fs::File::open(base.with_extension("npy")).unwrap()).unwrap();
+    assert_eq!(npy.shape(), &[5, 32]);
+    let flat: Vec<f32> = npy.into_vec().unwrap();
+    let rows: Vec<serde_json::Value> = std::fs::read_to_string(base.with_extension("jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 5);
+    assert!(!home.path().join("out/vectors.npy.partial").exists());
+
+    // What `scry embed` says of the same files.
+    let mut embed = vec![
+        "embed".to_string(),
+        "--model".into(),
+        tiny.display().to_string(),
+    ];
+    for r in &rows {
+        embed.push("--image".into());
+        embed.push(r["path"].as_str().unwrap().to_string());
+    }
+    let e: Vec<&str> = embed.iter().map(String::as_str).collect();
+    let out = scry(&e, home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let embedded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["row"], i);
+        let want: Vec<f32> = embedded["images"][i]["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        let got = &flat[i * 32..(i + 1) * 32];
+        let diff = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(diff < 1e-6, "{}: {diff}", r["path"]);
+    }
+
+    // JSONL with embeddings, to standard output.
+    let out = scry(&["export", "--db", db.to_str().unwrap()], home.path());
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for l in &lines {
+        let row = rows.iter().position(|r| r["id"] == l["id"]).unwrap();
+        let emb: Vec<f32> = l["embedding"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap() as f32)
+            .collect();
+        assert_eq!(emb, flat[row * 32..(row + 1) * 32], "{}", l["path"]);
+        assert_eq!(l["model"], rows[row]["model"]);
+    }
+    // npy needs a place for its two files.
+    assert_clean_failure(
+        &scry(
+            &["export", "--format", "npy", "--db", db.to_str().unwrap()],
+            home.path(),
+        ),
+        &["--out"],
+    );
+}
+
+/// Shell completions and the manual page come from the command definitions.
+#[test]
+fn completions_and_manual_page_cover_every_command() {
+    let home = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = scry(&["completions", shell], home.path());
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for cmd in ["index", "search", "serve", "export", "dupes", "album"] {
+            assert!(text.contains(cmd), "{shell} completions lack {cmd}");
+        }
+    }
+    if Path::new("/bin/bash").exists() {
+        // The bash script is valid bash.
+        let out = scry(&["completions", "bash"], home.path());
+        let script = home.path().join("scry.bash");
+        std::fs::write(&script, out.stdout).unwrap();
+        let check = Command::new("/bin/bash")
+            .arg("-n")
+            .arg(&script)
+            .status()
+            .unwrap();
+        assert!(check.success());
+    }
+    let out = scry(&["man"], home.path());
+    assert!(out.status.success());
+    let man = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH scry"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    assert!(man.contains("index") && man.contains("search"));
+    assert_clean_failure(&scry(&["completions", "tcsh"], home.path()), &["tcsh"]);
+}

@@ -2,6 +2,7 @@
 
 pub mod albums;
 pub mod dupes;
+pub mod embed;
 pub mod images;
 pub mod rescan;
 pub mod search;

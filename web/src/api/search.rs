@@ -232,6 +232,26 @@ async fn get(
     run(state, params.into_inner(), None).await
 }
 
+/// The bytes of one multipart part, within the upload limit.
+pub(crate) async fn read_part(part: &mut actix_multipart::Field) -> Result<Vec<u8>, ApiError> {
+    let mut data = Vec::new();
+    while let Some(chunk) = part.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))?;
+        if data.len() + chunk.len() > MAX_UPLOAD_BYTES {
+            return Err(ApiError {
+                status: actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                code: "too_large",
+                message: format!(
+                    "uploads are limited to {} MB",
+                    MAX_UPLOAD_BYTES / (1024 * 1024)
+                ),
+            });
+        }
+        data.extend_from_slice(&chunk);
+    }
+    Ok(data)
+}
+
 /// Multipart: an `image` file part plus the GET parameters as text fields.
 async fn post(state: web::Data<AppState>, mut form: Multipart) -> Result<HttpResponse, ApiError> {
     let mut fields = serde_json::Map::new();
@@ -239,22 +259,7 @@ async fn post(state: web::Data<AppState>, mut form: Multipart) -> Result<HttpRes
     while let Some(part) = form.next().await {
         let mut part = part.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))?;
         let name = part.name().unwrap_or_default().to_string();
-        let mut data = Vec::new();
-        while let Some(chunk) = part.next().await {
-            let chunk =
-                chunk.map_err(|e| ApiError::bad_request("invalid_upload", e.to_string()))?;
-            if data.len() + chunk.len() > MAX_UPLOAD_BYTES {
-                return Err(ApiError {
-                    status: actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    code: "too_large",
-                    message: format!(
-                        "uploads are limited to {} MB",
-                        MAX_UPLOAD_BYTES / (1024 * 1024)
-                    ),
-                });
-            }
-            data.extend_from_slice(&chunk);
-        }
+        let data = read_part(&mut part).await?;
         if name == "image" {
             image = Some(data);
         } else {

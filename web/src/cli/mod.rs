@@ -6,6 +6,7 @@
 mod album;
 mod dupes;
 mod embed;
+mod export;
 mod index;
 pub mod library;
 mod model;
@@ -76,6 +77,16 @@ enum Command {
     /// Fetch or inspect the CLIP model.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Export every image's path, metadata and embedding (JSONL, or .npy + JSONL).
+    Export(export::ExportArgs),
+    /// Print a shell completion script (e.g. `scry completions bash > /etc/bash_completion.d/scry`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff; `scry man | man -l -`).
+    Man,
 }
 
 /// Runs the command line and maps the outcome to an exit code.
@@ -108,6 +119,18 @@ pub fn main() -> ExitCode {
         Command::Model(cmd) => model::run(cmd),
         Command::Dupes(args) => dupes::run(args),
         Command::Album(cmd) => album::run(cmd),
+        Command::Export(args) => export::run(args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "scry", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(anyhow::Error::from)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
