@@ -18,6 +18,7 @@ pub mod textclean;
 pub mod tokenizer;
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device};
@@ -70,8 +71,12 @@ pub struct ClipModel {
     id: String,
     dir: PathBuf,
     config: ClipConfig,
-    text: TextTower,
-    vision: VisionTower,
+    /// The checked, memory-mapped weights the towers are read from.
+    weights: VarBuilder<'static>,
+    /// Each tower is read on first use: `scry search` with a text query never
+    /// reads the image tower, and `scry index` with nothing to embed reads none.
+    text: OnceLock<std::result::Result<TextTower, String>>,
+    vision: OnceLock<std::result::Result<VisionTower, String>>,
     tokenizer: ClipTokenizer,
     preprocessor: Preprocessor,
 }
@@ -122,25 +127,49 @@ impl ClipModel {
             Preprocessor::clip(image_size)
         };
 
-        let weights = dir.join("model.safetensors");
-        let vb = checked_var_builder(&weights, &config, &Device::Cpu)?;
-        let built = (|| -> candle_core::Result<_> {
-            Ok((
-                TextTower::load(&vb, &config)?,
-                VisionTower::load(&vb, &config)?,
-            ))
-        })();
-        let (text, vision) = built.map_err(|e| Error::invalid_model(&weights, e.to_string()))?;
+        // Every tensor is checked here (names and shapes); the towers' weights are
+        // copied into the kernels' layout on first use.
+        let weights = checked_var_builder(&dir.join("model.safetensors"), &config, &Device::Cpu)?;
         Ok(Self {
             precision: Precision::F32,
             id: dir.display().to_string(),
             dir: dir.to_path_buf(),
             config,
-            text,
-            vision,
+            weights,
+            text: OnceLock::new(),
+            vision: OnceLock::new(),
             tokenizer,
             preprocessor,
         })
+    }
+
+    /// Reads both towers now (a server does, so that its first query does not pay
+    /// for it).
+    pub fn load_towers(&self) -> Result<()> {
+        self.text_tower()?;
+        self.vision_tower()?;
+        Ok(())
+    }
+
+    fn text_tower(&self) -> Result<&TextTower> {
+        self.text
+            .get_or_init(|| TextTower::load(&self.weights, &self.config).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|m| Error::invalid_model(self.dir.join("model.safetensors"), m.clone()))
+    }
+
+    fn vision_tower(&self) -> Result<&VisionTower> {
+        self.vision
+            .get_or_init(|| {
+                let mut v =
+                    VisionTower::load(&self.weights, &self.config).map_err(|e| e.to_string())?;
+                if self.precision == Precision::Bf16 {
+                    v.use_bf16();
+                }
+                Ok(v)
+            })
+            .as_ref()
+            .map_err(|m| Error::invalid_model(self.dir.join("model.safetensors"), m.clone()))
     }
 
     /// The id recorded with embeddings: the hub repo (and revision) or the folder.
@@ -171,7 +200,10 @@ impl ClipModel {
                     .into(),
             )),
             Precision::Bf16 => {
-                self.vision.use_bf16();
+                // A tower read already is converted now; one read later, as it loads.
+                if let Some(Ok(v)) = self.vision.get_mut() {
+                    v.use_bf16();
+                }
                 self.precision = precision;
                 Ok(())
             }
@@ -258,7 +290,9 @@ impl ClipModel {
             )));
         }
         let (flat, pool_at) = pad_and_pool(ids, max_len);
-        let out = self.text.forward(&flat, ids.len(), max_len, &pool_at);
+        let out = self
+            .text_tower()?
+            .forward(&flat, ids.len(), max_len, &pool_at);
         Ok(out
             .chunks_exact(self.config.projection_dim)
             .map(<[f32]>::to_vec)
@@ -279,7 +313,7 @@ impl ClipModel {
             )));
         }
         let flat: Vec<f32> = pixels.iter().flatten().copied().collect();
-        let out = self.vision.forward(&flat, pixels.len());
+        let out = self.vision_tower()?.forward(&flat, pixels.len());
         Ok(out
             .chunks_exact(self.config.projection_dim)
             .map(<[f32]>::to_vec)

@@ -69,8 +69,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     // --watch indexes the roots first (changes made while nothing watched).
     let writes = !to_index.is_empty() || args.watch;
-    // The model is loaded once, before the first query.
+    // The model is loaded once, both towers before the first query.
     let model = Arc::new(args.model.load()?);
+    model.load_towers()?;
     // Serving alone only reads: a read-only or full library is served from a copy.
     let library = Arc::new(RwLock::new(if writes {
         library::open(&loc)?
