@@ -219,6 +219,8 @@ impl AppState {
                     tracing::warn!("the library now uses model {id}: loading it");
                     let mut model = ClipModel::open(&scry::ModelSpec::parse(&id), true)?;
                     model.set_precision(current.precision())?;
+                    // Read now, as `serve` does at start: a server answers both kinds of query.
+                    model.load_towers()?;
                     *slot = Arc::new(model);
                 }
                 Ok(slot.clone())

@@ -31,10 +31,15 @@ async fn thumbnail(
         .read()
         .thumbnail(id)?
         .ok_or_else(|| ApiError::not_found(format!("no image with id {id}")))?;
-    Ok(HttpResponse::Ok()
-        .content_type("image/jpeg")
+    Ok(picture("image/jpeg", bytes))
+}
+
+/// A picture of one image, cacheable by this browser only.
+fn picture(mime: &str, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(mime)
         .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
-        .body(bytes))
+        .body(bytes)
 }
 
 /// The file of image `id`, read only when it is really under one of the roots
@@ -85,10 +90,7 @@ async fn original(
     id: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     let (rec, bytes) = read_original(&state, id.into_inner()).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(mime_of(&rec.format))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
-        .body(bytes))
+    Ok(picture(mime_of(&rec.format), bytes))
 }
 
 /// Longest side of the JPEG rendition of formats browsers do not display.
@@ -100,10 +102,7 @@ const DISPLAY_LONG_SIDE: u32 = 2560;
 async fn display(state: web::Data<AppState>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
     let (rec, bytes) = read_original(&state, id.into_inner()).await?;
     if crate::views::browser_shows(&rec.format) {
-        return Ok(HttpResponse::Ok()
-            .content_type(mime_of(&rec.format))
-            .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
-            .body(bytes));
+        return Ok(picture(mime_of(&rec.format), bytes));
     }
     let jpeg = web::block(move || -> Result<Vec<u8>, ApiError> {
         // Unsupported here (libheif removed since indexing) or damaged since.
@@ -130,10 +129,7 @@ async fn display(state: web::Data<AppState>, id: web::Path<u64>) -> Result<HttpR
         Ok(scry::preprocess::encode_jpeg(&rgb, 90))
     })
     .await??;
-    Ok(HttpResponse::Ok()
-        .content_type("image/jpeg")
-        .insert_header((header::CACHE_CONTROL, "private, max-age=3600"))
-        .body(jpeg))
+    Ok(picture("image/jpeg", jpeg))
 }
 
 #[derive(Debug, Deserialize)]
