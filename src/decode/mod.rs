@@ -190,7 +190,7 @@ pub struct Decoded {
     /// The file's own dimensions as displayed (before any scaling).
     pub width: u32,
     pub height: u32,
-    /// Format from the bytes: "jpeg", "png", "webp", "gif", "bmp", "tiff".
+    /// Format from the bytes ([`Family::name`]): "jpeg", "png", "heic", "jxl", "nef"…
     pub format: &'static str,
 }
 
