@@ -27,6 +27,26 @@ pub struct Album {
     pub threshold: f32,
     /// The normalised sum of the prompts' and the example's embeddings.
     pub vector: Vec<f32>,
+    /// The user whose album it is; shared by everyone when `None` (made with
+    /// `scry album add`, or on a server without users).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+}
+
+impl Album {
+    /// Where the library keeps it: the name of a shared album, `OWNER/NAME` of
+    /// a user's (names have no `/`, so the two never collide).
+    pub fn key(&self) -> String {
+        key(self.owner.as_deref(), &self.name)
+    }
+}
+
+/// The key of album `name` of `owner` (see [`Album::key`]).
+pub fn key(owner: Option<&str>, name: &str) -> String {
+    match owner {
+        Some(o) => format!("{o}/{name}"),
+        None => name.to_string(),
+    }
 }
 
 /// An album a person can switch on with one command; not enabled by default.
@@ -173,18 +193,42 @@ pub fn members(lib: &Library, album: &Album, threshold: f32) -> Result<Scored> {
     lib.at_least(&album.vector, threshold)
 }
 
+/// [`members`] that `visibility` lets a viewer see.
+pub fn visible_members(
+    lib: &Library,
+    album: &Album,
+    threshold: f32,
+    visibility: &crate::access::Visibility,
+) -> Result<Scored> {
+    let all = members(lib, album, threshold)?;
+    let crate::access::Visibility::Within(roots) = visibility else {
+        return Ok(all);
+    };
+    let ids: Vec<ImageId> = all.iter().map(|&(id, _)| id).collect();
+    let seen = lib.ids_under(&ids, roots)?;
+    Ok(all
+        .into_iter()
+        .filter(|(id, _)| seen.contains(id))
+        .collect())
+}
+
 /// Images with their cosine to an album, best first.
 pub type Scored = Vec<(ImageId, f32)>;
 
 /// What moving the threshold from the album's own to `threshold` would change:
 /// the images that would enter and those that would leave, best first.
-pub fn preview(lib: &Library, album: &Album, threshold: f32) -> Result<(Scored, Scored)> {
+pub fn preview(
+    lib: &Library,
+    album: &Album,
+    threshold: f32,
+    visibility: &crate::access::Visibility,
+) -> Result<(Scored, Scored)> {
     let (lo, hi) = if threshold < album.threshold {
         (threshold, album.threshold)
     } else {
         (album.threshold, threshold)
     };
-    let between: Scored = members(lib, album, lo)?
+    let between: Scored = visible_members(lib, album, lo, visibility)?
         .into_iter()
         .filter(|&(_, c)| c < hi)
         .collect();

@@ -80,7 +80,7 @@ impl std::fmt::Display for Tier {
 
 /// Thresholds. The defaults are strict: a false "duplicate" costs a person a
 /// photo, a missed one only some disk space.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DupeOptions {
     /// Near: at most this many differing perceptual-hash bits (of 64).
     pub near_max_bits: u32,
@@ -92,6 +92,9 @@ pub struct DupeOptions {
     pub similar_within_secs: i64,
     /// Neighbours looked at per image.
     pub neighbours: usize,
+    /// Only images under these folders (what the viewer may see): groups are
+    /// made from them alone, never through an image outside.
+    pub within: Option<Vec<std::path::PathBuf>>,
 }
 
 impl Default for DupeOptions {
@@ -102,6 +105,7 @@ impl Default for DupeOptions {
             similar_min_cosine: 0.85,
             similar_within_secs: 300,
             neighbours: 16,
+            within: None,
         }
     }
 }
@@ -196,6 +200,11 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Result<Vec
         phashes: HashMap::new(),
     };
     lib.for_each(need_vectors, |it| {
+        if let Some(within) = &opts.within {
+            if !crate::access::under_any(&it.record.path_buf(), within) {
+                return;
+            }
+        }
         all.records.insert(it.id, it.record.clone());
         if let Some(v) = it.vector {
             all.vectors.insert(it.id, v.to_vec());
@@ -241,7 +250,26 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Result<Vec
     let mut pairs: Vec<(ImageId, ImageId, f32)> = Vec::new();
     for chunk in ids.chunks(256) {
         let queries: Vec<&[f32]> = chunk.iter().map(|id| all.vectors[id].as_slice()).collect();
-        let found = lib.home().nearest_many(&queries, opts.neighbours + 1)?;
+        let found = match &opts.within {
+            None => lib.home().nearest_many(&queries, opts.neighbours + 1)?,
+            // The neighbours among the visible images only (filtered inside
+            // the search, so each image still gets its k).
+            Some(within) => {
+                let filters = crate::query::Filters {
+                    within: Some(within.clone()),
+                    ..Default::default()
+                };
+                let scope = crate::home::Scope {
+                    filters: &filters,
+                    members: None,
+                    exclude: &[],
+                };
+                queries
+                    .iter()
+                    .map(|q| lib.nearest(q, opts.neighbours + 1, &scope))
+                    .collect::<Result<Vec<_>>>()?
+            }
+        };
         for (&id, near) in chunk.iter().zip(found) {
             pairs.extend(
                 near.into_iter()

@@ -1,9 +1,11 @@
-//! scry's engine: the CLIP encoder, image preprocessing and (in later modules) the
-//! library store, the ANN and keyword indexes and the query engine.
+//! scry's engine: the CLIP encoder, image decoding and preprocessing, the
+//! library (its two homes: a local folder or Qdrant), the ANN and keyword
+//! indexes, the query engine, duplicates, smart albums and who may see what.
 //!
 //! No argv, no HTTP and no printing here: the `scry` command (in `web/`) and the
 //! indexer (in `indexer/`) are built on this crate. See ARCHITECTURE.md.
 
+pub mod access;
 pub mod albums;
 pub mod ann;
 pub mod dates;

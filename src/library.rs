@@ -251,12 +251,42 @@ impl Library {
         self.home.set_last_run(summary)
     }
 
+    /// The users and groups ([`crate::access`]).
+    pub fn access(&self) -> Result<crate::access::Access> {
+        self.home.access()
+    }
+
+    pub fn set_access(&mut self, access: &crate::access::Access) -> Result<()> {
+        self.home.set_access(access)
+    }
+
+    /// Those of `ids` whose images are under one of `roots` (what a viewer may
+    /// see); unknown ids are left out.
+    pub fn ids_under(
+        &self,
+        ids: &[ImageId],
+        roots: &[PathBuf],
+    ) -> Result<std::collections::HashSet<ImageId>> {
+        Ok(self
+            .records(ids)?
+            .into_iter()
+            .filter(|(_, r)| crate::access::under_any(&r.path_buf(), roots))
+            .map(|(id, _)| id)
+            .collect())
+    }
+
+    /// Number of images within `scope` (what a viewer may see, say).
+    pub fn count(&self, scope: &Scope<'_>) -> Result<usize> {
+        self.home.count(scope)
+    }
+
     /// The smart albums, by name.
     pub fn albums(&self) -> Result<Vec<Album>> {
         Ok(self.home.albums()?.into_values().collect())
     }
 
-    /// One album; an unknown name is a `NotFound` error listing the albums there are.
+    /// One album, by [`Album::key`]; an unknown one is a `NotFound` error
+    /// listing the albums there are.
     pub fn album(&self, name: &str) -> Result<Album> {
         let albums = self.home.albums()?;
         if let Some(a) = albums.get(name) {
@@ -285,11 +315,11 @@ impl Library {
             )));
         }
         let mut map: BTreeMap<String, Album> = self.home.albums()?;
-        map.insert(album.name.clone(), album);
+        map.insert(album.key(), album);
         self.home.set_albums(&map)
     }
 
-    /// Removes an album; false if there was none of that name.
+    /// Removes an album (by [`Album::key`]); false if there was none.
     pub fn remove_album(&mut self, name: &str) -> Result<bool> {
         let mut map = self.home.albums()?;
         let had = map.remove(name).is_some();

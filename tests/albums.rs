@@ -65,6 +65,7 @@ fn membership_follows_new_and_removed_images_and_previews_are_exact() {
         example: None,
         threshold: 0.8,
         vector: unit(axis),
+        owner: None,
     };
     lib.put_album(album.clone()).unwrap();
     let got: Vec<u64> = members(&lib, &album, 0.8)
@@ -98,10 +99,10 @@ fn membership_follows_new_and_removed_images_and_previews_are_exact() {
     assert_eq!(got, vec![more[0], ids[0], ids[2]]);
 
     // Previews: exactly the images between the two thresholds.
-    let (enter, leave) = preview(&lib, &album, 0.5).unwrap();
+    let (enter, leave) = preview(&lib, &album, 0.5, &scry::access::Visibility::All).unwrap();
     assert_eq!(enter.iter().map(|m| m.0).collect::<Vec<_>>(), vec![ids[3]]);
     assert!(leave.is_empty());
-    let (enter, leave) = preview(&lib, &album, 0.96).unwrap();
+    let (enter, leave) = preview(&lib, &album, 0.96, &scry::access::Visibility::All).unwrap();
     assert!(enter.is_empty());
     assert_eq!(
         leave.iter().map(|m| m.0).collect::<Vec<_>>(),

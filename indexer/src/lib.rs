@@ -4,9 +4,11 @@
 pub mod crawl;
 pub mod pipeline;
 pub mod report;
+pub mod shard;
 pub mod watch;
 
 pub use crawl::CrawlOptions;
 pub use pipeline::{index, IndexOptions};
 pub use report::{Failure, FailureKind, Progress, Silent, Summary};
+pub use shard::Shard;
 pub use watch::{watch, watch_folders, Batch, FolderWatcher, Trigger, WatchOptions};

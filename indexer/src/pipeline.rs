@@ -41,6 +41,9 @@ pub struct IndexOptions {
     pub decode_threads: usize,
     /// How often long runs make the keyword index and graph durable.
     pub checkpoint_every: Duration,
+    /// Only this worker's share of the files ([`crate::Shard`]): new, changed
+    /// and removed files of other shares are theirs.
+    pub shard: Option<crate::Shard>,
 }
 
 impl Default for IndexOptions {
@@ -51,6 +54,7 @@ impl Default for IndexOptions {
             commit_every: 64,
             decode_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             checkpoint_every: Duration::from_secs(60),
+            shard: None,
         }
     }
 }
@@ -142,10 +146,6 @@ pub(crate) fn write(lib: &RwLock<Library>) -> std::sync::RwLockWriteGuard<'_, Li
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn under_any(path: &Path, roots: &[PathBuf]) -> bool {
-    roots.iter().any(|r| path.starts_with(r))
-}
-
 /// Indexes `roots` into `lib` with `model`. Per-file problems are in the summary;
 /// the error is for what stops the whole run (a damaged library, a full disk).
 pub fn index(
@@ -203,6 +203,10 @@ pub fn index(
         );
     }
     progress.crawling(entries.len());
+    let mine = |p: &Path| opts.shard.is_none_or(|s| s.owns(p));
+    if opts.shard.is_some() {
+        entries.retain(|e| mine(&e.path));
+    }
 
     // 2. Compare with the catalog (read once: one pass over a remote library).
     let mut catalog: HashMap<Vec<u8>, (ImageId, ImageRecord)> = read(lib)
@@ -236,7 +240,11 @@ pub fn index(
     //    catalog.
     let mut missing: Vec<(ImageId, ImageRecord)> = catalog
         .into_values()
-        .filter(|(_, rec)| under_any(&rec.path_buf(), &live_roots))
+        .filter(|(_, rec)| {
+            let p = rec.path_buf();
+            // Another worker's file is that worker's to remove.
+            scry::access::under_any(&p, &live_roots) && mine(&p)
+        })
         .collect();
     missing.sort_by_key(|(id, _)| *id);
 

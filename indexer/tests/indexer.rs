@@ -546,3 +546,144 @@ fn generated_hostile_corpus_is_indexed_or_reported() {
         peak_rss_mib()
     );
 }
+
+/// Two workers' shares (`--shard 1/2`, `--shard 2/2`), run one after the
+/// other on one library: every image once; a worker's run never removes the
+/// other share's files; a deletion is the owner's; a file moved from one share
+/// to the other is neither lost nor doubled, in either order of the runs.
+#[test]
+fn shards_split_the_work_and_each_owns_its_files() {
+    use scry_indexer::Shard;
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    copy_dir(&root().join("sample_data"), &photos);
+    let photos = std::fs::canonicalize(&photos).unwrap();
+    let mut lib = Library::open(&tmp.path().join("lib")).unwrap();
+    let shard = |i: u32| Shard { index: i, count: 2 };
+    let run_shard = |lib: &mut Library, i: u32| -> Summary {
+        let opts = IndexOptions {
+            shard: Some(shard(i)),
+            ..IndexOptions::default()
+        };
+        let placeholder = Library::open(&lib.dir().unwrap().with_extension("placeholder")).unwrap();
+        let shared = std::sync::RwLock::new(std::mem::replace(lib, placeholder));
+        let s = index(
+            &shared,
+            model(),
+            std::slice::from_ref(&photos),
+            &opts,
+            &Silent,
+        )
+        .unwrap();
+        *lib = shared.into_inner().unwrap();
+        s
+    };
+    let files: Vec<std::path::PathBuf> = walk(&photos);
+    let s = run_shard(&mut lib, 0);
+    let n0 = s.new;
+    assert_eq!((s.removed, s.total), (0, n0), "{s:?}");
+    let s = run_shard(&mut lib, 1);
+    let n1 = s.new;
+    assert_eq!((s.removed, s.total), (0, n0 + n1), "{s:?}");
+    assert!(n0 > 0 && n1 > 0, "both shares hold images: {n0} and {n1}");
+    // Each image is in the share its path says.
+    for (_, rec) in lib.all_records().unwrap() {
+        assert!(files.contains(&rec.path_buf()));
+    }
+    // Again: each worker finds its own share unchanged and removes nothing.
+    let s = run_shard(&mut lib, 0);
+    assert_eq!((s.unchanged, s.new, s.removed), (n0, 0, 0), "{s:?}");
+
+    // A deletion in share 2 is worker 2's: worker 1 keeps it.
+    let victim = files
+        .iter()
+        .find(|p| shard(1).owns(p) && id_of(&lib, p).is_some())
+        .unwrap()
+        .clone();
+    std::fs::remove_file(&victim).unwrap();
+    assert_eq!(run_shard(&mut lib, 0).removed, 0);
+    assert_eq!(
+        lib.len().unwrap(),
+        n0 + n1,
+        "worker 1 removed another's file"
+    );
+    assert_eq!(run_shard(&mut lib, 1).removed, 1);
+    assert_eq!(lib.len().unwrap(), n0 + n1 - 1);
+
+    // Moves across shares, both orders of the workers' runs.
+    // (share moved from, share moved to, which worker runs first)
+    for (old, new, order) in [
+        (0u32, 1u32, [0u32, 1]),
+        (0, 1, [1, 0]),
+        (1, 0, [1, 0]),
+        (1, 0, [0, 1]),
+    ] {
+        let from = walk(&photos)
+            .into_iter()
+            .find(|p| {
+                shard(old).owns(p)
+                    && !p.to_string_lossy().contains("moved-")
+                    && id_of(&lib, p).is_some()
+            })
+            .unwrap();
+        let to = (0..)
+            .map(|k| {
+                from.with_file_name(format!(
+                    "moved-{k}-{}",
+                    from.file_name().unwrap().to_string_lossy()
+                ))
+            })
+            .find(|p| shard(new).owns(p))
+            .unwrap();
+        let before = lib.len().unwrap();
+        std::fs::rename(&from, &to).unwrap();
+        run_shard(&mut lib, order[0]);
+        run_shard(&mut lib, order[1]);
+        assert_eq!(
+            lib.len().unwrap(),
+            before,
+            "{order:?}: neither lost nor doubled"
+        );
+        assert!(
+            id_of(&lib, &to).is_some(),
+            "{order:?}: the new path is indexed"
+        );
+        let gone = scry::store::path_to_bytes(&from);
+        assert!(lib
+            .local()
+            .unwrap()
+            .store()
+            .id_for_path(&gone)
+            .unwrap()
+            .is_none());
+    }
+    // Whatever the order, every file on disk is there once.
+    let mut paths: Vec<_> = lib
+        .all_records()
+        .unwrap()
+        .into_iter()
+        .map(|(_, r)| r.path_buf())
+        .collect();
+    paths.sort();
+    let mut on_disk = walk(&photos);
+    on_disk.sort();
+    let images: Vec<_> = on_disk.into_iter().filter(|p| paths.contains(p)).collect();
+    assert_eq!(images.len(), paths.len(), "a record of a file not on disk");
+    let n = paths.len();
+    paths.dedup();
+    assert_eq!(paths.len(), n, "a file indexed twice");
+}
+
+/// Every file under `dir` that the sample data holds as an image.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else if !matches!(p.extension().and_then(|x| x.to_str()), Some("txt" | "md")) {
+            out.push(p);
+        }
+    }
+    out
+}

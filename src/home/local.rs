@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Home, Item, Scope};
+use crate::access::Access;
 use crate::albums::Album;
 use crate::ann::{Graph, NearestNeighbours, Scored, Vectors, GRAPH_MIN_POINTS};
 use crate::error::{Error, Result};
@@ -37,6 +38,9 @@ const KEY_ROOTS: &[u8] = b"roots";
 const KEY_ANN: &[u8] = b"ann";
 const KEY_LAST_RUN: &[u8] = b"last_run";
 const KEY_ALBUMS: &[u8] = b"albums";
+/// The users and groups: a file of its own, so a rebuild (which sets the
+/// catalog aside) keeps them.
+const ACCESS_FILE: &str = "access.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct AnnMeta {
@@ -62,6 +66,9 @@ pub struct LocalLibrary {
     /// For [`LocalLibrary::open_snapshot`]: the temporary copy, removed after the
     /// indexes above are closed (fields drop in declaration order).
     snapshot: Option<tempfile::TempDir>,
+    /// Where the users and groups are: the library's own folder, also for a
+    /// snapshot (so users added while it is served take effect).
+    access_dir: PathBuf,
 }
 
 impl std::fmt::Debug for LocalLibrary {
@@ -127,6 +134,7 @@ impl LocalLibrary {
             metas,
             phashes,
             snapshot: None,
+            access_dir: dir.to_path_buf(),
         };
         lib.backfill_phashes()?;
         let generation = lib.store.generation()?;
@@ -154,6 +162,7 @@ impl LocalLibrary {
         }
         let mut lib = Self::open(tmp.path())?;
         lib.snapshot = Some(tmp);
+        lib.access_dir = dir.to_path_buf();
         Ok(lib)
     }
 
@@ -501,8 +510,24 @@ impl Home for LocalLibrary {
         self.store.flush()
     }
 
+    fn access(&self) -> Result<Access> {
+        read_access(&self.access_dir)
+    }
+
+    fn set_access(&mut self, access: &Access) -> Result<()> {
+        write_access(&self.access_dir, access)
+    }
+
     fn len(&self) -> Result<usize> {
         Ok(self.vectors.len())
+    }
+
+    fn count(&self, scope: &Scope<'_>) -> Result<usize> {
+        Ok(self
+            .metas
+            .iter()
+            .filter(|(&id, r)| self.vectors.contains(id) && scope.accepts(id, r))
+            .count())
     }
 
     fn generation(&self) -> Result<u64> {
@@ -619,6 +644,43 @@ impl Home for LocalLibrary {
             .take(k)
             .collect())
     }
+}
+
+/// The users and groups of the library in `dir`, read without opening it (a
+/// running server holds the catalog's lock; `scry user add` must still work).
+pub fn read_access(dir: &Path) -> Result<Access> {
+    let path = dir.join(ACCESS_FILE);
+    match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::DataCorruption {
+            path: path.clone(),
+            message: format!(
+                "the users and groups are unreadable ({e}); restore the file from a backup, \
+                 or remove it and add the users again"
+            ),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Access::default()),
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+/// Writes the users and groups of the library in `dir`: whole, then renamed
+/// over the old file (never half-written), readable by its owner only.
+pub fn write_access(dir: &Path, access: &Access) -> Result<()> {
+    let path = dir.join(ACCESS_FILE);
+    let tmp = dir.join(format!("{ACCESS_FILE}.tmp"));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        std::fs::create_dir_all(dir)?;
+        let mut f = opts.open(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(access).expect("access serialises"))?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    };
+    write().map_err(|e| Error::io(&path, e))
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {

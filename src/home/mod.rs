@@ -18,6 +18,7 @@ pub mod qdrant;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::access::Access;
 use crate::albums::Album;
 use crate::ann::Scored;
 use crate::error::{Error, Result};
@@ -101,11 +102,25 @@ pub trait Home: std::any::Any + Send + Sync {
     /// The smart albums, by name.
     fn albums(&self) -> Result<BTreeMap<String, Album>>;
     fn set_albums(&mut self, albums: &BTreeMap<String, Album>) -> Result<()>;
+    /// The users and groups ([`crate::access`]); empty when none were added.
+    fn access(&self) -> Result<Access>;
+    fn set_access(&mut self, access: &Access) -> Result<()>;
 
     /// Number of images.
     fn len(&self) -> Result<usize>;
     fn is_empty(&self) -> Result<bool> {
         Ok(self.len()? == 0)
+    }
+    /// Number of images within `scope`.
+    fn count(&self, scope: &Scope<'_>) -> Result<usize> {
+        if scope.is_everything() {
+            return self.len();
+        }
+        let mut n = 0;
+        self.for_each(false, &mut |it| {
+            n += usize::from(scope.accepts(it.id, it.record))
+        })?;
+        Ok(n)
     }
     /// A number that changes whenever the images change (for caches).
     fn generation(&self) -> Result<u64>;

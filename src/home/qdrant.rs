@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -46,6 +46,7 @@ use qdrant_client::{Payload, Qdrant, QdrantError};
 use serde::{Deserialize, Serialize};
 
 use super::{Home, Item, Scope};
+use crate::access::Access;
 use crate::albums::Album;
 use crate::ann::Scored;
 use crate::error::{Error, Result};
@@ -180,6 +181,9 @@ struct Settings {
     albums_json: Option<String>,
     #[serde(default)]
     last_run_json: Option<String>,
+    /// The users and groups, JSON text.
+    #[serde(default)]
+    access_json: Option<String>,
     #[serde(default)]
     generation: u64,
 }
@@ -355,6 +359,16 @@ fn clip_only() -> VectorsSelector {
     }
 }
 
+/// A folder as the `dirs` payload spells it (no trailing slash; the root is `/`).
+fn dir_key(folder: &Path) -> String {
+    let d = folder.to_string_lossy().trim_end_matches('/').to_string();
+    if d.is_empty() {
+        "/".to_string()
+    } else {
+        d
+    }
+}
+
 fn is_image() -> Condition {
     Condition::matches("kind", vec!["image".to_string()])
 }
@@ -477,6 +491,7 @@ impl QdrantLibrary {
             let s = lib.settings()?;
             carried.roots = s.roots;
             carried.albums_json = s.albums_json;
+            carried.access_json = s.access_json;
         }
         lib.collection = fresh;
         lib.write_settings(&carried)?;
@@ -627,6 +642,22 @@ impl QdrantLibrary {
             .into_iter()
             .find(|a| a.alias_name == self.url.name)
             .map(|a| a.collection_name))
+    }
+
+    /// Waits (up to a minute) until the alias points at `collection`: the
+    /// process that created it has finished setting it up.
+    fn wait_for_alias(&self, collection: &str) -> Result<()> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.alias_target()?.as_deref() != Some(collection) {
+            if std::time::Instant::now() > deadline {
+                return Err(self.fail(
+                    "waiting for the library",
+                    &format!("{collection} was created by another process, which did not finish setting it up within a minute"),
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Ok(())
     }
 
     fn collections(&self) -> Result<Vec<String>> {
@@ -910,13 +941,16 @@ impl QdrantLibrary {
         let f = scope.filters;
         let mut must = Vec::new();
         if let Some(folder) = &f.folder {
-            must.push(Condition::matches(
-                "dirs",
-                vec![folder.to_string_lossy().trim_end_matches('/').to_string()]
-                    .into_iter()
-                    .map(|d| if d.is_empty() { "/".to_string() } else { d })
-                    .collect::<Vec<_>>(),
-            ));
+            must.push(Condition::matches("dirs", vec![dir_key(folder)]));
+        }
+        if let Some(within) = &f.within {
+            // A viewer's folders: any of them (none: nothing matches).
+            let dirs: Vec<String> = within.iter().map(|d| dir_key(d)).collect();
+            must.push(if dirs.is_empty() {
+                Condition::matches("kind", vec!["nothing".to_string()])
+            } else {
+                Condition::matches("dirs", dirs)
+            });
         }
         if f.after.is_some() || f.before.is_some() {
             must.push(Condition::range(
@@ -1129,6 +1163,28 @@ impl Home for QdrantLibrary {
     }
 
     fn set_model(&mut self, model_id: &str, dim: usize) -> Result<()> {
+        if self.collection.is_empty() {
+            let existing = self.collections()?;
+            let ours = |c: &String| {
+                c.strip_prefix(&format!("{}_v", self.url.name))
+                    .is_some_and(|v| v.parse::<u32>().is_ok())
+            };
+            if existing.iter().any(ours) {
+                // A collection of this library without the alias: another
+                // process is creating the library right now (it points the
+                // alias last), or one was killed while doing so. Give the first
+                // case time to finish, and join it.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                while std::time::Instant::now() < deadline {
+                    if self.alias_target()?.is_some() {
+                        self.collection = self.url.name.clone();
+                        self.load_settings()?;
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        }
         if self.collection.is_empty() || self.dim != dim {
             // The vector size is fixed per collection: a new library, or an empty
             // one taking a model of another size, gets a fresh collection.
@@ -1149,13 +1205,36 @@ impl Home for QdrantLibrary {
             } else {
                 self.settings()?
             };
-            self.create_collection(&fresh, dim)?;
-            self.collection = fresh;
-            self.write_settings(&Settings {
-                generation: carried.generation + 1,
-                ..carried
-            })?;
-            self.finish_rebuild()?;
+            match self.create_collection(&fresh, dim) {
+                // Another process (an indexing worker started at the same
+                // moment) is creating this library: use theirs once it is ready.
+                Err(Error::Remote { message, .. })
+                    if self.collection.is_empty() && message.contains("already exists") =>
+                {
+                    self.wait_for_alias(&fresh)?;
+                    self.collection = self.url.name.clone();
+                    self.load_settings()?;
+                    if self.dim != dim {
+                        return Err(self.fail(
+                            "binding the model",
+                            &format!(
+                                "another process created this library at the same moment with \
+                                 {}-dimensional vectors; this model's are {dim}",
+                                self.dim
+                            ),
+                        ));
+                    }
+                }
+                Err(e) => return Err(e),
+                Ok(()) => {
+                    self.collection = fresh;
+                    self.write_settings(&Settings {
+                        generation: carried.generation + 1,
+                        ..carried
+                    })?;
+                    self.finish_rebuild()?;
+                }
+            }
         }
         let id = model_id.to_string();
         self.update_settings(|s| {
@@ -1209,6 +1288,21 @@ impl Home for QdrantLibrary {
         self.update_settings(|s| s.albums_json = Some(j))
     }
 
+    fn access(&self) -> Result<Access> {
+        match self.settings()?.access_json {
+            None => Ok(Access::default()),
+            Some(j) => serde_json::from_str(&j).map_err(|e| Error::Remote {
+                location: self.url.to_string(),
+                message: format!("the users and groups in the settings point are unreadable: {e}"),
+            }),
+        }
+    }
+
+    fn set_access(&mut self, access: &Access) -> Result<()> {
+        let j = serde_json::to_string(access).expect("access serialises");
+        self.update_settings(|s| s.access_json = Some(j))
+    }
+
     fn len(&self) -> Result<usize> {
         if self.collection.is_empty() {
             return Ok(0);
@@ -1217,6 +1311,22 @@ impl Home for QdrantLibrary {
         let res = self.call("counting images", move |c| {
             let req = CountPointsBuilder::new(col.clone())
                 .filter(Filter::must([is_image()]))
+                .exact(true);
+            async move { c.count(req).await }
+        })?;
+        Ok(res.result.map_or(0, |r| r.count as usize))
+    }
+
+    fn count(&self, scope: &Scope<'_>) -> Result<usize> {
+        if self.collection.is_empty() {
+            return Ok(0);
+        }
+        let mut filter = self.filter(scope);
+        filter.must.push(is_image());
+        let col = self.collection.clone();
+        let res = self.call("counting images", move |c| {
+            let req = CountPointsBuilder::new(col.clone())
+                .filter(filter.clone())
                 .exact(true);
             async move { c.count(req).await }
         })?;

@@ -60,6 +60,9 @@ pub struct Filters {
     pub min_size: Option<u32>,
     /// Only members of this smart album ([`crate::albums`]).
     pub album: Option<String>,
+    /// Only images under one of these folders: what the person searching may
+    /// see ([`crate::access::Visibility`]); none when empty.
+    pub within: Option<Vec<PathBuf>>,
 }
 
 impl Filters {
@@ -69,6 +72,11 @@ impl Filters {
 
     /// Whether a record passes.
     pub fn accepts(&self, rec: &ImageRecord) -> bool {
+        if let Some(within) = &self.within {
+            if !crate::access::under_any(&rec.path_buf(), within) {
+                return false;
+            }
+        }
         if let Some(folder) = &self.folder {
             if !rec.path_buf().starts_with(folder) {
                 return false;
@@ -151,6 +159,19 @@ pub struct Hit {
 pub struct SearchResult {
     pub hits: Vec<Hit>,
     pub has_more: bool,
+    /// Where the time went.
+    pub timings: Timings,
+}
+
+/// The stages of a search, for metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    /// Making the query vector (text and image encoding, or the cache).
+    pub encode: std::time::Duration,
+    /// The candidate searches (nearest vectors and keywords).
+    pub search: std::time::Duration,
+    /// Fusion, cosines of keyword-only candidates, cutoff and the page's records.
+    pub fuse: std::time::Duration,
 }
 
 /// Parses the query language: terms joined by ` + ` or ` - `, each optionally
@@ -254,6 +275,8 @@ fn split_terms(s: &str) -> Vec<(String, Option<f32>)> {
 /// search sends every prefix.
 pub struct TextCache {
     cache: Mutex<lru::LruCache<String, Embedding>>,
+    hits: std::sync::atomic::AtomicU64,
+    misses: std::sync::atomic::AtomicU64,
 }
 
 impl TextCache {
@@ -262,16 +285,27 @@ impl TextCache {
             cache: Mutex::new(lru::LruCache::new(
                 NonZeroUsize::new(capacity.max(1)).expect("≥ 1"),
             )),
+            hits: Default::default(),
+            misses: Default::default(),
         }
+    }
+
+    /// Lookups answered from the cache, and those that encoded the text.
+    pub fn stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.hits.load(Relaxed), self.misses.load(Relaxed))
     }
 
     /// The embedding of `text` by `model`, computed once (keyed by the model too:
     /// a server may switch models while it runs).
     pub fn embed(&self, model: &ClipModel, text: &str) -> Result<Embedding> {
         let key = format!("{}\u{0}{text}", model.id());
+        use std::sync::atomic::Ordering::Relaxed;
         if let Some(e) = self.cache.lock().expect("cache lock").get(&key) {
+            self.hits.fetch_add(1, Relaxed);
             return Ok(e.clone());
         }
+        self.misses.fetch_add(1, Relaxed);
         let e = model.embed_texts(&[text])?.remove(0);
         self.cache.lock().expect("cache lock").put(key, e.clone());
         Ok(e)
@@ -348,10 +382,28 @@ pub fn search(
             "offset must be at most {MAX_OFFSET}"
         )));
     }
+    // An image the searcher may not see is no example: the same answer as for
+    // an id that does not exist, so no similarity leaks.
+    if let Some(within) = &req.filters.within {
+        let liked: Vec<ImageId> = req
+            .terms
+            .iter()
+            .filter_map(|w| match w.term {
+                Term::Like(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        let seen = lib.ids_under(&liked, within)?;
+        if let Some(id) = liked.iter().find(|id| !seen.contains(id)) {
+            return Err(Error::NotFound(format!("no image with id {id}")));
+        }
+    }
     let album = match &req.filters.album {
         Some(name) => Some(lib.album(name)?),
         None => None,
     };
+    let started = std::time::Instant::now();
+    let mut timings = Timings::default();
     // `album:NAME` alone lists the album, best match first.
     let qv = match (query_vector(lib, model, cache, &req.terms)?, &album) {
         (Some(qv), _) => qv,
@@ -360,6 +412,7 @@ pub fn search(
             return Ok(SearchResult {
                 hits: Vec::new(),
                 has_more: false,
+                timings,
             })
         }
     };
@@ -399,7 +452,9 @@ pub fn search(
     let text = (!text.is_empty()).then(|| text.join(" "));
     // Enough candidates for this page and for fusion.
     let depth = want.max(100);
+    timings.encode = started.elapsed();
     let (semantic, keyword) = lib.candidates(&qv, depth, text.as_deref(), &scope)?;
+    timings.search = started.elapsed() - timings.encode;
     let mut fused = fuse(&semantic, &keyword);
     // Cosines of every candidate: the semantic ones came with theirs.
     let mut cosine: HashMap<ImageId, f32> = semantic.iter().copied().collect();
@@ -430,7 +485,12 @@ pub fn search(
             })
         })
         .collect();
-    Ok(SearchResult { hits, has_more })
+    timings.fuse = started.elapsed() - timings.encode - timings.search;
+    Ok(SearchResult {
+        hits,
+        has_more,
+        timings,
+    })
 }
 
 /// Reciprocal-rank fusion of the semantic ranking and the keyword ranking; the

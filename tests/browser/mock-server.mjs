@@ -292,6 +292,7 @@ async function handleApi(req, res, url) {
   const p = url.pathname;
   let m;
   if (p === '/api/health') return sendJson(res, 200, { ok: true });
+  if (p === '/api/me') return sendJson(res, 200, { user: null, admin: true, roots: null, via: 'open' });
   if (p === '/api/status') return sendJson(res, 200, status());
   if (p === '/api/search' && req.method === 'GET') {
     return sendJson(res, 200, search(parseQuery((k) => url.searchParams.get(k)), null));

@@ -34,8 +34,10 @@ pub struct AppState {
     /// Held by the indexing run in progress: one run at a time per library (the
     /// initial index of `scry serve`, the watcher, `POST /api/rescan`).
     pub index_lock: Arc<Mutex<()>>,
-    /// When set, every API and image request must present this token.
-    pub token: Option<AccessToken>,
+    /// Who may ask for what ([`crate::auth`]).
+    pub auth: crate::auth::Auth,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Feeds the indexer's progress into /api/status.
@@ -51,112 +53,32 @@ impl scry_indexer::Progress for StatusProgress {
     }
 }
 
-/// The server's access token, kept as its BLAKE3 hash. Checking hashes the
-/// presented token and compares the two hashes in constant time (`blake3::Hash`'s
-/// equality is constant-time), so neither the token's bytes nor its length leak
-/// through timing.
-#[derive(Clone)]
-pub struct AccessToken(blake3::Hash);
-
-impl AccessToken {
-    pub fn new(token: &str) -> Self {
-        Self(blake3::hash(token.as_bytes()))
-    }
-
-    pub fn accepts(&self, presented: &str) -> bool {
-        blake3::hash(presented.as_bytes()) == self.0
-    }
-}
-
-/// The cookie the browser UI carries the token in (HttpOnly, SameSite=Strict).
-pub const TOKEN_COOKIE: &str = "scry_token";
-
-/// The token a request presents: `Authorization: Bearer …` or the UI's cookie.
-fn presented_token(req: &actix_web::HttpRequest) -> Option<String> {
-    let headers = req.headers();
-    if let Some(auth) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        return auth.strip_prefix("Bearer ").map(|t| t.trim().to_string());
-    }
-    headers
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(TOKEN_COOKIE)?.strip_prefix('='))
-        .map(str::to_string)
-}
-
-/// Refuses API and image requests without the server's token (when it has one).
-async fn require_token(
-    req: actix_web::dev::ServiceRequest,
-    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
-) -> Result<
-    actix_web::dev::ServiceResponse<actix_web::body::EitherBody<impl actix_web::body::MessageBody>>,
-    actix_web::Error,
-> {
-    let allowed = match req
-        .app_data::<web::Data<AppState>>()
-        .and_then(|s| s.token.clone())
-    {
-        None => true,
-        Some(token) => presented_token(req.request()).is_some_and(|t| token.accepts(&t)),
-    };
-    if allowed && !cross_site_write(req.request()) {
-        return Ok(next.call(req).await?.map_into_left_body());
-    }
-    let response = if allowed {
-        ApiError {
-            status: StatusCode::FORBIDDEN,
-            code: "cross_site",
-            message: "requests that change something must come from scry's own pages".into(),
-        }
-        .error_response()
-    } else {
-        ApiError::unauthorized().error_response()
-    };
-    Ok(req.into_response(response).map_into_right_body())
-}
-
-/// A request that changes something (not GET/HEAD), sent by a browser from
-/// another site: another page could otherwise make a visitor's browser start a
-/// re-index or edit albums on a loopback server without a token. Browsers mark
-/// every request with `Sec-Fetch-Site`; other clients don't send it.
-fn cross_site_write(req: &actix_web::HttpRequest) -> bool {
-    if matches!(
-        *req.method(),
-        actix_web::http::Method::GET | actix_web::http::Method::HEAD
-    ) {
-        return false;
-    }
-    req.headers()
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !matches!(v, "same-origin" | "none"))
-}
-
-/// `GET /?token=…`: a valid token becomes an HttpOnly cookie and the address bar
-/// loses it; anything else serves the UI (whose API calls then answer 401).
+/// `GET /?token=…`: a valid token (the server's or a user's) becomes an
+/// HttpOnly cookie and the address bar loses it; anything else serves the UI
+/// (which then asks to sign in).
 async fn index_page(
     req: actix_web::HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = req.query_string();
-    let offered = query
+    let offered = req
+        .query_string()
         .split('&')
         .find_map(|kv| kv.strip_prefix("token="))
         .map(percent_decode);
-    if let (Some(token), Some(offered)) = (&state.token, offered) {
-        if token.accepts(&offered) {
+    if let Some(offered) = offered {
+        let ip = crate::auth::peer_ip(&req);
+        state.auth.limit(ip)?;
+        if state.auth.by_token(&state, &offered).await?.is_some() {
+            let https = req.connection_info().scheme() == "https";
             return Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/"))
                 .insert_header((
                     header::SET_COOKIE,
-                    format!("{TOKEN_COOKIE}={offered}; Path=/; HttpOnly; SameSite=Strict"),
+                    crate::auth::session_cookie(&offered, https),
                 ))
                 .finish());
         }
+        state.auth.sign_in_failed(ip);
     }
     asset("index.html")
 }
@@ -189,7 +111,8 @@ impl AppState {
             cache: TextCache::default(),
             indexing: Arc::new(IndexingState::default()),
             index_lock: Arc::new(Mutex::new(())),
-            token: None,
+            auth: crate::auth::Auth::default(),
+            metrics: crate::metrics::Metrics::new(),
         }
     }
 
@@ -239,13 +162,16 @@ impl AppState {
         let mut model = self.model_for(&lib)?;
         for _ in 0..3 {
             let result = scry::query::search(&lib, &model, &self.cache, req)?;
+            self.metrics.search(&result.timings);
             let now = self.model_for(&lib)?;
             if now.id() == model.id() {
                 return Ok(result);
             }
             model = now;
         }
-        scry::query::search(&lib, &model, &self.cache, req)
+        let result = scry::query::search(&lib, &model, &self.cache, req)?;
+        self.metrics.search(&result.timings);
+        Ok(result)
     }
 
     /// Indexes `folders` (all the library's roots when empty), after any run in
@@ -305,6 +231,9 @@ impl AppState {
             &StatusProgress(self.indexing.clone()),
         );
         self.indexing.running.store(false, Ordering::Relaxed);
+        if let Ok(summary) = &result {
+            self.metrics.index_run(summary);
+        }
         result
     }
 
@@ -321,10 +250,13 @@ impl AppState {
 }
 
 /// An API error: `{"code", "message"}` with the right status.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"code": "not_found", "message": "no image with id 7"}))]
 pub struct ApiError {
     #[serde(skip)]
+    #[schema(ignore)]
     pub status: StatusCode,
+    /// A stable word for programs (`not_found`, `invalid_parameter`, …).
     pub code: &'static str,
     pub message: String,
 }
@@ -348,8 +280,8 @@ impl ApiError {
         Self {
             status: StatusCode::UNAUTHORIZED,
             code: "unauthorized",
-            message: "this server needs its access token: open the address `scry serve` printed \
-                      (it ends in ?token=…), or send `Authorization: Bearer <token>`"
+            message: "sign in: open the address `scry serve` printed (it ends in ?token=…) or \
+                      sign in with your token, or send `Authorization: Bearer <token>`"
                 .into(),
         }
     }
@@ -426,20 +358,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::PathConfig::default()
             .error_handler(|e, _| ApiError::bad_request("invalid_path", e.to_string()).into()),
     )
-    .service(
-        web::scope("/api")
-            .wrap(actix_web::middleware::from_fn(require_token))
-            .configure(crate::api::search::configure)
-            .configure(crate::api::images::configure)
-            .configure(crate::api::status::configure)
-            .configure(crate::api::albums::configure)
-            .configure(crate::api::dupes::configure)
-            .configure(crate::api::rescan::configure)
-            .configure(crate::api::embed::configure)
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::not_found("no such API endpoint"))
-            })),
-    )
+    .configure(crate::api::configure)
     .route("/", web::get().to(index_page))
     .route(
         "/{file}",
@@ -447,27 +366,48 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The UI, embedded so the binary works from any directory.
+/// The UI's files, embedded so the binary works from any directory.
+macro_rules! ui_files {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_bytes!(concat!("../../static/", $name)) as &[u8])),*]
+    };
+}
+
+/// Every file of `static/` (the UI's ES modules each have one job; see app.js).
+pub const UI_FILES: &[(&str, &[u8])] = ui_files![
+    "index.html",
+    "style.css",
+    "app.js",
+    "albums.js",
+    "api.js",
+    "dom.js",
+    "dupes.js",
+    "grid.js",
+    "input.js",
+    "lightbox.js",
+    "search.js",
+    "searchbox.js",
+    "signin.js",
+    "state.js",
+    "status.js",
+    "url.js",
+    "views.js",
+];
+
+/// One of the UI's files.
 fn asset(name: &str) -> Result<HttpResponse, ApiError> {
-    let (body, mime): (&'static [u8], &str) = match name {
-        "index.html" => (
-            include_bytes!("../../static/index.html"),
-            "text/html; charset=utf-8",
-        ),
-        "app.js" => (
-            include_bytes!("../../static/app.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "style.css" => (
-            include_bytes!("../../static/style.css"),
-            "text/css; charset=utf-8",
-        ),
-        _ => return Err(ApiError::not_found(format!("no such file: {name}"))),
+    let Some((_, body)) = UI_FILES.iter().find(|(n, _)| *n == name) else {
+        return Err(ApiError::not_found(format!("no such file: {name}")));
+    };
+    let mime = match name.rsplit('.').next() {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        _ => "text/javascript; charset=utf-8",
     };
     Ok(HttpResponse::Ok()
         .content_type(mime)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(body))
+        .body(*body))
 }
 
 /// Security headers on every response: no inline script, no framing, no sniffing.

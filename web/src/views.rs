@@ -5,14 +5,41 @@ use scry::query::Hit;
 use scry::ImageRecord;
 use serde::Serialize;
 
+/// An `f32` as the number it is: its shortest decimal form as a JSON number
+/// (`0.1743`, not the `0.17430000007152557` of widening it to `f64`), also when
+/// it passes through `serde_json::Value` (`json!`), which widens.
+pub fn short_f32(x: f32) -> f64 {
+    // Display prints the shortest decimal that reads back as the same f32.
+    x.to_string().parse().unwrap_or(f64::from(x))
+}
+
+/// `serialize_with` for `f32` fields (see [`short_f32`]).
+pub fn ser_f32<S: serde::Serializer>(x: &f32, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(short_f32(*x))
+}
+
+/// A vector of `f32` as JSON numbers in their shortest form.
+pub fn f32s_json(v: &[f32]) -> serde_json::Value {
+    serde_json::Value::Array(v.iter().map(|&x| serde_json::json!(short_f32(x))).collect())
+}
+
 /// One search result.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+#[schema(example = json!({
+    "id": 42, "path": "/photos/2019/beach/IMG_2041.jpg", "name": "IMG_2041.jpg",
+    "folder": "/photos/2019/beach", "score": 0.3127, "date": "2019-07-14T18:02:11",
+    "width": 4032, "height": 3024, "format": "jpeg",
+    "thumbnail": "/api/images/42/thumbnail", "original": "/api/images/42/original",
+    "display": "/api/images/42/original"
+}))]
 pub struct HitView {
     pub id: u64,
     pub path: String,
     pub name: String,
     pub folder: String,
     /// Cosine similarity to the query.
+    #[serde(serialize_with = "ser_f32")]
+    #[schema(value_type = f32)]
     pub score: f32,
     /// Capture date (EXIF), else modification time: "YYYY-MM-DDTHH:MM:SS".
     pub date: Option<String>,
@@ -76,7 +103,7 @@ impl HitView {
 }
 
 /// An image's metadata.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ImageView {
     pub id: u64,
     pub path: String,
@@ -109,12 +136,14 @@ impl ImageView {
 }
 
 /// One image of a duplicate group.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct DupeMemberView {
     #[serde(flatten)]
     pub image: ImageView,
     pub keeper: bool,
     /// CLIP cosine to the keeper.
+    #[serde(serialize_with = "ser_f32")]
+    #[schema(value_type = f32)]
     pub cosine: f32,
     /// Perceptual-hash bits differing from the keeper's (of 64).
     pub phash_bits: Option<u32>,
@@ -126,7 +155,7 @@ pub struct DupeMemberView {
 }
 
 /// A duplicate group: the suggested keeper first.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct DupeGroupView {
     pub tier: String,
     pub keeper: u64,
@@ -162,11 +191,13 @@ impl DupeGroupView {
 }
 
 /// A smart album (its vector stays inside).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct AlbumView {
     pub name: String,
     pub prompts: Vec<String>,
     pub example: Option<String>,
+    #[serde(serialize_with = "ser_f32")]
+    #[schema(value_type = f32)]
     pub threshold: f32,
     /// Images at or above the threshold now.
     pub count: usize,
@@ -174,21 +205,32 @@ pub struct AlbumView {
 
 impl AlbumView {
     pub fn new(lib: &scry::Library, a: &scry::albums::Album) -> scry::Result<Self> {
+        Self::seen(lib, a, &scry::access::Visibility::All)
+    }
+
+    /// As a viewer sees it: members counted among their images only.
+    pub fn seen(
+        lib: &scry::Library,
+        a: &scry::albums::Album,
+        visibility: &scry::access::Visibility,
+    ) -> scry::Result<Self> {
         Ok(Self {
             name: a.name.clone(),
             prompts: a.prompts.clone(),
             example: a.example.clone(),
             threshold: a.threshold,
-            count: scry::albums::members(lib, a, a.threshold)?.len(),
+            count: scry::albums::visible_members(lib, a, a.threshold, visibility)?.len(),
         })
     }
 }
 
 /// An image with its cosine to an album.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ScoredImageView {
     #[serde(flatten)]
     pub image: ImageView,
+    #[serde(serialize_with = "ser_f32")]
+    #[schema(value_type = f32)]
     pub score: f32,
     pub thumbnail: String,
     pub original: String,
@@ -217,4 +259,168 @@ impl ScoredImageView {
             })
             .collect())
     }
+}
+
+// ------------------------------------------------------------------ API responses
+//
+// Every JSON body the API answers with is one of these types: the OpenAPI
+// document (`/api/openapi.json`) is generated from them.
+
+/// `GET /api/health`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"ok": true}))]
+pub struct Health {
+    pub ok: bool,
+}
+
+/// What a search asked for, echoed.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct QueryEcho {
+    pub q: Option<String>,
+    pub like: Option<String>,
+    #[serde(rename = "in")]
+    pub folder: Option<String>,
+    pub after: Option<String>,
+    pub before: Option<String>,
+}
+
+/// A page of search results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchPage {
+    pub query: QueryEcho,
+    pub hits: Vec<HitView>,
+    pub offset: usize,
+    pub k: usize,
+    /// More results after this page.
+    pub has_more: bool,
+    /// Milliseconds the search took on the server.
+    pub took_ms: f64,
+}
+
+/// `GET /api/status`: what the caller can see of the library.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Status {
+    /// Images the caller can see.
+    pub images: usize,
+    /// The caller's folders (every root of the library for an admin).
+    pub roots: Vec<String>,
+    pub model: String,
+    pub indexing: bool,
+    /// Files handled by the run in progress (admins only).
+    pub indexed: Option<usize>,
+    /// Files still to handle (admins only).
+    pub queued: Option<usize>,
+    /// When the last indexing run finished (UTC).
+    pub last_run: Option<String>,
+    /// The formats this server reads: built in, and optional system codecs.
+    #[schema(value_type = Object)]
+    pub formats: serde_json::Value,
+}
+
+/// Groups per tier.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DupeCounts {
+    pub exact: usize,
+    pub near: usize,
+    pub similar: usize,
+}
+
+/// `GET /api/dupes`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Dupes {
+    pub counts: DupeCounts,
+    pub groups: Vec<DupeGroupView>,
+}
+
+/// A suggested album, not enabled yet.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SuggestedAlbum {
+    pub name: String,
+    pub prompts: Vec<String>,
+    #[serde(serialize_with = "ser_f32")]
+    #[schema(value_type = f32)]
+    pub threshold: f32,
+}
+
+/// `GET /api/albums`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Albums {
+    pub albums: Vec<AlbumView>,
+    pub suggested: Vec<SuggestedAlbum>,
+}
+
+/// Images that a threshold preview adds or drops.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlbumChange {
+    pub count: usize,
+    pub images: Vec<ScoredImageView>,
+}
+
+/// `GET /api/albums/{name}`: the album's images, best first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AlbumPage {
+    pub album: AlbumView,
+    /// The threshold shown (the album's, or the one previewed).
+    #[serde(serialize_with = "ser_f32")]
+    #[schema(value_type = f32)]
+    pub threshold: f32,
+    pub count: usize,
+    pub images: Vec<ScoredImageView>,
+    /// With `?threshold=`: what the new threshold would add.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entering: Option<AlbumChange>,
+    /// With `?threshold=`: what it would drop.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leaving: Option<AlbumChange>,
+}
+
+/// `DELETE /api/albums/{name}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Removed {
+    pub removed: String,
+}
+
+/// `POST /api/rescan`: started in the background.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RescanStarted {
+    pub started: bool,
+    /// The folder rescanned; every root when absent.
+    pub folder: Option<String>,
+}
+
+/// One embedded input.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Embedded {
+    /// The text, or the uploaded file's name.
+    pub input: String,
+    /// L2-normalised.
+    pub embedding: Vec<f32>,
+}
+
+/// `POST /api/embed`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Embeddings {
+    pub model: String,
+    pub dim: usize,
+    pub texts: Vec<Embedded>,
+    pub images: Vec<Embedded>,
+}
+
+/// Who is signed in (`GET /api/me`, `POST /api/session`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"user": "alice", "admin": false, "roots": ["/srv/photos/alice"], "via": "token"}))]
+pub struct Me {
+    /// The user's name (none on a server without users, or for the server's token).
+    pub user: Option<String>,
+    pub admin: bool,
+    /// The folders they see (none: everything).
+    pub roots: Option<Vec<String>>,
+    /// `token`, `proxy` or `open` (a server without users).
+    pub via: String,
+}
+
+/// `DELETE /api/session`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignedOut {
+    pub signed_out: bool,
 }

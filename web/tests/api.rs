@@ -243,7 +243,15 @@ async fn ui_and_headers() {
     assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
     let body = test::read_body(resp).await;
     assert!(String::from_utf8_lossy(&body).contains("app.js"));
-    for path in ["/app.js", "/style.css"] {
+    // Every file of static/ is embedded and served (a new module cannot be
+    // forgotten).
+    let mut files: Vec<String> = std::fs::read_dir(root().join("static"))
+        .unwrap()
+        .map(|e| format!("/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), scry_web::server::UI_FILES.len(), "{files:?}");
+    for path in files.iter().map(String::as_str) {
         let resp = test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
         assert_eq!(resp.status(), 200, "{path}");
     }
@@ -295,11 +303,11 @@ async fn snapshots_of_responses() {
 /// an HttpOnly cookie.
 #[actix_web::test]
 async fn access_token_guards_api_and_images() {
-    use scry_web::server::AccessToken;
+    use scry_web::auth::{AccessToken, Auth};
     let token = "0123456789abcdef-secret";
     let shared = state();
     let mut guarded = AppState::new(shared.library.clone(), shared.model());
-    guarded.token = Some(AccessToken::new(token));
+    guarded.auth = Auth::new(Some(AccessToken::new(token)), None);
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(guarded))
@@ -846,5 +854,400 @@ async fn embed_returns_the_models_normalised_vectors() {
         assert_eq!(resp.status(), 400, "{body}");
         let v: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
         assert_eq!(v["code"], code, "{body}: {v}");
+    }
+}
+
+/// Every number in `text` after `"key":` (single values and arrays), as written.
+fn numbers_after(text: &str, key: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let pat = format!("\"{key}\":");
+    for (i, _) in text.match_indices(&pat) {
+        let rest = text[i + pat.len()..].trim_start_matches('[');
+        for n in rest.split([',', ']', '}']) {
+            let n = n.trim();
+            if n.is_empty() || n.parse::<f64>().is_err() {
+                break;
+            }
+            out.push(n.to_string());
+            if !text[i + pat.len()..].starts_with('[') {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Scores, thresholds and embeddings are written as the f32 they are: the
+/// shortest decimal that reads back as the same f32 (`0.1743`, never
+/// `0.17430000007152557`), also where a response is built as a JSON value.
+#[actix_web::test]
+async fn numbers_are_written_as_the_f32_they_are() {
+    let app = app!();
+    let mut checked = 0;
+    let mut texts = Vec::new();
+    for req in [
+        test::TestRequest::get().uri("/api/search?q=cat&k=20"),
+        test::TestRequest::get().uri("/api/albums"),
+        test::TestRequest::post()
+            .uri("/api/embed")
+            .set_json(serde_json::json!({"texts": ["a dog", "a cat"]})),
+    ] {
+        let resp = test::call_service(&app, req.to_request()).await;
+        assert!(resp.status().is_success());
+        texts.push(String::from_utf8(test::read_body(resp).await.to_vec()).unwrap());
+    }
+    for text in &texts {
+        for key in ["score", "threshold", "embedding", "cosine"] {
+            for n in numbers_after(text, key) {
+                let as_f32: f32 = n.parse().unwrap();
+                assert_eq!(
+                    n,
+                    format!("{as_f32}"),
+                    "{key}: {n} is not the f32's shortest form"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} numbers found");
+}
+
+/// Reads `/metrics` with a Prometheus text parser: the sample named `name`
+/// whose labels include `labels`, 0 when absent.
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name)
+        .filter(|s| labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match &s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => *v,
+            prometheus_parse::Value::Histogram(h) => h.iter().map(|c| c.count).fold(0.0, f64::max),
+            prometheus_parse::Value::Summary(_) => 0.0,
+        })
+        .sum()
+}
+
+/// `/metrics` parses with a real Prometheus parser, and a search moves the
+/// right counters: the route's request count and latency, the query stages,
+/// the text cache.
+#[actix_web::test]
+async fn metrics_parse_and_a_search_moves_the_right_counters() {
+    let shared = state();
+    let own = web::Data::new(AppState::new(shared.library.clone(), shared.model()));
+    let app = test::init_service(App::new().app_data(own).configure(configure)).await;
+    macro_rules! scrape {
+        () => {{
+            let req = test::TestRequest::get().uri("/metrics").to_request();
+            let resp = test::call_service(&app, req).await;
+            assert_eq!(resp.status(), 200);
+            let text = String::from_utf8(test::read_body(resp).await.to_vec()).unwrap();
+            let lines: Vec<std::io::Result<String>> =
+                text.lines().map(|l| Ok(l.to_string())).collect();
+            (
+                prometheus_parse::Scrape::parse(lines.into_iter()).unwrap(),
+                text,
+            )
+        }};
+    }
+    let (before, text) = scrape!();
+    assert!(text.contains("# TYPE scry_library_images gauge"), "{text}");
+    assert_eq!(sample(&before, "scry_library_images", &[]), 19.0);
+    let search = [
+        ("route", "/api/search"),
+        ("method", "GET"),
+        ("status", "200"),
+    ];
+    assert_eq!(sample(&before, "scry_http_requests_total", &search), 0.0);
+    for _ in 0..2 {
+        let resp = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri("/api/search?q=a%20red%20fox")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(resp.status(), 200);
+    }
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/api/images/999999999")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), 404);
+    let (after, text) = scrape!();
+    assert!(text.contains("# TYPE scry_http_requests counter"), "{text}");
+    assert_eq!(
+        sample(&after, "scry_http_requests_total", &search),
+        2.0,
+        "{text}"
+    );
+    let missing = [("route", "/api/images/:id"), ("status", "404")];
+    assert_eq!(
+        sample(&after, "scry_http_requests_total", &missing),
+        1.0,
+        "{text}"
+    );
+    let latency = [("route", "/api/search"), ("method", "GET")];
+    assert_eq!(
+        sample(&after, "scry_http_request_duration_seconds_count", &latency),
+        2.0,
+        "{text}"
+    );
+    for stage in ["encode", "search", "fuse"] {
+        assert_eq!(
+            sample(
+                &after,
+                "scry_query_stage_duration_seconds_count",
+                &[("stage", stage)]
+            ),
+            2.0,
+            "{stage}: {text}"
+        );
+    }
+    // The same text twice: encoded once, then from the cache.
+    assert_eq!(
+        sample(&after, "scry_text_cache_misses_total", &[])
+            - sample(&before, "scry_text_cache_misses_total", &[]),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&after, "scry_text_cache_hits_total", &[])
+            - sample(&before, "scry_text_cache_hits_total", &[]),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        sample(&after, "scry_process_resident_memory_bytes", &[]) > 1e6,
+        "{text}"
+    );
+}
+
+/// The OpenAPI document describes what the server really answers: real
+/// responses of the endpoints validate against the schemas documented for
+/// their status (JSON Schema 2020-12, the dialect of OpenAPI 3.1).
+#[actix_web::test]
+async fn real_responses_validate_against_the_openapi_document() {
+    let (status, doc) = get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        doc["openapi"].as_str().map(|v| &v[..3]),
+        Some("3.1"),
+        "{doc}"
+    );
+    let app = app!();
+    let album = test::TestRequest::post()
+        .uri("/api/albums")
+        .set_json(serde_json::json!({"name": "openapi-check", "prompts": ["a cat"]}));
+    let mut cases: Vec<(&str, &str, test::TestRequest)> = vec![
+        ("post", "/api/albums", album),
+        (
+            "get",
+            "/api/health",
+            test::TestRequest::get().uri("/api/health"),
+        ),
+        ("get", "/api/me", test::TestRequest::get().uri("/api/me")),
+        (
+            "get",
+            "/api/status",
+            test::TestRequest::get().uri("/api/status"),
+        ),
+        (
+            "get",
+            "/api/search",
+            test::TestRequest::get().uri("/api/search?q=cat&k=5"),
+        ),
+        (
+            "get",
+            "/api/search",
+            test::TestRequest::get().uri("/api/search?k=0"),
+        ),
+        (
+            "get",
+            "/api/search",
+            test::TestRequest::get().uri("/api/search?like=999999"),
+        ),
+        (
+            "get",
+            "/api/images/{id}",
+            test::TestRequest::get().uri("/api/images/1"),
+        ),
+        (
+            "get",
+            "/api/images/{id}/similar",
+            test::TestRequest::get().uri("/api/images/1/similar?k=3"),
+        ),
+        (
+            "get",
+            "/api/dupes",
+            test::TestRequest::get().uri("/api/dupes"),
+        ),
+        (
+            "get",
+            "/api/albums",
+            test::TestRequest::get().uri("/api/albums"),
+        ),
+        (
+            "get",
+            "/api/albums/{name}",
+            test::TestRequest::get().uri("/api/albums/openapi-check?threshold=0.1&k=3"),
+        ),
+        (
+            "patch",
+            "/api/albums/{name}",
+            test::TestRequest::patch()
+                .uri("/api/albums/openapi-check")
+                .set_json(serde_json::json!({"threshold": 0.2})),
+        ),
+        (
+            "delete",
+            "/api/albums/{name}",
+            test::TestRequest::delete().uri("/api/albums/openapi-check"),
+        ),
+        (
+            "post",
+            "/api/embed",
+            test::TestRequest::post()
+                .uri("/api/embed")
+                .set_json(serde_json::json!({"texts": ["a dog"]})),
+        ),
+        (
+            "delete",
+            "/api/session",
+            test::TestRequest::delete().uri("/api/session"),
+        ),
+        (
+            "post",
+            "/api/session",
+            test::TestRequest::post()
+                .uri("/api/session")
+                .set_json(serde_json::json!({"token": "scry_0_0"})),
+        ),
+    ];
+    let mut validated = 0;
+    for (method, path, req) in cases.drain(..) {
+        let resp = test::call_service(&app, req.to_request()).await;
+        let status = resp.status().as_u16().to_string();
+        let body: Value = serde_json::from_slice(&test::read_body(resp).await).unwrap();
+        let documented = &doc["paths"][path][method]["responses"][&status];
+        assert!(
+            documented.is_object(),
+            "{method} {path} answered {status}, which the document does not list"
+        );
+        let mut schema = documented["content"]["application/json"]["schema"].clone();
+        assert!(
+            schema.is_object(),
+            "{method} {path} {status}: no JSON schema"
+        );
+        schema["components"] = doc["components"].clone();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {path} {status}: {errors:?}\n{body}"
+        );
+        validated += 1;
+    }
+    assert_eq!(validated, 17);
+}
+
+/// `openapi-spec-validator` (PyPI), the reference validator, accepts the
+/// document. `.ci/run` installs it (SCRY_OPENAPI_PYTHON names its Python);
+/// elsewhere the test says it skipped, unless SCRY_REQUIRE_OPENAPI_VALIDATOR=1.
+#[actix_web::test]
+async fn openapi_spec_validator_accepts_the_document() {
+    let python = std::env::var("SCRY_OPENAPI_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = std::process::Command::new(&python)
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        assert_ne!(
+            std::env::var("SCRY_REQUIRE_OPENAPI_VALIDATOR").as_deref(),
+            Ok("1"),
+            "openapi-spec-validator is required here but {python} cannot import it"
+        );
+        eprintln!(
+            "SKIPPED: no openapi-spec-validator for {python} (pip install openapi-spec-validator)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec_pretty(scry_web::api::openapi::document()).unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(&python)
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("OK"), "{report}");
+}
+
+/// Every example in the OpenAPI document validates against the schema it
+/// illustrates.
+#[actix_web::test]
+async fn every_documented_example_validates_against_its_schema() {
+    let doc = serde_json::to_value(scry_web::api::openapi::document()).unwrap();
+    fn walk(v: &Value, at: String, out: &mut Vec<(String, Value, Value)>) {
+        match v {
+            Value::Object(m) => {
+                let is_schema = ["type", "properties", "$ref", "allOf", "oneOf"]
+                    .iter()
+                    .any(|k| m.contains_key(*k));
+                if is_schema {
+                    let mut schema = v.clone();
+                    let examples = schema.as_object_mut().unwrap();
+                    let mut found: Vec<Value> = Vec::new();
+                    if let Some(e) = examples.remove("example") {
+                        found.push(e);
+                    }
+                    if let Some(Value::Array(es)) = examples.remove("examples") {
+                        found.extend(es);
+                    }
+                    for e in found {
+                        out.push((at.clone(), schema.clone(), e));
+                    }
+                }
+                for (k, x) in m {
+                    walk(x, format!("{at}/{k}"), out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&doc, String::new(), &mut found);
+    assert!(found.len() >= 5, "examples: {}", found.len());
+    for (at, mut schema, example) in found {
+        schema["components"] = doc["components"].clone();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&example)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "the example at {at}: {errors:?}\n{example}"
+        );
     }
 }

@@ -31,13 +31,83 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-#[test]
-fn the_ui_works_in_a_real_browser() {
+/// Whether the browser tests can run (else they say why and pass, unless CI
+/// requires them).
+fn can_run() -> bool {
     if let Some(why) = missing_prerequisite() {
         if std::env::var("SCRY_REQUIRE_BROWSER").as_deref() == Ok("1") {
             panic!("browser test required but {why}");
         }
         eprintln!("SKIPPED the browser test: {why}");
+        return false;
+    }
+    true
+}
+
+fn node_test(file: &str, env: &[(&str, &str)]) {
+    let out = Command::new("node")
+        .args(["--test", file])
+        .current_dir(root())
+        .envs(env.iter().copied())
+        .env("SCREENSHOT_DIR", root().join("target/screenshots"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    println!("{report}");
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser test {file} failed");
+    assert!(report.contains("# fail 0"), "{report}");
+}
+
+/// A server with users: sign in with a token, search, sign out.
+#[test]
+fn signing_in_to_a_shared_server_in_a_real_browser() {
+    if !can_run() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("lib");
+    let tiny = root().join("tests/fixtures/tiny-clip");
+    let scry = env!("CARGO_BIN_EXE_scry");
+    let run = |args: &[&str]| {
+        let out = Command::new(scry)
+            .args(args)
+            .args(["--db", db.to_str().unwrap()])
+            .current_dir(root())
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    run(&["index", "sample_data", "--model", tiny.to_str().unwrap()]);
+    let animals = std::fs::canonicalize(root().join("sample_data/animals")).unwrap();
+    let token = run(&["user", "add", "ann", "--root", animals.to_str().unwrap()]);
+    let (server, addr) = common::serve(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ]);
+    node_test(
+        "tests/browser/signin.test.mjs",
+        &[
+            ("SCRY_URL", &format!("http://{addr}")),
+            ("SCRY_TOKEN", token.trim()),
+            ("SCRY_USER", "ann"),
+            ("SCRY_ROOT", animals.to_str().unwrap()),
+        ],
+    );
+    drop(server);
+}
+
+#[test]
+fn the_ui_works_in_a_real_browser() {
+    if !can_run() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

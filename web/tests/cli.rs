@@ -286,6 +286,216 @@ fn serving_beyond_loopback_needs_a_real_token() {
     assert_clean_failure(&scry(&spaced, home.path()), &["--token"]);
 }
 
+/// Users are added, changed and removed while the server runs (a local
+/// library's catalog is locked by the server; the users file is not), and the
+/// server follows within a second or two.
+#[test]
+fn users_are_managed_while_the_server_runs() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("lib");
+    let db = db.to_str().unwrap();
+    let model = tiny();
+    let model = model.to_str().unwrap();
+    let ok = |args: &[&str]| -> String {
+        let mut all = args.to_vec();
+        all.extend(["--db", db]);
+        let out = scry(&all, home.path());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let fails = |args: &[&str], expect: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--db", db]);
+        assert_clean_failure(&scry(&all, home.path()), expect);
+    };
+    ok(&["index", "sample_data", "--model", model]);
+    let (_server, addr) = common::serve(&["--db", db, "--model", model]);
+    let get = |path: &str, token: Option<&str>| common::http_get(&addr, path, token);
+    // Until there are users, one person's loopback server: no token needed.
+    assert_eq!(get("/api/status", None).1["images"], 19);
+
+    let animals = root().join("sample_data/animals");
+    let animals = animals.to_str().unwrap();
+    let food = root().join("sample_data/food");
+    let food = food.to_str().unwrap();
+    let token = ok(&["user", "add", "ann", "--root", animals]);
+    let token = token.trim();
+    assert!(
+        token.starts_with("scry_") && !token.contains(char::is_whitespace),
+        "{token:?}"
+    );
+    let stored = std::fs::read_to_string(Path::new(db).join("access.json")).unwrap();
+    assert!(!stored.contains(token) && stored.contains("argon2id"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(Path::new(db).join("access.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the users file is its owner's only: {mode:o}"
+        );
+    }
+    let eventually = |path: &str, token: Option<&str>, want: u16| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (status, body) = get(path, token);
+            if status == want {
+                return body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{path}: {status} {body}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    };
+    eventually("/api/status", None, 401);
+    assert_eq!(eventually("/api/status", Some(token), 200)["images"], 3);
+
+    let list: serde_json::Value = serde_json::from_str(&ok(&["user", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["name"], "ann");
+    assert_eq!(list[0]["admin"], false);
+    fails(&["user", "add", "ann"], &["exists"]);
+    fails(&["user", "add", "no spaces"], &["user name"]);
+    fails(
+        &["user", "roots", "ann", "--root", "/no/such/folder"],
+        &["/no/such/folder"],
+    );
+    fails(&["user", "remove", "bob"], &["bob", "ann"]);
+    fails(&["user", "groups", "ann", "--group", "nope"], &["nope"]);
+
+    // A group adds its folders.
+    ok(&["group", "add", "kitchen", "--root", food]);
+    ok(&["user", "groups", "ann", "--group", "kitchen"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while get("/api/status", Some(token)).1["images"] != 5 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the group's folder never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // A new token retires the old one.
+    let new = ok(&["user", "token", "ann"]);
+    eventually("/api/status", Some(token), 401);
+    eventually("/api/status", Some(new.trim()), 200);
+    // The last user removed: the loopback server is one person's again.
+    ok(&["user", "remove", "ann"]);
+    eventually("/api/status", None, 200);
+}
+
+/// With users, a server may listen beyond loopback without --token.
+#[test]
+fn serving_beyond_loopback_with_users_needs_no_shared_token() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("lib");
+    let db = db.to_str().unwrap();
+    let model = tiny();
+    let out = scry(&["user", "add", "ann", "--db", db], home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args([
+            "serve",
+            "--db",
+            db,
+            "--model",
+            model.to_str().unwrap(),
+            "--bind",
+            "0.0.0.0:0",
+        ])
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.contains("sign in with your token"), "{line:?}");
+    assert!(!line.contains("token="), "no token printed: {line:?}");
+}
+
+/// `--preview` draws each result's thumbnail with the terminal's protocol, and
+/// nothing where none is known (here stdout is a pipe).
+#[test]
+fn search_preview_draws_thumbnails_in_the_terminals_protocol() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("lib");
+    let db = db.to_str().unwrap();
+    let model = tiny();
+    let model = model.to_str().unwrap();
+    let out = scry(
+        &["index", "sample_data", "--db", db, "--model", model],
+        home.path(),
+    );
+    assert!(out.status.success());
+    let search = |preview: Option<&str>| -> String {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scry"));
+        cmd.args([
+            "search",
+            "a cat",
+            "-k",
+            "3",
+            "--preview",
+            "--db",
+            db,
+            "--model",
+            model,
+        ])
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .env_remove("SCRY_PREVIEW");
+        if let Some(p) = preview {
+            cmd.env("SCRY_PREVIEW", p);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let kitty = search(Some("kitty"));
+    assert_eq!(
+        kitty.matches("\x1b_Ga=T,f=100,c=16,").count(),
+        3,
+        "{kitty:?}"
+    );
+    let iterm = search(Some("iterm"));
+    let starts: Vec<&str> = iterm.split("\x1b]1337;File=inline=1;").skip(1).collect();
+    assert_eq!(starts.len(), 3);
+    for s in starts {
+        let b64 = s.split_once(':').unwrap().1.split('\x07').next().unwrap();
+        assert!(b64.starts_with("/9j/"), "a JPEG, base64: {}", &b64[..20]);
+    }
+    let sixel = search(Some("sixel"));
+    assert_eq!(sixel.matches("\x1bP").count(), 3, "three sixel images");
+    // A pipe, nothing forced: the plain table, no escape at all.
+    let plain = search(None);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert_eq!(plain.lines().count(), 5, "header, 3 results, more: {plain}");
+    assert_eq!(search(Some("none")), plain);
+}
+
 /// Small distinct PNGs, deterministic from `seed`.
 /// `scry index PHOTOS --db DB --model MODEL EXTRA…`, as owned arguments.
 fn index_args(photos: &Path, db: &Path, model: &Path, extra: &[&str]) -> Vec<String> {

@@ -172,6 +172,36 @@ fn every_command_works_on_a_qdrant_library() {
     ]));
     assert_eq!(in_album["hits"].as_array().unwrap().len(), 8);
 
+    // Users live in the collection's settings, and a rebuild carries them over.
+    let animals = photos.join("animals");
+    let added = scry(&[
+        "user",
+        "add",
+        "ann",
+        "--root",
+        animals.to_str().unwrap(),
+        "--db",
+        url,
+    ]);
+    let token = String::from_utf8_lossy(&added.stdout).trim().to_string();
+    assert!(token.starts_with("scry_"), "{}", stderr(&added));
+    ok(&scry(&[
+        "index",
+        p,
+        "--db",
+        url,
+        "--model",
+        &tiny,
+        "--rebuild",
+        "--json",
+    ]));
+    let access = connect(url).access().unwrap();
+    assert_eq!(access.authenticate(&token), Some("ann"));
+    assert_eq!(
+        access.users["ann"].roots,
+        vec![animals.canonicalize().unwrap()]
+    );
+
     // Another model is refused, with what to do.
     let other = tmp.path().join("other-model");
     std::fs::create_dir_all(&other).unwrap();
@@ -439,19 +469,7 @@ fn other_model(at: &Path) -> String {
 }
 
 fn http_get(port: u16, path: &str) -> (u16, serde_json::Value) {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out);
-    let status: u16 = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map(|b| b.1).unwrap_or("");
-    (
-        status,
-        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
+    common::http_get(&format!("127.0.0.1:{port}"), path, None)
 }
 
 fn hits(v: &serde_json::Value) -> Vec<(String, f64)> {
@@ -591,4 +609,63 @@ fn two_servers_on_one_collection_answer_alike_and_either_can_die() {
     let (status, body) = http_get(port(&c), "/api/search?q=a%20photo&k=10");
     assert_eq!(status, 200, "{body}");
     drop(third);
+}
+
+/// Two indexing workers at once on one collection (`--shard 1/2`, `--shard
+/// 2/2`), with nothing shared but Qdrant: every image exactly once, each worker
+/// an even part of the work; re-runs find everything unchanged.
+#[test]
+fn two_workers_index_their_shares_into_one_collection_at_once() {
+    let Some(server) = QdrantServer::shared() else {
+        return;
+    };
+    let url = server.url("two_workers", false);
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    generate_images(&photos, 300, 41);
+    let (p, tiny) = (photos.to_str().unwrap().to_string(), tiny());
+    let worker = |i: u32| {
+        Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(["index", &p, "--db", &url, "--model", &tiny, "--json"])
+            .args(["--shard", &format!("{i}/2")])
+            .current_dir(root())
+            .env("HF_HUB_OFFLINE", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let (a, b) = (worker(1), worker(2));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let took = started.elapsed();
+    let (a, b) = (ok(&a), ok(&b));
+    let (na, nb) = (a["new"].as_u64().unwrap(), b["new"].as_u64().unwrap());
+    assert_eq!(na + nb, 300, "{a}\n{b}");
+    assert!(na.abs_diff(nb) <= 60, "uneven shares: {na} and {nb}");
+    eprintln!(
+        "two workers: {na} + {nb} images in {:.1} s ({:.1} and {:.1} images/s per worker's own time)",
+        took.as_secs_f64(),
+        na as f64 / a["seconds"].as_f64().unwrap(),
+        nb as f64 / b["seconds"].as_f64().unwrap()
+    );
+    assert_exactly_once(&url, 300);
+    // Again, one after the other: each finds its own share unchanged.
+    for i in [1, 2] {
+        let again = ok(&worker(i).wait_with_output().unwrap());
+        assert_eq!(again["new"], 0, "{again}");
+        assert_eq!(again["removed"], 0, "{again}");
+    }
+    assert_exactly_once(&url, 300);
+    // A Kubernetes Indexed Job's pod: the share from JOB_COMPLETION_INDEX.
+    let pod = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args([
+            "index", &p, "--db", &url, "--model", &tiny, "--json", "--shard", "2",
+        ])
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .env("JOB_COMPLETION_INDEX", "1")
+        .output()
+        .unwrap();
+    assert_eq!(ok(&pod)["unchanged"], nb, "pod 1 is worker 2/2");
 }

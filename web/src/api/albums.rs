@@ -4,10 +4,12 @@
 use actix_web::{web, HttpResponse};
 use scry::albums::{self, Album};
 use serde::Deserialize;
-use serde_json::json;
 
+use crate::auth::Viewer;
 use crate::server::{ApiError, AppState};
-use crate::views::{AlbumView, ScoredImageView};
+use crate::views::{
+    AlbumChange, AlbumPage, AlbumView, Albums, Removed, ScoredImageView, SuggestedAlbum,
+};
 
 fn invalid(e: scry::Error) -> ApiError {
     match e {
@@ -37,40 +39,113 @@ fn writable(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn list(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// Whether `viewer` may see album `a`: theirs, or shared.
+fn mine_or_shared(viewer: &Viewer, a: &Album) -> bool {
+    a.owner.is_none() || (a.owner.is_some() && a.owner == viewer.name)
+}
+
+/// The album `name` as `viewer` means it: their own, else the shared one of
+/// that name. Another user's album is answered as one that does not exist.
+pub(crate) fn resolve(lib: &scry::Library, viewer: &Viewer, name: &str) -> Result<Album, ApiError> {
+    let all = lib.albums()?;
+    let own = viewer.name.as_deref().and_then(|me| {
+        all.iter()
+            .find(|a| a.name == name && a.owner.as_deref() == Some(me))
+    });
+    if let Some(a) = own.or_else(|| all.iter().find(|a| a.name == name && a.owner.is_none())) {
+        return Ok(a.clone());
+    }
+    let names: Vec<&str> = all
+        .iter()
+        .filter(|a| mine_or_shared(viewer, a))
+        .map(|a| a.name.as_str())
+        .collect();
+    Err(ApiError::not_found(format!(
+        "no album named {name:?}; {}",
+        if names.is_empty() {
+            "there are none yet".to_string()
+        } else {
+            format!("albums: {}", names.join(", "))
+        }
+    )))
+}
+
+/// Changing a shared album is for admins.
+fn may_change(viewer: &Viewer, a: &Album) -> Result<(), ApiError> {
+    if a.owner.is_none() && !viewer.admin {
+        return Err(ApiError {
+            status: actix_web::http::StatusCode::FORBIDDEN,
+            code: "admin_only",
+            message: format!("album {} is shared: only an admin may change it", a.name),
+        });
+    }
+    Ok(())
+}
+
+/// The caller's albums and the shared ones, and the suggested albums not enabled.
+#[utoipa::path(get, path = "/api/albums", tag = "albums",
+    responses((status = 200, body = Albums), (status = 401, description = "Not signed in", body = ApiError)))]
+pub(crate) async fn list(
+    state: web::Data<AppState>,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     let (views, suggested) = web::block(move || -> Result<_, ApiError> {
         let lib = st.read();
         let views: Vec<AlbumView> = lib
             .albums()?
             .iter()
-            .map(|a| AlbumView::new(&lib, a))
+            .filter(|a| mine_or_shared(&viewer, a))
+            .map(|a| AlbumView::seen(&lib, a, &viewer.visibility))
             .collect::<scry::Result<_>>()?;
-        let suggested: Vec<serde_json::Value> = albums::SUGGESTED
+        let suggested: Vec<SuggestedAlbum> = albums::SUGGESTED
             .iter()
             .filter(|s| !views.iter().any(|v| v.name == s.name))
-            .map(|s| json!({"name": s.name, "prompts": s.prompts, "threshold": s.threshold}))
+            .map(|s| SuggestedAlbum {
+                name: s.name.to_string(),
+                prompts: s.prompts.iter().map(|p| p.to_string()).collect(),
+                threshold: s.threshold,
+            })
             .collect();
         Ok((views, suggested))
     })
     .await??;
-    Ok(HttpResponse::Ok().json(json!({"albums": views, "suggested": suggested})))
+    Ok(HttpResponse::Ok().json(Albums {
+        albums: views,
+        suggested,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewAlbum {
+#[schema(example = json!({"name": "receipts", "prompts": ["a photo of a receipt"], "threshold": 0.25}))]
+pub(crate) struct NewAlbum {
+    /// 1–40 of a-z, 0-9, - and _.
+    #[schema(pattern = "^[a-z0-9_-]{1,40}$")]
     name: String,
+    /// What belongs, in words (a suggested album's name needs none).
     #[serde(default)]
     prompts: Vec<String>,
+    /// Lowest cosine to the album's vector (default 0.25).
+    #[schema(minimum = -1.0, maximum = 1.0)]
     threshold: Option<f32>,
     /// An indexed image as the example ("more like this").
     like: Option<u64>,
+    /// Shared with everyone (admins only); otherwise the album is the
+    /// signed-in user's.
+    #[serde(default)]
+    shared: bool,
 }
 
-async fn create(
+/// Defines (or redefines) an album: the caller's own, or shared (admins).
+#[utoipa::path(post, path = "/api/albums", tag = "albums", request_body = NewAlbum,
+    responses((status = 201, body = AlbumView), (status = 400, description = "A bad name, prompt or threshold", body = ApiError), (status = 401, description = "Not signed in", body = ApiError),
+        (status = 403, description = "A shared album, by a user", body = ApiError),
+        (status = 404, description = "like: no such image (or not one the caller may see)", body = ApiError)))]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     body: web::Json<NewAlbum>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     albums::check_name(&body.name).map_err(invalid)?;
@@ -111,14 +186,30 @@ async fn create(
         .or(suggested.map(|s| s.threshold))
         .unwrap_or(albums::DEFAULT_THRESHOLD);
     albums::check_threshold(threshold).map_err(invalid)?;
+    if body.shared && !viewer.admin {
+        return Err(ApiError {
+            status: actix_web::http::StatusCode::FORBIDDEN,
+            code: "admin_only",
+            message: "only an admin may make a shared album".into(),
+        });
+    }
+    let owner = if body.shared {
+        None
+    } else {
+        viewer.name.clone()
+    };
     let st = state.clone();
     let view = web::block(move || -> Result<AlbumView, ApiError> {
         let example = match body.like {
-            Some(id) => Some(
-                st.read()
-                    .vector(id)?
-                    .ok_or_else(|| ApiError::not_found(format!("no image with id {id}")))?,
-            ),
+            Some(id) => {
+                let lib = st.read();
+                let gone = || ApiError::not_found(format!("no image with id {id}"));
+                let rec = lib.meta(id)?.ok_or_else(gone)?;
+                if !viewer.sees(&rec.path_buf()) {
+                    return Err(gone());
+                }
+                Some(lib.vector(id)?.ok_or_else(gone)?)
+            }
             None => None,
         };
         // Encoding happens before the write lock: readers are never held up by it.
@@ -136,6 +227,7 @@ async fn create(
             },
             threshold,
             vector,
+            owner,
         };
         let mut lib = st
             .library
@@ -143,17 +235,21 @@ async fn create(
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         lib.put_album(album.clone()).map_err(invalid)?;
         remember(&lib);
-        Ok(AlbumView::new(&lib, &album)?)
+        Ok(AlbumView::seen(&lib, &album, &viewer.visibility)?)
     })
     .await??;
     Ok(HttpResponse::Created().json(view))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ShowParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ShowParams {
     /// Preview this threshold: what would enter and leave.
+    #[param(value_type = Option<f32>)]
     threshold: Option<String>,
+    /// Most images listed (default 60).
+    #[param(value_type = Option<u32>)]
     k: Option<String>,
 }
 
@@ -174,10 +270,15 @@ fn parse_threshold(v: Option<&str>) -> Result<Option<f32>, ApiError> {
     }
 }
 
-async fn show(
+/// An album's images, best first; with `threshold`, what it would add and drop.
+#[utoipa::path(get, path = "/api/albums/{name}", tag = "albums",
+    params(("name" = String, Path, description = "Album name"), ShowParams),
+    responses((status = 200, body = AlbumPage), (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such album for the caller", body = ApiError)))]
+pub(crate) async fn show(
     state: web::Data<AppState>,
     name: web::Path<String>,
     params: web::Query<ShowParams>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let preview = parse_threshold(params.threshold.as_deref())?;
     let k: usize = match params.k.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -195,24 +296,33 @@ async fn show(
     };
     let st = state.clone();
     let name = name.into_inner();
-    let body = web::block(move || -> Result<serde_json::Value, ApiError> {
+    let body = web::block(move || -> Result<AlbumPage, ApiError> {
         let lib = st.read();
-        let album = lib.album(&name)?;
+        let album = resolve(&lib, &viewer, &name)?;
+        let vis = &viewer.visibility;
         let views = |list: &[(u64, f32)]| -> scry::Result<Vec<ScoredImageView>> {
             ScoredImageView::many(&lib, &list[..list.len().min(k)])
         };
         let threshold = preview.unwrap_or(album.threshold);
-        let members = albums::members(&lib, &album, threshold)?;
-        let mut out = json!({
-            "album": AlbumView::new(&lib, &album)?,
-            "threshold": threshold,
-            "count": members.len(),
-            "images": views(&members)?,
-        });
+        let members = albums::visible_members(&lib, &album, threshold, vis)?;
+        let mut out = AlbumPage {
+            album: AlbumView::seen(&lib, &album, vis)?,
+            threshold,
+            count: members.len(),
+            images: views(&members)?,
+            entering: None,
+            leaving: None,
+        };
         if preview.is_some() {
-            let (enter, leave) = albums::preview(&lib, &album, threshold)?;
-            out["entering"] = json!({"count": enter.len(), "images": views(&enter)?});
-            out["leaving"] = json!({"count": leave.len(), "images": views(&leave)?});
+            let (enter, leave) = albums::preview(&lib, &album, threshold, vis)?;
+            let change = |list: &[(u64, f32)]| -> scry::Result<AlbumChange> {
+                Ok(AlbumChange {
+                    count: list.len(),
+                    images: views(list)?,
+                })
+            };
+            out.entering = Some(change(&enter)?);
+            out.leaving = Some(change(&leave)?);
         }
         Ok(out)
     })
@@ -220,16 +330,23 @@ async fn show(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Update {
+pub(crate) struct Update {
     threshold: f32,
 }
 
-async fn update(
+/// Sets an album's threshold.
+#[utoipa::path(patch, path = "/api/albums/{name}", tag = "albums",
+    params(("name" = String, Path, description = "Album name")), request_body = Update,
+    responses((status = 200, body = AlbumView), (status = 401, description = "Not signed in", body = ApiError),
+        (status = 403, description = "A shared album, by a user", body = ApiError),
+        (status = 404, description = "No such album for the caller", body = ApiError)))]
+pub(crate) async fn update(
     state: web::Data<AppState>,
     name: web::Path<String>,
     body: web::Json<Update>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     albums::check_threshold(body.threshold).map_err(invalid)?;
     writable(&state)?;
@@ -240,19 +357,27 @@ async fn update(
             .library
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut album = lib.album(&name)?;
+        let mut album = resolve(&lib, &viewer, &name)?;
+        may_change(&viewer, &album)?;
         album.threshold = threshold;
         lib.put_album(album.clone()).map_err(invalid)?;
         remember(&lib);
-        Ok(AlbumView::new(&lib, &album)?)
+        Ok(AlbumView::seen(&lib, &album, &viewer.visibility)?)
     })
     .await??;
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn remove(
+/// Removes an album (the images stay).
+#[utoipa::path(delete, path = "/api/albums/{name}", tag = "albums",
+    params(("name" = String, Path, description = "Album name")),
+    responses((status = 200, body = Removed), (status = 401, description = "Not signed in", body = ApiError),
+        (status = 403, description = "A shared album, by a user", body = ApiError),
+        (status = 404, description = "No such album for the caller", body = ApiError)))]
+pub(crate) async fn remove(
     state: web::Data<AppState>,
     name: web::Path<String>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     writable(&state)?;
     let name = name.into_inner();
@@ -262,20 +387,12 @@ async fn remove(
             .library
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !lib.remove_album(&name)? {
-            lib.album(&name)?;
-        }
+        let album = resolve(&lib, &viewer, &name)?;
+        may_change(&viewer, &album)?;
+        lib.remove_album(&album.key())?;
         remember(&lib);
         Ok(())
     })
     .await??;
-    Ok(HttpResponse::Ok().json(json!({"removed": removed})))
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/albums", web::get().to(list))
-        .route("/albums", web::post().to(create))
-        .route("/albums/{name}", web::get().to(show))
-        .route("/albums/{name}", web::patch().to(update))
-        .route("/albums/{name}", web::delete().to(remove));
+    Ok(HttpResponse::Ok().json(Removed { removed }))
 }

@@ -7,17 +7,18 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::server::{ApiError, AppState};
+use crate::views::{Embedded, Embeddings};
 
 const MAX_TEXTS: usize = 64;
 const MAX_IMAGES: usize = 16;
 const MAX_TEXT_CHARS: usize = 2000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonBody {
+pub(crate) struct JsonBody {
+    /// At most 64, each at most 2000 characters.
     #[serde(default)]
     texts: Vec<String>,
 }
@@ -49,35 +50,50 @@ async fn embed(
         ));
     }
     let model = state.model();
-    let out = web::block(move || -> Result<serde_json::Value, ApiError> {
+    let out = web::block(move || -> Result<Embeddings, ApiError> {
         let pre = model.preprocessor();
         let mut pixels = Vec::with_capacity(images.len());
         for (name, bytes) in &images {
-            pixels.push(pre.pixels_from_bytes(bytes).map_err(|e| {
-                ApiError::bad_request("invalid_image", format!("{name}: {e}"))
-            })?);
+            pixels.push(
+                pre.pixels_from_bytes(bytes)
+                    .map_err(|e| ApiError::bad_request("invalid_image", format!("{name}: {e}")))?,
+            );
         }
         let image_vecs = model.embed_pixels(&pixels, pixels.len().max(1))?;
         let text_vecs = model.embed_texts(&texts)?;
-        Ok(json!({
-            "model": model.id(),
-            "dim": model.dim(),
-            "texts": texts.iter().zip(text_vecs).map(|(t, e)| json!({"input": t, "embedding": e})).collect::<Vec<_>>(),
-            "images": images.iter().zip(image_vecs).map(|((n, _), e)| json!({"input": n, "embedding": e})).collect::<Vec<_>>(),
-        }))
+        let embedded = |input: String, embedding| Embedded { input, embedding };
+        Ok(Embeddings {
+            model: model.id().to_string(),
+            dim: model.dim(),
+            texts: texts
+                .into_iter()
+                .zip(text_vecs)
+                .map(|(t, e)| embedded(t, e))
+                .collect(),
+            images: images
+                .into_iter()
+                .zip(image_vecs)
+                .map(|((n, _), e)| embedded(n, e))
+                .collect(),
+        })
     })
     .await??;
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn post_json(
+/// L2-normalised CLIP embeddings of texts (JSON) or of texts and images
+/// (multipart: `text` fields and `image` files, at most 16).
+#[utoipa::path(post, path = "/api/embed", tag = "embed",
+    request_body(content((JsonBody = "application/json"), (EmbedUpload = "multipart/form-data"))),
+    responses((status = 200, body = Embeddings), (status = 400, description = "Nothing to embed, too many inputs, or not an image", body = ApiError), (status = 401, description = "Not signed in", body = ApiError)))]
+pub(crate) async fn post_json(
     state: web::Data<AppState>,
     body: web::Json<JsonBody>,
 ) -> Result<HttpResponse, ApiError> {
     embed(state, body.into_inner().texts, Vec::new()).await
 }
 
-async fn post_multipart(
+pub(crate) async fn post_multipart(
     state: web::Data<AppState>,
     mut form: Multipart,
 ) -> Result<HttpResponse, ApiError> {
@@ -108,20 +124,24 @@ async fn post_multipart(
     embed(state, texts, images).await
 }
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/embed")
-            .route(
-                web::post()
-                    .guard(actix_web::guard::fn_guard(|ctx| {
-                        ctx.head()
-                            .headers()
-                            .get("content-type")
-                            .and_then(|v| v.to_str().ok())
-                            .is_some_and(|v| v.starts_with("application/json"))
-                    }))
-                    .to(post_json),
-            )
-            .route(web::post().to(post_multipart)),
-    );
+/// The multipart form of `POST /api/embed`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct EmbedUpload {
+    /// Texts (repeatable).
+    text: Vec<String>,
+    /// Images (repeatable).
+    #[schema(value_type = Vec<String>, format = Binary)]
+    image: Vec<Vec<u8>>,
+}
+
+/// Whether a request's body is JSON (else it is multipart).
+pub(crate) fn is_json() -> impl actix_web::guard::Guard {
+    actix_web::guard::fn_guard(|ctx| {
+        ctx.head()
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"))
+    })
 }

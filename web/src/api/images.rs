@@ -7,26 +7,42 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::search::SearchParams;
+use crate::auth::Viewer;
 use crate::server::{ApiError, AppState};
-use crate::views::ImageView;
+use crate::views::{ImageView, SearchPage};
 
-fn record(state: &AppState, id: u64) -> Result<scry::ImageRecord, ApiError> {
+/// The record of image `id`, if `viewer` may see it: an image outside their
+/// folders is answered exactly as one that does not exist.
+fn record(state: &AppState, id: u64, viewer: &Viewer) -> Result<scry::ImageRecord, ApiError> {
     state
         .read()
         .meta(id)?
+        .filter(|r| viewer.sees(&r.path_buf()))
         .ok_or_else(|| ApiError::not_found(format!("no image with id {id}")))
 }
 
-async fn meta(state: web::Data<AppState>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(ImageView::new(id, &record(&state, id)?)))
-}
-
-async fn thumbnail(
+/// An image's metadata.
+#[utoipa::path(get, path = "/api/images/{id}", tag = "images", params(("id" = u64, Path, description = "Image id")),
+    responses((status = 200, body = ImageView), (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such image, or not one the caller may see", body = ApiError)))]
+pub(crate) async fn meta(
     state: web::Data<AppState>,
     id: web::Path<u64>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
+    Ok(HttpResponse::Ok().json(ImageView::new(id, &record(&state, id, &viewer)?)))
+}
+
+/// The image's thumbnail (JPEG).
+#[utoipa::path(get, path = "/api/images/{id}/thumbnail", tag = "images", params(("id" = u64, Path, description = "Image id")),
+    responses((status = 200, description = "JPEG", content_type = "image/jpeg"), (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such image, or not one the caller may see", body = ApiError)))]
+pub(crate) async fn thumbnail(
+    state: web::Data<AppState>,
+    id: web::Path<u64>,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    record(&state, id, &viewer)?;
     let bytes = state
         .read()
         .thumbnail(id)?
@@ -47,8 +63,9 @@ fn picture(mime: &str, bytes: Vec<u8>) -> HttpResponse {
 async fn read_original(
     state: &web::Data<AppState>,
     id: u64,
+    viewer: &Viewer,
 ) -> Result<(scry::ImageRecord, Vec<u8>), ApiError> {
-    let rec = record(state, id)?;
+    let rec = record(state, id, viewer)?;
     let roots = state.read().roots()?;
     let path = rec.path_buf();
     let bytes = web::block(move || -> Result<Vec<u8>, ApiError> {
@@ -85,11 +102,15 @@ fn mime_of(format: &str) -> &'static str {
     }
 }
 
-async fn original(
+/// The original file, as it is on disk.
+#[utoipa::path(get, path = "/api/images/{id}/original", tag = "images", params(("id" = u64, Path, description = "Image id")),
+    responses((status = 200, description = "The file, with its format's media type", content_type = "application/octet-stream"), (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such image, or not one the caller may see", body = ApiError)))]
+pub(crate) async fn original(
     state: web::Data<AppState>,
     id: web::Path<u64>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let (rec, bytes) = read_original(&state, id.into_inner()).await?;
+    let (rec, bytes) = read_original(&state, id.into_inner(), &viewer).await?;
     Ok(picture(mime_of(&rec.format), bytes))
 }
 
@@ -99,8 +120,17 @@ const DISPLAY_LONG_SIDE: u32 = 2560;
 /// A picture of image `id` the browser can show: the original when browsers
 /// display its format, else a JPEG rendition (HEIC, RAW previews, JPEG XL, TIFF),
 /// decoded as the indexer does and at most 2560 pixels on its long side.
-async fn display(state: web::Data<AppState>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
-    let (rec, bytes) = read_original(&state, id.into_inner()).await?;
+/// A picture the browser can show: the original, or a JPEG rendition (at most
+/// 2560 px) of formats browsers do not display (HEIC, RAW, JPEG XL, TIFF).
+#[utoipa::path(get, path = "/api/images/{id}/display", tag = "images", params(("id" = u64, Path, description = "Image id")),
+    responses((status = 200, description = "The original or a JPEG", content_type = "image/jpeg"), (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such image, or not one the caller may see", body = ApiError),
+        (status = 415, description = "The file cannot be decoded here now", body = ApiError)))]
+pub(crate) async fn display(
+    state: web::Data<AppState>,
+    id: web::Path<u64>,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    let (rec, bytes) = read_original(&state, id.into_inner(), &viewer).await?;
     if crate::views::browser_shows(&rec.format) {
         return Ok(picture(mime_of(&rec.format), bytes));
     }
@@ -132,17 +162,27 @@ async fn display(state: web::Data<AppState>, id: web::Path<u64>) -> Result<HttpR
     Ok(picture("image/jpeg", jpeg))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct SimilarParams {
+#[into_params(parameter_in = Query)]
+pub(crate) struct SimilarParams {
+    /// Results per page (1–1000, default 30).
+    #[param(value_type = Option<u32>)]
     k: Option<String>,
+    /// Results to skip.
+    #[param(value_type = Option<u32>)]
     offset: Option<String>,
 }
 
-async fn similar(
+/// Images like this one ("more like this"), from the caller's folders.
+#[utoipa::path(get, path = "/api/images/{id}/similar", tag = "images",
+    params(("id" = u64, Path, description = "Image id"), SimilarParams),
+    responses((status = 200, body = SearchPage), (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such image, or not one the caller may see", body = ApiError)))]
+pub(crate) async fn similar(
     state: web::Data<AppState>,
     id: web::Path<u64>,
     params: web::Query<SimilarParams>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let p = params.into_inner();
     let params = SearchParams {
@@ -151,13 +191,5 @@ async fn similar(
         offset: p.offset,
         ..Default::default()
     };
-    super::search::search_with(state, params).await
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/images/{id}", web::get().to(meta))
-        .route("/images/{id}/thumbnail", web::get().to(thumbnail))
-        .route("/images/{id}/original", web::get().to(original))
-        .route("/images/{id}/display", web::get().to(display))
-        .route("/images/{id}/similar", web::get().to(similar));
+    super::search::search_with(state, params, viewer).await
 }

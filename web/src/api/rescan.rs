@@ -13,13 +13,15 @@ use std::path::{Path, PathBuf};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::server::{ApiError, AppState};
+use crate::views::RescanStarted;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RescanBody {
+pub(crate) struct RescanBody {
+    /// An absolute folder inside one of the roots; every root when absent.
+    #[schema(value_type = Option<String>)]
     folder: Option<PathBuf>,
 }
 
@@ -62,7 +64,18 @@ fn resolve(folder: &Path, roots: &[PathBuf]) -> Result<PathBuf, ApiError> {
     Ok(canonical)
 }
 
-async fn rescan(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+/// Looks for new, changed and removed photos now, in the background (admins).
+#[utoipa::path(post, path = "/api/rescan", tag = "library", request_body(content = Option<RescanBody>),
+    responses((status = 202, body = RescanStarted), (status = 400, description = "A folder outside the roots", body = ApiError), (status = 401, description = "Not signed in", body = ApiError),
+        (status = 403, description = "Not an admin", body = ApiError),
+        (status = 409, description = "A run is in progress, or the library is read-only", body = ApiError)))]
+pub(crate) async fn rescan(
+    state: web::Data<AppState>,
+    body: web::Bytes,
+    viewer: crate::auth::Viewer,
+) -> Result<HttpResponse, ApiError> {
+    // The route is Admin in the endpoint table; checked here too.
+    viewer.require_admin()?;
     let body: RescanBody = if body.iter().all(u8::is_ascii_whitespace) {
         RescanBody::default()
     } else {
@@ -102,12 +115,8 @@ async fn rescan(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResp
                 .into(),
         });
     }
-    Ok(HttpResponse::Accepted().json(json!({
-        "started": true,
-        "folder": folder.map(|f| f.display().to_string()),
-    })))
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rescan", web::post().to(rescan));
+    Ok(HttpResponse::Accepted().json(RescanStarted {
+        started: true,
+        folder: folder.map(|f| f.display().to_string()),
+    }))
 }

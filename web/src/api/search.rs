@@ -10,29 +10,68 @@ use scry::query::{
     MAX_TEXT_CHARS,
 };
 use serde::Deserialize;
-use serde_json::json;
 
+use crate::auth::Viewer;
 use crate::server::{ApiError, AppState, MAX_UPLOAD_BYTES};
-use crate::views::HitView;
+use crate::views::{HitView, QueryEcho, SearchPage};
 
 /// Query parameters; unknown keys are refused (a typo must not silently widen a search).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
+    /// The query: text, `like:ID`, weights and signs (`2:beach + sunset - people`).
     pub q: Option<String>,
+    /// An image id: "more like this".
+    #[param(value_type = Option<u64>)]
+    #[schema(value_type = Option<u64>)]
     pub like: Option<String>,
+    /// Only images under this folder.
     #[serde(rename = "in")]
     pub folder: Option<String>,
+    /// Taken on or after this date (YYYY-MM-DD).
+    #[param(format = Date)]
+    #[schema(format = Date)]
     pub after: Option<String>,
+    /// Taken before this date (YYYY-MM-DD).
+    #[param(format = Date)]
+    #[schema(format = Date)]
     pub before: Option<String>,
+    /// Camera make or model contains this.
     pub camera: Option<String>,
+    /// File format (jpeg, png, heic, …).
     pub format: Option<String>,
+    /// The shorter side has at least this many pixels.
+    #[param(value_type = Option<u32>)]
+    #[schema(value_type = Option<u32>)]
     pub min_size: Option<String>,
     /// A smart album's name (also `album:NAME` inside `q`).
     pub album: Option<String>,
+    /// Results per page (1–1000, default 30).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub k: Option<String>,
+    /// Results to skip (pagination).
+    #[param(value_type = Option<u32>, maximum = 100000)]
+    #[schema(value_type = Option<u32>, maximum = 100000)]
     pub offset: Option<String>,
+    /// `true`: drop results below a threshold that adapts to the query.
+    #[param(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>)]
     pub cutoff: Option<String>,
+}
+
+/// `POST /api/search`: an image to search by, and the same fields as the query
+/// parameters of `GET /api/search`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SearchUpload {
+    /// The image (JPEG, PNG, WebP, HEIC, …; at most 32 MB).
+    #[schema(value_type = String, format = Binary)]
+    image: Vec<u8>,
+    q: Option<String>,
+    k: Option<u32>,
+    offset: Option<u32>,
 }
 
 fn number<T: std::str::FromStr>(
@@ -148,6 +187,7 @@ impl SearchParams {
                 min_size: number("min_size", &self.min_size, 0u32, 1_000_000)
                     .map(|v| (v > 0).then_some(v))?,
                 album,
+                within: None,
             },
             k: number("k", &self.k, 30usize, MAX_K as u64)?,
             offset: number("offset", &self.offset, 0usize, MAX_OFFSET as u64)?,
@@ -160,16 +200,20 @@ impl SearchParams {
 pub async fn search_with(
     state: web::Data<AppState>,
     params: SearchParams,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    run(state, params, None).await
+    run(state, params, None, viewer).await
 }
 
 async fn run(
     state: web::Data<AppState>,
     params: SearchParams,
     image: Option<Vec<u8>>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let req = params.request(image)?;
+    let mut req = params.request(image)?;
+    // Only what the viewer may see, inside the search.
+    req.filters.within = viewer.within();
     if req.k == 0 {
         return Err(ApiError::bad_request(
             "invalid_parameter",
@@ -180,16 +224,29 @@ async fn run(
     let (k, offset) = (req.k, req.offset);
     // Encoding a query is CPU work: off the async workers.
     let st = state.clone();
-    let result = web::block(move || st.search(&req)).await??;
+    let result = web::block(move || -> Result<_, ApiError> {
+        if let Some(name) = req.filters.album.take() {
+            // The viewer's album of that name, else the shared one.
+            req.filters.album = Some(super::albums::resolve(&st.read(), &viewer, &name)?.key());
+        }
+        Ok(st.search(&req)?)
+    })
+    .await??;
     let hits: Vec<HitView> = result.hits.iter().map(HitView::new).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "query": {"q": params.q, "like": params.like, "in": params.folder, "after": params.after, "before": params.before},
-        "hits": hits,
-        "offset": offset,
-        "k": k,
-        "has_more": result.has_more,
-        "took_ms": (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
-    })))
+    Ok(HttpResponse::Ok().json(SearchPage {
+        query: QueryEcho {
+            q: params.q,
+            like: params.like,
+            folder: params.folder,
+            after: params.after,
+            before: params.before,
+        },
+        hits,
+        offset,
+        k,
+        has_more: result.has_more,
+        took_ms: (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+    }))
 }
 
 /// Whether a raw query string percent-decodes to UTF-8 (actix would otherwise
@@ -218,10 +275,18 @@ fn query_is_utf8(raw: &str) -> bool {
     std::str::from_utf8(&out).is_ok()
 }
 
-async fn get(
+/// Searches by text, example images and filters; keyword matches on file and
+/// folder names are fused with the semantic ranking.
+#[utoipa::path(get, path = "/api/search", tag = "search", params(SearchParams),
+    responses((status = 200, body = SearchPage),
+        (status = 400, description = "A bad parameter", body = ApiError),
+        (status = 401, description = "Not signed in", body = ApiError),
+        (status = 404, description = "like: an image that does not exist (or the caller cannot see); album: an unknown album", body = ApiError)))]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
     params: web::Query<SearchParams>,
+    viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     if !query_is_utf8(req.query_string()) {
         return Err(ApiError::bad_request(
@@ -229,7 +294,7 @@ async fn get(
             "the query string is not valid UTF-8",
         ));
     }
-    run(state, params.into_inner(), None).await
+    run(state, params.into_inner(), None, viewer).await
 }
 
 /// The bytes of one multipart part, within the upload limit.
@@ -253,7 +318,18 @@ pub(crate) async fn read_part(part: &mut actix_multipart::Field) -> Result<Vec<u
 }
 
 /// Multipart: an `image` file part plus the GET parameters as text fields.
-async fn post(state: web::Data<AppState>, mut form: Multipart) -> Result<HttpResponse, ApiError> {
+/// Searches by an uploaded image (multipart).
+#[utoipa::path(post, path = "/api/search", tag = "search",
+    request_body(content = SearchUpload, content_type = "multipart/form-data"),
+    responses((status = 200, body = SearchPage),
+        (status = 400, description = "Not an image, or a bad field", body = ApiError),
+        (status = 401, description = "Not signed in", body = ApiError),
+        (status = 413, description = "Larger than 32 MB", body = ApiError)))]
+pub(crate) async fn post(
+    state: web::Data<AppState>,
+    mut form: Multipart,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
     let mut fields = serde_json::Map::new();
     let mut image: Option<Vec<u8>> = None;
     while let Some(part) = form.next().await {
@@ -271,13 +347,5 @@ async fn post(state: web::Data<AppState>, mut form: Multipart) -> Result<HttpRes
     }
     let params: SearchParams = serde_json::from_value(fields.into())
         .map_err(|e| ApiError::bad_request("invalid_parameter", e.to_string()))?;
-    run(state, params, image).await
-}
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/search")
-            .route(web::get().to(get))
-            .route(web::post().to(post)),
-    );
+    run(state, params, image, viewer).await
 }

@@ -7,7 +7,7 @@ use scry::albums::{self, Album};
 
 use super::library::{self, LibraryArgs};
 use super::ModelArgs;
-use crate::views::{AlbumView, ScoredImageView};
+use crate::views::{short_f32, AlbumView, ScoredImageView};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AlbumCommand {
@@ -126,6 +126,7 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
         }),
         threshold,
         vector,
+        owner: None,
     };
     lib.put_album(album.clone())?;
     library::remember_albums(&lib)?;
@@ -194,10 +195,11 @@ fn show(args: ShowArgs) -> anyhow::Result<()> {
     };
     if let Some(t) = args.threshold {
         albums::check_threshold(t)?;
-        let (enter, leave) = albums::preview(&lib, &album, t)?;
+        let (enter, leave) = albums::preview(&lib, &album, t, &scry::access::Visibility::All)?;
         if args.json {
             let out = serde_json::json!({
-                "album": album.name, "threshold": album.threshold, "preview_threshold": t,
+                "album": album.name, "threshold": short_f32(album.threshold),
+                "preview_threshold": short_f32(t),
                 "count": albums::members(&lib, &album, t)?.len(),
                 "entering": view(&enter)?, "leaving": view(&leave)?,
             });

@@ -106,7 +106,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                         return;
                     }
                     let mut v = describe(&it, &model);
-                    v["embedding"] = json!(it.vector.unwrap_or_default());
+                    v["embedding"] = crate::views::f32s_json(it.vector.unwrap_or_default());
                     if let Err(e) = serde_json::to_writer(&mut *w, &v)
                         .map_err(anyhow::Error::from)
                         .and_then(|()| Ok(w.write_all(b"\n")?))

@@ -39,6 +39,12 @@ pub struct IndexArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    /// Index only share I of N of the files (by a stable hash of the path), for
+    /// N workers on N machines sharing one Qdrant collection: `--shard 2/8`.
+    /// `--shard 8` alone takes I from JOB_COMPLETION_INDEX (a Kubernetes Indexed
+    /// Job), so every pod runs the same command.
+    #[arg(long, value_name = "I/N", conflicts_with = "rebuild")]
+    shard: Option<String>,
     /// Then keep watching the folders and index new, edited, moved and deleted
     /// images as they change (one line per batch of changes), until stopped.
     #[arg(long)]
@@ -76,7 +82,19 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     settings.model = Some(model.id().to_string());
     settings.save_at(&loc)?;
 
+    let shard = args
+        .shard
+        .as_deref()
+        .map(|s| {
+            scry_indexer::Shard::parse(s, std::env::var("JOB_COMPLETION_INDEX").ok().as_deref())
+        })
+        .transpose()
+        .map_err(|m| anyhow::anyhow!(m))?;
+    if let (Some(s), false) = (shard, args.json) {
+        eprintln!("worker {s}: indexing its share of the files");
+    }
     let opts = IndexOptions {
+        shard,
         crawl: scry_indexer::CrawlOptions {
             follow_links: args.follow_links,
             include_hidden: args.hidden,

@@ -47,6 +47,9 @@ pub struct AlbumDef {
     pub prompts: Vec<String>,
     pub example: Option<String>,
     pub threshold: f32,
+    /// The user whose album it is (none: shared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// Copies the library's album definitions into its settings file, so that
@@ -76,6 +79,7 @@ pub fn restore_albums(
             example: d.example.clone(),
             threshold: d.threshold,
             vector: Vec::new(),
+            owner: d.owner.clone(),
         };
         match scry::albums::reencode(model, &album).and_then(|a| lib.put_album(a)) {
             Ok(()) => restored += 1,
@@ -96,6 +100,7 @@ impl From<scry::albums::Album> for AlbumDef {
             prompts: a.prompts,
             example: a.example,
             threshold: a.threshold,
+            owner: a.owner,
         }
     }
 }

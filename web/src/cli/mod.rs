@@ -10,9 +10,11 @@ mod export;
 mod index;
 pub mod library;
 mod model;
+mod preview;
 mod search;
 mod serve;
 mod status;
+mod user;
 
 use std::process::ExitCode;
 
@@ -77,6 +79,12 @@ enum Command {
     /// Fetch or inspect the CLIP model.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Users of `scry serve` and the folders each sees: add, list, remove, roots, groups, token.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Groups of users sharing folders (and SSO groups a proxy reports): add, list, remove.
+    #[command(subcommand)]
+    Group(user::GroupCommand),
     /// Export every image's path, metadata and embedding (JSONL, or .npy + JSONL).
     Export(export::ExportArgs),
     /// Print a shell completion script (e.g. `scry completions bash > /etc/bash_completion.d/scry`).
@@ -119,6 +127,8 @@ pub fn main() -> ExitCode {
         Command::Model(cmd) => model::run(cmd),
         Command::Dupes(args) => dupes::run(args),
         Command::Album(cmd) => album::run(cmd),
+        Command::User(cmd) => user::run_user(cmd),
+        Command::Group(cmd) => user::run_group(cmd),
         Command::Export(args) => export::run(args),
         Command::Completions { shell } => {
             use clap::CommandFactory;

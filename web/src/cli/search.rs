@@ -56,6 +56,11 @@ pub struct SearchArgs {
     /// JSON output.
     #[arg(long, conflicts_with = "paths")]
     json: bool,
+    /// Show each result's thumbnail in the terminal (kitty, iTerm2, WezTerm,
+    /// Ghostty, sixel terminals such as foot; nothing elsewhere; SCRY_PREVIEW=
+    /// kitty|iterm|sixel|none overrides the detection).
+    #[arg(long, conflicts_with_all = ["json", "paths"])]
+    preview: bool,
     /// One path per line (for pipes).
     #[arg(long)]
     paths: bool,
@@ -116,6 +121,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             format: args.format.clone(),
             min_size: args.min_size,
             album,
+            // The command line reads the library's files: it sees them all.
+            within: None,
         },
         k: args.k as usize,
         offset: args.offset as usize,
@@ -133,13 +140,26 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     } else if hits.is_empty() {
         eprintln!("no matches");
     } else {
-        println!("{:>6}  {:<10}  path", "score", "date");
+        let preview = if args.preview {
+            super::preview::detect()
+        } else {
+            None
+        };
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        use std::io::Write;
+        writeln!(out, "{:>6}  {:<10}  path", "score", "date")?;
         for h in &hits {
             let date = h.date.as_deref().map(|d| &d[..10]).unwrap_or("");
-            println!("{:>6.3}  {date:<10}  {}", h.score, h.path);
+            writeln!(out, "{:>6.3}  {date:<10}  {}", h.score, h.path)?;
+            if let Some(protocol) = preview {
+                if let Some(jpeg) = lib.thumbnail(h.id)? {
+                    super::preview::show(&mut out, protocol, &jpeg)?;
+                }
+            }
         }
         if result.has_more {
-            println!("… more with --offset {}", args.offset + args.k);
+            writeln!(out, "… more with --offset {}", args.offset + args.k)?;
         }
     }
     Ok(())

@@ -10,7 +10,8 @@ use anyhow::Context;
 
 use super::library::{self, LibraryArgs, Settings};
 use super::ModelArgs;
-use crate::server::{configure, security_headers, AccessToken, AppState};
+use crate::auth::{AccessToken, Auth, ProxyTrust};
+use crate::server::{configure, security_headers, AppState};
 
 /// How long a client may take to send a request's head (408 after that).
 pub const REQUEST_HEAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -22,11 +23,12 @@ const MIN_TOKEN_CHARS: usize = 16;
 pub struct ServeArgs {
     /// Folders to index (incrementally) while serving.
     dirs: Vec<PathBuf>,
-    /// Address to listen on. Anything but loopback (127.0.0.1, ::1) requires --token.
+    /// Address to listen on. Anything but loopback (127.0.0.1, ::1) requires
+    /// users (`scry user add`), --token or --trust-proxy-header.
     #[arg(long, default_value = "127.0.0.1:7878", env = "SCRY_BIND")]
     bind: SocketAddr,
-    /// Access token required on every API and image request (at least 16
-    /// characters; e.g. `openssl rand -hex 16`). Required to bind beyond loopback.
+    /// An admin access token for the whole server (at least 16 characters; e.g.
+    /// `openssl rand -hex 16`). Users have their own (`scry user add`).
     #[arg(long, env = "SCRY_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Keep the library current while serving: index its folders, then watch them
@@ -38,10 +40,28 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 600, requires = "watch",
           value_parser = clap::value_parser!(u64).range(1..))]
     rescan_every: u64,
+    /// Trust this header, set by a signing-in reverse proxy (oauth2-proxy,
+    /// Authelia, Authentik, Pomerium), to name the user, e.g. X-Forwarded-User.
+    /// Accepted only from --trust-proxy-from; refused from anywhere else.
+    #[arg(long, value_name = "HEADER", requires = "trust_proxy_from")]
+    trust_proxy_header: Option<String>,
+    /// With --trust-proxy-header: the proxy's address (repeatable).
+    #[arg(long, value_name = "IP", requires = "trust_proxy_header")]
+    trust_proxy_from: Vec<std::net::IpAddr>,
+    /// With --trust-proxy-header: the header listing the user's groups
+    /// (comma-separated), e.g. X-Forwarded-Groups; each maps to the scry group
+    /// of that name.
+    #[arg(long, value_name = "HEADER", requires = "trust_proxy_header")]
+    trust_proxy_groups_header: Option<String>,
     #[command(flatten)]
     library: LibraryArgs,
     #[command(flatten)]
     model: ModelArgs,
+}
+
+fn header_name(flag: &str, v: &str) -> anyhow::Result<actix_web::http::header::HeaderName> {
+    actix_web::http::header::HeaderName::from_bytes(v.trim().as_bytes())
+        .map_err(|_| anyhow::anyhow!("{flag} {v:?}: not a header name"))
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
@@ -52,13 +72,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                  (e.g. the output of `openssl rand -hex 16`)"
             );
         }
-    } else if !args.bind.ip().is_loopback() {
-        anyhow::bail!(
-            "--bind {}: other machines could reach this address; set an access token with \
-             --token or SCRY_TOKEN (e.g. `openssl rand -hex 16`)",
-            args.bind
-        );
     }
+    let proxy = match &args.trust_proxy_header {
+        None => None,
+        Some(h) => Some(ProxyTrust {
+            user_header: header_name("--trust-proxy-header", h)?,
+            groups_header: args
+                .trust_proxy_groups_header
+                .as_deref()
+                .map(|g| header_name("--trust-proxy-groups-header", g))
+                .transpose()?,
+            from: args.trust_proxy_from.clone(),
+        }),
+    };
     let loc = args.library.location()?;
     let mut settings = Settings::load_at(&loc)?;
     let to_index = settings.add_dirs(&args.dirs)?;
@@ -70,8 +96,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     // --watch indexes the roots first (changes made while nothing watched).
     let writes = !to_index.is_empty() || args.watch;
     // The model is loaded once, both towers before the first query.
+    let loading = std::time::Instant::now();
     let model = Arc::new(args.model.load()?);
     model.load_towers()?;
+    let load_time = loading.elapsed();
     // Serving alone only reads: a read-only or full library is served from a copy.
     let library = Arc::new(RwLock::new(if writes {
         library::open(&loc)?
@@ -90,6 +118,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         settings.model = Some(model.id().to_string());
         settings.save_at(&loc)?;
     }
+    let users = library
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .access()?
+        .users
+        .len();
+    if !args.bind.ip().is_loopback() && args.token.is_none() && users == 0 && proxy.is_none() {
+        anyhow::bail!(
+            "--bind {}: other machines could reach this address; add users first \
+             (`scry user add NAME --root DIR`), or set an admin token with --token or \
+             SCRY_TOKEN (e.g. `openssl rand -hex 16`)",
+            args.bind
+        );
+    }
     // The library's own folder, when it sits inside a root: its writes are not
     // changes to index.
     let own: Vec<std::path::PathBuf> = match &loc {
@@ -97,7 +139,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         scry::home::Location::Qdrant(_) => Vec::new(),
     };
     let mut state = AppState::new(library, model);
-    state.token = args.token.as_deref().map(AccessToken::new);
+    state.auth = Auth::new(args.token.as_deref().map(AccessToken::new), proxy);
+    state.metrics.model_loaded(load_time);
     let state = web::Data::new(state);
     if writes {
         state.indexing.running.store(true, Ordering::Relaxed);
@@ -155,6 +198,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             Some(token) => {
                 println!("scry: serving {images} images at http://{addr}/?token={token}")
             }
+            None if users > 0 => println!(
+                "scry: serving {images} images at http://{addr}/ for {users} user(s): sign in \
+                 with your token"
+            ),
             None => println!("scry: serving {images} images at http://{addr}/"),
         }
     }

@@ -68,3 +68,23 @@ pub fn generate_images(dir: &std::path::Path, n: usize, seed: u64) {
         img.save(sub.join(format!("img_{i:04}.png"))).unwrap();
     }
 }
+
+/// `GET path` from the server at `addr` (`HOST:PORT`), with a bearer token if
+/// given: the status and the JSON body (`Null` when not JSON).
+pub fn http_get(addr: &str, path: &str, bearer: Option<&str>) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{auth}\r\n").unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out);
+    let status: u16 = text[9..12].parse().unwrap();
+    let body = text.split_once("\r\n\r\n").map(|b| b.1).unwrap_or("");
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
+    )
+}

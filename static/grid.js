@@ -1,0 +1,247 @@
+// The results: the summary line, the grid of hits, the empty and error
+// states, and moving through the grid with the keyboard.
+
+import { api } from './api.js';
+import { $, el, formatDate, formatScore, icon, make, plural } from './dom.js';
+import { openLightbox } from './lightbox.js';
+import { removeImage, removeLike, runSearch, searchController } from './search.js';
+import { clearFilters, countFilters, syncClearButton } from './searchbox.js';
+import { SUGGESTIONS, images, knownFolders, state } from './state.js';
+import { hasQuery, writeUrl } from './url.js';
+
+// ------------------------------------------------------------------ rendering
+
+export function render({ append = false, added = 0 } = {}) {
+  renderSummary();
+  renderEmpty();
+  if (!append) {
+    el.results.replaceChildren(...state.hits.map((hit, i) => renderHit(hit, i)));
+  } else if (added) {
+    const start = el.results.querySelectorAll('.hit').length;
+    el.results.append(...state.hits.slice(start).map((hit, i) => renderHit(hit, start + i)));
+  }
+  el.results.hidden = state.hits.length === 0;
+  updateRovingTabindex();
+  el.loadMore.hidden = !state.hasMore || state.hits.length === 0;
+}
+
+export function renderHit(hit, index) {
+  const img = make('img', {
+    src: hit.thumbnail || `/api/images/${hit.id}/thumbnail`,
+    alt: hit.name || '',
+    loading: 'lazy',
+    decoding: 'async',
+  });
+  img.addEventListener('load', () => { img.parentElement && img.parentElement.classList.add('is-loaded'); }, { once: true });
+  img.addEventListener('error', () => { img.parentElement && img.parentElement.classList.add('is-broken'); }, { once: true });
+  const dateText = hit.date ? formatDate(hit.date) : '';
+  const label = [hit.name, dateText, `score ${formatScore(hit.score)}`].filter(Boolean).join(', ');
+  const a = make('a', {
+    class: 'hit',
+    href: hit.original || `/api/images/${hit.id}/original`,
+    'data-id': String(hit.id),
+    'data-index': String(index),
+    'aria-label': label,
+    title: hit.path || hit.name || '',
+    tabindex: '-1',
+  },
+  img,
+  make('span', { class: 'hit-score', 'aria-hidden': 'true', text: formatScore(hit.score) }),
+  make('span', { class: 'hit-meta', 'aria-hidden': 'true' },
+    make('span', { class: 'hit-name', text: hit.name || '' }),
+    dateText ? make('span', { class: 'hit-date', text: dateText }) : null));
+  return make('li', {}, a);
+}
+
+export function renderSummary() {
+  el.summary.replaceChildren();
+  if (!state.searched || !hasQuery()) return;
+  const n = state.hits.length;
+  if (n === 0) {
+    el.summary.textContent = 'No matches';
+    return;
+  }
+  const parts = [make('strong', { text: plural(n, 'result') })];
+  if (state.hasMore) parts.push(' (more available)');
+  if (state.tookMs != null) parts.push(` · ${state.tookMs < 10 ? state.tookMs.toFixed(1) : Math.round(state.tookMs)} ms`);
+  el.summary.append(...parts);
+}
+
+export function renderEmpty() {
+  const activeFilters = countFilters();
+  el.suggestions.replaceChildren();
+  el.emptyActions.replaceChildren();
+  if (hasQuery()) {
+    // A query is active: the empty state only shows once a search came back with nothing.
+    const none = state.searched && state.hits.length === 0;
+    el.empty.hidden = !none;
+    if (!none) return;
+    el.empty.dataset.kind = 'none';
+    el.emptyTitle.textContent = 'No matches';
+    el.emptyText.textContent = activeFilters
+      ? 'Nothing in your library matches these filters. Try widening the dates or folder.'
+      : 'Nothing in your library matches that search.';
+    if (activeFilters) {
+      const btn = make('button', { type: 'button', class: 'btn', text: 'Clear filters' });
+      btn.addEventListener('click', clearFilters);
+      el.emptyActions.append(btn);
+    }
+    return;
+  }
+  el.empty.hidden = false;
+  el.empty.dataset.kind = 'start';
+  const lib = state.library;
+  const count = lib && typeof lib.images === 'number' ? lib.images : null;
+  if (lib && count === 0) {
+    el.emptyTitle.textContent = lib.indexing ? 'Indexing your photos…' : 'No photos indexed yet';
+    el.emptyText.textContent = lib.indexing
+      ? 'scry is reading your library for the first time. Photos become searchable as they are indexed.'
+      : `scry hasn’t indexed any photos${lib.roots && lib.roots.length ? ` in ${lib.roots.join(', ')}` : ''} yet.`;
+    return;
+  }
+  el.emptyTitle.textContent = count != null ? `Type to search your ${plural(count, 'photo')}` : 'Type to search your photos';
+  el.emptyText.textContent = 'Describe what you’re looking for in plain words — or drop an image anywhere on this page to find ones like it.';
+  for (const s of SUGGESTIONS) {
+    const b = make('button', { type: 'button', class: 'suggestion', text: s });
+    b.addEventListener('click', () => {
+      state.q = s;
+      el.q.value = s;
+      syncClearButton();
+      writeUrl('push');
+      runSearch();
+      el.q.focus();
+    });
+    el.suggestions.append(b);
+  }
+  const pick = make('button', { type: 'button', class: 'btn btn-ghost' }, icon('upload'), 'Search with an image');
+  pick.addEventListener('click', () => el.file.click());
+  el.emptyActions.append(pick);
+}
+
+export function renderChips() {
+  el.chips.replaceChildren();
+  if (state.image) {
+    el.chips.append(chip(state.imageUrl, 'Image', state.image.name || 'pasted image', 'Remove the query image', removeImage));
+  } else if (state.like != null) {
+    const name = state.likeInfo && state.likeInfo.id === state.like ? state.likeInfo.name : `#${state.like}`;
+    el.chips.append(chip(`/api/images/${state.like}/thumbnail`, 'Like', name, 'Stop searching for similar photos', removeLike));
+  }
+}
+
+export function chip(src, kind, label, removeLabel, onRemove) {
+  const img = make('img', { src, alt: '' });
+  img.addEventListener('error', () => { img.hidden = true; }, { once: true });
+  const remove = make('button', { type: 'button', class: 'icon-btn', 'aria-label': removeLabel, title: removeLabel }, icon('x'));
+  remove.addEventListener('click', (e) => { e.preventDefault(); onRemove(); el.q.focus(); });
+  return make('span', { class: 'chip', title: label },
+    img,
+    make('span', { class: 'chip-label' }, make('span', { class: 'chip-kind', text: `${kind}: ` }), label),
+    remove);
+}
+
+export async function loadLikeInfo() {
+  const id = state.like;
+  if (id == null || (state.likeInfo && state.likeInfo.id === id)) return;
+  const fromHits = state.hits.find((h) => h.id === id);
+  if (fromHits) {
+    state.likeInfo = { id, name: fromHits.name };
+    renderChips();
+    return;
+  }
+  try {
+    const info = await api(`/api/images/${id}`);
+    if (state.like === id) {
+      state.likeInfo = { id, name: info.name || `#${id}` };
+      renderChips();
+    }
+  } catch { /* the search itself reports a missing id */ }
+}
+
+export function updateFolderList() {
+  const roots = state.library && Array.isArray(state.library.roots) ? state.library.roots : [];
+  for (const r of roots) knownFolders.add(r);
+  if (roots.length) el.fIn.placeholder = roots[0];
+  const sorted = [...knownFolders].sort().slice(0, 300);
+  if (sorted.length === el.folderList.children.length) return;
+  el.folderList.replaceChildren(...sorted.map((f) => make('option', { value: f })));
+}
+
+// ------------------------------------------------------------------ grid keyboard navigation
+
+export function hitElements() {
+  return el.results.querySelectorAll('.hit');
+}
+
+export function updateRovingTabindex() {
+  const hits = hitElements();
+  if (!hits.length) return;
+  state.focusIndex = Math.max(0, Math.min(state.focusIndex, hits.length - 1));
+  hits.forEach((h, i) => { h.tabIndex = i === state.focusIndex ? 0 : -1; });
+}
+
+export function focusHit(i) {
+  const hits = hitElements();
+  if (!hits.length) return;
+  state.focusIndex = Math.max(0, Math.min(i, hits.length - 1));
+  updateRovingTabindex();
+  const target = hits[state.focusIndex];
+  target.focus({ preventScroll: true });
+  target.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+}
+
+export function gridColumns() {
+  const hits = hitElements();
+  if (hits.length < 2) return 1;
+  const top = hits[0].getBoundingClientRect().top;
+  let cols = 0;
+  for (const h of hits) {
+    if (Math.abs(h.getBoundingClientRect().top - top) > 2) break;
+    cols++;
+  }
+  return Math.max(1, cols);
+}
+
+el.results.addEventListener('keydown', (e) => {
+  const target = e.target.closest('.hit');
+  if (!target || e.altKey || e.ctrlKey || e.metaKey) return;
+  const i = Number(target.dataset.index);
+  const cols = gridColumns();
+  const n = hitElements().length;
+  let next = null;
+  switch (e.key) {
+    case 'ArrowRight': next = i + 1; break;
+    case 'ArrowLeft': next = i - 1; break;
+    case 'ArrowDown': next = i + cols; break;
+    case 'ArrowUp':
+      if (i - cols < 0) { e.preventDefault(); el.q.focus(); return; }
+      next = i - cols;
+      break;
+    case 'Home': next = 0; break;
+    case 'End': next = n - 1; break;
+    case 'PageDown': next = i + cols * 4; break;
+    case 'PageUp': next = i - cols * 4; break;
+    case ' ': e.preventDefault(); openLightbox(i); return;
+    default: return;
+  }
+  e.preventDefault();
+  if (next >= n && state.hasMore && !searchController) {
+    runSearch({ append: true }).then(() => focusHit(Math.min(next, hitElements().length - 1)));
+    return;
+  }
+  if (next >= 0 && next < n) focusHit(next);
+});
+
+el.results.addEventListener('click', (e) => {
+  const target = e.target.closest('.hit');
+  if (!target) return;
+  if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return; // let the browser open the original
+  e.preventDefault();
+  openLightbox(Number(target.dataset.index));
+});
+
+el.results.addEventListener('focusin', (e) => {
+  const target = e.target.closest('.hit');
+  if (!target) return;
+  state.focusIndex = Number(target.dataset.index);
+  updateRovingTabindex();
+});

@@ -1,0 +1,195 @@
+// The lightbox: one photo large, its details, previous and next, swipes.
+
+import { api } from './api.js';
+import { $, el, formatBytes, formatDate, formatScore, make, nf, toast } from './dom.js';
+import { focusHit, hitElements } from './grid.js';
+import { runSearch, searchController, searchLike } from './search.js';
+import { images, state } from './state.js';
+import { stateToControls, writeUrl } from './url.js';
+
+export let detailsController = null;
+
+// ------------------------------------------------------------------ lightbox
+
+export function setMeta(node, value) {
+  const missing = value == null || value === '';
+  node.textContent = missing ? '—' : value;
+  node.classList.toggle('is-missing', missing);
+}
+
+export function openLightbox(index) {
+  const hit = state.hits[index];
+  if (!hit) return;
+  state.lbIndex = index;
+  state.focusIndex = index;
+
+  el.lbStage.classList.remove('is-loaded');
+  el.lbImg.classList.remove('is-loaded');
+  el.lbThumb.src = hit.thumbnail || `/api/images/${hit.id}/thumbnail`;
+  el.lbImg.alt = hit.name || '';
+  // Replacing src on the same element: drop the old picture first so it doesn't flash.
+  el.lbImg.removeAttribute('src');
+  el.lbImg.src = hit.display || hit.original || `/api/images/${hit.id}/original`;
+
+  el.lbTitle.textContent = hit.name || `Image ${hit.id}`;
+  el.lbScore.replaceChildren();
+  if (typeof hit.score === 'number') {
+    const meter = make('span', { class: 'score-meter', 'aria-hidden': 'true' }, make('span'));
+    meter.firstChild.style.width = `${Math.max(2, Math.min(100, hit.score * 100)).toFixed(1)}%`;
+    el.lbScore.append('Score', meter, make('span', { class: 'score-value', text: formatScore(hit.score) }));
+  }
+  setPath(hit.path || '');
+  el.lbCopy.hidden = !(navigator.clipboard && window.isSecureContext);
+  renderDims(hit.width, hit.height);
+  setMeta(el.lbDate, hit.date ? formatDate(hit.date, true) : null);
+  setMeta(el.lbFormat, hit.format ? hit.format.toUpperCase() : null);
+  setMeta(el.lbCamera, '…');
+  setMeta(el.lbSize, '…');
+  el.lbOriginal.href = hit.original || `/api/images/${hit.id}/original`;
+  el.lbFolder.hidden = !hit.folder || state.filters.in === hit.folder;
+  el.lbCounter.textContent = `${index + 1} / ${state.hits.length}${state.hasMore ? '+' : ''}`;
+  el.lbPrev.disabled = index <= 0;
+  el.lbNext.disabled = index >= state.hits.length - 1 && !state.hasMore;
+
+  if (!el.lb.open) {
+    el.lb.showModal();
+    el.lb.querySelector('.lb-panel').scrollTop = 0;
+    el.moreLike.focus({ preventScroll: true });
+  }
+  loadDetails(hit);
+  preload(state.hits[index + 1]);
+}
+
+// Long paths wrap after a slash rather than in the middle of a name.
+export function setPath(p) {
+  el.lbPath.replaceChildren();
+  p.split(/(?<=[/\\])/).forEach((part, i) => {
+    if (i) el.lbPath.append(make('wbr'));
+    el.lbPath.append(part);
+  });
+}
+
+export function renderDims(w, h) {
+  if (w && h) {
+    const mp = (w * h) / 1e6;
+    setMeta(el.lbDims, `${nf.format(w)} × ${nf.format(h)} px${mp >= 0.1 ? ` · ${mp.toFixed(1)} MP` : ''}`);
+  } else {
+    setMeta(el.lbDims, null);
+  }
+}
+
+export function preload(hit) {
+  if (!hit) return;
+  const img = new Image();
+  img.decoding = 'async';
+  img.src = hit.display || hit.original || `/api/images/${hit.id}/original`;
+}
+
+export async function loadDetails(hit) {
+  if (detailsController) detailsController.abort();
+  const controller = new AbortController();
+  detailsController = controller;
+  try {
+    const info = await api(`/api/images/${hit.id}`, { signal: controller.signal });
+    if (controller !== detailsController) return;
+    setMeta(el.lbCamera, info.camera || null);
+    setMeta(el.lbSize, formatBytes(info.size_bytes));
+    if (info.path) setPath(info.path);
+    if (info.width && info.height) renderDims(info.width, info.height);
+    if (info.date) setMeta(el.lbDate, formatDate(info.date, true));
+    if (info.format) setMeta(el.lbFormat, String(info.format).toUpperCase());
+  } catch (e) {
+    if (e.name === 'AbortError' || controller !== detailsController) return;
+    setMeta(el.lbCamera, null);
+    setMeta(el.lbSize, null);
+  }
+}
+
+export async function lightboxStep(delta) {
+  if (!el.lb.open) return;
+  const next = state.lbIndex + delta;
+  if (next < 0) return;
+  if (next >= state.hits.length) {
+    if (!state.hasMore || searchController) return;
+    await runSearch({ append: true });
+    if (next >= state.hits.length) return;
+  }
+  openLightbox(next);
+}
+
+export function closeLightbox() {
+  if (el.lb.open) el.lb.close();
+}
+
+el.lbImg.addEventListener('load', () => {
+  el.lbImg.classList.add('is-loaded');
+  el.lbStage.classList.add('is-loaded');
+});
+el.lbImg.addEventListener('error', () => {
+  if (!el.lbImg.getAttribute('src')) return;
+  el.lbStage.classList.add('is-loaded');
+  toast('Could not load the original image');
+});
+
+el.lb.addEventListener('close', () => {
+  if (detailsController) detailsController.abort();
+  el.lbImg.removeAttribute('src');
+  const idx = state.lbIndex;
+  state.lbIndex = -1;
+  if (idx >= 0 && hitElements()[idx]) focusHit(idx);
+});
+
+el.lb.addEventListener('keydown', (e) => {
+  if (e.key === 'ArrowLeft') { e.preventDefault(); lightboxStep(-1); }
+  else if (e.key === 'ArrowRight') { e.preventDefault(); lightboxStep(1); }
+});
+
+// Click on the dark area around the picture (or the backdrop) closes.
+el.lb.addEventListener('click', (e) => {
+  if (e.target === el.lb || e.target === el.lbStage || e.target === el.lbThumb) closeLightbox();
+});
+
+el.lbPrev.addEventListener('click', () => lightboxStep(-1));
+el.lbNext.addEventListener('click', () => lightboxStep(1));
+el.lbClose.addEventListener('click', closeLightbox);
+
+el.moreLike.addEventListener('click', () => {
+  const hit = state.hits[state.lbIndex];
+  if (!hit) return;
+  state.lbIndex = -1; // don't restore focus to a cell that is about to be replaced
+  closeLightbox();
+  searchLike(hit);
+});
+
+el.lbFolder.addEventListener('click', () => {
+  const hit = state.hits[state.lbIndex];
+  if (!hit || !hit.folder) return;
+  state.filters.in = hit.folder;
+  state.lbIndex = -1;
+  closeLightbox();
+  stateToControls();
+  writeUrl('push');
+  runSearch();
+});
+
+el.lbCopy.addEventListener('click', async () => {
+  try {
+    await navigator.clipboard.writeText(el.lbPath.textContent);
+    toast('Path copied');
+  } catch {
+    toast('Could not copy the path');
+  }
+});
+
+// Swipe left/right on touch screens.
+export let touchStart = null;
+el.lbStage.addEventListener('touchstart', (e) => {
+  if (e.touches.length === 1) touchStart = { x: e.touches[0].clientX, y: e.touches[0].clientY };
+}, { passive: true });
+el.lbStage.addEventListener('touchend', (e) => {
+  if (!touchStart || !e.changedTouches.length) return;
+  const dx = e.changedTouches[0].clientX - touchStart.x;
+  const dy = e.changedTouches[0].clientY - touchStart.y;
+  touchStart = null;
+  if (Math.abs(dx) > 50 && Math.abs(dx) > Math.abs(dy) * 1.5) lightboxStep(dx < 0 ? 1 : -1);
+});
