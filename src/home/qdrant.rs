@@ -16,7 +16,10 @@
 //!   fields (`dirs`: every ancestor folder, `date`, `camera`, `format`,
 //!   `short_side`, `hash`) and the thumbnail (base64, never sent with results).
 //! - One settings point (no vectors) at a reserved id above every image id: the
-//!   model, dimension, roots, albums, last run and a generation counter. So
+//!   model, dimension, roots, albums, last run and a generation (a fresh number
+//!   at each change, not a counter: workers write at once). Changes write only
+//!   the keys they change (a payload update), so concurrent writers of
+//!   different keys never undo each other. So
 //!   everything a server needs is in the collection: any number of `scry serve`
 //!   replicas can answer from it, and any can be killed.
 //!
@@ -37,10 +40,11 @@ use qdrant_client::qdrant::{
     IntegerIndexParamsBuilder, KeywordIndexParamsBuilder, Modifier, NamedVectors,
     PayloadExcludeSelector, PayloadIncludeSelector, PointId, PointStruct,
     QuantizationSearchParamsBuilder, Query, QueryBatchPointsBuilder, QueryPoints,
-    QueryPointsBuilder, Range, RetrievedPoint, ScalarQuantizationBuilder, ScrollPointsBuilder,
-    SearchParamsBuilder, SparseVectorParamsBuilder, SparseVectorsConfigBuilder,
-    TextIndexParamsBuilder, TokenizerType, UpdateStatus, UpsertPointsBuilder, VectorParamsBuilder,
-    VectorsConfigBuilder, VectorsSelector,
+    QueryPointsBuilder, Range, ReplicaState, RetrievedPoint, ScalarQuantizationBuilder,
+    ScrollPointsBuilder, SearchParamsBuilder, SetPayloadPointsBuilder, SparseVectorParamsBuilder,
+    SparseVectorsConfigBuilder, TextIndexParamsBuilder, TokenizerType, UpdateStatus,
+    UpsertPointsBuilder, VectorParamsBuilder, VectorsConfigBuilder, VectorsSelector, WriteOrdering,
+    WriteOrderingType,
 };
 use qdrant_client::{Payload, Qdrant, QdrantError};
 use serde::{Deserialize, Serialize};
@@ -70,13 +74,14 @@ const PAGE: u32 = 512;
 /// Attempts of a request that failed for a transient reason.
 const ATTEMPTS: u32 = 6;
 
-/// `qdrant://HOST:PORT/NAME[?exact=true&shards=N&replicas=N]`.
+/// `qdrant://HOST:PORT[,HOST:PORT…]/NAME[?exact=true&shards=N&replicas=N]`.
+/// Several nodes of one cluster may be named: requests go to the first that
+/// answers, and move to the next when a node cannot be reached.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QdrantUrl {
     pub tls: bool,
-    pub host: String,
-    /// The gRPC port.
-    pub port: u16,
+    /// The nodes, each a host and its gRPC port (at least one).
+    pub nodes: Vec<(String, u16)>,
     /// The alias scry reads and writes through.
     pub name: String,
     /// Search exactly (no HNSW): for tests and for measuring recall.
@@ -90,7 +95,7 @@ impl QdrantUrl {
     pub fn parse(s: &str) -> Result<Self> {
         let bad = |why: &str| {
             Error::InvalidArgument(format!(
-                "--db {s}: {why}; expected qdrant://HOST:PORT/NAME (the gRPC port, 6334 by default)"
+                "--db {s}: {why}; expected qdrant://HOST:PORT/NAME, or qdrant://HOST:PORT,HOST:PORT/NAME for several nodes of a cluster (the gRPC port, 6334 by default)"
             ))
         };
         let (tls, rest) = if let Some(r) = s.strip_prefix("qdrants://") {
@@ -112,21 +117,24 @@ impl QdrantUrl {
         {
             return Err(bad("the name must be letters, digits, '_' or '-'"));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h.to_string(),
-                p.parse::<u16>()
-                    .map_err(|_| bad("the port is not a number"))?,
-            ),
-            None => (authority.to_string(), 6334),
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
+        let mut nodes = Vec::new();
+        for node in authority.split(',') {
+            let (host, port) = match node.rsplit_once(':') {
+                Some((h, p)) => (
+                    h.to_string(),
+                    p.parse::<u16>()
+                        .map_err(|_| bad("the port is not a number"))?,
+                ),
+                None => (node.to_string(), 6334),
+            };
+            if host.is_empty() {
+                return Err(bad("no host"));
+            }
+            nodes.push((host, port));
         }
         let mut url = QdrantUrl {
             tls,
-            host,
-            port,
+            nodes,
             name: name.to_string(),
             exact: false,
             shards: None,
@@ -154,16 +162,21 @@ impl QdrantUrl {
         Ok(url)
     }
 
-    fn endpoint(&self) -> String {
+    /// Each node's gRPC endpoint, in the order given.
+    fn endpoints(&self) -> Vec<String> {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}:{}", self.host, self.port)
+        self.nodes
+            .iter()
+            .map(|(h, p)| format!("{scheme}://{h}:{p}"))
+            .collect()
     }
 }
 
 impl std::fmt::Display for QdrantUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let scheme = if self.tls { "qdrants" } else { "qdrant" };
-        write!(f, "{scheme}://{}:{}/{}", self.host, self.port, self.name)
+        let nodes: Vec<String> = self.nodes.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+        write!(f, "{scheme}://{}/{}", nodes.join(","), self.name)
     }
 }
 
@@ -359,6 +372,30 @@ fn clip_only() -> VectorsSelector {
     }
 }
 
+/// A number for the settings' generation that no other write used: the clock's
+/// nanoseconds mixed with this process's id (53 bits, exact in JSON).
+fn fresh_generation() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mixed = blake3::hash(
+        &[
+            nanos.to_le_bytes(),
+            u64::from(std::process::id()).to_le_bytes(),
+        ]
+        .concat(),
+    );
+    let g = u64::from_le_bytes(mixed.as_bytes()[..8].try_into().expect("8 bytes")) >> 11;
+    // Never the same number twice in a row from this process.
+    if LAST.swap(g, Ordering::Relaxed) == g {
+        g ^ 1
+    } else {
+        g
+    }
+}
+
 /// A folder as the `dirs` payload spells it (no trailing slash; the root is `/`).
 fn dir_key(folder: &Path) -> String {
     let d = folder.to_string_lossy().trim_end_matches('/').to_string();
@@ -383,11 +420,22 @@ fn unreachable(status: &tonic::Status) -> bool {
         || m.contains("transport error")
 }
 
+/// Whether a cluster is between states: a collection whose replicas are still
+/// being activated, a node that died and whose replicas are being marked dead,
+/// a shard being moved. Qdrant says these as internal errors.
+fn settling(status: &tonic::Status) -> bool {
+    let m = status.message();
+    m.contains("enough active replicas")
+        || m.contains("Please retry")
+        || m.contains("please retry")
+        || m.contains("is not active")
+}
+
 /// Whether a failed request may succeed if sent again.
 fn transient(e: &QdrantError) -> bool {
     use tonic::Code;
     match e {
-        QdrantError::ResponseError { status } if unreachable(status) => true,
+        QdrantError::ResponseError { status } if unreachable(status) || settling(status) => true,
         QdrantError::ResponseError { status } => matches!(
             status.code(),
             Code::Unavailable
@@ -405,7 +453,10 @@ fn transient(e: &QdrantError) -> bool {
 /// A library in a Qdrant collection.
 pub struct QdrantLibrary {
     url: QdrantUrl,
-    client: Qdrant,
+    /// One client per node of the URL; requests go to `node`'s, and move on
+    /// when it cannot be reached.
+    clients: Vec<Qdrant>,
+    node: std::sync::atomic::AtomicUsize,
     rt: tokio::runtime::Runtime,
     /// The collection written and read: the alias's target, or during a rebuild
     /// the new collection.
@@ -518,16 +569,22 @@ impl QdrantLibrary {
         let key = std::env::var("SCRY_QDRANT_API_KEY")
             .ok()
             .filter(|k| !k.is_empty());
-        let client = Qdrant::from_url(&url.endpoint())
-            .api_key(key)
-            .timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(5))
-            .skip_compatibility_check()
-            .build()
-            .map_err(|e| Error::Remote {
-                location: url.to_string(),
-                message: format!("cannot set up a connection: {e}"),
-            })?;
+        let clients = url
+            .endpoints()
+            .iter()
+            .map(|endpoint| {
+                Qdrant::from_url(endpoint)
+                    .api_key(key.clone())
+                    .timeout(Duration::from_secs(60))
+                    .connect_timeout(Duration::from_secs(5))
+                    .skip_compatibility_check()
+                    .build()
+                    .map_err(|e| Error::Remote {
+                        location: url.to_string(),
+                        message: format!("cannot set up a connection to {endpoint}: {e}"),
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("scry-qdrant")
@@ -539,14 +596,15 @@ impl QdrantLibrary {
             })?;
         let lib = QdrantLibrary {
             url: url.clone(),
-            client,
+            clients,
+            node: std::sync::atomic::AtomicUsize::new(0),
             rt,
             collection: String::new(),
             model: None,
             dim: 0,
         };
         // The first contact is not retried: a wrong address or a server that is
-        // down is said at once.
+        // down is said at once (each node named is tried once).
         lib.call_once("connecting", |c| async move { c.health_check().await })?;
         Ok(lib)
     }
@@ -578,10 +636,16 @@ impl QdrantLibrary {
         F: Fn(Qdrant) -> Fut,
         Fut: Future<Output = std::result::Result<T, QdrantError>> + Send + 'static,
     {
+        use std::sync::atomic::Ordering::Relaxed;
+        let nodes = self.clients.len();
         let mut delay = Duration::from_millis(250);
         let mut attempt = 1;
+        // Nodes tried since the last pause: an unreachable node hands the
+        // request to the next one at once; a pause comes after a full round.
+        let mut tried = 1;
         loop {
-            let fut = make(self.client.clone());
+            let node = self.node.load(Relaxed) % nodes;
+            let fut = make(self.clients[node].clone());
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             self.rt.spawn(async move {
                 let _ = tx.send(fut.await);
@@ -591,6 +655,23 @@ impl QdrantLibrary {
                 .map_err(|_| self.fail(what, "the request was dropped"))?;
             match outcome {
                 Ok(v) => return Ok(v),
+                Err(e)
+                    if nodes > 1
+                        && tried < nodes
+                        && matches!(&e, QdrantError::ResponseError { status } if unreachable(status)) =>
+                {
+                    let next = (node + 1) % nodes;
+                    // Another thread may have moved on already.
+                    let _ = self.node.compare_exchange(node, next, Relaxed, Relaxed);
+                    tracing::warn!(
+                        "{}: {what}: node {} cannot be reached ({}); trying {}",
+                        self.url,
+                        self.url.endpoints()[node],
+                        describe(&e),
+                        self.url.endpoints()[next]
+                    );
+                    tried += 1;
+                }
                 Err(e) if transient(&e) && attempt < attempts => {
                     tracing::warn!(
                         "{}: {what} failed ({}); retrying in {:.1} s",
@@ -601,6 +682,7 @@ impl QdrantLibrary {
                     std::thread::sleep(delay);
                     delay = (delay * 2).min(Duration::from_secs(8));
                     attempt += 1;
+                    tried = 1;
                 }
                 Err(e) => {
                     let hint = match (transient(&e), attempts) {
@@ -658,6 +740,44 @@ impl QdrantLibrary {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         Ok(())
+    }
+
+    /// Waits (up to a minute) until every replica of every shard of a new
+    /// collection is active. In a cluster they start as "initializing": a write
+    /// then may reach only some of them, and a read fails for want of active
+    /// replicas. On one node this is the first answer.
+    fn wait_active(&self, collection: &str) -> Result<()> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let col = collection.to_string();
+            let info = self.call("reading the collection's replicas", move |c| {
+                let col = col.clone();
+                async move { c.collection_cluster_info(col).await }
+            })?;
+            let states: Vec<i32> = info
+                .local_shards
+                .iter()
+                .map(|s| s.state)
+                .chain(info.remote_shards.iter().map(|s| s.state))
+                .collect();
+            if !states.is_empty() && states.iter().all(|s| *s == ReplicaState::Active as i32) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(self.fail(
+                    "creating the collection",
+                    &format!(
+                        "its replicas did not all become active within a minute ({} of {} are)",
+                        states
+                            .iter()
+                            .filter(|s| **s == ReplicaState::Active as i32)
+                            .count(),
+                        states.len()
+                    ),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn collections(&self) -> Result<Vec<String>> {
@@ -719,6 +839,7 @@ impl QdrantLibrary {
             }
             async move { c.create_collection(req).await }
         })?;
+        self.wait_active(name)?;
         let indexes: [(&str, FieldType); 8] = [
             ("kind", FieldType::Keyword),
             ("words", FieldType::Keyword),
@@ -801,12 +922,41 @@ impl QdrantLibrary {
         self.applied("writing the settings", res.result.map(|r| r.status))
     }
 
-    /// Changes some settings (read, change, write: settings are changed by one
-    /// writer at a time, the indexing run or an album command).
+    /// Changes some settings. Only the keys that changed are written (a payload
+    /// update of the settings point, routed through one replica), so processes
+    /// that change different keys at once (indexing workers stamping the
+    /// generation and their last run, an album command) never undo each other.
+    /// Two changes of the same key at once keep the later.
     fn update_settings(&self, f: impl FnOnce(&mut Settings)) -> Result<()> {
-        let mut s = self.settings()?;
-        f(&mut s);
-        self.write_settings(&s)
+        let before = self.settings()?;
+        let mut after = before.clone();
+        f(&mut after);
+        let json = |s: &Settings| match serde_json::to_value(s).expect("settings serialise") {
+            serde_json::Value::Object(m) => m,
+            _ => unreachable!("settings are an object"),
+        };
+        let (old, new) = (json(&before), json(&after));
+        let changed: serde_json::Map<String, serde_json::Value> = new
+            .into_iter()
+            .filter(|(k, v)| old.get(k) != Some(v))
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let payload = Payload::try_from(serde_json::Value::Object(changed))
+            .map_err(|e| self.fail("writing the settings", &e.to_string()))?;
+        let payload: HashMap<String, qdrant_client::qdrant::Value> = payload.into();
+        let col = self.collection.clone();
+        let res = self.call("writing the settings", move |c| {
+            let req = SetPayloadPointsBuilder::new(col.clone(), payload.clone())
+                .points_selector(vec![PointId::from(SETTINGS_ID)])
+                .ordering(WriteOrdering {
+                    r#type: WriteOrderingType::Medium as i32,
+                })
+                .wait(true);
+            async move { c.set_payload(req).await }
+        })?;
+        self.applied("writing the settings", res.result.map(|r| r.status))
     }
 
     fn get(
@@ -1228,8 +1378,12 @@ impl Home for QdrantLibrary {
                 Err(e) => return Err(e),
                 Ok(()) => {
                     self.collection = fresh;
+                    // The model goes in before the alias points here: a process
+                    // waiting for the alias reads it at once.
                     self.write_settings(&Settings {
-                        generation: carried.generation + 1,
+                        generation: fresh_generation(),
+                        model: Some(model_id.to_string()),
+                        dim,
                         ..carried
                     })?;
                     self.finish_rebuild()?;
@@ -1473,11 +1627,10 @@ impl Home for QdrantLibrary {
         }
         self.upsert(points)?;
         self.delete(&gone)?;
-        let mut generation = 0;
-        self.update_settings(|s| {
-            s.generation += 1;
-            generation = s.generation;
-        })?;
+        // Not a counter: workers applying batches at once would both write
+        // n + 1. A fresh number each time changes for every reader.
+        let generation = fresh_generation();
+        self.update_settings(|s| s.generation = generation)?;
         Ok(Applied {
             added_ids: ids.into_iter().map(|(id, _)| id).collect(),
             replaced: Vec::new(),
@@ -1597,8 +1750,8 @@ mod tests {
             QdrantUrl::parse("qdrant://127.0.0.1:6334/photos?exact=1&shards=6&replicas=2").unwrap();
         assert_eq!(
             (
-                u.host.as_str(),
-                u.port,
+                u.nodes[0].0.as_str(),
+                u.nodes[0].1,
                 u.name.as_str(),
                 u.exact,
                 u.shards,
@@ -1609,12 +1762,24 @@ mod tests {
         );
         assert_eq!(u.to_string(), "qdrant://127.0.0.1:6334/photos");
         let u = QdrantUrl::parse("qdrants://db.example/lib").unwrap();
-        assert_eq!((u.port, u.tls), (6334, true));
+        assert_eq!((u.nodes[0].1, u.tls), (6334, true));
+        let u = QdrantUrl::parse("qdrant://a:6334,b,c:7000/lib").unwrap();
+        assert_eq!(
+            u.nodes,
+            [("a".into(), 6334), ("b".into(), 6334), ("c".into(), 7000)]
+        );
+        assert_eq!(u.to_string(), "qdrant://a:6334,b:6334,c:7000/lib");
+        assert_eq!(
+            u.endpoints(),
+            ["http://a:6334", "http://b:6334", "http://c:7000"]
+        );
         for bad in [
             "qdrant://host:port/x",
             "qdrant://host:6334",
             "qdrant://host:6334/a b",
             "qdrant://:6334/x",
+            "qdrant://a:1,:2/x",
+            "qdrant://a:1,b:x/x",
             "qdrant://h:1/x?shards=0",
             "qdrant://h:1/x?colour=red",
         ] {

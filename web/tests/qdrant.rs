@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 use common::{generate_images, root};
-use qdrant::QdrantServer;
+use qdrant::{QdrantCluster, QdrantServer};
 use scry::home::qdrant::QdrantUrl;
 
 fn tiny() -> String {
@@ -668,4 +668,166 @@ fn two_workers_index_their_shares_into_one_collection_at_once() {
         .output()
         .unwrap();
     assert_eq!(ok(&pod)["unchanged"], nb, "pod 1 is worker 2/2");
+}
+
+/// The fault test of a real cluster: three Qdrant nodes (one bootstrapping, two
+/// joining), a collection of 6 shards with 2 replicas each (write consistency
+/// 1). Two indexing workers (`--shard 1/2`, `--shard 2/2`) and two `scry serve`
+/// processes, each given every node with a different one first. One node (the
+/// first of one worker and one server) gets SIGKILL mid-run and comes back
+/// later. Both workers finish with every image exactly once; the queries sent to
+/// both servers all the while all succeed; after the restart every replica is
+/// active again. An album made during the run survives the workers' writes to
+/// the settings.
+#[test]
+fn a_cluster_loses_a_node_while_two_workers_index_and_two_servers_answer() {
+    let Some(cluster) = QdrantCluster::start(3) else {
+        return;
+    };
+    const N: usize = 480;
+    let name = "cluster_fault";
+    let options = "?shards=6&replicas=2";
+    // Node 2 is the first node of worker 2 and of server B: the one killed.
+    let url = |first: usize| cluster.url(name, first, options);
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    generate_images(&photos, N, 77);
+    let (p, tiny) = (photos.to_str().unwrap().to_string(), tiny());
+    let worker = |i: u32, first: usize| {
+        Command::new(env!("CARGO_BIN_EXE_scry"))
+            .args(["index", &p, "--db", &url(first), "--model", &tiny, "--json"])
+            .args(["--shard", &format!("{i}/2"), "--batch-size", "8"])
+            .current_dir(root())
+            .env("HF_HUB_OFFLINE", "1")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let (w1, w2) = (worker(1, 0), worker(2, 2));
+
+    // The servers start once the library exists.
+    let t = Instant::now();
+    while !scry(&["status", "--db", &url(0)]).status.success() {
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "no library after 2 min"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (server_a, a) = common::serve(&["--db", &url(0), "--model", &tiny]);
+    let (server_b, b) = common::serve(&["--db", &url(2), "--model", &tiny]);
+
+    // Queries to both servers, all the while, counted.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asker = {
+        let (stop, a, b) = (stop.clone(), a.clone(), b.clone());
+        std::thread::spawn(move || {
+            let (mut sent, mut failed) = (0usize, Vec::new());
+            let queries = ["a%20photo", "set3", "noise%20img", "img_0100"];
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for addr in [&a, &b] {
+                    let q = queries[sent % queries.len()];
+                    let (status, body) =
+                        common::http_get(addr, &format!("/api/search?q={q}&k=10"), None);
+                    sent += 1;
+                    if status != 200 || !body["hits"].is_array() {
+                        failed.push(format!("{addr} {q}: {status} {body}"));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            (sent, failed)
+        })
+    };
+
+    // Kill node 2 once a part of the images is stored.
+    let lib = connect(&url(0));
+    let t = Instant::now();
+    while lib.len().unwrap_or(0) < N / 10 {
+        assert!(t.elapsed() < Duration::from_secs(180), "no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cluster.nodes[2].kill();
+    let stored_at_kill = lib.len().unwrap();
+    let killed_at = started.elapsed();
+    // Most of the writing happens with the node down.
+    assert!(
+        stored_at_kill < N * 3 / 4,
+        "{stored_at_kill} of {N} stored before the kill"
+    );
+    // An album made with the node down, while the workers write their runs
+    // to the settings.
+    ok(&scry(&[
+        "album",
+        "add",
+        "kept",
+        "--prompt",
+        "a photo",
+        "--db",
+        &url(1),
+        "--model",
+        &tiny,
+    ]));
+
+    let (w1, w2) = (
+        w1.wait_with_output().unwrap(),
+        w2.wait_with_output().unwrap(),
+    );
+    let took = started.elapsed();
+    let (j1, j2) = (ok(&w1), ok(&w2));
+    let (n1, n2) = (j1["new"].as_u64().unwrap(), j2["new"].as_u64().unwrap());
+    assert_eq!(n1 + n2, N as u64, "{j1}\n{j2}");
+    eprintln!(
+        "cluster: node killed at {:.1} s with {stored_at_kill} of {N} stored; workers done at {:.1} s: \
+         {n1} + {n2} images ({:.1} and {:.1} images/s per worker)\nworker 2's warnings:\n{}",
+        killed_at.as_secs_f64(),
+        took.as_secs_f64(),
+        n1 as f64 / j1["seconds"].as_f64().unwrap(),
+        n2 as f64 / j2["seconds"].as_f64().unwrap(),
+        stderr(&w2).lines().take(5).collect::<Vec<_>>().join("\n")
+    );
+    // Every image once, with its vector, while node 2 is still down.
+    assert_exactly_once(&url(0), N);
+    let (status, body) = http_get_addr(&b, "/api/search?q=img_0123&k=5");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        hits(&body)[0].0.ends_with("img_0123.png"),
+        "the file's name finds it first: {body}"
+    );
+
+    // Node 2 comes back; its replicas catch up.
+    cluster.nodes[2].restart();
+    let collection = cluster.alias_target(name).expect("the alias");
+    cluster.wait("every replica active", Duration::from_secs(180), |c| {
+        let states = c.replica_states(&collection);
+        states.len() == 12 && states.iter().all(|(_, s)| s == "Active")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (sent, failed) = asker.join().unwrap();
+    eprintln!(
+        "cluster: {sent} queries to the two servers, {} failed",
+        failed.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {sent} failed: {failed:#?}",
+        failed.len()
+    );
+    assert!(sent >= 20, "only {sent} queries were sent");
+    // After the restart, through the node that was killed first.
+    assert_exactly_once(&url(2), N);
+    let albums = ok(&scry(&["album", "list", "--json", "--db", &url(2)]));
+    assert!(
+        albums.to_string().contains("kept"),
+        "the album survived: {albums}"
+    );
+    drop((server_a, server_b));
+}
+
+fn http_get_addr(addr: &str, path: &str) -> (u16, serde_json::Value) {
+    common::http_get(addr, path, None)
 }
