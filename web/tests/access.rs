@@ -21,12 +21,8 @@ use scry_web::auth::{Auth, ProxyTrust};
 use scry_web::server::{configure, security_headers, AppState};
 use serde_json::{json, Value};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+mod common;
+use common::root;
 
 /// One library, its users and the ids each may see.
 struct World {

@@ -5,18 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::generate_images;
+use common::{generate_images, root};
 
 #[path = "../../indexer/tests/common/qdrant.rs"]
 #[allow(dead_code)]
 mod qdrant;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn tiny() -> PathBuf {
     root().join("tests/fixtures/tiny-clip")
