@@ -368,7 +368,10 @@ fn main() {
         .arg(&dir)
         .output()
         .unwrap();
-    let resident: u64 = String::from_utf8_lossy(&child.stdout).trim().parse().unwrap_or(0);
+    let resident: u64 = String::from_utf8_lossy(&child.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
     let t = Instant::now();
     let lib = Library::open(&dir).unwrap();
     let open_s = t.elapsed().as_secs_f64();
