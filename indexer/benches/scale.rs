@@ -89,7 +89,7 @@ fn record(i: usize) -> ImageRecord {
             1 + (day % 365) / 31,
             1 + day % 28,
             i,
-            if i % 5 == 0 { "heic" } else { "jpg" }
+            if i.is_multiple_of(5) { "heic" } else { "jpg" }
         )
         .into_bytes(),
         size: 2_000_000 + (i as u64 * 7919) % 3_000_000,
@@ -97,7 +97,7 @@ fn record(i: usize) -> ImageRecord {
         hash: *blake3::hash(&(i as u64).to_le_bytes()).as_bytes(),
         width: 4032,
         height: 3024,
-        format: if i % 5 == 0 { "heic" } else { "jpeg" }.into(),
+        format: if i.is_multiple_of(5) { "heic" } else { "jpeg" }.into(),
         taken: Some(taken),
         camera: Some(CAMERAS[i % CAMERAS.len()].into()),
         indexed_at: 1_700_000_000,
@@ -122,7 +122,7 @@ fn load(lib: &mut Library, n: usize, centres: &[Vec<f32>], label: &str) {
             ..Default::default()
         })
         .unwrap();
-        if (end / CHUNK) % 50 == 0 {
+        if (end / CHUNK).is_multiple_of(50) {
             eprintln!(
                 "  {label}: {end} of {n} in {:.0} s",
                 t.elapsed().as_secs_f64()
