@@ -21,6 +21,7 @@ export const el = {
   filtersClear: $('#filters-clear'),
   folderList: $('#folder-list'),
   summary: $('#summary'),
+  understood: $('#understood'),
   status: $('#status'),
   error: $('#error'),
   errorMessage: $('#error-message'),

@@ -128,6 +128,30 @@ export function renderChips() {
   }
 }
 
+// What the server read out of the query (dates), each undoable: undoing one
+// keeps its words as text and searches again.
+export function renderUnderstood() {
+  const chips = state.understood.map((u) => {
+    const undo = make('button', {
+      type: 'button', class: 'icon-btn', 'aria-label': `Search “${u.text}” as words, not as a date`,
+      title: `Search “${u.text}” as words, not as a date`,
+    }, icon('x'));
+    undo.addEventListener('click', (e) => {
+      e.preventDefault();
+      if (!state.keep.includes(u.text)) state.keep.push(u.text);
+      writeUrl('push');
+      runSearch();
+      el.q.focus();
+    });
+    return make('span', { class: 'chip chip-understood', title: `“${u.text}” read as ${u.label}`, dataset: { text: u.text } },
+      icon('calendar'),
+      make('span', { class: 'chip-label' }, make('span', { class: 'chip-kind', text: 'Date: ' }), u.label),
+      undo);
+  });
+  el.understood.replaceChildren(...chips);
+  el.understood.hidden = chips.length === 0;
+}
+
 export function chip(src, kind, label, removeLabel, onRemove) {
   const img = make('img', { src, alt: '' });
   img.addEventListener('error', () => { img.hidden = true; }, { once: true });

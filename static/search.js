@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { $, el, isImageFile, make, toast } from './dom.js';
-import { render, renderChips, updateFolderList } from './grid.js';
+import { render, renderChips, renderUnderstood, updateFolderList } from './grid.js';
 import { syncClearButton } from './searchbox.js';
 import { TYPE_DEBOUNCE_MS, images, knownFolders, state } from './state.js';
 import { hasQuery, writeUrl } from './url.js';
@@ -21,6 +21,7 @@ export function buildRequest(offset) {
   const fields = {
     q: state.q.trim(), in: f.in, after: f.after, before: f.before,
     min_size: f.min_size, album: f.album, k: String(state.k), offset: String(offset),
+    keep: state.keep.join('|'),
   };
   if (state.image) {
     const form = new FormData();
@@ -31,7 +32,7 @@ export function buildRequest(offset) {
   const p = new URLSearchParams();
   if (fields.q) p.set('q', fields.q);
   if (state.like != null) p.set('like', String(state.like));
-  for (const key of ['in', 'after', 'before', 'min_size', 'album', 'k', 'offset']) if (fields[key]) p.set(key, fields[key]);
+  for (const key of ['in', 'after', 'before', 'min_size', 'album', 'k', 'offset', 'keep']) if (fields[key]) p.set(key, fields[key]);
   return [`/api/search?${p}`, { method: 'GET' }];
 }
 
@@ -47,6 +48,8 @@ export async function runSearch({ append = false } = {}) {
   clearTimeout(typeTimer);
   if (!hasQuery()) {
     cancelSearch();
+    state.understood = [];
+    renderUnderstood();
     state.hits = [];
     state.hasMore = false;
     state.searched = false;
@@ -76,6 +79,10 @@ export async function runSearch({ append = false } = {}) {
     }
     state.hasMore = Boolean(data.has_more) && hits.length > 0;
     state.tookMs = typeof data.took_ms === 'number' ? data.took_ms : null;
+    if (!append) {
+      state.understood = Array.isArray(data.understood) ? data.understood : [];
+      renderUnderstood();
+    }
     state.searched = true;
     hideError();
     render({ append, added: hits.length });

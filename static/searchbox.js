@@ -63,6 +63,7 @@ export function syncClearButton() {
 el.clearQ.addEventListener('click', () => {
   el.q.value = '';
   state.q = '';
+  state.keep = [];
   syncClearButton();
   writeUrl('push');
   runSearch();

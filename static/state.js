@@ -19,6 +19,8 @@ export const state = {
   imageUrl: null,      // blob: URL of that file for the chip
   imageKey: null,      // key into `images` so Back/Forward can restore it
   filters: { in: '', after: '', before: '', min_size: '', album: '' },
+  keep: [],            // phrases of q to keep as text though they read as dates
+  understood: [],      // the dates the server read out of q (chips)
   k: DEFAULT_K,
 
   hits: [],

@@ -21,6 +21,7 @@ export function stateToParams() {
   if (state.filters.before) p.set('before', state.filters.before);
   if (state.filters.min_size) p.set('min_size', state.filters.min_size);
   if (state.filters.album) p.set('album', state.filters.album);
+  if (state.keep.length) p.set('keep', state.keep.join('|'));
   if (state.view) p.set('view', state.view);
   if (state.k !== DEFAULT_K) p.set('k', String(state.k));
   return p;
@@ -53,6 +54,7 @@ export function readUrl() {
   state.filters.min_size = /^\d+$/.test(minSize) && Number(minSize) > 0 ? minSize : '';
   const album = p.get('album') || '';
   state.filters.album = /^[a-z0-9_-]{1,40}$/.test(album) ? album : '';
+  state.keep = (p.get('keep') || '').split('|').map((s) => s.trim()).filter(Boolean);
   state.view = ['albums', 'dupes'].includes(p.get('view')) ? p.get('view') : '';
   const k = Number(p.get('k'));
   state.k = Number.isInteger(k) && k > 0 ? Math.min(k, MAX_K) : DEFAULT_K;

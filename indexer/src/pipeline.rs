@@ -423,6 +423,10 @@ pub fn index(
         }
     }
     stored["finished_at"] = now_secs().into();
+    // A worker's run covers its share only: say which.
+    if let Some(shard) = opts.shard {
+        stored["shard"] = format!("{}/{}", shard.index + 1, shard.count).into();
+    }
     write(lib).set_last_run(&stored)?;
     Ok(summary)
 }

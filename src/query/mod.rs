@@ -26,6 +26,8 @@ use crate::library::Library;
 use crate::model::{normalize, ClipModel, Embedding};
 use crate::store::{ImageId, ImageRecord};
 
+pub mod when;
+
 /// One part of a query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Term {

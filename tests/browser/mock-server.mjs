@@ -219,10 +219,27 @@ function parseQuery(get) {
   const k = parseInt0(get('k'), 'k', 30, 1, 500);
   const offset = parseInt0(get('offset'), 'offset', 0, 0, 1e9);
   if (after && before && after > before) throw new ApiError(400, 'invalid_date_range', `after (${after}) is later than before (${before})`);
-  return { q, like, in: folder, after, before, min_size, k, offset };
+  const keep = (get('keep') || '').split('|').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  return { q, like, in: folder, after, before, min_size, k, offset, keep };
 }
 
-function search(query, upload) {
+// The real server reads many date phrases out of q (src/query/when.rs); the
+// mock knows years alone, enough to exercise the UI's chips.
+function understandYears(query) {
+  const understood = [];
+  const words = query.q.split(/\s+/).filter((w) => {
+    if (!/^(19|20)\d\d$/.test(w) || query.keep.includes(w.toLowerCase())) return true;
+    understood.push({ kind: 'date', text: w, label: w, after: `${w}-01-01`, before: `${Number(w) + 1}-01-01` });
+    return false;
+  });
+  if (!understood.length) return { query, understood };
+  const year = understood[understood.length - 1];
+  const q = words.join(' ') || 'a photo';
+  return { query: { ...query, q, after: year.after, before: year.before }, understood };
+}
+
+function search(asked, upload) {
+  const { query, understood } = understandYears(asked);
   let likeImg = null;
   if (query.like != null) {
     likeImg = BY_ID.get(query.like);
@@ -241,6 +258,7 @@ function search(query, upload) {
     const day = img.date ? img.date.slice(0, 10) : null;
     if (query.after && (!day || day < query.after)) continue;
     if (query.before && (!day || day > query.before)) continue;
+    if (understood.length && (!day || day >= query.before)) continue;
     if (query.min_size && Math.min(img.width, img.height) < query.min_size) continue;
     const parts = [];
     if (query.q) parts.push(textScore(query.q, img));
@@ -257,7 +275,8 @@ function search(query, upload) {
   }));
   const took_ms = Number(process.hrtime.bigint() - t0) / 1e6 + 3 + 5 * Math.random();
   return {
-    query: { ...query, image: upload ? true : undefined },
+    query: { ...asked, image: upload ? true : undefined },
+    understood,
     hits: page, offset: query.offset, k: query.k,
     has_more: query.offset + query.k < hits.length,
     took_ms: Math.round(took_ms * 10) / 10,

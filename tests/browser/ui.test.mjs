@@ -341,6 +341,31 @@ test('the query and filters survive a reload', async () => {
   assertClean('reload');
 });
 
+test('a date typed into the box becomes a removable chip', async () => {
+  // The sample photo with EXIF 2019-07-14 (the others are dated by their files).
+  await page.goto(`${base}/?q=${encodeURIComponent('a cat 2019')}`);
+  const chip = page.locator('#understood .chip-understood');
+  await chip.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await waitForHits(1);
+  assert.match(await chip.innerText(), /2019/);
+  assert.equal(await page.locator('#q').inputValue(), 'a cat 2019', 'the box keeps what was typed');
+  const api = await (await fetch(`${base}/api/search?q=${encodeURIComponent('a cat 2019')}&k=100`)).json();
+  assert.equal(api.understood.length, 1);
+  assert.equal(api.understood[0].text, '2019');
+  assert.ok(api.hits.length >= 1 && api.hits.every((h) => h.date && h.date.startsWith('2019')), 'only 2019');
+  const dated = await hits().count();
+  assert.equal(dated, Math.min(api.hits.length, 30));
+  await shot('date-chip.png');
+  // Undone: "2019" is words again, the chip goes, the photos of other years come back.
+  await chip.locator('button').click();
+  await chip.waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('keep') === '2019');
+  await page.waitForFunction((n) => !document.body.classList.contains('is-loading') &&
+    document.querySelectorAll('#results .hit').length > n, dated, { timeout: STEP_TIMEOUT });
+  assert.ok(await page.locator('#understood').isHidden());
+  assertClean('date chip');
+});
+
 test('pagination: more results append in order and open correctly', async () => {
   await page.goto(`${base}/?q=cat&k=3`);
   await waitForHits(3);

@@ -26,12 +26,6 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct RouteLabels {
-    route: String,
-    method: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StageLabels {
     stage: &'static str,
 }
@@ -52,7 +46,7 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
-    latency: Histograms<RouteLabels>,
+    latency: Histograms<RequestLabels>,
     stages: Histograms<StageLabels>,
     cache_hits: Counter,
     cache_misses: Counter,
@@ -82,7 +76,7 @@ impl Metrics {
             "HTTP requests by route pattern, method and status",
             requests.clone(),
         );
-        let latency: Histograms<RouteLabels> = Family::new_with_constructor(latency_histogram);
+        let latency: Histograms<RequestLabels> = Family::new_with_constructor(latency_histogram);
         registry.register_with_unit(
             "scry_http_request_duration",
             "Time to answer an HTTP request, by route pattern and method",
@@ -173,18 +167,14 @@ impl Metrics {
 
     /// One answered request.
     pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
-        self.requests
-            .get_or_create(&RequestLabels {
-                route: route.to_string(),
-                method: method.to_string(),
-                status,
-            })
-            .inc();
+        let labels = RequestLabels {
+            route: route.to_string(),
+            method: method.to_string(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
         self.latency
-            .get_or_create(&RouteLabels {
-                route: route.to_string(),
-                method: method.to_string(),
-            })
+            .get_or_create(&labels)
             .observe(took.as_secs_f64());
     }
 

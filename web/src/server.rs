@@ -305,7 +305,15 @@ impl ResponseError for ApiError {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(self)
+        let mut r = HttpResponse::build(self.status);
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            // The whole window: by then the address may try again.
+            r.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                crate::auth::FAILURE_WINDOW.as_secs().to_string(),
+            ));
+        }
+        r.json(self)
     }
 }
 

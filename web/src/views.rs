@@ -208,7 +208,9 @@ impl AlbumView {
         Self::seen(lib, a, &scry::access::Visibility::All)
     }
 
-    /// As a viewer sees it: members counted among their images only.
+    /// As a viewer sees it: members counted among their images only, and the
+    /// example image's path only when the viewer may see that image (a shared
+    /// album made from someone else's photo must not reveal its path).
     pub fn seen(
         lib: &scry::Library,
         a: &scry::albums::Album,
@@ -217,7 +219,10 @@ impl AlbumView {
         Ok(Self {
             name: a.name.clone(),
             prompts: a.prompts.clone(),
-            example: a.example.clone(),
+            example: a
+                .example
+                .clone()
+                .filter(|e| visibility.sees(std::path::Path::new(e))),
             threshold: a.threshold,
             count: scry::albums::visible_members(lib, a, a.threshold, visibility)?.len(),
         })
@@ -288,6 +293,8 @@ pub struct QueryEcho {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SearchPage {
     pub query: QueryEcho,
+    /// Dates read out of `q` and applied as filters (undo one with `keep`).
+    pub understood: Vec<crate::api::search::Understood>,
     pub hits: Vec<HitView>,
     pub offset: usize,
     pub k: usize,

@@ -151,6 +151,7 @@ struct Reply {
     body: Value,
     text: String,
     cookie: Option<String>,
+    retry_after: Option<String>,
     bytes: usize,
 }
 
@@ -168,12 +169,17 @@ async fn send(w: &World, req: test::TestRequest) -> Reply {
         .headers()
         .get("set-cookie")
         .map(|c| c.to_str().unwrap().to_string());
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .map(|c| c.to_str().unwrap().to_string());
     let body = test::read_body(resp).await;
     Reply {
         status,
         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
         text: String::from_utf8_lossy(&body).into_owned(),
         cookie,
+        retry_after,
         bytes: body.len(),
     }
 }
@@ -286,6 +292,9 @@ async fn probe(w: &World, method: &str, path: &str) {
             let all = ids(&all.body["hits"]);
             assert_eq!(all.len(), 21, "the admin sees both");
             assert!(all.iter().any(|i| w.b_ids.contains(i)));
+            // B's images do compete for A's query: among the admin's best 8 for it.
+            let top: Vec<u64> = all.iter().copied().take(8).collect();
+            assert!(top.iter().any(|i| w.b_ids.contains(i)), "{top:?}");
             // Every hit A can reach, page after page, is A's.
             let r = send(w, as_user("GET", "/api/search?q=a%20photo&k=100", &w.ann)).await;
             let got = ids(&r.body["hits"]);
@@ -416,6 +425,24 @@ async fn probe(w: &World, method: &str, path: &str) {
                 .find(|a| a["name"] == "everything")
                 .unwrap();
             assert_eq!(shared["count"], 11, "only A's members counted");
+            let likeb = r.body["albums"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == "likeb")
+                .unwrap();
+            assert!(likeb["example"].is_null(), "B's path shown to A: {likeb}");
+            let r = send(w, as_user("GET", "/api/albums", &w.bob)).await;
+            let likeb = r.body["albums"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == "likeb")
+                .unwrap();
+            assert!(
+                likeb["example"].is_string(),
+                "B sees their own photo's path"
+            );
         }
         ("POST", "/api/albums") => {
             // Set up by `albums()` before the probes; here the rules of making one.
@@ -586,6 +613,18 @@ async fn albums(w: &World) {
     )
     .await;
     assert_eq!(r.status, 201, "{}", r.body);
+    // A shared album made from one of B's photos: its path is B's to see.
+    let b_photo = *w.b_ids.iter().min().unwrap();
+    let r = send(
+        w,
+        as_user("POST", "/api/albums", &w.admin)
+            .set_json(json!({"name": "likeb", "like": b_photo, "threshold": 0.99, "shared": true})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.body["example"]
+        .as_str()
+        .is_some_and(|e| e.starts_with(w.b_dir.to_str().unwrap())));
     for name in ["bobonly", "bobs"] {
         let r = send(
             w,
@@ -744,6 +783,16 @@ async fn failed_sign_ins_are_limited_per_address() {
     let r = send(w, from("10.0.0.66", &w.ann)).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert_eq!(r.body["code"], "too_many_attempts");
+    assert_eq!(
+        r.retry_after.as_deref(),
+        Some(
+            scry_web::auth::FAILURE_WINDOW
+                .as_secs()
+                .to_string()
+                .as_str()
+        ),
+        "a 429 says when to come back"
+    );
     let r = send(
         w,
         request("POST", "/api/session")

@@ -992,7 +992,11 @@ async fn metrics_parse_and_a_search_moves_the_right_counters() {
         1.0,
         "{text}"
     );
-    let latency = [("route", "/api/search"), ("method", "GET")];
+    let latency = [
+        ("route", "/api/search"),
+        ("method", "GET"),
+        ("status", "200"),
+    ];
     assert_eq!(
         sample(&after, "scry_http_request_duration_seconds_count", &latency),
         2.0,
@@ -1026,6 +1030,55 @@ async fn metrics_parse_and_a_search_moves_the_right_counters() {
         sample(&after, "scry_process_resident_memory_bytes", &[]) > 1e6,
         "{text}"
     );
+    strict_openmetrics_parse(&text);
+}
+
+/// The scrape read by the Prometheus project's own parser for the format it is
+/// in (OpenMetrics, from the `prometheus-client` package of PyPI), which refuses
+/// any malformed line, where the Rust parser above skips them. It must also
+/// read the two searches the test made. `.ci/run` installs it beside
+/// openapi-spec-validator; elsewhere it says it skipped, unless
+/// SCRY_REQUIRE_METRICS_PARSER=1.
+fn strict_openmetrics_parse(text: &str) {
+    let python = std::env::var("SCRY_OPENAPI_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = std::process::Command::new(&python)
+        .args(["-c", "import prometheus_client.openmetrics.parser"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        assert_ne!(
+            std::env::var("SCRY_REQUIRE_METRICS_PARSER").as_deref(),
+            Ok("1"),
+            "prometheus-client (PyPI) is required here but {python} cannot import it"
+        );
+        eprintln!("SKIPPED: no prometheus-client for {python} (pip install prometheus-client)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("metrics.txt");
+    std::fs::write(&file, text).unwrap();
+    let script = "import sys\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families as p\n\
+        n = 0\n\
+        for f in p(open(sys.argv[1]).read()):\n\
+        \x20   for s in f.samples:\n\
+        \x20       n += 1\n\
+        \x20       if s.name == 'scry_http_requests_total' and s.labels.get('route') == '/api/search' \
+        and s.labels.get('status') == '200':\n\
+        \x20           print('searches', s.value)\n\
+        print('samples', n)\n";
+    let out = std::process::Command::new(&python)
+        .args(["-c", script])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser refused the scrape: {report}"
+    );
+    assert!(report.contains("searches 2.0"), "{report}");
 }
 
 /// The OpenAPI document describes what the server really answers: real

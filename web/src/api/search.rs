@@ -10,6 +10,7 @@ use scry::query::{
     MAX_TEXT_CHARS,
 };
 use serde::Deserialize;
+use serde_json::json;
 
 use crate::auth::Viewer;
 use crate::server::{ApiError, AppState, MAX_UPLOAD_BYTES};
@@ -59,6 +60,35 @@ pub struct SearchParams {
     #[param(value_type = Option<bool>)]
     #[schema(value_type = Option<bool>)]
     pub cutoff: Option<String>,
+    /// Phrases of `q` to leave as text although they read as dates (an undone
+    /// chip: `march` in "the march of the penguins"), separated by `|`.
+    pub keep: Option<String>,
+    /// `true`: read no dates out of `q` at all.
+    #[param(value_type = Option<bool>)]
+    #[schema(value_type = Option<bool>)]
+    pub literal: Option<String>,
+}
+
+/// A date read out of the query ("last summer", "March 2019"): taken out of the
+/// text and applied as a filter. The UI shows it as a removable chip.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"kind": "date", "text": "last summer", "label": "summer 2026",
+    "after": "2026-06-01", "before": "2026-09-01"}))]
+pub struct Understood {
+    /// What was understood: `date`.
+    pub kind: &'static str,
+    /// The words as typed; send them in `keep` to undo.
+    pub text: String,
+    /// What scry understood, for people.
+    pub label: String,
+    /// First day (YYYY-MM-DD), if bounded.
+    pub after: Option<String>,
+    /// The day after the last one (YYYY-MM-DD, exclusive), if bounded.
+    pub before: Option<String>,
+}
+
+fn flag(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("1" | "true" | "yes"))
 }
 
 /// `POST /api/search`: an image to search by, and the same fields as the query
@@ -114,8 +144,12 @@ fn date(name: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
 }
 
 impl SearchParams {
-    /// Builds the engine request; `image` is an uploaded file.
-    fn request(&self, image: Option<Vec<u8>>) -> Result<SearchRequest, ApiError> {
+    /// Builds the engine request and says which dates it read out of `q`;
+    /// `image` is an uploaded file.
+    fn request(
+        &self,
+        image: Option<Vec<u8>>,
+    ) -> Result<(SearchRequest, Vec<Understood>), ApiError> {
         let q = self.q.as_deref().unwrap_or("");
         if q.chars().count() > MAX_TEXT_CHARS {
             return Err(ApiError::bad_request(
@@ -130,6 +164,47 @@ impl SearchParams {
             ));
         }
         let (q, inline_album) = take_album(q);
+        // Dates typed into the box become a filter, the rest is the query.
+        let keep: Vec<String> = self
+            .keep
+            .as_deref()
+            .unwrap_or("")
+            .split('|')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        let understood = if flag(&self.literal) {
+            None
+        } else {
+            Some(scry::query::when::understand(
+                &q,
+                scry::query::when::today_local(),
+                &keep,
+            ))
+        };
+        let (q, range, chips) = match understood {
+            Some(u) if u.range.is_some() => {
+                // Only dates left: the photos of that time, best photos first.
+                let rest = if u.rest.trim().is_empty() && self.like.is_none() && image.is_none() {
+                    "a photo".to_string()
+                } else {
+                    u.rest
+                };
+                (rest, u.range, u.chips)
+            }
+            _ => (q, None, Vec::new()),
+        };
+        let chips: Vec<Understood> = chips
+            .into_iter()
+            .map(|c| Understood {
+                kind: "date",
+                text: c.text,
+                label: c.label,
+                after: c.after,
+                before: c.before,
+            })
+            .collect();
         let album = inline_album.or_else(|| {
             self.album
                 .as_deref()
@@ -171,7 +246,22 @@ impl SearchParams {
                 weight: 1.0,
             });
         }
-        Ok(SearchRequest {
+        // Typed dates and the date parameters narrow each other.
+        let after = match (
+            date("after", &self.after)?,
+            range.and_then(|r| r.after_seconds()),
+        ) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        let before = match (
+            date("before", &self.before)?,
+            range.and_then(|r| r.before_seconds()),
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let req = SearchRequest {
             terms,
             filters: Filters {
                 folder: self
@@ -180,8 +270,8 @@ impl SearchParams {
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(PathBuf::from),
-                after: date("after", &self.after)?,
-                before: date("before", &self.before)?,
+                after,
+                before,
                 camera: self.camera.clone().filter(|s| !s.trim().is_empty()),
                 format: self.format.clone().filter(|s| !s.trim().is_empty()),
                 min_size: number("min_size", &self.min_size, 0u32, 1_000_000)
@@ -191,8 +281,9 @@ impl SearchParams {
             },
             k: number("k", &self.k, 30usize, MAX_K as u64)?,
             offset: number("offset", &self.offset, 0usize, MAX_OFFSET as u64)?,
-            cutoff: matches!(self.cutoff.as_deref(), Some("1" | "true" | "yes")),
-        })
+            cutoff: flag(&self.cutoff),
+        };
+        Ok((req, chips))
     }
 }
 
@@ -211,7 +302,7 @@ async fn run(
     image: Option<Vec<u8>>,
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let mut req = params.request(image)?;
+    let (mut req, understood) = params.request(image)?;
     // Only what the viewer may see, inside the search.
     req.filters.within = viewer.within();
     if req.k == 0 {
@@ -241,6 +332,7 @@ async fn run(
             after: params.after,
             before: params.before,
         },
+        understood,
         hits,
         offset,
         k,

@@ -64,6 +64,14 @@ pub struct SearchArgs {
     /// One path per line (for pipes).
     #[arg(long)]
     paths: bool,
+    /// Read no dates out of the query ("last summer", "March 2019", "2019-06"
+    /// are otherwise filters, and said on stderr).
+    #[arg(long)]
+    literal: bool,
+    /// A phrase to leave as text although it reads as a date (repeatable):
+    /// `--keep march` for "the march of the penguins".
+    #[arg(long, value_name = "PHRASE")]
+    keep: Vec<String>,
     /// Only images of this smart album (also `album:NAME` in the query); alone,
     /// lists the album best match first.
     #[arg(long, value_name = "NAME")]
@@ -77,6 +85,39 @@ pub struct SearchArgs {
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (query, inline_album) = scry::query::take_album(&args.query);
     let album = inline_album.or_else(|| args.album.clone());
+    // Dates typed into the query become a filter; the rest is the query.
+    let understood = (!args.literal).then(|| {
+        scry::query::when::understand(&query, scry::query::when::today_local(), &args.keep)
+    });
+    let (query, range, chips) = match understood {
+        Some(u) if u.range.is_some() => {
+            let only_dates =
+                u.rest.trim().is_empty() && args.images.is_empty() && args.like.is_empty();
+            let rest = if only_dates {
+                "a photo".to_string()
+            } else {
+                u.rest
+            };
+            (rest, u.range, u.chips)
+        }
+        _ => (query, None, Vec::new()),
+    };
+    if !args.json && !args.paths {
+        for c in &chips {
+            eprintln!(
+                "understood {:?} as {} (--keep {:?} or --literal to search it as text)",
+                c.text, c.label, c.text
+            );
+        }
+    }
+    let after = match (args.after, range.and_then(|r| r.after_seconds())) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let before = match (args.before, range.and_then(|r| r.before_seconds())) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let mut terms = parse_query(&query)?;
     for p in &args.images {
         std::fs::metadata(p).with_context(|| p.display().to_string())?;
@@ -115,8 +156,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         terms,
         filters: Filters {
             folder,
-            after: args.after,
-            before: args.before,
+            after,
+            before,
             camera: args.camera.clone(),
             format: args.format.clone(),
             min_size: args.min_size,
@@ -131,7 +172,11 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let result = scry::query::search(&lib, &model, &TextCache::new(8), &req)?;
     let hits: Vec<HitView> = result.hits.iter().map(HitView::new).collect();
     if args.json {
-        let out = json!({"query": args.query, "hits": hits, "has_more": result.has_more, "offset": args.offset, "k": args.k});
+        let understood: Vec<_> = chips
+            .iter()
+            .map(|c| json!({"kind": "date", "text": c.text, "label": c.label, "after": c.after, "before": c.before}))
+            .collect();
+        let out = json!({"query": args.query, "understood": understood, "hits": hits, "has_more": result.has_more, "offset": args.offset, "k": args.k});
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else if args.paths {
         for h in &hits {

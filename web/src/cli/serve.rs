@@ -195,9 +195,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     .with_context(|| format!("cannot listen on {}", args.bind))?;
     for addr in server.addrs() {
         match &args.token {
-            Some(token) => {
+            // The sign-in address carries the token: shown on a terminal only,
+            // never written into a service's log.
+            Some(token) if std::io::IsTerminal::is_terminal(&std::io::stdout()) => {
                 println!("scry: serving {images} images at http://{addr}/?token={token}")
             }
+            Some(_) => println!(
+                "scry: serving {images} images at http://{addr}/: open /?token=<your --token> \
+                 once to sign in"
+            ),
             None if users > 0 => println!(
                 "scry: serving {images} images at http://{addr}/ for {users} user(s): sign in \
                  with your token"

@@ -64,8 +64,14 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
                 .and_then(|t| t.as_i64())
                 .map(scry::dates::format_datetime)
                 .unwrap_or_default();
+            // A worker's run (`--shard`) covers its share of the files only.
+            let of = l
+                .get("shard")
+                .and_then(|s| s.as_str())
+                .map(|s| format!(" (worker {s}, its share only)"))
+                .unwrap_or_default();
             println!(
-                "last run: {when} UTC: {} new, {} changed, {} removed, {failures} failed",
+                "last run{of}: {when} UTC: {} new, {} changed, {} removed, {failures} failed",
                 l["new"], l["changed"], l["removed"]
             );
             if let Some(groups) = l.get("failures").and_then(|f| f.as_object()) {

@@ -37,8 +37,23 @@ pub fn serve(args: &[&str]) -> (Server, String) {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
+    // The first line names the address; a server that never prints it fails
+    // the test within two minutes rather than holding it for ever.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        let _ = tx.send(line);
+        // Keep reading, so the server never blocks on a full pipe.
+        let mut rest = String::new();
+        while stdout.read_line(&mut rest).is_ok_and(|n| n > 0) {
+            rest.clear();
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("scry serve printed no address within 2 minutes");
     let addr = line
         .split_whitespace()
         .find_map(|w| w.strip_prefix("http://"))
@@ -72,19 +87,57 @@ pub fn generate_images(dir: &std::path::Path, n: usize, seed: u64) {
 /// `GET path` from the server at `addr` (`HOST:PORT`), with a bearer token if
 /// given: the status and the JSON body (`Null` when not JSON).
 pub fn http_get(addr: &str, path: &str, bearer: Option<&str>) -> (u16, serde_json::Value) {
+    try_http_get(addr, path, bearer).unwrap_or_else(|e| panic!("GET {path} from {addr}: {e}"))
+}
+
+/// [`http_get`], with a refused connection, a timeout or a broken reply as an
+/// error to count rather than a panic.
+pub fn try_http_get(
+    addr: &str,
+    path: &str,
+    bearer: Option<&str>,
+) -> Result<(u16, serde_json::Value), String> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut s = std::net::TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
-        .unwrap();
+        .map_err(|e| e.to_string())?;
     let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{auth}\r\n").unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n{auth}\r\n")
+        .map_err(|e| format!("send: {e}"))?;
     let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
+    s.read_to_end(&mut out).map_err(|e| format!("read: {e}"))?;
     let text = String::from_utf8_lossy(&out);
-    let status: u16 = text[9..12].parse().unwrap();
+    let status: u16 = text
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("not an HTTP reply: {:?}", &text[..text.len().min(80)]))?;
     let body = text.split_once("\r\n\r\n").map(|b| b.1).unwrap_or("");
-    (
+    Ok((
         status,
         serde_json::from_str(body).unwrap_or(serde_json::Value::Null),
-    )
+    ))
+}
+
+/// Waits for a child with its output, for at most `limit`; kills it (and
+/// fails) past that.
+pub fn wait_output_within(
+    child: std::process::Child,
+    limit: std::time::Duration,
+    what: &str,
+) -> std::process::Output {
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // SAFETY: a plain kill(2) of our own child's pid.
+            unsafe {
+                libc::kill(pid as libc::pid_t, libc::SIGKILL);
+            }
+            panic!("{what} did not finish within {} s", limit.as_secs());
+        }
+    }
 }
