@@ -10,7 +10,6 @@ use scry::query::{
     MAX_TEXT_CHARS,
 };
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::auth::Viewer;
 use crate::server::{ApiError, AppState, MAX_UPLOAD_BYTES};
