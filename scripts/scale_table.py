@@ -56,6 +56,19 @@ DISK_USABLE = 0.7  # segment merges write a copy before dropping the old one
 REPLICAS = 2
 WORKER_CORES = 16
 WORKERS_MAX = 64
+# Query load (an assumption, stated so it can be changed): one person per
+# 2,000 photos, and at the busiest second 1 % of them type a new query.
+PHOTOS_PER_PERSON = 2_000
+BUSY_SHARE = 0.01
+SERVER_UTILISATION = 0.5  # keep query servers half idle for bursts and failover
+
+# --- Qdrant's storage layout, for the split by component ---------------------
+# (what each part costs follows from the format; the measured totals above
+# give the rest, payload and bookkeeping, as the remainder)
+HNSW_M = 16  # scry's collections use Qdrant's default m
+# Level 0 keeps up to 2·m links of 4 bytes; the upper levels add about 1/(m-1)
+# of that again (a point reaches level l with probability m^-l).
+GRAPH_BYTES = 2 * HNSW_M * 4 * (1 + 1 / (HNSW_M - 1))
 
 
 def per_image(dim):
@@ -64,6 +77,23 @@ def per_image(dim):
     ram = QDRANT_RSS_PER_IMAGE + extra  # the int8 copy: one byte per dimension
     disk = QDRANT_DISK_PER_IMAGE + extra * 4 + extra  # f32 original + int8 copy
     return ram, disk
+
+
+def components(dim):
+    """Bytes per image and copy: {component: (RAM, disk)}."""
+    ram, disk = per_image(dim)
+    f32 = 4 * dim
+    int8 = dim + 4  # one byte a dimension and the vector's offset/scale
+    graph = GRAPH_BYTES
+    return {
+        "f32 original (rescoring)": (0, f32),
+        "int8 copy (the search)": (int8, int8),
+        f"HNSW graph (m={HNSW_M})": (graph, graph),
+        "payload, payload indexes, ids, WAL (the rest of the measured total)": (
+            ram - int8 - graph,
+            disk - f32 - int8 - graph,
+        ),
+    }
 
 
 def human(b):
@@ -81,6 +111,12 @@ def hours(s):
     return f"{s / 86400:,.1f} days"
 
 
+def cost_text(model):
+    """A text query's cost relative to ViT-B/32's text tower (ViT-L/14's is
+    768 wide and 12 deep against 512 and 12: (768/512)^2 the multiply-adds)."""
+    return (768 / 512) ** 2 if model.startswith("ViT-L") else 1.0
+
+
 def main():
     sizes = [10**6, 10**7, 10**8, 10**9]
     for model, (dim, cost) in MODELS.items():
@@ -96,11 +132,17 @@ def main():
             f"{human(disk_t)} with its thumbnail; embedding {core_s:.2f} core-seconds "
             f"({worker_rate:,.0f} images/s per {WORKER_CORES}-core worker).\n"
         )
+        print("| per image and copy | RAM | disk |")
+        print("|---|---|---|")
+        for name, (r, d) in components(dim).items():
+            print(f"| {name} | {r:,.0f} B | {d:,.0f} B |")
+        print(f"| thumbnail (256 px JPEG) | 0 B | {THUMBNAIL_BYTES:,} B |")
+        print(f"| **all** | **{ram:,} B** | **{disk_t:,} B** |\n")
         print(
             "| images | RAM, all copies | disk, all copies | nodes (64 GB, 2 TB) | shards | RAM / node | disk / node "
-            "| workers | wall time to index | CPU-hours |"
+            "| workers | wall time to index | CPU-hours | peak new queries/s | query servers |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for n in sizes:
             ram_all = n * ram * REPLICAS
             disk_all = n * disk_t * REPLICAS
@@ -112,10 +154,13 @@ def main():
             shards = max(6, 2 * nodes)  # two per node: room to rebalance
             workers = min(WORKERS_MAX, max(1, math.ceil(n / worker_rate / 86400)))
             wall = n / (workers * worker_rate)
+            peak = n / PHOTOS_PER_PERSON * BUSY_SHARE
+            text_qps = WORKER_CORES * 1000 / (TEXT_ENCODE_CORE_MS * cost_text(model))
+            servers = max(2, math.ceil(peak / (text_qps * SERVER_UTILISATION)))
             print(
                 f"| {n:,} | {human(ram_all)} | {human(disk_all)} | {nodes} | {shards} "
                 f"| {human(ram_all / nodes)} | {human(disk_all / nodes)} | {workers} "
-                f"| {hours(wall)} | {n * core_s / 3600:,.0f} |"
+                f"| {hours(wall)} | {n * core_s / 3600:,.0f} | {peak:,.0f} | {servers} |"
             )
     # What a query costs.
     print("\n### A query\n")
