@@ -207,6 +207,16 @@ fn ids(hits: &Value) -> Vec<u64> {
         .collect()
 }
 
+/// The album of that name in a `GET /api/albums` answer.
+fn album_named<'a>(body: &'a Value, name: &str) -> &'a Value {
+    body["albums"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no album {name} in {body}"))
+}
+
 fn all_in(got: &[u64], set: &HashSet<u64>) -> bool {
     got.iter().all(|id| set.contains(id))
 }
@@ -418,27 +428,12 @@ async fn probe(w: &World, method: &str, path: &str) {
                 .collect();
             assert!(names.contains(&"everything"), "the shared album: {names:?}");
             assert!(!names.contains(&"bobs"), "B's own album: {names:?}");
-            let shared = r.body["albums"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["name"] == "everything")
-                .unwrap();
+            let shared = album_named(&r.body, "everything");
             assert_eq!(shared["count"], 11, "only A's members counted");
-            let likeb = r.body["albums"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["name"] == "likeb")
-                .unwrap();
+            let likeb = album_named(&r.body, "likeb");
             assert!(likeb["example"].is_null(), "B's path shown to A: {likeb}");
             let r = send(w, as_user("GET", "/api/albums", &w.bob)).await;
-            let likeb = r.body["albums"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|a| a["name"] == "likeb")
-                .unwrap();
+            let likeb = album_named(&r.body, "likeb");
             assert!(
                 likeb["example"].is_string(),
                 "B sees their own photo's path"

@@ -1033,6 +1033,27 @@ async fn metrics_parse_and_a_search_moves_the_right_counters() {
     strict_openmetrics_parse(&text);
 }
 
+/// The Python (SCRY_OPENAPI_PYTHON, else python3) that imports `module` from
+/// the PyPI package `package`; None, said as a skip, when there is none —
+/// unless `require` is set to 1, then the test fails.
+fn python_with(module: &str, package: &str, require: &str) -> Option<String> {
+    let python = std::env::var("SCRY_OPENAPI_PYTHON").unwrap_or_else(|_| "python3".into());
+    let has = std::process::Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has {
+        assert_ne!(
+            std::env::var(require).as_deref(),
+            Ok("1"),
+            "{package} (PyPI) is required here but {python} cannot import {module}"
+        );
+        eprintln!("SKIPPED: no {package} for {python} (pip install {package})");
+        return None;
+    }
+    Some(python)
+}
+
 /// The scrape read by the Prometheus project's own parser for the format it is
 /// in (OpenMetrics, from the `prometheus-client` package of PyPI), which refuses
 /// any malformed line, where the Rust parser above skips them. It must also
@@ -1040,20 +1061,13 @@ async fn metrics_parse_and_a_search_moves_the_right_counters() {
 /// openapi-spec-validator; elsewhere it says it skipped, unless
 /// SCRY_REQUIRE_METRICS_PARSER=1.
 fn strict_openmetrics_parse(text: &str) {
-    let python = std::env::var("SCRY_OPENAPI_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has = std::process::Command::new(&python)
-        .args(["-c", "import prometheus_client.openmetrics.parser"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has {
-        assert_ne!(
-            std::env::var("SCRY_REQUIRE_METRICS_PARSER").as_deref(),
-            Ok("1"),
-            "prometheus-client (PyPI) is required here but {python} cannot import it"
-        );
-        eprintln!("SKIPPED: no prometheus-client for {python} (pip install prometheus-client)");
+    let Some(python) = python_with(
+        "prometheus_client.openmetrics.parser",
+        "prometheus-client",
+        "SCRY_REQUIRE_METRICS_PARSER",
+    ) else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("metrics.txt");
     std::fs::write(&file, text).unwrap();
@@ -1217,22 +1231,13 @@ async fn real_responses_validate_against_the_openapi_document() {
 /// elsewhere the test says it skipped, unless SCRY_REQUIRE_OPENAPI_VALIDATOR=1.
 #[actix_web::test]
 async fn openapi_spec_validator_accepts_the_document() {
-    let python = std::env::var("SCRY_OPENAPI_PYTHON").unwrap_or_else(|_| "python3".into());
-    let has = std::process::Command::new(&python)
-        .args(["-c", "import openapi_spec_validator"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has {
-        assert_ne!(
-            std::env::var("SCRY_REQUIRE_OPENAPI_VALIDATOR").as_deref(),
-            Ok("1"),
-            "openapi-spec-validator is required here but {python} cannot import it"
-        );
-        eprintln!(
-            "SKIPPED: no openapi-spec-validator for {python} (pip install openapi-spec-validator)"
-        );
+    let Some(python) = python_with(
+        "openapi_spec_validator",
+        "openapi-spec-validator",
+        "SCRY_REQUIRE_OPENAPI_VALIDATOR",
+    ) else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("openapi.json");
     std::fs::write(
