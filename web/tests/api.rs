@@ -1079,7 +1079,7 @@ fn strict_openmetrics_parse(text: &str) {
         \x20       n += 1\n\
         \x20       if s.name == 'scry_http_requests_total' and s.labels.get('route') == '/api/search' \
         and s.labels.get('status') == '200':\n\
-        \x20           print('searches', s.value)\n\
+        \x20           print('searches', float(s.value))\n\
         print('samples', n)\n";
     let out = std::process::Command::new(&python)
         .args(["-c", script])
