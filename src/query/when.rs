@@ -43,17 +43,9 @@ impl DayRange {
 
     /// Both ranges at once (two date phrases in one query narrow each other).
     pub fn intersect(self, other: DayRange) -> DayRange {
-        let max = |a: Option<i64>, b: Option<i64>| match (a, b) {
-            (Some(x), Some(y)) => Some(x.max(y)),
-            (x, y) => x.or(y),
-        };
-        let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
-            (Some(x), Some(y)) => Some(x.min(y)),
-            (x, y) => x.or(y),
-        };
         DayRange {
-            start: max(self.start, other.start),
-            end: min(self.end, other.end),
+            start: tighter(self.start, other.start, i64::max),
+            end: tighter(self.end, other.end, i64::min),
         }
     }
 
@@ -124,6 +116,69 @@ pub struct Understood {
     /// Every understood date, narrowed together.
     pub range: Option<DayRange>,
     pub chips: Vec<Chip>,
+}
+
+/// Of two optional bounds, the one `pick` prefers (`max` for a start, `min`
+/// for an end); either alone when the other is open.
+fn tighter(a: Option<i64>, b: Option<i64>, pick: fn(i64, i64) -> i64) -> Option<i64> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(pick(x, y)),
+        (x, y) => x.or(y),
+    }
+}
+
+/// A typed query once its dates are read: what the CLI and the API search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reading {
+    /// The text to search (CLIP and keywords).
+    pub text: String,
+    /// Capture date on or after, seconds since the epoch: the typed dates and
+    /// the explicit bound, narrowed together.
+    pub after: Option<i64>,
+    /// Capture date before, seconds since the epoch (likewise).
+    pub before: Option<i64>,
+    /// The understood phrases, for the person to undo.
+    pub chips: Vec<Chip>,
+}
+
+/// Reads the dates typed into `query` (none when `literal`) and narrows them
+/// with the explicit `after`/`before` bounds (seconds). A query of dates only
+/// lists the photos of that time: its text becomes "a photo", unless
+/// `has_images` (the query also has example images, which carry it).
+pub fn read(
+    query: &str,
+    today: i64,
+    keep: &[String],
+    literal: bool,
+    has_images: bool,
+    after: Option<i64>,
+    before: Option<i64>,
+) -> Reading {
+    let understood = (!literal)
+        .then(|| understand(query, today, keep))
+        .filter(|u| u.range.is_some());
+    let Some(u) = understood else {
+        return Reading {
+            text: query.to_string(),
+            after,
+            before,
+            chips: Vec::new(),
+        };
+    };
+    let range = u.range.unwrap_or(DayRange {
+        start: None,
+        end: None,
+    });
+    Reading {
+        text: if u.rest.trim().is_empty() && !has_images {
+            "a photo".to_string()
+        } else {
+            u.rest
+        },
+        after: tighter(after, range.after_seconds(), i64::max),
+        before: tighter(before, range.before_seconds(), i64::min),
+        chips: u.chips,
+    }
 }
 
 /// Reads the dates out of `query`, with `today` (days since 1970-01-01, the
@@ -1386,5 +1441,60 @@ mod tests {
         let t = today_local();
         let (y, _, _) = civil_from_days(t);
         assert!((2024..2200).contains(&y), "{y}");
+    }
+
+    #[test]
+    fn a_reading_narrows_typed_dates_with_the_explicit_bounds() {
+        let day = |y, m, dd| days_from_civil(y, m, dd) * 86_400;
+        // "summer 2020" and --after 2020-07-15: from 15 July to the end of August.
+        let r = read(
+            "beach summer 2020",
+            today(),
+            &[],
+            false,
+            false,
+            Some(day(2020, 7, 15)),
+            None,
+        );
+        assert_eq!(r.text, "beach");
+        assert_eq!(
+            (r.after, r.before),
+            (Some(day(2020, 7, 15)), Some(day(2020, 9, 1)))
+        );
+        assert_eq!(r.chips.len(), 1);
+        // --before earlier than the typed end wins; the typed start stays.
+        let r = read(
+            "snow 2021",
+            today(),
+            &[],
+            false,
+            false,
+            None,
+            Some(day(2021, 3, 1)),
+        );
+        assert_eq!(
+            (r.after, r.before),
+            (Some(day(2021, 1, 1)), Some(day(2021, 3, 1)))
+        );
+        // Only dates: the photos of that time; with an example image, no text.
+        assert_eq!(
+            read("2019-06", today(), &[], false, false, None, None).text,
+            "a photo"
+        );
+        assert_eq!(
+            read("2019-06", today(), &[], false, true, None, None).text,
+            ""
+        );
+        // Literal, or nothing understood: the text and the bounds as given.
+        let r = read("snow 2021", today(), &[], true, false, Some(5), Some(9));
+        assert_eq!(
+            (r.text.as_str(), r.after, r.before, r.chips.len()),
+            ("snow 2021", Some(5), Some(9), 0)
+        );
+        let r = read("red car", today(), &[], false, false, None, Some(9));
+        assert_eq!(
+            (r.text.as_str(), r.after, r.before),
+            ("red car", None, Some(9))
+        );
     }
 }

@@ -173,28 +173,20 @@ impl SearchParams {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
-        let understood = if flag(&self.literal) {
-            None
-        } else {
-            Some(scry::query::when::understand(
-                &q,
-                scry::query::when::today_local(),
-                &keep,
-            ))
-        };
-        let (q, range, chips) = match understood {
-            Some(u) if u.range.is_some() => {
-                // Only dates left: the photos of that time, best photos first.
-                let rest = if u.rest.trim().is_empty() && self.like.is_none() && image.is_none() {
-                    "a photo".to_string()
-                } else {
-                    u.rest
-                };
-                (rest, u.range, u.chips)
-            }
-            _ => (q, None, Vec::new()),
-        };
-        let chips: Vec<Understood> = chips
+        let has_images =
+            self.like.as_deref().is_some_and(|l| !l.trim().is_empty()) || image.is_some();
+        let reading = scry::query::when::read(
+            &q,
+            scry::query::when::today_local(),
+            &keep,
+            flag(&self.literal),
+            has_images,
+            date("after", &self.after)?,
+            date("before", &self.before)?,
+        );
+        let q = reading.text;
+        let chips: Vec<Understood> = reading
+            .chips
             .into_iter()
             .map(|c| Understood {
                 kind: "date",
@@ -245,21 +237,6 @@ impl SearchParams {
                 weight: 1.0,
             });
         }
-        // Typed dates and the date parameters narrow each other.
-        let after = match (
-            date("after", &self.after)?,
-            range.and_then(|r| r.after_seconds()),
-        ) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        let before = match (
-            date("before", &self.before)?,
-            range.and_then(|r| r.before_seconds()),
-        ) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
         let req = SearchRequest {
             terms,
             filters: Filters {
@@ -269,8 +246,8 @@ impl SearchParams {
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(PathBuf::from),
-                after,
-                before,
+                after: reading.after,
+                before: reading.before,
                 camera: self.camera.clone().filter(|s| !s.trim().is_empty()),
                 format: self.format.clone().filter(|s| !s.trim().is_empty()),
                 min_size: number("min_size", &self.min_size, 0u32, 1_000_000)

@@ -86,22 +86,16 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (query, inline_album) = scry::query::take_album(&args.query);
     let album = inline_album.or_else(|| args.album.clone());
     // Dates typed into the query become a filter; the rest is the query.
-    let understood = (!args.literal).then(|| {
-        scry::query::when::understand(&query, scry::query::when::today_local(), &args.keep)
-    });
-    let (query, range, chips) = match understood {
-        Some(u) if u.range.is_some() => {
-            let only_dates =
-                u.rest.trim().is_empty() && args.images.is_empty() && args.like.is_empty();
-            let rest = if only_dates {
-                "a photo".to_string()
-            } else {
-                u.rest
-            };
-            (rest, u.range, u.chips)
-        }
-        _ => (query, None, Vec::new()),
-    };
+    let reading = scry::query::when::read(
+        &query,
+        scry::query::when::today_local(),
+        &args.keep,
+        args.literal,
+        !args.images.is_empty() || !args.like.is_empty(),
+        args.after,
+        args.before,
+    );
+    let (query, chips) = (reading.text, reading.chips);
     if !args.json && !args.paths {
         for c in &chips {
             eprintln!(
@@ -110,14 +104,6 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let after = match (args.after, range.and_then(|r| r.after_seconds())) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-    let before = match (args.before, range.and_then(|r| r.before_seconds())) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
     let mut terms = parse_query(&query)?;
     for p in &args.images {
         std::fs::metadata(p).with_context(|| p.display().to_string())?;
@@ -156,8 +142,8 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         terms,
         filters: Filters {
             folder,
-            after,
-            before,
+            after: reading.after,
+            before: reading.before,
             camera: args.camera.clone(),
             format: args.format.clone(),
             min_size: args.min_size,
