@@ -31,9 +31,48 @@ pub struct Album {
     /// `scry album add`, or on a server without users).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Photos a person said belong or do not ([`mark`]). With marks, `vector`
+    /// and `threshold` are the fitted probe's and [`Album::prior`] keeps the
+    /// prompts' own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<Mark>,
+    /// The album as its prompts and example define it, before any mark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<Prior>,
+}
+
+/// A photo marked as belonging to an album ("yes") or not ("no").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mark {
+    /// The image's path when it was marked (a marked image is always, or
+    /// never, a member while it is there).
+    pub path: String,
+    /// BLAKE3 of its bytes, hex: finds its vector again after a rebuild with
+    /// another model.
+    pub hash: String,
+    pub yes: bool,
+    /// Its embedding, which the probe is fitted on (empty until found again
+    /// after a rebuild).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vector: Vec<f32>,
+}
+
+/// An album's vector and threshold from its prompts and example alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prior {
+    pub vector: Vec<f32>,
+    pub threshold: f32,
 }
 
 impl Album {
+    /// The prompts' (and example's) vector and threshold, without the marks.
+    pub fn prior(&self) -> Prior {
+        self.prior.clone().unwrap_or_else(|| Prior {
+            vector: self.vector.clone(),
+            threshold: self.threshold,
+        })
+    }
+
     /// Where the library keeps it: the name of a shared album, `OWNER/NAME` of
     /// a user's (names have no `/`, so the two never collide).
     pub fn key(&self) -> String {
@@ -185,12 +224,135 @@ pub fn reencode(model: &ClipModel, album: &Album) -> Result<Album> {
         )));
     }
     album.vector = album_vector(model, &album.prompts, example.as_deref())?;
+    if !album.marks.is_empty() {
+        // The marks' vectors are the old model's: found again by [`refit`].
+        album.prior = Some(Prior {
+            vector: album.vector.clone(),
+            threshold: album
+                .prior
+                .as_ref()
+                .map_or(album.threshold, |p| p.threshold),
+        });
+        album.marks.iter_mut().for_each(|m| m.vector.clear());
+    }
     Ok(album)
 }
 
-/// Every image with its cosine to the album, at or above `threshold`, best first.
+/// Most marks an album keeps.
+pub const MAX_MARKS: usize = 1000;
+
+/// Marks image `id` as belonging to the album (`Some(true)`), not belonging
+/// (`Some(false)`), or unmarks it (`None`), and fits the album's probe again
+/// ([`crate::probe`]): the returned album's vector and threshold are the new
+/// boundary. The caller stores it.
+pub fn mark(lib: &Library, album: &Album, id: ImageId, belongs: Option<bool>) -> Result<Album> {
+    let gone = || Error::NotFound(format!("no image with id {id}"));
+    let rec = lib.meta(id)?.ok_or_else(gone)?;
+    let path = rec.path_buf().display().to_string();
+    let hash = hex(&rec.hash);
+    let mut album = album.clone();
+    let prior = album.prior();
+    album.marks.retain(|m| m.path != path && m.hash != hash);
+    if let Some(yes) = belongs {
+        if album.marks.len() >= MAX_MARKS {
+            return Err(Error::InvalidArgument(format!(
+                "album {} has {MAX_MARKS} marked photos, the most it keeps; unmark some first",
+                album.name
+            )));
+        }
+        let vector = lib.vector(id)?.ok_or_else(gone)?;
+        album.marks.push(Mark {
+            path,
+            hash,
+            yes,
+            vector,
+        });
+    }
+    album.prior = Some(prior);
+    refit(lib, album)
+}
+
+/// The album's probe fitted on its marks: marks without a vector (after a
+/// rebuild) find theirs by content hash; marks whose photo is gone stay in the
+/// definition and count again when it returns. No marks: the prompts' album.
+pub fn refit(lib: &Library, mut album: Album) -> Result<Album> {
+    let prior = album.prior();
+    let dim = prior.vector.len();
+    for m in album.marks.iter_mut().filter(|m| m.vector.len() != dim) {
+        m.vector = match unhex(&m.hash) {
+            Some(h) => lib.vector_of_copy(&h, None)?.unwrap_or_default(),
+            None => Vec::new(),
+        };
+    }
+    if album.marks.is_empty() {
+        album.vector = prior.vector;
+        album.threshold = prior.threshold;
+        album.prior = None;
+        return Ok(album);
+    }
+    let examples: Vec<(&[f32], bool)> = album
+        .marks
+        .iter()
+        .filter(|m| m.vector.len() == dim)
+        .map(|m| (m.vector.as_slice(), m.yes))
+        .collect();
+    let probe = crate::probe::fit(&prior.vector, prior.threshold, &examples);
+    album.vector = probe.vector;
+    album.threshold = probe.threshold;
+    album.prior = Some(prior);
+    Ok(album)
+}
+
+fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if s.len() != 64 {
+        return None;
+    }
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The images people marked, as they stand now: the "yes" ones with their
+/// cosine to the album, and the "no" ones.
+fn marked(lib: &Library, album: &Album) -> Result<(Scored, std::collections::HashSet<ImageId>)> {
+    let mut yes = Vec::new();
+    let mut no = std::collections::HashSet::new();
+    for m in &album.marks {
+        let Some(id) = lib.id_for_path(std::path::Path::new(&m.path))? else {
+            continue;
+        };
+        if m.yes {
+            yes.push(id);
+        } else {
+            no.insert(id);
+        }
+    }
+    let scored = lib
+        .vectors(&yes)?
+        .into_iter()
+        .map(|(id, v)| (id, crate::ann::dot(&v, &album.vector)))
+        .collect();
+    Ok((scored, no))
+}
+
+/// Every image with its cosine to the album, at or above `threshold`, best
+/// first; a photo marked "yes" is always a member and one marked "no" never.
 pub fn members(lib: &Library, album: &Album, threshold: f32) -> Result<Scored> {
-    lib.at_least(&album.vector, threshold)
+    let mut all = lib.at_least(&album.vector, threshold)?;
+    if album.marks.is_empty() {
+        return Ok(all);
+    }
+    let (yes, no) = marked(lib, album)?;
+    all.retain(|(id, _)| !no.contains(id) && !yes.iter().any(|(y, _)| y == id));
+    all.extend(yes);
+    all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(all)
 }
 
 /// [`members`] that `visibility` lets a viewer see.
@@ -228,9 +390,10 @@ pub fn preview(
     } else {
         (album.threshold, threshold)
     };
+    let (yes, _) = marked(lib, album)?;
     let between: Scored = visible_members(lib, album, lo, visibility)?
         .into_iter()
-        .filter(|&(_, c)| c < hi)
+        .filter(|&(id, c)| c < hi && !yes.iter().any(|(y, _)| *y == id))
         .collect();
     Ok(if threshold < album.threshold {
         (between, Vec::new())

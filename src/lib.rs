@@ -18,6 +18,7 @@ pub mod library;
 pub mod metadata;
 pub mod model;
 pub mod preprocess;
+pub mod probe;
 pub mod query;
 mod simd;
 pub mod store;

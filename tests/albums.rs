@@ -66,6 +66,8 @@ fn membership_follows_new_and_removed_images_and_previews_are_exact() {
         threshold: 0.8,
         vector: unit(axis),
         owner: None,
+        marks: Vec::new(),
+        prior: None,
     };
     lib.put_album(album.clone()).unwrap();
     let got: Vec<u64> = members(&lib, &album, 0.8)
@@ -146,4 +148,168 @@ fn membership_follows_new_and_removed_images_and_previews_are_exact() {
     assert!(lib.remove_album("axis").unwrap());
     assert!(!lib.remove_album("axis").unwrap());
     assert!(lib.albums().unwrap().is_empty());
+}
+
+/// A small deterministic generator (xorshift64*) with normal draws.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f32 {
+        let (u, v) = (self.next().max(1e-300), self.next());
+        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()) as f32
+    }
+    fn unit(&mut self, dim: usize) -> Vec<f32> {
+        unit((0..dim).map(|_| self.normal()).collect())
+    }
+}
+
+fn add(a: &[f32], b: &[f32], s: f32) -> Vec<f32> {
+    a.iter().zip(b).map(|(x, y)| x + s * y).collect()
+}
+
+/// Constructed photos like CLIP's: ten kinds of photo around their own centre,
+/// and a prompt that sits in text space (far from every photo) and leans
+/// toward the album's kind but almost as much toward a look-alike kind — "dogs"
+/// also fires on wolves. Returns the library, the album's prompt-only
+/// definition and the ids by kind.
+fn constructed(seed: u64, dir: &std::path::Path) -> (Library, Album, Vec<Vec<u64>>) {
+    let (dim, kinds, per_kind) = (64, 10, 40);
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let centres: Vec<Vec<f32>> = (0..kinds).map(|_| rng.unit(dim)).collect();
+    let mut added = Vec::new();
+    for k in 0..kinds {
+        for j in 0..per_kind {
+            let noise = rng.unit(dim);
+            let i = (k * per_kind + j) as u64;
+            let mut img = image(i, unit(add(&centres[k], &noise, 1.1)));
+            img.record.hash = [0; 32];
+            img.record.hash[..8].copy_from_slice(&i.to_le_bytes());
+            added.push(img);
+        }
+    }
+    let text = rng.unit(dim);
+    let prompt = unit(add(&add(&text, &centres[0], 0.45), &centres[1], 0.38));
+    let mut lib = Library::open(dir).unwrap();
+    lib.bind_model("test-model", dim).unwrap();
+    let ids = lib
+        .commit(&ChangeSet {
+            added,
+            ..Default::default()
+        })
+        .unwrap()
+        .added_ids;
+    let by_kind = ids.chunks(per_kind).map(|c| c.to_vec()).collect();
+    let album = Album {
+        name: "dogs".into(),
+        prompts: vec!["constructed".into()],
+        example: None,
+        threshold: 0.25,
+        vector: prompt,
+        owner: None,
+        marks: Vec::new(),
+        prior: None,
+    };
+    (lib, album, by_kind)
+}
+
+/// Precision at the album's true size, over the photos nobody marked.
+fn precision(lib: &Library, album: &Album, truth: &[u64], marked: &[u64]) -> f64 {
+    let ranked: Vec<u64> = members(lib, album, -1.0)
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .filter(|id| !marked.contains(id))
+        .collect();
+    let size = truth.iter().filter(|id| !marked.contains(id)).count();
+    let hits = ranked[..size]
+        .iter()
+        .filter(|id| truth.contains(id))
+        .count();
+    hits as f64 / size as f64
+}
+
+#[test]
+fn eight_yes_and_eight_no_beat_the_prompt_alone() {
+    let mut prompt_only = Vec::new();
+    let mut probed = Vec::new();
+    for seed in 1..=7 {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut lib, album, kinds) = constructed(seed, tmp.path());
+        // Marks as a person gives them looking at the album: 8 right ones, and
+        // 8 look-alikes rejected.
+        let yes: Vec<u64> = kinds[0][..8].to_vec();
+        let no: Vec<u64> = kinds[1][..8].to_vec();
+        let mut taught = album.clone();
+        for &id in &yes {
+            taught = scry::albums::mark(&lib, &taught, id, Some(true)).unwrap();
+        }
+        for &id in &no {
+            taught = scry::albums::mark(&lib, &taught, id, Some(false)).unwrap();
+        }
+        assert_eq!(taught.marks.len(), 16);
+        assert_eq!(
+            taught.prior().vector,
+            album.vector,
+            "the prompts' vector is kept"
+        );
+        let marked: Vec<u64> = yes.iter().chain(&no).copied().collect();
+        let before = precision(&lib, &album, &kinds[0], &marked);
+        let after = precision(&lib, &taught, &kinds[0], &marked);
+        prompt_only.push(before);
+        probed.push(after);
+        // Marked photos are in or out whatever their score.
+        let now: Vec<u64> = members(&lib, &taught, taught.threshold)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert!(yes.iter().all(|id| now.contains(id)));
+        assert!(no.iter().all(|id| !now.contains(id)));
+        // Unmarking everything gives the prompts' album back exactly.
+        let mut undone = taught.clone();
+        for &id in &marked {
+            undone = scry::albums::mark(&lib, &undone, id, None).unwrap();
+        }
+        assert_eq!(
+            (undone.vector.clone(), undone.threshold),
+            (album.vector.clone(), album.threshold)
+        );
+        assert!(undone.marks.is_empty() && undone.prior.is_none());
+        // After a rebuild the marks' vectors are found again by content hash.
+        let mut rebuilt = taught.clone();
+        rebuilt.marks.iter_mut().for_each(|m| m.vector.clear());
+        let refit = scry::albums::refit(&lib, rebuilt).unwrap();
+        assert_eq!(
+            (refit.vector.clone(), refit.threshold),
+            (taught.vector.clone(), taught.threshold)
+        );
+        lib.put_album(taught).unwrap();
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (b, a) = (
+        median(&mut prompt_only.clone()),
+        median(&mut probed.clone()),
+    );
+    println!(
+        "precision at the album size, 7 constructed libraries: prompt alone {prompt_only:.3?} \
+         (median {b:.3}), 8 yes + 8 no {probed:.3?} (median {a:.3})"
+    );
+    assert!(
+        a >= b + 0.15,
+        "the probe gains {:.3} over the prompt",
+        a - b
+    );
+    assert!(
+        probed.iter().zip(&prompt_only).all(|(a, b)| a >= b),
+        "the probe is never worse: {probed:?} vs {prompt_only:?}"
+    );
 }

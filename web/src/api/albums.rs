@@ -228,6 +228,8 @@ pub(crate) async fn create(
             threshold,
             vector,
             owner,
+            marks: Vec::new(),
+            prior: None,
         };
         let mut lib = st
             .library

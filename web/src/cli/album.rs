@@ -127,6 +127,8 @@ fn add(args: AddArgs) -> anyhow::Result<()> {
         threshold,
         vector,
         owner: None,
+        marks: Vec::new(),
+        prior: None,
     };
     lib.put_album(album.clone())?;
     library::remember_albums(&lib)?;

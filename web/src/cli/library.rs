@@ -50,6 +50,10 @@ pub struct AlbumDef {
     /// The user whose album it is (none: shared).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// Photos marked as belonging or not (their vectors are found again by
+    /// content hash after a rebuild).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<scry::albums::Mark>,
 }
 
 /// Copies the library's album definitions into its settings file, so that
@@ -80,8 +84,13 @@ pub fn restore_albums(
             threshold: d.threshold,
             vector: Vec::new(),
             owner: d.owner.clone(),
+            marks: d.marks.clone(),
+            prior: None,
         };
-        match scry::albums::reencode(model, &album).and_then(|a| lib.put_album(a)) {
+        let made = scry::albums::reencode(model, &album)
+            .and_then(|a| scry::albums::refit(lib, a))
+            .and_then(|a| lib.put_album(a));
+        match made {
             Ok(()) => restored += 1,
             Err(e) => eprintln!(
                 "warning: album {} not restored ({e}); its definition stays in settings.json",
@@ -96,11 +105,20 @@ pub fn restore_albums(
 impl From<scry::albums::Album> for AlbumDef {
     fn from(a: scry::albums::Album) -> Self {
         AlbumDef {
+            threshold: a.prior().threshold,
             name: a.name,
             prompts: a.prompts,
             example: a.example,
-            threshold: a.threshold,
             owner: a.owner,
+            // The vectors belong to the catalog, not to the definition.
+            marks: a
+                .marks
+                .into_iter()
+                .map(|m| scry::albums::Mark {
+                    vector: Vec::new(),
+                    ..m
+                })
+                .collect(),
         }
     }
 }
