@@ -201,6 +201,16 @@ pub struct AlbumView {
     pub threshold: f32,
     /// Images at or above the threshold now.
     pub count: usize,
+    /// Photos marked as belonging (`yes`) or not, among those the viewer may
+    /// see: the album's probe is fitted on them.
+    pub marks: Vec<MarkView>,
+}
+
+/// A photo marked for an album.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct MarkView {
+    pub id: u64,
+    pub yes: bool,
 }
 
 impl AlbumView {
@@ -225,6 +235,16 @@ impl AlbumView {
                 .filter(|e| visibility.sees(std::path::Path::new(e))),
             threshold: a.threshold,
             count: scry::albums::visible_members(lib, a, a.threshold, visibility)?.len(),
+            marks: a
+                .marks
+                .iter()
+                .filter(|m| visibility.sees(std::path::Path::new(&m.path)))
+                .filter_map(|m| match lib.id_for_path(std::path::Path::new(&m.path)) {
+                    Ok(Some(id)) => Some(Ok(MarkView { id, yes: m.yes })),
+                    Ok(None) => None,
+                    Err(e) => Some(Err(e)),
+                })
+                .collect::<scry::Result<_>>()?,
         })
     }
 }

@@ -536,6 +536,36 @@ async fn probe(w: &World, method: &str, path: &str) {
             let r = send(w, as_user("GET", "/api/albums/bobonly", &w.bob)).await;
             assert_eq!(r.status, 200, "still there");
         }
+        ("POST", "/api/albums/{name}/marks") => {
+            let a0 = *w.a_ids.iter().min().unwrap();
+            let b0 = *w.b_ids.iter().min().unwrap();
+            let mark = |who: &str, id: u64, belongs: bool| {
+                as_user("POST", &format!("/api/albums/{who}/marks"), &w.ann)
+                    .set_json(json!({"id": id, "belongs": belongs}))
+            };
+            let r = send(w, mark("everything", a0, false)).await;
+            assert_eq!(r.status, 403, "a shared album is the admins'");
+            let r = send(w, mark("bobonly", a0, false)).await;
+            assert_eq!(r.status, 404, "another's album does not exist for A");
+            // B cannot teach an album with A's photo, nor learn that it exists.
+            let r = send(
+                w,
+                as_user("POST", "/api/albums/bobonly/marks", &w.bob)
+                    .set_json(json!({"id": a0, "belongs": true})),
+            )
+            .await;
+            assert_eq!(r.status, 404, "{}", r.body);
+            let r = send(
+                w,
+                as_user("POST", "/api/albums/bobonly/marks", &w.bob)
+                    .set_json(json!({"id": b0, "belongs": false})),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.body["marks"], json!([{"id": b0, "yes": false}]));
+            let r = send(w, as_user("GET", "/api/albums/bobonly?k=100", &w.bob)).await;
+            assert!(!ids(&r.body["images"]).contains(&b0), "a no is out");
+        }
         ("POST", "/api/rescan") => {
             // The rule (403 for users) is checked for every Admin route below;
             // the admin may start one.

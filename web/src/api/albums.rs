@@ -398,3 +398,55 @@ pub(crate) async fn remove(
     .await??;
     Ok(HttpResponse::Ok().json(Removed { removed }))
 }
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"id": 17, "belongs": false}))]
+pub(crate) struct NewMark {
+    /// The image marked.
+    id: u64,
+    /// `true`: it belongs; `false`: it does not; `null`: unmark it.
+    belongs: Option<bool>,
+}
+
+/// Marks a photo as belonging to the album or not (or unmarks it); the album
+/// learns from its marks at once (a logistic probe on the stored embeddings,
+/// the prompts as its prior) and its new view is returned.
+#[utoipa::path(post, path = "/api/albums/{name}/marks", tag = "albums",
+    params(("name" = String, Path, description = "Album name")), request_body = NewMark,
+    responses((status = 200, body = AlbumView), (status = 401, description = "Not signed in", body = ApiError),
+        (status = 403, description = "A shared album, by a user", body = ApiError),
+        (status = 404, description = "No such album for the caller, or an image the caller may not see", body = ApiError)))]
+pub(crate) async fn mark(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+    body: web::Json<NewMark>,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    writable(&state)?;
+    let NewMark { id, belongs } = body.into_inner();
+    let name = name.into_inner();
+    let view = web::block(move || -> Result<AlbumView, ApiError> {
+        // The fit reads the catalog; the write lock is taken only to store it.
+        let album = {
+            let lib = state.read();
+            let album = resolve(&lib, &viewer, &name)?;
+            may_change(&viewer, &album)?;
+            let gone = || ApiError::not_found(format!("no image with id {id}"));
+            let rec = lib.meta(id)?.ok_or_else(gone)?;
+            if !viewer.sees(&rec.path_buf()) {
+                return Err(gone());
+            }
+            albums::mark(&lib, &album, id, belongs).map_err(invalid)?
+        };
+        let mut lib = state
+            .library
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        lib.put_album(album.clone()).map_err(invalid)?;
+        remember(&lib);
+        Ok(AlbumView::seen(&lib, &album, &viewer.visibility)?)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(view))
+}

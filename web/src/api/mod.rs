@@ -195,6 +195,14 @@ pub static ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "POST",
+        path: "/api/albums/{name}/marks",
+        rule: Rule::Signed,
+        enforces: "the caller's own album (a shared one only by an admin, 403); the marked \
+                   image must be visible (404)",
+        route: || web::post().to(albums::mark),
+    },
+    Endpoint {
+        method: "POST",
         path: "/api/rescan",
         rule: Rule::Admin,
         enforces: "admins only (403 for users)",

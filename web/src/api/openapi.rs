@@ -38,6 +38,7 @@ use crate::server::ApiError;
         super::albums::show,
         super::albums::update,
         super::albums::remove,
+        super::albums::mark,
         super::rescan::rescan,
         super::embed::post_json,
     ),
