@@ -47,6 +47,7 @@ export function openLightbox(index) {
   setMeta(el.lbSize, '…');
   el.lbOriginal.href = hit.original || `/api/images/${hit.id}/original`;
   el.lbFolder.hidden = !hit.folder || state.filters.in === hit.folder;
+  renderTeach(hit);
   el.lbCounter.textContent = `${index + 1} / ${state.hits.length}${state.hasMore ? '+' : ''}`;
   el.lbPrev.disabled = index <= 0;
   el.lbNext.disabled = index >= state.hits.length - 1 && !state.hasMore;
@@ -171,6 +172,53 @@ el.lbFolder.addEventListener('click', () => {
   writeUrl('push');
   runSearch();
 });
+
+// Inside an album, each photo can be marked as belonging or not; the album
+// learns from the marks at once and the grid shows its new members.
+let albumMarks = { name: '', marks: [] };
+
+function renderTeach(hit) {
+  const name = state.filters.album;
+  el.lbTeach.hidden = !name;
+  if (!name) return;
+  el.lbTeachName.textContent = name;
+  const m = albumMarks.name === name ? albumMarks.marks.find((x) => x.id === hit.id) : null;
+  el.lbYes.setAttribute('aria-pressed', String(!!m && m.yes));
+  el.lbNo.setAttribute('aria-pressed', String(!!m && !m.yes));
+  if (albumMarks.name !== name) {
+    albumMarks = { name, marks: [] };
+    api(`/api/albums/${encodeURIComponent(name)}?k=1`).then((page) => {
+      albumMarks = { name, marks: page.album.marks || [] };
+      const now = state.hits[state.lbIndex];
+      if (now) renderTeach(now);
+    }).catch(() => {});
+  }
+}
+
+async function teach(belongs) {
+  const hit = state.hits[state.lbIndex];
+  const name = state.filters.album;
+  if (!hit || !name) return;
+  const pressed = (belongs ? el.lbYes : el.lbNo).getAttribute('aria-pressed') === 'true';
+  try {
+    const view = await api(`/api/albums/${encodeURIComponent(name)}/marks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: hit.id, belongs: pressed ? null : belongs }),
+    });
+    albumMarks = { name, marks: view.marks || [] };
+    toast(`${name}: ${nf.format(view.count)} photo${view.count === 1 ? '' : 's'} now`);
+    // The grid shows the album as it is now (the lightbox's place in it is gone).
+    state.lbIndex = -1;
+    closeLightbox();
+    runSearch();
+  } catch (err) {
+    toast(err.message || 'Could not mark the photo');
+  }
+}
+
+el.lbYes.addEventListener('click', () => teach(true));
+el.lbNo.addEventListener('click', () => teach(false));
 
 el.lbCopy.addEventListener('click', async () => {
   try {

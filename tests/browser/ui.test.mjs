@@ -490,6 +490,42 @@ test('albums: defined by a prompt, tuned with a live preview, used as a filter',
   await waitForHits(19);
   assert.equal(await page.locator('#f-album').inputValue(), 'everything');
   assert.equal((await page.locator('#filters-count').innerText()).trim(), '1');
+  // Teaching the album: a photo marked "doesn't belong" leaves it at once.
+  const firstId = await hits().first().getAttribute('data-id');
+  await hits().first().click();
+  await page.locator('#lightbox').waitFor({ state: 'visible' });
+  assert.ok(await page.locator('#lb-teach').isVisible(), 'inside an album, a photo can be marked');
+  assert.equal((await page.locator('#lb-teach-name').innerText()).trim(), 'everything');
+  const marked = page.waitForResponse((r) => /\/api\/albums\/everything\/marks$/.test(r.url()));
+  await page.locator('#lb-no').click();
+  const markResp = await marked;
+  assert.equal(markResp.status(), 200);
+  const taught = await markResp.json();
+  assert.deepEqual(taught.marks, [{ id: Number(firstId), yes: false }]);
+  assert.ok(taught.count < 19, `the album shrank: ${taught.count}`);
+  await page.waitForFunction((id) => {
+    const g = [...document.querySelectorAll('#results .hit')];
+    return g.length > 0 && !g.some((h) => h.dataset.id === id);
+  }, firstId);
+  assert.equal(await hits().count(), taught.count, 'the grid is the album as it is now');
+  // The mark shows when the photo is opened again elsewhere in the album (a yes this time).
+  const secondId = await hits().first().getAttribute('data-id');
+  await hits().first().click();
+  await page.locator('#lb-yes').click();
+  await page.waitForFunction((id) => [...document.querySelectorAll('#results .hit')].some((h) => h.dataset.id === id), secondId);
+  await hits().first().waitFor({ state: 'visible' });
+  const again = page.locator(`#results .hit[data-id="${secondId}"]`);
+  await again.click();
+  await page.waitForFunction(() => document.querySelector('#lb-yes').getAttribute('aria-pressed') === 'true');
+  await page.keyboard.press('Escape');
+  // Unmarking both gives the prompts' album back.
+  for (const id of [firstId, secondId]) {
+    const r = await fetch(`${base}/api/albums/everything/marks`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: Number(id), belongs: null }),
+    });
+    assert.equal(r.status, 200);
+    if (id === secondId) assert.equal((await r.json()).count, 19);
+  }
   // An album from an example photo, from the lightbox.
   await page.locator('#f-album').selectOption('');
   await page.locator('#q').fill('cat');
