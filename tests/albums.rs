@@ -183,11 +183,11 @@ fn constructed(seed: u64, dir: &std::path::Path) -> (Library, Album, Vec<Vec<u64
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let centres: Vec<Vec<f32>> = (0..kinds).map(|_| rng.unit(dim)).collect();
     let mut added = Vec::new();
-    for k in 0..kinds {
+    for (k, centre) in centres.iter().enumerate() {
         for j in 0..per_kind {
             let noise = rng.unit(dim);
             let i = (k * per_kind + j) as u64;
-            let mut img = image(i, unit(add(&centres[k], &noise, 1.1)));
+            let mut img = image(i, unit(add(centre, &noise, 1.1)));
             img.record.hash = [0; 32];
             img.record.hash[..8].copy_from_slice(&i.to_le_bytes());
             added.push(img);
