@@ -5,6 +5,8 @@
 //! an album is current as soon as an image is committed and nothing is
 //! re-encoded.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -318,27 +320,16 @@ fn unhex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// The images people marked, as they stand now: the "yes" ones with their
-/// cosine to the album, and the "no" ones.
-fn marked(lib: &Library, album: &Album) -> Result<(Scored, std::collections::HashSet<ImageId>)> {
-    let mut yes = Vec::new();
-    let mut no = std::collections::HashSet::new();
+/// The photos people marked, as they are in the library now (a marked photo
+/// that is gone is left out), each with its mark.
+pub fn marked<'a>(lib: &Library, album: &'a Album) -> Result<Vec<(ImageId, &'a Mark)>> {
+    let mut out = Vec::with_capacity(album.marks.len());
     for m in &album.marks {
-        let Some(id) = lib.id_for_path(std::path::Path::new(&m.path))? else {
-            continue;
-        };
-        if m.yes {
-            yes.push(id);
-        } else {
-            no.insert(id);
+        if let Some(id) = lib.id_for_path(std::path::Path::new(&m.path))? {
+            out.push((id, m));
         }
     }
-    let scored = lib
-        .vectors(&yes)?
-        .into_iter()
-        .map(|(id, v)| (id, crate::ann::dot(&v, &album.vector)))
-        .collect();
-    Ok((scored, no))
+    Ok(out)
 }
 
 /// Every image with its cosine to the album, at or above `threshold`, best
@@ -348,9 +339,19 @@ pub fn members(lib: &Library, album: &Album, threshold: f32) -> Result<Scored> {
     if album.marks.is_empty() {
         return Ok(all);
     }
-    let (yes, no) = marked(lib, album)?;
-    all.retain(|(id, _)| !no.contains(id) && !yes.iter().any(|(y, _)| y == id));
-    all.extend(yes);
+    let marks = marked(lib, album)?;
+    let decided: HashSet<ImageId> = marks.iter().map(|(id, _)| *id).collect();
+    let yes: Vec<ImageId> = marks
+        .iter()
+        .filter(|(_, m)| m.yes)
+        .map(|(id, _)| *id)
+        .collect();
+    all.retain(|(id, _)| !decided.contains(id));
+    all.extend(
+        lib.vectors(&yes)?
+            .into_iter()
+            .map(|(id, v)| (id, crate::ann::dot(&v, &album.vector))),
+    );
     all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(all)
 }
@@ -390,10 +391,11 @@ pub fn preview(
     } else {
         (album.threshold, threshold)
     };
-    let (yes, _) = marked(lib, album)?;
+    // Marked photos are in or out at any threshold: they neither enter nor leave.
+    let marked: HashSet<ImageId> = marked(lib, album)?.into_iter().map(|(id, _)| id).collect();
     let between: Scored = visible_members(lib, album, lo, visibility)?
         .into_iter()
-        .filter(|&(id, c)| c < hi && !yes.iter().any(|(y, _)| *y == id))
+        .filter(|&(id, c)| c < hi && !marked.contains(&id))
         .collect();
     Ok(if threshold < album.threshold {
         (between, Vec::new())

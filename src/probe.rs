@@ -189,11 +189,7 @@ fn softplus(z: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unit(v: Vec<f32>) -> Vec<f32> {
-        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-        v.into_iter().map(|x| x / n).collect()
-    }
+    use crate::model::normalize as unit;
 
     #[test]
     fn no_marks_is_the_prior() {

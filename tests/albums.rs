@@ -38,18 +38,10 @@ fn image(i: u64, vector: Vec<f32>) -> NewImage {
     }
 }
 
-#[test]
-fn membership_follows_new_and_removed_images_and_previews_are_exact() {
-    let dim = 8;
-    let tmp = tempfile::tempdir().unwrap();
-    let mut lib = Library::open(tmp.path()).unwrap();
+/// A new library in `dir` holding `added`, and their ids.
+fn library_with(dir: &std::path::Path, dim: usize, added: Vec<NewImage>) -> (Library, Vec<u64>) {
+    let mut lib = Library::open(dir).unwrap();
     lib.bind_model("test-model", dim).unwrap();
-    let cosines = [0.95, 0.9, 0.85, 0.6, 0.3, -0.2];
-    let added: Vec<NewImage> = cosines
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| image(i as u64, at_cosine(c, dim)))
-        .collect();
     let ids = lib
         .commit(&ChangeSet {
             added,
@@ -57,6 +49,20 @@ fn membership_follows_new_and_removed_images_and_previews_are_exact() {
         })
         .unwrap()
         .added_ids;
+    (lib, ids)
+}
+
+#[test]
+fn membership_follows_new_and_removed_images_and_previews_are_exact() {
+    let dim = 8;
+    let tmp = tempfile::tempdir().unwrap();
+    let cosines = [0.95, 0.9, 0.85, 0.6, 0.3, -0.2];
+    let added: Vec<NewImage> = cosines
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| image(i as u64, at_cosine(c, dim)))
+        .collect();
+    let (mut lib, ids) = library_with(tmp.path(), dim, added);
     let mut axis = vec![0.0; dim];
     axis[0] = 1.0;
     let album = Album {
@@ -195,15 +201,7 @@ fn constructed(seed: u64, dir: &std::path::Path) -> (Library, Album, Vec<Vec<u64
     }
     let text = rng.unit(dim);
     let prompt = unit(add(&add(&text, &centres[0], 0.45), &centres[1], 0.38));
-    let mut lib = Library::open(dir).unwrap();
-    lib.bind_model("test-model", dim).unwrap();
-    let ids = lib
-        .commit(&ChangeSet {
-            added,
-            ..Default::default()
-        })
-        .unwrap()
-        .added_ids;
+    let (lib, ids) = library_with(dir, dim, added);
     let by_kind = ids.chunks(per_kind).map(|c| c.to_vec()).collect();
     let album = Album {
         name: "dogs".into(),

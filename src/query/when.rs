@@ -156,8 +156,8 @@ pub fn read(
 ) -> Reading {
     let understood = (!literal)
         .then(|| understand(query, today, keep))
-        .filter(|u| u.range.is_some());
-    let Some(u) = understood else {
+        .and_then(|u| Some((u.range?, u)));
+    let Some((range, u)) = understood else {
         return Reading {
             text: query.to_string(),
             after,
@@ -165,10 +165,6 @@ pub fn read(
             chips: Vec::new(),
         };
     };
-    let range = u.range.unwrap_or(DayRange {
-        start: None,
-        end: None,
-    });
     Reading {
         text: if u.rest.trim().is_empty() && !has_images {
             "a photo".to_string()

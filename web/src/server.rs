@@ -244,6 +244,14 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The library to change (may wait for the indexer: call it off the async
+    /// workers).
+    pub fn write(&self) -> std::sync::RwLockWriteGuard<'_, Library> {
+        self.library
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub fn indexing_running(&self) -> bool {
         self.indexing.running.load(Ordering::Relaxed)
     }

@@ -235,16 +235,11 @@ impl AlbumView {
                 .filter(|e| visibility.sees(std::path::Path::new(e))),
             threshold: a.threshold,
             count: scry::albums::visible_members(lib, a, a.threshold, visibility)?.len(),
-            marks: a
-                .marks
-                .iter()
-                .filter(|m| visibility.sees(std::path::Path::new(&m.path)))
-                .filter_map(|m| match lib.id_for_path(std::path::Path::new(&m.path)) {
-                    Ok(Some(id)) => Some(Ok(MarkView { id, yes: m.yes })),
-                    Ok(None) => None,
-                    Err(e) => Some(Err(e)),
-                })
-                .collect::<scry::Result<_>>()?,
+            marks: scry::albums::marked(lib, a)?
+                .into_iter()
+                .filter(|(_, m)| visibility.sees(std::path::Path::new(&m.path)))
+                .map(|(id, m)| MarkView { id, yes: m.yes })
+                .collect(),
         })
     }
 }

@@ -39,6 +39,14 @@ fn writable(state: &AppState) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Stores `album` in the locked library (and its settings file) and returns
+/// it as `viewer` sees it.
+fn save(lib: &mut scry::Library, viewer: &Viewer, album: Album) -> Result<AlbumView, ApiError> {
+    lib.put_album(album.clone()).map_err(invalid)?;
+    remember(lib);
+    Ok(AlbumView::seen(lib, &album, &viewer.visibility)?)
+}
+
 /// Whether `viewer` may see album `a`: theirs, or shared.
 fn mine_or_shared(viewer: &Viewer, a: &Album) -> bool {
     a.owner.is_none() || (a.owner.is_some() && a.owner == viewer.name)
@@ -231,13 +239,7 @@ pub(crate) async fn create(
             marks: Vec::new(),
             prior: None,
         };
-        let mut lib = st
-            .library
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        lib.put_album(album.clone()).map_err(invalid)?;
-        remember(&lib);
-        Ok(AlbumView::seen(&lib, &album, &viewer.visibility)?)
+        save(&mut st.write(), &viewer, album)
     })
     .await??;
     Ok(HttpResponse::Created().json(view))
@@ -355,16 +357,11 @@ pub(crate) async fn update(
     let threshold = body.threshold;
     // The write lock may wait for the indexer: off the async workers.
     let view = web::block(move || -> Result<AlbumView, ApiError> {
-        let mut lib = state
-            .library
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lib = state.write();
         let mut album = resolve(&lib, &viewer, &name)?;
         may_change(&viewer, &album)?;
         album.threshold = threshold;
-        lib.put_album(album.clone()).map_err(invalid)?;
-        remember(&lib);
-        Ok(AlbumView::seen(&lib, &album, &viewer.visibility)?)
+        save(&mut lib, &viewer, album)
     })
     .await??;
     Ok(HttpResponse::Ok().json(view))
@@ -385,10 +382,7 @@ pub(crate) async fn remove(
     let name = name.into_inner();
     let removed = name.clone();
     web::block(move || -> Result<(), ApiError> {
-        let mut lib = state
-            .library
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lib = state.write();
         let album = resolve(&lib, &viewer, &name)?;
         may_change(&viewer, &album)?;
         lib.remove_album(&album.key())?;
@@ -439,13 +433,7 @@ pub(crate) async fn mark(
             }
             albums::mark(&lib, &album, id, belongs).map_err(invalid)?
         };
-        let mut lib = state
-            .library
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        lib.put_album(album.clone()).map_err(invalid)?;
-        remember(&lib);
-        Ok(AlbumView::seen(&lib, &album, &viewer.visibility)?)
+        save(&mut state.write(), &viewer, album)
     })
     .await??;
     Ok(HttpResponse::Ok().json(view))
