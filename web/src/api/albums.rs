@@ -421,19 +421,18 @@ pub(crate) async fn mark(
     let NewMark { id, belongs } = body.into_inner();
     let name = name.into_inner();
     let view = web::block(move || -> Result<AlbumView, ApiError> {
-        // The fit reads the catalog; the write lock is taken only to store it.
-        let album = {
-            let lib = state.read();
-            let album = resolve(&lib, &viewer, &name)?;
-            may_change(&viewer, &album)?;
-            let gone = || ApiError::not_found(format!("no image with id {id}"));
-            let rec = lib.meta(id)?.ok_or_else(gone)?;
-            if !viewer.sees(&rec.path_buf()) {
-                return Err(gone());
-            }
-            albums::mark(&lib, &album, id, belongs).map_err(invalid)?
-        };
-        save(&mut state.write(), &viewer, album)
+        // Read, fit and store under one write lock: two marks at once must
+        // not lose one (the fit on a few marks takes milliseconds).
+        let mut lib = state.write();
+        let album = resolve(&lib, &viewer, &name)?;
+        may_change(&viewer, &album)?;
+        let gone = || ApiError::not_found(format!("no image with id {id}"));
+        let rec = lib.meta(id)?.ok_or_else(gone)?;
+        if !viewer.sees(&rec.path_buf()) {
+            return Err(gone());
+        }
+        let album = albums::mark(&lib, &album, id, belongs).map_err(invalid)?;
+        save(&mut lib, &viewer, album)
     })
     .await??;
     Ok(HttpResponse::Ok().json(view))
