@@ -7,9 +7,10 @@
 //! latency p50/p99 (plain, and inside a folder filter) and recall@10 against
 //! the exact answer, at the default search settings.
 //!
-//!     cargo bench -p scry-indexer --bench scale [-- N]
+//!     cargo bench -p scry-indexer --bench scale [-- N] [--local]
 //!
-//! N defaults to 1,000,000. Thumbnails are left out (no pixels here); what
+//! N defaults to 1,000,000. `--local` loads the local library only (the Qdrant
+//! half takes ~40 minutes at a million on 2 cores); the ratios then need both. Thumbnails are left out (no pixels here); what
 //! they add per image is measured on real photos and said in docs/SCALE.md.
 //! Qdrant is `../shared/bin/qdrant` (or SCRY_QDRANT_BIN) on loopback ports.
 
@@ -276,9 +277,15 @@ fn main() {
         .skip(1)
         .find_map(|a| a.replace(['_', ','], "").parse().ok())
         .unwrap_or(1_000_000);
-    let Some(server) = qdrant::QdrantServer::shared() else {
-        eprintln!("no Qdrant binary: set SCRY_QDRANT_BIN");
-        return;
+    let local_only = args.iter().any(|a| a == "--local");
+    let server = if local_only {
+        None
+    } else {
+        let Some(server) = qdrant::QdrantServer::shared() else {
+            eprintln!("no Qdrant binary: set SCRY_QDRANT_BIN (or pass --local)");
+            return;
+        };
+        Some(server)
     };
     // What a thumbnail adds per image, on the sample photos.
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -319,41 +326,7 @@ fn main() {
         "| | load (s) | disk (MiB) | bytes/image on disk | resident (MiB) | bytes/image resident | p50 (ms) | p99 (ms) | folder-filtered p50 / p99 (ms) | recall@10 |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    // One Qdrant node, as scry makes its collections (int8 in RAM, originals
-    // on disk), waiting until the optimiser has indexed everything.
-    let url = QdrantUrl::parse(&server.url("scale", false)).unwrap();
-    let t = Instant::now();
-    let mut q = Library::connect(&url).unwrap();
-    q.bind_model("synthetic", DIM).unwrap();
-    load(&mut q, n, &centres, "qdrant");
-    let upload_s = t.elapsed().as_secs_f64();
-    while !indexed(server.http, "scale", n) {
-        if t.elapsed() > Duration::from_secs(3600) {
-            // Said in the results too: the figures below are then of a collection
-            // that was still being optimised.
-            println!("(Qdrant had not finished optimising after an hour: measured as it was)");
-            break;
-        }
-        std::thread::sleep(Duration::from_secs(1));
-    }
-    let qdrant_load = t.elapsed().as_secs_f64();
-    let pid = server.pid().unwrap().to_string();
-    let (p50, p99, fp50, fp99, recall) = measure(&q, &queries, &truth, |id| index_of(&q, id));
-    let remote = Figures {
-        load_s: qdrant_load,
-        disk: disk(&server.dir().join("storage")),
-        rss: rss(&pid),
-        p50,
-        p99,
-        filtered_p50: fp50,
-        filtered_p99: fp99,
-        recall,
-    };
-    eprintln!("Qdrant: upload {upload_s:.0} s, indexed at {qdrant_load:.0} s");
-
-    print_row("Qdrant (1 node)", &remote, n);
-    // Qdrant's memory and disk go before the local library is loaded.
-    drop(q);
+    let remote = server.map(|server| qdrant_half(&server, n, &centres, &queries, &truth));
 
     // The local library.
     let dir = tmp.path().join("local");
@@ -392,13 +365,60 @@ fn main() {
     eprintln!("local library: opened in {open_s:.1} s");
 
     print_row("local", &local, n);
-    println!(
-        "ratios Qdrant/local: load {:.2}×, disk {:.2}×, resident {:.2}×, p50 {:.2}×",
-        remote.load_s / local.load_s,
-        remote.disk as f64 / local.disk as f64,
-        remote.rss as f64 / local.rss as f64,
-        remote.p50 / local.p50
-    );
+    if let Some(remote) = remote {
+        println!(
+            "ratios Qdrant/local: load {:.2}×, disk {:.2}×, resident {:.2}×, p50 {:.2}×",
+            remote.load_s / local.load_s,
+            remote.disk as f64 / local.disk as f64,
+            remote.rss as f64 / local.rss as f64,
+            remote.p50 / local.p50
+        );
+    }
+}
+
+/// One Qdrant node, as scry makes its collections (int8 in RAM, originals on
+/// disk), waiting until the optimiser has indexed everything; its row is
+/// printed, and its memory and disk go before the local library is loaded.
+fn qdrant_half(
+    server: &qdrant::QdrantServer,
+    n: usize,
+    centres: &[Vec<f32>],
+    queries: &[Vec<f32>],
+    truth: &[Vec<usize>],
+) -> Figures {
+    let url = QdrantUrl::parse(&server.url("scale", false)).unwrap();
+    let t = Instant::now();
+    let mut q = Library::connect(&url).unwrap();
+    q.bind_model("synthetic", DIM).unwrap();
+    load(&mut q, n, centres, "qdrant");
+    let upload_s = t.elapsed().as_secs_f64();
+    while !indexed(server.http, "scale", n) {
+        if t.elapsed() > Duration::from_secs(3600) {
+            // Said in the results too: the figures below are then of a collection
+            // that was still being optimised.
+            println!("(Qdrant had not finished optimising after an hour: measured as it was)");
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let qdrant_load = t.elapsed().as_secs_f64();
+    let pid = server.pid().unwrap().to_string();
+    let (p50, p99, fp50, fp99, recall) = measure(&q, queries, truth, |id| index_of(&q, id));
+    let remote = Figures {
+        load_s: qdrant_load,
+        disk: disk(&server.dir().join("storage")),
+        rss: rss(&pid),
+        p50,
+        p99,
+        filtered_p50: fp50,
+        filtered_p99: fp99,
+        recall,
+    };
+    eprintln!("Qdrant: upload {upload_s:.0} s, indexed at {qdrant_load:.0} s");
+
+    print_row("Qdrant (1 node)", &remote, n);
+    drop(q);
+    remote
 }
 
 fn print_row(name: &str, f: &Figures, n: usize) {
