@@ -326,7 +326,7 @@ fn main() {
         "| | load (s) | disk (MiB) | bytes/image on disk | resident (MiB) | bytes/image resident | p50 (ms) | p99 (ms) | folder-filtered p50 / p99 (ms) | recall@10 |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
-    let remote = server.map(|server| qdrant_half(&server, n, &centres, &queries, &truth));
+    let remote = server.map(|server| qdrant_half(server, n, &centres, &queries, &truth));
 
     // The local library.
     let dir = tmp.path().join("local");
