@@ -317,6 +317,10 @@ def main() -> int:
     # f32 on every photo, then its speed in each round beside the f32 figures.
     bf16 = run([args.scry, "bf16-cosine", model, args.photos])
     BF16 = {"SCRY_PRECISION": "bf16"}
+    # Where bf16 runs on AMX tiles, the AVX-512 BF16 kernel is measured beside it.
+    BF16_AVX512 = {"SCRY_PRECISION": "bf16", "SCRY_BF16_KERNEL": "avx512"}
+    kernel = run([args.scry, "encoder", model, "1", "1"], BF16)["kernel"] if bf16["supported"] else None
+    amx = kernel == "AMX-BF16 tiles"
 
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds} …", flush=True)
@@ -331,6 +335,9 @@ def main() -> int:
                     if bf16["supported"]:
                         v = run([args.scry, "encoder", model, str(b), it], BF16)["images_per_s"]
                         add(f"bf16-enc-{b}", v)
+                    if amx:
+                        v = run([args.scry, "encoder", model, str(b), it], BF16_AVX512)["images_per_s"]
+                        add(f"bf16avx-enc-{b}", v)
                 elif who == 1:
                     v = run(me + ["torch-encoder", "--model", model, "--batch", str(b), "--iters", it])
                     add(f"torch-enc-{b}", v["images_per_s"])
@@ -394,6 +401,13 @@ def main() -> int:
             "PyTorch", med[f"torch-enc-{tb}"], "img/s")
         row(f"indexing {int(med['photos'])} photos end to end, --precision bf16", med["bf16-index"],
             f"transformers ({med['processor']})", med["torch-index"], "img/s")
+        for b in batches:
+            row(f"bf16 image encoder on {kernel}, batch {b}", med[f"bf16-enc-{b}"],
+                "scry f32", med[f"scry-enc-{b}"], "img/s")
+        if amx:
+            for b in batches:
+                row(f"bf16 image encoder on AMX tiles, batch {b}", med[f"bf16-enc-{b}"],
+                    "the same on AVX-512 BF16", med[f"bf16avx-enc-{b}"], "img/s")
     row("text query: scry tokenize+encode+search 100k vs encode only", med["scry-query"],
         "transformers, padded 77", med["torch-text"], "ms", higher_is_better=False)
     row("text query (same)", med["scry-query"], "ONNX Runtime, padded 77", med["ort-text"], "ms",
@@ -409,6 +423,18 @@ def main() -> int:
     print(f"Machine: {CORES} cores. fp32 GEMM ceiling (PyTorch 2048² matmul): {med['gemm']:.0f} GFLOP/s "
           f"→ {ceiling:.1f} ViT-B/32 images/s at {GFLOP_PER_IMAGE:.2f} GFLOP each. "
           f"Medians of {args.rounds} interleaved rounds.")
+    print()
+    flags = set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    shown = sorted(f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "fma", "avx_vnni"))
+    print(f"CPU flags: {' '.join(shown) or 'unknown'}. Kernels: f32 gemm (run-time dispatch); "
+          f"bf16 {kernel or 'not available'}.")
     print()
     print("| figure | scry | baseline | baseline value | ratio (scry faster if > 1) |")
     print("|---|---|---|---|---|")

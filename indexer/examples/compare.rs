@@ -128,7 +128,12 @@ fn main() {
                 })
                 .collect();
             let t = median(times);
-            json!({"images_per_s": batch as f64 / t, "batch": batch, "median_s": t})
+            let kernel = match model.precision() {
+                scry::Precision::F32 => "f32 (gemm)",
+                scry::Precision::Bf16 => ClipModel::bf16_kernel().unwrap_or("none"),
+            };
+            json!({"images_per_s": batch as f64 / t, "batch": batch, "median_s": t,
+                   "kernel": kernel})
         }
         "bf16-cosine" if !ClipModel::bf16_supported() => json!({"supported": false}),
         "bf16-cosine" => {

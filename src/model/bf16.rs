@@ -8,9 +8,18 @@
 //! as it is packed. Sums are accumulated in f32, and everything outside the dense
 //! layers (layer norm, attention, softmax, GELU, residuals) stays f32.
 //!
-//! The kernel is the classic register-blocked one: 12 rows × 32 columns of f32
-//! accumulators (24 of the 32 vector registers), a k-block of the weight panel
-//! sized for the L1 cache, the packed input for the L2.
+//! Two kernels, chosen at run time:
+//! - **AMX** (Intel Sapphire Rapids and later: `amx-tile` + `amx-bf16`): the
+//!   tile unit's `tdpbf16ps` multiplies a 16×32 bf16 tile by a 32×16 one into
+//!   16×16 f32 sums, 8× the multiply-adds of `vdpbf16ps` per instruction. A
+//!   32×32 block of the output lives in four tiles; the weight panels below are
+//!   already in the tile unit's pair layout, and the input is packed row-major.
+//! - **AVX-512 BF16** otherwise: the classic register-blocked kernel, 12 rows ×
+//!   32 columns of f32 accumulators (24 of the 32 vector registers), a k-block of
+//!   the weight panel sized for the L1 cache, the packed input for the L2.
+//!
+//! `SCRY_BF16_KERNEL=avx512` keeps AMX off (for comparisons); [`kernel`] says
+//! which one runs.
 
 #[cfg(target_arch = "x86_64")]
 use rayon::prelude::*;
@@ -21,6 +30,45 @@ const NR: usize = 32;
 const MR: usize = 12;
 /// k-pairs per cache block: a 32-column weight block is `KC × 128` bytes (16 KiB).
 const KC: usize = 128;
+
+/// k-pairs per AMX tile (a tile row is 64 bytes: 16 pairs of bf16).
+const TK: usize = 16;
+/// Output rows per AMX block (two tiles of 16 rows).
+const TM: usize = 32;
+/// Bytes of packed input kept in the L2 cache while every weight panel passes
+/// over them (a quarter of Sapphire Rapids' 2 MiB L2, leaving room for the panel).
+const AMX_INPUT_L2: usize = 512 << 10;
+
+/// The kernel that runs the bf16 matrix products on this CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// Intel AMX tiles (`tdpbf16ps`).
+    Amx,
+    /// AVX-512 BF16 (`vdpbf16ps`).
+    Avx512,
+}
+
+impl Kernel {
+    /// The name the benchmarks and `scry status` print.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Amx => "AMX-BF16 tiles",
+            Self::Avx512 => "AVX-512 BF16",
+        }
+    }
+}
+
+/// The kernel bf16 products use here, or `None` without AVX-512 BF16.
+pub(crate) fn kernel() -> Option<Kernel> {
+    if !supported() {
+        return None;
+    }
+    Some(if amx::available() {
+        Kernel::Amx
+    } else {
+        Kernel::Avx512
+    })
+}
 
 /// Whether this CPU runs the bf16 kernel.
 pub(crate) fn supported() -> bool {
@@ -69,7 +117,9 @@ pub(crate) struct PackedBf16 {
 impl PackedBf16 {
     /// Packs the weights `w(row, col)` of a `k × n` matrix.
     pub(crate) fn pack(k: usize, n: usize, w: impl Fn(usize, usize) -> f32) -> Self {
-        let pairs = k.div_ceil(2);
+        // Whole AMX tiles of k: zero pairs past `k` add nothing (every CLIP layer's
+        // k is a multiple of 32 already).
+        let pairs = k.div_ceil(2 * TK) * TK;
         let panels = n.div_ceil(NR);
         let mut data = vec![0u32; panels * pairs * NR];
         let at = |r: usize, c: usize| if r < k { w(r, c) } else { 0.0 };
@@ -107,16 +157,50 @@ impl PackedBf16 {
             }
             return;
         }
-        let packed_a = self.pack_input(m, a);
+        self.matmul_with(
+            kernel().expect("checked above"),
+            m,
+            dst,
+            accumulate,
+            a,
+            parallel,
+        );
+    }
+
+    /// [`Self::matmul`] on a given kernel (the tests run both).
+    fn matmul_with(
+        &self,
+        kernel: Kernel,
+        m: usize,
+        dst: &mut [f32],
+        accumulate: bool,
+        a: &[f32],
+        parallel: bool,
+    ) {
+        let n = self.n;
+        let amx = kernel == Kernel::Amx;
+        assert!(!amx || amx::available(), "AMX kernel without AMX");
+        let packed_a = if amx {
+            self.pack_rows(m, a)
+        } else {
+            self.pack_input(m, a)
+        };
         let panels = n.div_ceil(NR);
         #[cfg(target_arch = "x86_64")]
         {
             let dst_ptr = SendPtr(dst.as_mut_ptr());
             let run = |j0: usize, j1: usize| {
-                // SAFETY: `supported()` was checked; the kernel writes only rows < m
-                // and columns < n of `dst` (bounds asserted above), and tasks own
-                // disjoint column ranges.
-                unsafe { self.panels(m, j0, j1, dst_ptr.get(), accumulate, &packed_a) }
+                // SAFETY: `supported()` (and for AMX `amx::available()`) was
+                // checked; the kernels write only rows < m and columns < n of
+                // `dst` (bounds asserted above), and tasks own disjoint column
+                // ranges.
+                unsafe {
+                    if amx {
+                        self.amx_panels(m, j0, j1, dst_ptr.get(), accumulate, &packed_a)
+                    } else {
+                        self.panels(m, j0, j1, dst_ptr.get(), accumulate, &packed_a)
+                    }
+                }
             };
             let threads = rayon::current_num_threads();
             if parallel && threads > 1 && panels > 1 {
@@ -129,7 +213,69 @@ impl PackedBf16 {
             }
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (packed_a, panels, accumulate);
+        let _ = (packed_a, panels, accumulate, dst, parallel);
+    }
+
+    /// The input rounded to bf16 pairs, row-major for AMX tiles: row `r` is
+    /// `pairs` lanes; rows are padded with zeros to whole 32-row blocks.
+    fn pack_rows(&self, m: usize, a: &[f32]) -> Vec<u32> {
+        let (k, pairs) = (self.k, self.pairs);
+        let mut out = vec![0u32; m.div_ceil(TM) * TM * pairs];
+        for (row, dst) in a.chunks_exact(k).take(m).zip(out.chunks_exact_mut(pairs)) {
+            let (whole, rest) = row.split_at(k - k % 2);
+            for (d, two) in dst.iter_mut().zip(whole.chunks_exact(2)) {
+                *d = pair(two[0], two[1]);
+            }
+            if let Some(&lo) = rest.first() {
+                dst[k / 2] = pair(lo, 0.0);
+            }
+        }
+        out
+    }
+
+    /// Panels `j0..j1` of the product on AMX tiles, all rows.
+    ///
+    /// # Safety
+    /// AMX is available to this process (`amx::available()`); `dst` has `m` rows
+    /// of `n` floats; `packed_a` comes from [`Self::pack_rows`].
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn amx_panels(
+        &self,
+        m: usize,
+        j0: usize,
+        j1: usize,
+        dst: *mut f32,
+        accumulate: bool,
+        packed_a: &[u32],
+    ) {
+        let (pairs, n) = (self.pairs, self.n);
+        let rows_padded = m.div_ceil(TM) * TM;
+        debug_assert_eq!(packed_a.len(), rows_padded * pairs);
+        let mut block = amx::Block::new();
+        let _tiles = amx::Tiles::configure();
+        let rows_l2 = (AMX_INPUT_L2 / (pairs * 4) / TM).max(1) * TM;
+        for r0 in (0..rows_padded).step_by(rows_l2) {
+            let r1 = (r0 + rows_l2).min(rows_padded);
+            for j in j0..j1 {
+                let cols = NR.min(n - j * NR);
+                let b = self.data.as_ptr().add(j * pairs * NR);
+                for blk in (r0..r1).step_by(TM) {
+                    let a = packed_a.as_ptr().add(blk * pairs);
+                    amx::block(pairs, a, b, &mut block);
+                    let rows = TM.min(m - blk);
+                    for r in 0..rows {
+                        let out =
+                            std::slice::from_raw_parts_mut(dst.add((blk + r) * n + j * NR), cols);
+                        let sums = &block.0[r * NR..r * NR + cols];
+                        if accumulate {
+                            out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
+                        } else {
+                            out.copy_from_slice(sums);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The input rounded to bf16 pairs, in blocks of `MR` rows: block `b`, pair `p`
@@ -143,8 +289,8 @@ impl PackedBf16 {
             let (b, lane) = (r / MR, r % MR);
             let base = b * pairs * MR + lane;
             for p in 0..pairs {
-                let lo = row[2 * p];
-                let hi = if 2 * p + 1 < k { row[2 * p + 1] } else { 0.0 };
+                let at = |i: usize| if i < k { row[i] } else { 0.0 };
+                let (lo, hi) = (at(2 * p), at(2 * p + 1));
                 out[base + p * MR] = pair(lo, hi);
             }
         }
@@ -177,7 +323,7 @@ impl PackedBf16 {
                     let rows = MR.min(m - blk * MR);
                     let a = packed_a.as_ptr().add((blk * pairs + p0) * MR);
                     let c = dst.add(blk * MR * self.n + j * NR);
-                    kernel(kc, a, b, c, self.n, rows, cols, accumulate || p0 > 0);
+                    avx512_kernel(kc, a, b, c, self.n, rows, cols, accumulate || p0 > 0);
                 }
             }
         }
@@ -208,7 +354,7 @@ impl SendPtr {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bf16")]
 #[allow(clippy::too_many_arguments)]
-unsafe fn kernel(
+unsafe fn avx512_kernel(
     kc: usize,
     a: *const u32,
     b: *const u32,
@@ -256,6 +402,148 @@ unsafe fn kernel(
     }
 }
 
+/// Intel AMX: detection, the tile configuration and the 32×32 block kernel,
+/// written with `asm!` (Rust's AMX intrinsics are not stable).
+mod amx {
+    /// Whether this process may use AMX BF16 tiles: the CPU has them, Linux
+    /// granted the tile data state (each process asks once) and
+    /// `SCRY_BF16_KERNEL` does not say `avx512`.
+    pub(super) fn available() -> bool {
+        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *AVAILABLE.get_or_init(detect)
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+    fn detect() -> bool {
+        if std::env::var("SCRY_BF16_KERNEL").is_ok_and(|k| k == "avx512") {
+            return false;
+        }
+        if !super::supported() {
+            return false;
+        }
+        // CPUID leaf 7 (structured extended features) exists on every CPU with AVX-512.
+        let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
+        let (amx_bf16, amx_tile) = ((leaf7.edx >> 22) & 1 == 1, (leaf7.edx >> 24) & 1 == 1);
+        if !(amx_bf16 && amx_tile) {
+            return false;
+        }
+        const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
+        const XFEATURE_XTILEDATA: libc::c_long = 18;
+        // SAFETY: a plain system call asking for the tile state; it fails
+        // harmlessly on kernels without AMX support.
+        unsafe {
+            libc::syscall(
+                libc::SYS_arch_prctl,
+                ARCH_REQ_XCOMP_PERM,
+                XFEATURE_XTILEDATA,
+            ) == 0
+        }
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+    fn detect() -> bool {
+        false
+    }
+
+    /// The f32 sums of one 32×32 output block, row-major.
+    #[repr(C, align(64))]
+    pub(super) struct Block(pub [f32; super::TM * super::NR]);
+
+    impl Block {
+        pub(super) fn new() -> Self {
+            Self([0.0; super::TM * super::NR])
+        }
+    }
+
+    /// The tile configuration of this thread while it lives: eight tiles of 16
+    /// rows × 64 bytes (C: tmm0–3, A: tmm4–5, B: tmm6–7); released on drop.
+    pub(super) struct Tiles;
+
+    #[cfg(target_arch = "x86_64")]
+    impl Tiles {
+        /// # Safety
+        /// [`available`] is true.
+        pub(super) unsafe fn configure() -> Self {
+            #[repr(C, align(64))]
+            struct Config([u8; 64]);
+            let mut cfg = Config([0; 64]);
+            cfg.0[0] = 1; // palette 1
+            for t in 0..8 {
+                cfg.0[16 + 2 * t] = 64; // bytes per row
+                cfg.0[48 + t] = 16; // rows
+            }
+            std::arch::asm!("ldtilecfg [{0}]", in(reg) cfg.0.as_ptr(), options(nostack, readonly));
+            Self
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    impl Drop for Tiles {
+        fn drop(&mut self) {
+            // SAFETY: the tiles were configured by `configure`.
+            unsafe { std::arch::asm!("tilerelease", options(nostack, nomem)) };
+        }
+    }
+
+    /// `out = A · B` for one 32×32 block: `a` is 32 rows of `pairs` bf16 pairs
+    /// (row-major), `b` a weight panel (`pairs` rows of 32 lanes).
+    ///
+    /// # Safety
+    /// Tiles are configured on this thread ([`Tiles::configure`]); `pairs` is a
+    /// multiple of 16; `a` holds 32 rows and `b` `pairs` rows.
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    pub(super) unsafe fn block(pairs: usize, a: *const u32, b: *const u32, out: &mut Block) {
+        use std::arch::asm;
+        let lda = pairs * 4;
+        let ldb = super::NR * 4;
+        asm!(
+            "tilezero tmm0",
+            "tilezero tmm1",
+            "tilezero tmm2",
+            "tilezero tmm3",
+            options(nostack, nomem)
+        );
+        for p0 in (0..pairs).step_by(super::TK) {
+            let a0 = a.add(p0);
+            let a1 = a0.add(16 * pairs);
+            let b0 = b.add(p0 * super::NR);
+            let b1 = b0.add(16);
+            asm!(
+                "tileloadd tmm4, [{a0} + {lda}*1]",
+                "tileloadd tmm5, [{a1} + {lda}*1]",
+                "tileloadd tmm6, [{b0} + {ldb}*1]",
+                "tileloadd tmm7, [{b1} + {ldb}*1]",
+                "tdpbf16ps tmm0, tmm4, tmm6",
+                "tdpbf16ps tmm1, tmm4, tmm7",
+                "tdpbf16ps tmm2, tmm5, tmm6",
+                "tdpbf16ps tmm3, tmm5, tmm7",
+                a0 = in(reg) a0,
+                a1 = in(reg) a1,
+                b0 = in(reg) b0,
+                b1 = in(reg) b1,
+                lda = in(reg) lda,
+                ldb = in(reg) ldb,
+                options(nostack, readonly)
+            );
+        }
+        let c = out.0.as_mut_ptr();
+        let ldc = super::NR * 4;
+        asm!(
+            "tilestored [{c0} + {ldc}*1], tmm0",
+            "tilestored [{c1} + {ldc}*1], tmm1",
+            "tilestored [{c2} + {ldc}*1], tmm2",
+            "tilestored [{c3} + {ldc}*1], tmm3",
+            c0 = in(reg) c,
+            c1 = in(reg) c.add(16),
+            c2 = in(reg) c.add(16 * super::NR),
+            c3 = in(reg) c.add(16 * super::NR + 16),
+            ldc = in(reg) ldc,
+            options(nostack)
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,38 +572,54 @@ mod tests {
             (s % 20_001) as f32 / 10_000.0 - 1.0
         };
         // Odd k, partial panels and partial row blocks, one k-block and several.
-        for &(m, k, n) in &[(1, 3, 5), (13, 77, 33), (30, 300, 70), (50, 768, 96)] {
+        for &(m, k, n) in &[
+            (1, 3, 5),
+            (13, 77, 33),
+            (30, 300, 70),
+            (50, 768, 96),
+            (70, 1024, 64),
+        ] {
             let a: Vec<f32> = (0..m * k).map(|_| next()).collect();
             let w: Vec<f32> = (0..k * n).map(|_| next()).collect();
             let packed = PackedBf16::pack(k, n, |r, c| w[r * n + c]);
-            for accumulate in [false, true] {
-                for parallel in [false, true] {
-                    let start: Vec<f32> = (0..m * n).map(|_| next()).collect();
-                    let mut dst = start.clone();
-                    packed.matmul(m, &mut dst, accumulate, &a, parallel);
-                    for i in 0..m {
-                        for j in 0..n {
-                            let terms = (0..k).map(|t| {
-                                round_bf16(a[i * k + t]) as f64 * round_bf16(w[t * n + j]) as f64
-                            });
-                            let base = if accumulate {
-                                start[i * n + j] as f64
-                            } else {
-                                0.0
-                            };
-                            let want = terms.clone().sum::<f64>() + base;
-                            let size = terms.map(f64::abs).sum::<f64>() + base.abs();
-                            // f32 accumulation: at most ~k roundings of the running sum.
-                            let tol = 1e-7 * (k as f64 + 2.0) * size;
-                            let got = dst[i * n + j] as f64;
-                            assert!(
-                                (got - want).abs() <= tol,
-                                "m {m} k {k} n {n} [{i},{j}]: {got} vs {want}"
-                            );
+            let kernels = [Kernel::Avx512, Kernel::Amx];
+            for &kernel in kernels
+                .iter()
+                .filter(|&&k| k == Kernel::Avx512 || amx::available())
+            {
+                for accumulate in [false, true] {
+                    for parallel in [false, true] {
+                        let start: Vec<f32> = (0..m * n).map(|_| next()).collect();
+                        let mut dst = start.clone();
+                        packed.matmul_with(kernel, m, &mut dst, accumulate, &a, parallel);
+                        for i in 0..m {
+                            for j in 0..n {
+                                let terms = (0..k).map(|t| {
+                                    round_bf16(a[i * k + t]) as f64
+                                        * round_bf16(w[t * n + j]) as f64
+                                });
+                                let base = if accumulate {
+                                    start[i * n + j] as f64
+                                } else {
+                                    0.0
+                                };
+                                let want = terms.clone().sum::<f64>() + base;
+                                let size = terms.map(f64::abs).sum::<f64>() + base.abs();
+                                // f32 accumulation: at most ~k roundings of the running sum.
+                                let tol = 1e-7 * (k as f64 + 2.0) * size;
+                                let got = dst[i * n + j] as f64;
+                                assert!(
+                                    (got - want).abs() <= tol,
+                                    "{kernel:?} m {m} k {k} n {n} [{i},{j}]: {got} vs {want}"
+                                );
+                            }
                         }
                     }
                 }
             }
+        }
+        if !amx::available() {
+            eprintln!("AMX kernel not tested: this CPU (or SCRY_BF16_KERNEL) has no AMX");
         }
     }
 }

@@ -218,6 +218,12 @@ impl ClipModel {
         bf16::supported()
     }
 
+    /// The kernel [`Precision::Bf16`] runs on here ("AMX-BF16 tiles" or
+    /// "AVX-512 BF16"), or `None` where it cannot run.
+    pub fn bf16_kernel() -> Option<&'static str> {
+        bf16::kernel().map(bf16::Kernel::name)
+    }
+
     /// The folder the model was loaded from.
     pub fn dir(&self) -> &Path {
         &self.dir
