@@ -350,6 +350,50 @@ impl SearchView {
         1.0 - dot(query, self.vector(node))
     }
 
+    /// The `width` nodes of `layer` nearest to `query` reachable from `entries`
+    /// (a best-first search; width 1 is HNSW's greedy descent).
+    fn search_upper(
+        &self,
+        query: &[f32],
+        entries: Vec<(OrdF32, u32)>,
+        layer: usize,
+        width: usize,
+    ) -> Vec<(OrdF32, u32)> {
+        use std::cmp::Reverse;
+        use std::collections::{BinaryHeap, HashSet};
+        let mut seen: HashSet<u32> = entries.iter().map(|e| e.1).collect();
+        let mut candidates: BinaryHeap<Reverse<(OrdF32, u32)>> =
+            entries.iter().map(|&e| Reverse(e)).collect();
+        let mut found: BinaryHeap<(OrdF32, u32)> = entries.into_iter().collect();
+        while found.len() > width {
+            found.pop();
+        }
+        while let Some(Reverse((d, c))) = candidates.pop() {
+            if found.len() >= width && d > found.peek().expect("non-empty").0 {
+                break;
+            }
+            let links = self
+                .upper
+                .get(&c)
+                .and_then(|l| l.get(layer - 1))
+                .map_or(&[][..], |v| &v[..]);
+            for &n in links {
+                if !seen.insert(n) {
+                    continue;
+                }
+                let dn = OrdF32(self.distance(query, n));
+                if found.len() < width || dn < found.peek().expect("non-empty").0 {
+                    candidates.push(Reverse((dn, n)));
+                    found.push((dn, n));
+                    if found.len() > width {
+                        found.pop();
+                    }
+                }
+            }
+        }
+        found.into_sorted_vec()
+    }
+
     /// HNSW search: greedy descent through the upper layers, then a best-first
     /// search of layer 0 keeping the `ef` best nodes that `keep` accepts.
     fn search(
@@ -365,28 +409,10 @@ impl SearchView {
             return Vec::new();
         }
         assert_eq!(query.len(), self.dim, "query dimension");
-        let mut node = self.entry;
-        let mut best = self.distance(query, node);
+        let width = upper_beam();
+        let mut entries = vec![(OrdF32(self.distance(query, self.entry)), self.entry)];
         for layer in (1..=self.top_layer).rev() {
-            loop {
-                let mut moved = false;
-                let links = self
-                    .upper
-                    .get(&node)
-                    .and_then(|l| l.get(layer - 1))
-                    .map_or(&[][..], |v| &v[..]);
-                for &n in links {
-                    let d = self.distance(query, n);
-                    if d < best {
-                        best = d;
-                        node = n;
-                        moved = true;
-                    }
-                }
-                if !moved {
-                    break;
-                }
-            }
+            entries = self.search_upper(query, entries, layer, width);
         }
         let ef = ef.max(k);
         let mut visited = vec![0u64; self.ids.len().div_ceil(64)];
@@ -396,13 +422,19 @@ impl SearchView {
             visited[w] |= 1 << b;
             seen
         };
-        mark(node);
         // Candidates to expand (closest first) and the best accepted nodes found
         // (farthest on top, at most ef).
-        let mut candidates = BinaryHeap::from([Reverse((OrdF32(best), node))]);
+        let mut candidates = BinaryHeap::with_capacity(ef + entries.len());
         let mut found: BinaryHeap<(OrdF32, u32)> = BinaryHeap::with_capacity(ef + 1);
-        if keep(self.ids[node as usize]) {
-            found.push((OrdF32(best), node));
+        for &(d, node) in &entries {
+            mark(node);
+            candidates.push(Reverse((d, node)));
+            if keep(self.ids[node as usize]) {
+                found.push((d, node));
+                if found.len() > ef {
+                    found.pop();
+                }
+            }
         }
         while let Some(Reverse((OrdF32(d), c))) = candidates.pop() {
             if found.len() >= ef && d > found.peek().expect("non-empty").0 .0 {
@@ -478,6 +510,13 @@ impl SearchView {
         out.truncate(k);
         out
     }
+}
+
+fn upper_beam() -> usize {
+    std::env::var("SCRY_UPPER_BEAM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
 }
 
 /// Approximate `1 - <query, v>` from the quantised codes for each node in
