@@ -154,10 +154,10 @@ pub fn decode_file(path: &Path) -> Result<DynamicImage> {
     decode_file_scaled(path, None)
 }
 
-/// As [`decode_file`]; a JPEG whose short side is at least twice `min_short_side`
-/// is decoded at 1/2, 1/4 or 1/8 scale in the DCT domain, never below
-/// `min_short_side` — a 12-megapixel photo is never fully decoded to make a
-/// 224-pixel input.
+/// As [`decode_file`]; a JPEG whose short side is at least four times
+/// `min_short_side` is decoded at 1/2, 1/4 or 1/8 scale in the DCT domain, never
+/// below twice `min_short_side` (so the resize after it keeps the embedding) — a
+/// 12-megapixel photo is never fully decoded to make a 224-pixel input.
 pub fn decode_file_scaled(path: &Path, min_short_side: Option<u32>) -> Result<DynamicImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::Image {
         path: path.to_path_buf(),
