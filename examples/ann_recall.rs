@@ -1,0 +1,122 @@
+//! Recall of the HNSW graph against the exact scan on the scale bench's
+//! synthetic photos (clustered 512-d unit vectors), at several `ef`, through
+//! scry's search view and through hnsw_rs's own search; how many queries found
+//! none of their neighbours (the walk stayed in another cluster). The graph is
+//! kept in /tmp/ann-N-CENTRES for the next run (a million takes ~20 minutes on
+//! 2 cores); INCREMENTAL=1 grows it as the local library does (10k, then one
+//! insert at a time).
+//!
+//!     cargo run --release --example ann_recall -- N [CENTRES]
+
+use std::time::Instant;
+
+use scry::ann::{Graph, NearestNeighbours, Vectors};
+
+const DIM: usize = 512;
+
+fn noise(seed: u64) -> impl FnMut() -> f32 {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s % 2000) as f32 / 1000.0 - 1.0
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args.get(1).map_or(200_000, |a| a.parse().unwrap());
+    let centres_n: usize = args.get(2).map_or(1000, |a| a.parse().unwrap());
+    let centres: Vec<Vec<f32>> = (0..centres_n)
+        .map(|c| {
+            let mut r = noise(1_000_000_007 + c as u64);
+            (0..DIM).map(|_| r()).collect()
+        })
+        .collect();
+    let mut vs = Vectors::new(DIM);
+    for i in 0..n {
+        let mut r = noise(i as u64 + 1);
+        let v = scry::model::normalize(
+            centres[i % centres_n]
+                .iter()
+                .map(|c| c + 0.8 * r())
+                .collect(),
+        );
+        vs.insert(i as u64 + 1, &v);
+    }
+    let queries: Vec<Vec<f32>> = (0..200)
+        .map(|q| {
+            let mut r = noise(u64::MAX / 2 + q as u64);
+            scry::model::normalize(
+                centres[(q * 7) % centres_n]
+                    .iter()
+                    .map(|c| c + 0.8 * r())
+                    .collect(),
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    let truth: Vec<Vec<u64>> = queries
+        .iter()
+        .map(|q| vs.search(q, 10, &|_| true).iter().map(|h| h.0).collect())
+        .collect();
+    eprintln!("truth in {:.1} s", t.elapsed().as_secs_f64());
+    let t = Instant::now();
+    let cache = std::path::PathBuf::from(format!("/tmp/ann-{n}-{centres_n}"));
+    let g = if cache.join("graph.hnsw.graph").exists() {
+        Graph::load(&cache, "graph", n, n as u64).unwrap()
+    } else if std::env::var("INCREMENTAL").is_ok() {
+        // As the local home grows a library: a graph at 10k, then one insert
+        // at a time.
+        let mut first = Vectors::new(DIM);
+        for (id, v) in vs.iter().take(10_000) {
+            first.insert(id, v);
+        }
+        let mut g = Graph::build(&first);
+        for (id, v) in vs.iter().skip(10_000) {
+            g.insert(id, v);
+        }
+        g
+    } else {
+        Graph::build(&vs)
+    };
+    eprintln!("graph of {n} in {:.1} s", t.elapsed().as_secs_f64());
+    if !cache.exists() {
+        let name = g.dump(&cache, "graph").unwrap();
+        assert_eq!(name, "graph");
+    }
+    let all = |_| true;
+    let report = |name: &str, f: &dyn Fn(&[f32]) -> Vec<u64>| {
+        let t = Instant::now();
+        let mut per = Vec::new();
+        for (q, want) in queries.iter().zip(&truth) {
+            let got = f(q);
+            per.push(want.iter().filter(|w| got.contains(w)).count());
+        }
+        let ms = t.elapsed().as_secs_f64() * 1e3 / queries.len() as f64;
+        let total: usize = per.iter().sum();
+        let zero = per.iter().filter(|&&c| c == 0).count();
+        let full = per.iter().filter(|&&c| c == 10).count();
+        println!(
+            "{name:<24} recall@10 {:.3}  ({zero} queries at 0, {full} at 10)  {ms:.2} ms/query",
+            total as f64 / (10 * queries.len()) as f64
+        );
+    };
+    report("default", &|q| {
+        g.search(q, 10, &all).iter().map(|h| h.0).collect()
+    });
+    for ef in [64, 128, 256, 512, 1024] {
+        report(&format!("view ef {ef}"), &|q| {
+            g.search_ef(q, 10, ef, &all).iter().map(|h| h.0).collect()
+        });
+    }
+    for ef in [128, 512] {
+        report(&format!("hnsw_rs ef {ef}"), &|q| {
+            g.search_ef_hnsw_rs(q, 10, ef, &all)
+                .iter()
+                .map(|h| h.0)
+                .collect()
+        });
+    }
+}
