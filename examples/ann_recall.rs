@@ -2,7 +2,7 @@
 //! synthetic photos (clustered 512-d unit vectors), at several `ef`, through
 //! scry's search view and through hnsw_rs's own search; how many queries found
 //! none of their neighbours (the walk stayed in another cluster). The graph is
-//! kept in /tmp/ann-N-CENTRES for the next run (a million takes ~20 minutes on
+//! kept in /tmp/ann-N-CENTRES[-incremental] for the next run (a million takes ~20 minutes on
 //! 2 cores); INCREMENTAL=1 grows it as the local library does (10k, then one
 //! insert at a time).
 //!
@@ -12,50 +12,21 @@ use std::time::Instant;
 
 use scry::ann::{Graph, NearestNeighbours, Vectors};
 
-const DIM: usize = 512;
+#[path = "../benches/common/synthetic.rs"]
+mod synthetic;
 
-fn noise(seed: u64) -> impl FnMut() -> f32 {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s % 2000) as f32 / 1000.0 - 1.0
-    }
-}
+const DIM: usize = 512;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).map_or(200_000, |a| a.parse().unwrap());
     let centres_n: usize = args.get(2).map_or(1000, |a| a.parse().unwrap());
-    let centres: Vec<Vec<f32>> = (0..centres_n)
-        .map(|c| {
-            let mut r = noise(1_000_000_007 + c as u64);
-            (0..DIM).map(|_| r()).collect()
-        })
-        .collect();
+    let centres: Vec<Vec<f32>> = (0..centres_n).map(|c| synthetic::centre(c, DIM)).collect();
     let mut vs = Vectors::new(DIM);
     for i in 0..n {
-        let mut r = noise(i as u64 + 1);
-        let v = scry::model::normalize(
-            centres[i % centres_n]
-                .iter()
-                .map(|c| c + 0.8 * r())
-                .collect(),
-        );
-        vs.insert(i as u64 + 1, &v);
+        vs.insert(i as u64 + 1, &synthetic::vector(i, &centres));
     }
-    let queries: Vec<Vec<f32>> = (0..200)
-        .map(|q| {
-            let mut r = noise(u64::MAX / 2 + q as u64);
-            scry::model::normalize(
-                centres[(q * 7) % centres_n]
-                    .iter()
-                    .map(|c| c + 0.8 * r())
-                    .collect(),
-            )
-        })
-        .collect();
+    let queries: Vec<Vec<f32>> = (0..200).map(|q| synthetic::query(q, &centres)).collect();
     let t = Instant::now();
     let truth: Vec<Vec<u64>> = queries
         .iter()
@@ -63,10 +34,14 @@ fn main() {
         .collect();
     eprintln!("truth in {:.1} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    let cache = std::path::PathBuf::from(format!("/tmp/ann-{n}-{centres_n}"));
+    let incremental = std::env::var_os("INCREMENTAL").is_some();
+    let cache = std::path::PathBuf::from(format!(
+        "/tmp/ann-{n}-{centres_n}{}",
+        if incremental { "-incremental" } else { "" }
+    ));
     let g = if cache.join("graph.hnsw.graph").exists() {
         Graph::load(&cache, "graph", n, n as u64).unwrap()
-    } else if std::env::var("INCREMENTAL").is_ok() {
+    } else if incremental {
         // As the local home grows a library: a graph at 10k, then one insert
         // at a time.
         let mut first = Vectors::new(DIM);

@@ -17,6 +17,8 @@
 #[path = "../tests/common/qdrant.rs"]
 #[allow(dead_code)]
 mod qdrant;
+#[path = "../../benches/common/synthetic.rs"]
+mod synthetic;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -27,6 +29,7 @@ use scry::home::Scope;
 use scry::query::Filters;
 use scry::store::{ChangeSet, ImageRecord, NewImage};
 use scry::Library;
+use synthetic::{query, vector};
 
 const DIM: usize = 512;
 const CENTRES: usize = 1000;
@@ -44,38 +47,6 @@ const CAMERAS: [&str; 6] = [
 fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
-/// xorshift from a seed: vector `i` is the same in every phase, so nothing
-/// holds all of them in memory.
-fn noise(seed: u64) -> impl FnMut() -> f32 {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s % 2000) as f32 / 1000.0 - 1.0
-    }
-}
-
-fn centre(c: usize) -> Vec<f32> {
-    let mut n = noise(1_000_000_007 + c as u64);
-    (0..DIM).map(|_| n()).collect()
-}
-
-fn vector(i: usize, centres: &[Vec<f32>]) -> Vec<f32> {
-    let mut n = noise(i as u64 + 1);
-    scry::model::normalize(centres[i % CENTRES].iter().map(|c| c + 0.8 * n()).collect())
-}
-
-fn query(q: usize, centres: &[Vec<f32>]) -> Vec<f32> {
-    let mut n = noise(u64::MAX / 2 + q as u64);
-    scry::model::normalize(
-        centres[(q * 7) % CENTRES]
-            .iter()
-            .map(|c| c + 0.8 * n())
-            .collect(),
-    )
 }
 
 /// A photo's record: a dated folder of one of 8 people, a phone or camera name.
@@ -259,7 +230,7 @@ fn index_of(lib: &Library, id: u64) -> usize {
 /// In a process of its own (so nothing the load left in the allocator counts):
 /// opens the local library at `dir`, runs the queries, prints `VmRSS` in bytes.
 fn resident_child(dir: &Path) {
-    let centres: Vec<Vec<f32>> = (0..CENTRES).map(centre).collect();
+    let centres: Vec<Vec<f32>> = (0..CENTRES).map(|c| synthetic::centre(c, DIM)).collect();
     let queries: Vec<Vec<f32>> = (0..QUERIES).map(|q| query(q, &centres)).collect();
     let lib = Library::open(dir).unwrap();
     for q in &queries {
@@ -312,7 +283,7 @@ fn main() {
         );
     }
     let tmp = tempfile::tempdir().unwrap();
-    let centres: Vec<Vec<f32>> = (0..CENTRES).map(centre).collect();
+    let centres: Vec<Vec<f32>> = (0..CENTRES).map(|c| synthetic::centre(c, DIM)).collect();
     let queries: Vec<Vec<f32>> = (0..QUERIES).map(|q| query(q, &centres)).collect();
     let t = Instant::now();
     let truth = truth(n, &centres, &queries);

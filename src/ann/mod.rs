@@ -420,10 +420,9 @@ impl SearchView {
             return Vec::new();
         }
         assert_eq!(query.len(), self.dim, "query dimension");
-        let width = UPPER_BEAM;
         let mut entries = vec![(OrdF32(self.distance(query, self.entry)), self.entry)];
         for layer in (1..=self.top_layer).rev() {
-            entries = self.search_upper(query, entries, layer, width);
+            entries = self.search_upper(query, entries, layer, UPPER_BEAM);
         }
         let ef = ef.max(k);
         let mut visited = vec![0u64; self.ids.len().div_ceil(64)];

@@ -49,7 +49,7 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The name the benchmarks and `scry status` print.
+    /// The name the benchmarks print.
     pub fn name(self) -> &'static str {
         match self {
             Self::Amx => "AMX-BF16 tiles",
