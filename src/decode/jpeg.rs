@@ -68,13 +68,7 @@ fn decode_jpeg_inner(
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let turned = orientation != image::metadata::Orientation::NoTransforms;
     if let Some(min) = min_short_side {
-        // Twice the short side asked for, as for WebP: the bicubic resize after a
-        // DCT-domain reduction needs pixels to work with. Measured on Debian's
-        // desktop-background JPEGs (up to 5640×3172) with a random-weight
-        // ViT-B/32, cosine to the full decode's embedding: 0.99962 at the least
-        // with the short side kept ≥ 256, ≥ 0.99999 with ≥ 512, for ~5 % more
-        // decoding time (`examples/dct_fidelity.rs`).
-        d.scale(scale_eighths(w.min(h), 2 * min as u64));
+        d.scale(scale_eighths(w.min(h), min as u64));
     }
     let mut started = d.rgb().map_err(io)?;
     let (ow, oh) = (started.width() as u32, started.height() as u32);

@@ -44,10 +44,7 @@ pub(super) fn decode_webp(
                 "too large to decode safely ({fw}×{fh}; the limit is {MAX_DIMENSION} per side)"
             )));
         }
-        // Twice the short side asked for: libwebp's rescaler averages areas, so
-        // the bicubic resize after it must still have pixels to work with (a
-        // 512-pixel WebP then keeps its reference pixels within two levels).
-        let n = min_short_side.map_or(8, |min| scale_eighths(fw.min(fh) as u64, 2 * min as u64));
+        let n = min_short_side.map_or(8, |min| scale_eighths(fw.min(fh) as u64, min as u64));
         let ow = (fw as u64 * n as u64).div_ceil(8) as u32;
         let oh = (fh as u64 * n as u64).div_ceil(8) as u32;
         let alpha = config.input.has_alpha != 0;
