@@ -191,6 +191,32 @@ fn another_schema_version_is_refused_clearly() {
 }
 
 #[test]
+fn a_library_open_elsewhere_is_named_and_a_closed_one_reopens_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lib = Library::open(tmp.path()).unwrap();
+    lib.bind_model("m", 8).unwrap();
+    add(&mut lib, 0, &unit_vectors(30, 8, 11));
+    // Held by a live handle: a clear error naming the cause, after a short wait.
+    let err = Library::open(tmp.path())
+        .err()
+        .expect("a held library opened twice");
+    let msg = err.to_string();
+    assert!(msg.contains("another scry process"), "{msg}");
+    // Closed and opened again at once, many times: never the lock of the closed one.
+    drop(lib);
+    for round in 0..20 {
+        let mut lib = Library::open(tmp.path())
+            .unwrap_or_else(|e| panic!("reopen {round} after a drop: {e}"));
+        add(
+            &mut lib,
+            30 + round,
+            &unit_vectors(1, 8, 100 + round as u64),
+        );
+    }
+    assert_eq!(Library::open(tmp.path()).unwrap().len().unwrap(), 50);
+}
+
+#[test]
 fn another_model_is_refused_clearly() {
     let tmp = tempfile::tempdir().unwrap();
     let mut lib = Library::open(tmp.path()).unwrap();

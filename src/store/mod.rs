@@ -165,6 +165,33 @@ const KEY_SCHEMA: &[u8] = b"schema_version";
 const KEY_NEXT_ID: &[u8] = b"next_id";
 const KEY_GENERATION: &[u8] = b"generation";
 
+/// sled's lock on `db` is held by another process, or for a moment more by this one:
+/// sled 0.34 hands its last buffer writes to a pool thread that still holds the file
+/// after the `Db` is dropped, so a library closed and opened again at once can find
+/// its own lock (seen in CI as a rare `WouldBlock` on reopen).
+fn is_lock_held(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock || e.to_string().contains("could not acquire lock")
+}
+
+/// Opens sled, waiting up to two seconds for a lock that is about to be released.
+fn open_waiting_for_lock(dir: &Path) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let got = sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::LowSpace)
+            .open();
+        match got {
+            Err(sled::Error::Io(io))
+                if is_lock_held(&io) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn corrupt(dir: &Path, what: impl std::fmt::Display) -> Error {
     Error::DataCorruption {
         path: dir.to_path_buf(),
@@ -178,12 +205,7 @@ impl Store {
     /// Opens (or creates) the catalog in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let open = || {
-            sled::Config::new()
-                .path(dir)
-                .mode(sled::Mode::LowSpace)
-                .open()
-        };
+        let open = || open_waiting_for_lock(dir);
         let db = match open() {
             // A snapshot sled was writing when the disk filled (or the process was
             // killed) stays behind as an empty `snap.*.generating` file, which sled
@@ -193,6 +215,14 @@ impl Store {
             other => other,
         }
         .map_err(|e| match e {
+            sled::Error::Io(io) if is_lock_held(&io) => Error::io(
+                dir,
+                std::io::Error::new(
+                    io.kind(),
+                    "the library is open in another scry process (an indexer or a server); \
+                     stop it, or point this one at another library",
+                ),
+            ),
             sled::Error::Io(io) => Error::io(dir, io),
             other => corrupt(dir, format!("the catalog cannot be opened ({other})")),
         })?;
