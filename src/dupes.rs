@@ -201,7 +201,7 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Result<Vec
     };
     lib.for_each(need_vectors, |it| {
         if let Some(within) = &opts.within {
-            if !crate::access::under_any(&it.record.path_buf(), within) {
+            if !it.record.is_under_any(within) {
                 return;
             }
         }

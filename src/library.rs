@@ -270,7 +270,7 @@ impl Library {
         Ok(self
             .records(ids)?
             .into_iter()
-            .filter(|(_, r)| crate::access::under_any(&r.path_buf(), roots))
+            .filter(|(_, r)| r.is_under_any(roots))
             .map(|(id, _)| id)
             .collect())
     }

@@ -75,12 +75,12 @@ impl Filters {
     /// Whether a record passes.
     pub fn accepts(&self, rec: &ImageRecord) -> bool {
         if let Some(within) = &self.within {
-            if !crate::access::under_any(&rec.path_buf(), within) {
+            if !rec.is_under_any(within) {
                 return false;
             }
         }
         if let Some(folder) = &self.folder {
-            if !rec.path_buf().starts_with(folder) {
+            if !rec.is_under(folder) {
                 return false;
             }
         }

@@ -60,6 +60,43 @@ impl ImageRecord {
         bytes_to_path(&self.path)
     }
 
+    /// Whether the file lies in `folder` or below it, as [`Path::starts_with`]
+    /// says (whole components: `/a/b` holds `/a/b/c.jpg`, not `/a/bc.jpg`), without
+    /// making a `PathBuf`: filters test this on every image a search looks at.
+    pub fn is_under(&self, folder: &Path) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let f = folder.as_os_str().as_bytes();
+            // A folder spelt plainly (no `//`, `/./`, trailing `/.`) is compared as
+            // bytes; records hold the paths the crawl gave, spelt plainly too.
+            let plain = |b: &[u8]| {
+                !b.windows(2).any(|w| w == b"//")
+                    && !b.windows(3).any(|w| w == b"/./")
+                    && !b.ends_with(b"/.")
+            };
+            if !f.is_empty() && plain(f) {
+                let f = match f {
+                    [b'/'] => f,
+                    [rest @ .., b'/'] => rest,
+                    _ => f,
+                };
+                let p = &self.path[..];
+                let fast = p.starts_with(f)
+                    && (p.len() == f.len() || p[f.len()] == b'/' || f.ends_with(b"/"));
+                if fast || plain(p) {
+                    return fast;
+                }
+            }
+        }
+        self.path_buf().starts_with(folder)
+    }
+
+    /// Whether the file lies under any of `roots` ([`ImageRecord::is_under`]).
+    pub fn is_under_any(&self, roots: &[PathBuf]) -> bool {
+        roots.iter().any(|r| self.is_under(r))
+    }
+
     /// The date a person means by "when": EXIF capture time, else modification time.
     pub fn date(&self) -> i64 {
         self.taken
@@ -594,4 +631,52 @@ fn floats_from(bytes: &[u8]) -> Vec<f32> {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_under_agrees_with_path_starts_with() {
+        let paths = [
+            "/srv/photos/user3/2021/IMG_1.jpg",
+            "/srv/photos/user31/IMG_2.jpg",
+            "/srv/photos/user3",
+            "/srv//photos/user3/a.jpg",
+            "/srv/photos/./user3/b.jpg",
+            "relative/user3/c.jpg",
+            "/",
+        ];
+        let folders = [
+            "/srv/photos/user3",
+            "/srv/photos/user3/",
+            "/srv/photos/user",
+            "/srv//photos",
+            "/srv/./photos",
+            "/",
+            "",
+            "relative",
+            "/srv/photos/user3/2021/IMG_1.jpg",
+        ];
+        let mut rec = ImageRecord {
+            path: Vec::new(),
+            size: 0,
+            mtime_ns: 0,
+            hash: [0; 32],
+            width: 1,
+            height: 1,
+            format: "jpeg".into(),
+            taken: None,
+            camera: None,
+            indexed_at: 0,
+        };
+        for p in paths {
+            rec.path = p.as_bytes().to_vec();
+            for f in folders {
+                let want = Path::new(p).starts_with(f);
+                assert_eq!(rec.is_under(Path::new(f)), want, "{p} under {f}");
+            }
+        }
+    }
 }
