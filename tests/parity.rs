@@ -161,6 +161,57 @@ fn text_embedding_matches_the_padded_reference() {
             "{text:?}"
         );
     }
+    // This fixture stores f16: every weight is converted, none read in place.
+    assert_eq!(model.text_weight_floats().unwrap().0, 0);
+}
+
+/// A model file that stores f32 (as openai's CLIP checkpoints do) has the text
+/// tower's token embedding and `[out, in]` matrices read in place from the mapped
+/// file; the features are those of the same weights copied.
+#[test]
+fn text_weights_stored_as_f32_are_read_in_place_with_the_same_features() {
+    use candle_core::{DType, Device};
+    let model = golden_model();
+    let tmp = tempfile::tempdir().unwrap();
+    let from = model.dir();
+    for f in ["config.json", "tokenizer.json", "preprocessor_config.json"] {
+        std::fs::copy(from.join(f), tmp.path().join(f)).unwrap();
+    }
+    let tensors: std::collections::HashMap<String, candle_core::Tensor> =
+        candle_core::safetensors::load(from.join("model.safetensors"), &Device::Cpu)
+            .unwrap()
+            .into_iter()
+            .map(|(n, t)| {
+                let t = if t.dtype() == DType::F16 {
+                    t.to_dtype(DType::F32).unwrap()
+                } else {
+                    t
+                };
+                (n, t)
+            })
+            .collect();
+    candle_core::safetensors::save(&tensors, tmp.path().join("model.safetensors")).unwrap();
+    let f32_model = ClipModel::load_dir(tmp.path()).unwrap();
+    let (in_place, copied) = f32_model.text_weight_floats().unwrap();
+    println!("text tower: {in_place} floats read in place, {copied} copied");
+    let c = &model.config().text;
+    let (d, mlp, layers) = (c.hidden_size, c.intermediate_size, c.num_hidden_layers);
+    let per_layer_in_place = d * d + 2 * d * mlp; // out_proj, fc1, fc2
+    let per_layer_copied = 3 * d * d + 4 * d + (3 * d + d + mlp + d); // Q/K/V, norms, biases
+    assert_eq!(
+        in_place,
+        c.vocab_size * d + d * model.config().projection_dim + layers * per_layer_in_place
+    );
+    assert_eq!(
+        copied,
+        c.max_position_embeddings * d + 2 * d + layers * per_layer_copied
+    );
+    for entry in golden()["texts"].as_array().unwrap() {
+        let ids = model.tokenizer().encode(entry["text"].as_str().unwrap());
+        let copied = &model.text_features(std::slice::from_ref(&ids)).unwrap()[0];
+        let mapped = &f32_model.text_features(&[ids]).unwrap()[0];
+        assert_eq!(copied, mapped, "{entry}");
+    }
 }
 
 #[test]

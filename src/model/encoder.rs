@@ -23,9 +23,11 @@ use candle_nn::VarBuilder;
 use gemm::{gemm, Parallelism};
 use multiversion::multiversion;
 use rayon::prelude::*;
+use std::sync::Arc;
 
 use super::bf16::PackedBf16;
 use super::config::{Act, ClipConfig};
+use super::mapped::{Floats, MappedWeights};
 
 /// A matrix product below this many multiply-adds runs on one thread.
 const PARALLEL_GEMM_MIN: usize = 1 << 20;
@@ -264,7 +266,8 @@ fn small_m_block(out: &mut [[f32; SMALL_M_OUTPUTS]], a: &[f32], k: usize, w: &[f
 
 /// A dense layer; its weight stored as `layout` says.
 struct Linear {
-    w: Vec<f32>,
+    /// Owned, or read in place from the model file ([`MappedWeights`]).
+    w: Floats,
     /// The weights in bf16 instead of `w` (`--precision bf16`).
     bf16: Option<PackedBf16>,
     layout: Layout,
@@ -274,17 +277,29 @@ struct Linear {
 }
 
 impl Linear {
+    /// Reads the layer under `vb`; an `[out, in]` weight stored as f32 in
+    /// `mapped` is used in place.
     fn load(
         vb: &VarBuilder,
         n_in: usize,
         n_out: usize,
         with_bias: bool,
         layout: Layout,
+        mapped: Option<&Arc<MappedWeights>>,
     ) -> CResult<Self> {
-        let w = vb.get((n_out, n_in), "weight")?;
-        let w = match layout {
-            Layout::OutIn => to_vec(w)?,
-            Layout::InOut => to_vec(w.t()?.contiguous()?)?,
+        let in_place = match (layout, mapped) {
+            (Layout::OutIn, Some(m)) => m.f32s(&format!("{}.weight", vb.prefix()), n_in * n_out),
+            _ => None,
+        };
+        let w = match in_place {
+            Some(w) => w,
+            None => {
+                let w = vb.get((n_out, n_in), "weight")?;
+                match layout {
+                    Layout::OutIn => to_vec(w)?.into(),
+                    Layout::InOut => to_vec(w.t()?.contiguous()?)?.into(),
+                }
+            }
         };
         let bias = if with_bias {
             Some(to_vec(vb.get(n_out, "bias")?)?)
@@ -306,7 +321,7 @@ impl Linear {
         let n_in = parts[0].n_in;
         let n_out: usize = parts.iter().map(|p| p.n_out).sum();
         let layout = parts[0].layout;
-        let w: Vec<f32> = match layout {
+        let w: Floats = match layout {
             Layout::OutIn => parts.iter().flat_map(|p| p.w.iter().copied()).collect(),
             Layout::InOut => (0..n_in)
                 .flat_map(|r| {
@@ -370,7 +385,7 @@ impl Linear {
             Layout::InOut => PackedBf16::pack(k, n, |r, c| w[r * n + c]),
             Layout::OutIn => PackedBf16::pack(k, n, |r, c| w[c * k + r]),
         });
-        self.w = Vec::new();
+        self.w = Floats::default();
     }
 }
 
@@ -432,7 +447,12 @@ struct Shape {
 }
 
 impl Encoder {
-    fn load(vb: &VarBuilder, shape: Shape, layout: Layout) -> CResult<Self> {
+    fn load(
+        vb: &VarBuilder,
+        shape: Shape,
+        layout: Layout,
+        mapped: Option<&Arc<MappedWeights>>,
+    ) -> CResult<Self> {
         let Shape {
             dim,
             mlp,
@@ -445,16 +465,16 @@ impl Encoder {
             .map(|i| {
                 let l = vb.pp(format!("layers.{i}"));
                 let a = l.pp("self_attn");
-                let q = Linear::load(&a.pp("q_proj"), dim, dim, true, layout)?;
-                let k = Linear::load(&a.pp("k_proj"), dim, dim, true, layout)?;
-                let v = Linear::load(&a.pp("v_proj"), dim, dim, true, layout)?;
+                let q = Linear::load(&a.pp("q_proj"), dim, dim, true, layout, mapped)?;
+                let k = Linear::load(&a.pp("k_proj"), dim, dim, true, layout, mapped)?;
+                let v = Linear::load(&a.pp("v_proj"), dim, dim, true, layout, mapped)?;
                 Ok(Layer {
                     ln1: LayerNorm::load(&l.pp("layer_norm1"), dim, eps)?,
                     qkv: Linear::fuse(&[q, k, v]),
-                    out: Linear::load(&a.pp("out_proj"), dim, dim, true, layout)?,
+                    out: Linear::load(&a.pp("out_proj"), dim, dim, true, layout, mapped)?,
                     ln2: LayerNorm::load(&l.pp("layer_norm2"), dim, eps)?,
-                    fc1: Linear::load(&l.pp("mlp.fc1"), dim, mlp, true, layout)?,
-                    fc2: Linear::load(&l.pp("mlp.fc2"), mlp, dim, true, layout)?,
+                    fc1: Linear::load(&l.pp("mlp.fc1"), dim, mlp, true, layout, mapped)?,
+                    fc2: Linear::load(&l.pp("mlp.fc2"), mlp, dim, true, layout, mapped)?,
                 })
             })
             .collect::<CResult<Vec<_>>>()?;
@@ -725,7 +745,7 @@ impl VisionTower {
         let e = v.pp("embeddings");
         let w = e.get((d, ch, p, p), "patch_embedding.weight")?;
         let patch = Linear {
-            w: to_vec(w.reshape((d, ch * p * p))?.t()?.contiguous()?)?,
+            w: to_vec(w.reshape((d, ch * p * p))?.t()?.contiguous()?)?.into(),
             bf16: None,
             layout: Layout::InOut,
             bias: None,
@@ -748,6 +768,7 @@ impl VisionTower {
                     act: config.vision_act(),
                 },
                 Layout::InOut,
+                None,
             )?,
             post_ln: LayerNorm::load(&v.pp("post_layernorm"), d, c.layer_norm_eps)?,
             projection: Linear::load(
@@ -756,6 +777,7 @@ impl VisionTower {
                 config.projection_dim,
                 false,
                 Layout::InOut,
+                None,
             )?,
             image_size: c.image_size,
             patch_size: p,
@@ -851,7 +873,9 @@ impl VisionTower {
 /// The text tower: token and position embeddings, causal encoder, the row of the
 /// first end-of-text token, final layer norm, projection.
 pub(crate) struct TextTower {
-    tokens: Vec<f32>,
+    /// Read in place from the model file where it is stored as f32: a query reads
+    /// a few rows of it.
+    tokens: Floats,
     positions: Vec<f32>,
     encoder: Encoder,
     final_ln: LayerNorm,
@@ -859,13 +883,29 @@ pub(crate) struct TextTower {
 }
 
 impl TextTower {
-    pub(crate) fn load(vb: &VarBuilder, config: &ClipConfig) -> CResult<Self> {
+    /// Reads the tower; with `mapped`, its `[out, in]` matrices and the token
+    /// embedding are used in place where the file stores them as f32.
+    pub(crate) fn load(
+        vb: &VarBuilder,
+        config: &ClipConfig,
+        mapped: Option<&Arc<MappedWeights>>,
+    ) -> CResult<Self> {
         let c = &config.text;
         let d = c.hidden_size;
         let t = vb.pp("text_model");
         let e = t.pp("embeddings");
+        let tokens = mapped.and_then(|m| {
+            m.f32s(
+                &format!("{}.token_embedding.weight", e.prefix()),
+                c.vocab_size * d,
+            )
+        });
+        let tokens = match tokens {
+            Some(t) => t,
+            None => to_vec(e.get((c.vocab_size, d), "token_embedding.weight")?)?.into(),
+        };
         Ok(Self {
-            tokens: to_vec(e.get((c.vocab_size, d), "token_embedding.weight")?)?,
+            tokens,
             positions: to_vec(e.get((c.max_position_embeddings, d), "position_embedding.weight")?)?,
             encoder: Encoder::load(
                 &t.pp("encoder"),
@@ -878,6 +918,7 @@ impl TextTower {
                     act: config.text_act(),
                 },
                 Layout::OutIn,
+                mapped,
             )?,
             final_ln: LayerNorm::load(&t.pp("final_layer_norm"), d, c.layer_norm_eps)?,
             projection: Linear::load(
@@ -886,8 +927,27 @@ impl TextTower {
                 config.projection_dim,
                 false,
                 Layout::OutIn,
+                mapped,
             )?,
         })
+    }
+
+    /// Weight floats read in place from the model file, and floats copied (the
+    /// fused Q/K/V matrices, vectors, and whatever the file does not store as f32).
+    pub(crate) fn weight_floats(&self) -> (usize, usize) {
+        let mut all: Vec<&Floats> = vec![&self.tokens, &self.projection.w];
+        let mut copied = self.positions.len() + 2 * self.final_ln.gamma.len();
+        for l in &self.encoder.layers {
+            all.extend([&l.qkv.w, &l.out.w, &l.fc1.w, &l.fc2.w]);
+            copied += 4 * l.ln1.gamma.len();
+            copied += [&l.qkv, &l.out, &l.fc1, &l.fc2]
+                .iter()
+                .map(|x| x.bias.as_ref().map_or(0, |b| b.len()))
+                .sum::<usize>();
+        }
+        let mapped: usize = all.iter().filter(|w| w.is_mapped()).map(|w| w.len()).sum();
+        let owned: usize = all.iter().filter(|w| !w.is_mapped()).map(|w| w.len()).sum();
+        (mapped, owned + copied)
     }
 
     /// Projected (unnormalised) features for `batch` sequences of `len` ids stored

@@ -13,6 +13,7 @@ mod bf16;
 pub mod config;
 mod encoder;
 pub mod hub;
+mod mapped;
 pub mod reference;
 pub mod textclean;
 pub mod tokenizer;
@@ -73,6 +74,8 @@ pub struct ClipModel {
     config: ClipConfig,
     /// The checked, memory-mapped weights the towers are read from.
     weights: VarBuilder<'static>,
+    /// The same file mapped for the weights the text tower reads in place.
+    mapped: std::sync::Arc<mapped::MappedWeights>,
     /// Each tower is read on first use: `scry search` with a text query never
     /// reads the image tower, and `scry index` with nothing to embed reads none.
     text: OnceLock<std::result::Result<TextTower, String>>,
@@ -130,12 +133,14 @@ impl ClipModel {
         // Every tensor is checked here (names and shapes); the towers' weights are
         // copied into the kernels' layout on first use.
         let weights = checked_var_builder(&dir.join("model.safetensors"), &config, &Device::Cpu)?;
+        let mapped = mapped::MappedWeights::open(&dir.join("model.safetensors"))?;
         Ok(Self {
             precision: Precision::F32,
             id: dir.display().to_string(),
             dir: dir.to_path_buf(),
             config,
             weights,
+            mapped,
             text: OnceLock::new(),
             vision: OnceLock::new(),
             tokenizer,
@@ -153,7 +158,10 @@ impl ClipModel {
 
     fn text_tower(&self) -> Result<&TextTower> {
         self.text
-            .get_or_init(|| TextTower::load(&self.weights, &self.config).map_err(|e| e.to_string()))
+            .get_or_init(|| {
+                TextTower::load(&self.weights, &self.config, Some(&self.mapped))
+                    .map_err(|e| e.to_string())
+            })
             .as_ref()
             .map_err(|m| Error::invalid_model(self.dir.join("model.safetensors"), m.clone()))
     }
@@ -170,6 +178,12 @@ impl ClipModel {
             })
             .as_ref()
             .map_err(|m| Error::invalid_model(self.dir.join("model.safetensors"), m.clone()))
+    }
+
+    /// The text tower's weights, in floats: read in place from the mapped model
+    /// file, and copied (reads the tower if it was not yet).
+    pub fn text_weight_floats(&self) -> Result<(usize, usize)> {
+        Ok(self.text_tower()?.weight_floats())
     }
 
     /// The id recorded with embeddings: the hub repo (and revision) or the folder.
