@@ -45,6 +45,12 @@ impl Library {
         Ok(LocalLibrary::open(dir)?.into())
     }
 
+    /// Opens the local library in `dir` without reading its ANN graph, for a few
+    /// searches (see [`LocalLibrary::open_without_graph`]).
+    pub fn open_without_graph(dir: &Path) -> Result<Self> {
+        Ok(LocalLibrary::open_without_graph(dir)?.into())
+    }
+
     /// Opens a temporary copy of the local library in `dir` (see
     /// [`LocalLibrary::open_snapshot`]).
     pub fn open_snapshot(dir: &Path) -> Result<Self> {

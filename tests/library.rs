@@ -121,6 +121,29 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
         "extended from the catalog, not rebuilt"
     );
 
+    drop(lib);
+
+    // Opened for a few searches: no graph read; searches are the exact scan's;
+    // the first change reads the graph (extended, not rebuilt) before applying.
+    let mut lib = Library::open_without_graph(tmp.path()).unwrap();
+    assert!(lib.local().unwrap().graph().is_none(), "graph read");
+    for q in vs.iter().step_by(997) {
+        let exact = lib.local().unwrap().vectors().search(q, 10, &|_| true);
+        assert_eq!(
+            lib.nearest(q, 10, &scry::home::Scope::all()).unwrap(),
+            exact
+        );
+    }
+    add(&mut lib, n + 300, &unit_vectors(1, dim, seed + 1));
+    assert_eq!(
+        lib.local().unwrap().graph().map(|g| g.points()),
+        Some(n + 301),
+        "the graph read, then extended by the change"
+    );
+    drop(lib);
+    let mut lib = Library::open(tmp.path()).unwrap();
+    assert_eq!(lib.local().unwrap().graph().unwrap().points(), n + 301);
+
     // Removed images are tombstones, never returned.
     let removed: Vec<u64> = (1..=100).collect();
     lib.commit(&ChangeSet {

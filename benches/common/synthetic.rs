@@ -1,7 +1,10 @@
 //! Synthetic photos' embeddings, the same in every run and every process:
 //! 512-d unit vectors in clusters (vector `i` is near centre `i % centres`),
-//! queries drawn like the data. Shared by `indexer/benches/scale.rs` and
-//! `examples/ann_recall.rs`, so their recall figures are about the same data.
+//! queries drawn like the data, and records like a photo's (dated folders of 8
+//! people, phones and cameras). Shared by `indexer/benches/scale.rs` and
+//! `examples/ann_recall.rs`, so their recall figures are about the same data,
+//! and by `examples/synthetic_library.rs`.
+#![allow(dead_code)] // each includer uses a part
 
 /// xorshift from a seed: vector `i` is the same in every phase, so nothing
 /// holds all of them in memory.
@@ -41,4 +44,40 @@ pub fn query(q: usize, centres: &[Vec<f32>]) -> Vec<f32> {
             .map(|c| c + 0.8 * n())
             .collect(),
     )
+}
+
+pub const CAMERAS: [&str; 6] = [
+    "Apple iPhone 13",
+    "Apple iPhone 15 Pro",
+    "Canon EOS R6",
+    "SONY ILCE-7M3",
+    "samsung SM-S911B",
+    "Google Pixel 8",
+];
+
+/// A photo's record: a dated folder of one of 8 people, a phone or camera name.
+pub fn record(i: usize) -> scry::store::ImageRecord {
+    let day = (i / 40) % 3650;
+    let year = 2016 + day / 365;
+    let taken = 1_451_606_400 + day as i64 * 86_400 + (i % 40) as i64 * 600;
+    scry::store::ImageRecord {
+        path: format!(
+            "/srv/photos/user{}/{year}/{year}-{:02}-{:02}/IMG_{:06}.{}",
+            i % 8,
+            1 + (day % 365) / 31,
+            1 + day % 28,
+            i,
+            if i.is_multiple_of(5) { "heic" } else { "jpg" }
+        )
+        .into_bytes(),
+        size: 2_000_000 + (i as u64 * 7919) % 3_000_000,
+        mtime_ns: taken * 1_000_000_000,
+        hash: *blake3::hash(&(i as u64).to_le_bytes()).as_bytes(),
+        width: 4032,
+        height: 3024,
+        format: if i.is_multiple_of(5) { "heic" } else { "jpeg" }.into(),
+        taken: Some(taken),
+        camera: Some(CAMERAS[i % CAMERAS.len()].into()),
+        indexed_at: 1_700_000_000,
+    }
 }

@@ -27,53 +27,18 @@ use rayon::prelude::*;
 use scry::home::qdrant::QdrantUrl;
 use scry::home::Scope;
 use scry::query::Filters;
-use scry::store::{ChangeSet, ImageRecord, NewImage};
+use scry::store::{ChangeSet, NewImage};
 use scry::Library;
-use synthetic::{query, vector};
+use synthetic::{query, record, vector};
 
 const DIM: usize = 512;
 const CENTRES: usize = 1000;
 const QUERIES: usize = 200;
 const CHUNK: usize = 2000;
-const CAMERAS: [&str; 6] = [
-    "Apple iPhone 13",
-    "Apple iPhone 15 Pro",
-    "Canon EOS R6",
-    "SONY ILCE-7M3",
-    "samsung SM-S911B",
-    "Google Pixel 8",
-];
 
 fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     v[((v.len() - 1) as f64 * p).round() as usize]
-}
-
-/// A photo's record: a dated folder of one of 8 people, a phone or camera name.
-fn record(i: usize) -> ImageRecord {
-    let day = (i / 40) % 3650;
-    let year = 2016 + day / 365;
-    let taken = 1_451_606_400 + day as i64 * 86_400 + (i % 40) as i64 * 600;
-    ImageRecord {
-        path: format!(
-            "/srv/photos/user{}/{year}/{year}-{:02}-{:02}/IMG_{:06}.{}",
-            i % 8,
-            1 + (day % 365) / 31,
-            1 + day % 28,
-            i,
-            if i.is_multiple_of(5) { "heic" } else { "jpg" }
-        )
-        .into_bytes(),
-        size: 2_000_000 + (i as u64 * 7919) % 3_000_000,
-        mtime_ns: taken * 1_000_000_000,
-        hash: *blake3::hash(&(i as u64).to_le_bytes()).as_bytes(),
-        width: 4032,
-        height: 3024,
-        format: if i.is_multiple_of(5) { "heic" } else { "jpeg" }.into(),
-        taken: Some(taken),
-        camera: Some(CAMERAS[i % CAMERAS.len()].into()),
-        indexed_at: 1_700_000_000,
-    }
 }
 
 fn load(lib: &mut Library, n: usize, centres: &[Vec<f32>], label: &str) {

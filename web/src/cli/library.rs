@@ -236,10 +236,30 @@ fn cannot_write(e: &scry::Error) -> bool {
 /// read-only mount or a full disk stays searchable: a copy in the temporary
 /// folder is opened instead (sled cannot open a catalog read-only), with a warning.
 pub fn open_for_reading(loc: &Location) -> anyhow::Result<scry::Library> {
+    open_for_reading_with(loc, scry::Library::open)
+}
+
+/// Opens a library that must already exist for a few searches (`scry search`): a
+/// local one without reading its ANN graph (the searches scan exactly, which for
+/// a few queries is cheaper than reading the graph).
+pub fn open_to_search(loc: &Location) -> anyhow::Result<scry::Library> {
+    match loc {
+        Location::Folder(dir) => {
+            must_exist(dir)?;
+            open_for_reading_with(loc, scry::Library::open_without_graph)
+        }
+        Location::Qdrant(url) => Ok(QdrantLibrary::connect_existing(url)?.into()),
+    }
+}
+
+fn open_for_reading_with(
+    loc: &Location,
+    opener: fn(&std::path::Path) -> scry::Result<scry::Library>,
+) -> anyhow::Result<scry::Library> {
     let Location::Folder(dir) = loc else {
         return open(loc);
     };
-    match scry::Library::open(dir) {
+    match opener(dir) {
         Err(e) if cannot_write(&e) => match scry::Library::open_snapshot(dir) {
             Ok(lib) => {
                 tracing::warn!(

@@ -113,7 +113,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         });
     }
     let loc = args.library.location()?;
-    let lib = library::open_existing(&loc)?;
+    let lib = library::open_to_search(&loc)?;
     for p in &args.like {
         let c = std::fs::canonicalize(p).with_context(|| p.display().to_string())?;
         let id = lib.id_for_path(&c)?.with_context(|| {
