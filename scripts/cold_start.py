@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Cold start of the `scry` command: wall time and peak RSS, medians of 5, in one run.
 
-    cargo build --release --bin scry
-    python3 scripts/cold_start.py MODEL_DIR [PHOTOS]     # PHOTOS defaults to sample_data
+    cargo build --release --bin scry --example synthetic_library
+    python3 scripts/cold_start.py MODEL_DIR [PHOTOS] [--synthetic 10000,100000]
+
+PHOTOS defaults to sample_data. --synthetic adds a `scry search` row for each
+size, on a library of that many synthetic images written for the model by
+examples/synthetic_library (kept in /tmp/scry-cold-N for the next run).
 
 Rows (each a fresh process):
   search, text only       reads the text tower alone
@@ -40,8 +44,14 @@ def measure(args: list[str], n: int = 5) -> tuple[float, float]:
 def main() -> int:
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    model = sys.argv[1]
-    photos = sys.argv[2] if len(sys.argv) > 2 else str(ROOT / "sample_data")
+    args = sys.argv[1:]
+    sizes: list[int] = []
+    if "--synthetic" in args:
+        i = args.index("--synthetic")
+        sizes = [int(x) for x in args[i + 1].split(",")]
+        del args[i:i + 2]
+    model = args[0]
+    photos = args[1] if len(args) > 1 else str(ROOT / "sample_data")
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "lib")
         common = ["--db", db, "--model", model]
@@ -59,6 +69,13 @@ def main() -> int:
                 base = (wall, rss)
             print(f"{name:42s} {wall:6.2f} s  {rss:7.0f} MiB   "
                   f"({wall / base[0]:.2f}x time, {rss / base[1]:.2f}x memory of the baseline)")
+        for n in sizes:
+            lib = Path(f"/tmp/scry-cold-{n}")
+            if not lib.exists():
+                subprocess.run([str(ROOT / "target/release/examples/synthetic_library"),
+                                str(lib), str(n), model], check=True)
+            wall, rss = measure(["search", "a red car", "--db", str(lib), "--model", model])
+            print(f"{'search, text only, ' + format(n, ',') + ' images':42s} {wall:6.2f} s  {rss:7.0f} MiB")
     return 0
 
 

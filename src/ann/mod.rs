@@ -94,6 +94,14 @@ impl Vectors {
             .map(|&p| &self.data[p * self.dim..(p + 1) * self.dim])
     }
 
+    /// Makes room for `more` vectors (one allocation instead of a doubling
+    /// series when a library's vectors are read at open).
+    pub fn reserve(&mut self, more: usize) {
+        self.ids.reserve(more);
+        self.data.reserve(more * self.dim);
+        self.pos.reserve(more);
+    }
+
     /// Adds or replaces a vector.
     pub fn insert(&mut self, id: ImageId, v: &[f32]) {
         assert_eq!(v.len(), self.dim, "vector dimension");

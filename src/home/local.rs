@@ -121,7 +121,10 @@ impl LocalLibrary {
     fn open_catalog(dir: &Path) -> Result<Self> {
         let store = Store::open(&dir.join("catalog"))?;
         let dim: usize = store.meta_get(KEY_DIM)?.unwrap_or(0);
+        // sled counts a tree by walking it: once.
+        let images = store.len();
         let mut vectors = Vectors::new(dim);
+        vectors.reserve(images);
         for item in store.vectors() {
             let (id, v) = item?;
             if v.len() != dim {
@@ -136,22 +139,22 @@ impl LocalLibrary {
             }
             vectors.insert(id, &v);
         }
-        if vectors.len() != store.len() {
+        if vectors.len() != images {
             return Err(Error::DataCorruption {
                 path: store.dir().to_path_buf(),
                 message: format!(
                     "{} images but {} vectors; run `scry index --rebuild`",
-                    store.len(),
+                    images,
                     vectors.len()
                 ),
             });
         }
-        let mut metas = HashMap::with_capacity(store.len());
+        let mut metas = HashMap::with_capacity(images);
         for item in store.records() {
             let (id, rec) = item?;
             metas.insert(id, rec);
         }
-        let mut phashes = HashMap::with_capacity(store.len());
+        let mut phashes = HashMap::with_capacity(images);
         for item in store.phashes() {
             let (id, h) = item?;
             phashes.insert(id, h);
