@@ -11,8 +11,7 @@
 
 use std::time::Instant;
 
-use rayon::prelude::*;
-use scry::store::{ChangeSet, NewImage};
+use scry::store::ChangeSet;
 use scry::Library;
 
 #[path = "../benches/common/synthetic.rs"]
@@ -39,17 +38,8 @@ fn main() {
     let from = lib.len().unwrap();
     for start in (from..n).step_by(2000) {
         let end = (start + 2000).min(n);
-        let added: Vec<NewImage> = (start..end)
-            .into_par_iter()
-            .map(|i| NewImage {
-                record: synthetic::record(i),
-                vector: synthetic::vector(i, &centres),
-                thumbnail: Vec::new(),
-                phash: i as u64,
-            })
-            .collect();
         lib.commit(&ChangeSet {
-            added,
+            added: synthetic::images(start..end, &centres),
             ..Default::default()
         })
         .unwrap();

@@ -81,3 +81,17 @@ pub fn record(i: usize) -> scry::store::ImageRecord {
         indexed_at: 1_700_000_000,
     }
 }
+
+/// Images `range` (vector, record, no thumbnail), made in parallel.
+pub fn images(range: std::ops::Range<usize>, centres: &[Vec<f32>]) -> Vec<scry::store::NewImage> {
+    use rayon::prelude::*;
+    range
+        .into_par_iter()
+        .map(|i| scry::store::NewImage {
+            record: record(i),
+            vector: vector(i, centres),
+            thumbnail: Vec::new(),
+            phash: i as u64,
+        })
+        .collect()
+}

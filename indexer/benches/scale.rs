@@ -27,9 +27,9 @@ use rayon::prelude::*;
 use scry::home::qdrant::QdrantUrl;
 use scry::home::Scope;
 use scry::query::Filters;
-use scry::store::{ChangeSet, NewImage};
+use scry::store::ChangeSet;
 use scry::Library;
-use synthetic::{query, record, vector};
+use synthetic::{query, vector};
 
 const DIM: usize = 512;
 const CENTRES: usize = 1000;
@@ -45,17 +45,8 @@ fn load(lib: &mut Library, n: usize, centres: &[Vec<f32>], label: &str) {
     let t = Instant::now();
     for start in (0..n).step_by(CHUNK) {
         let end = (start + CHUNK).min(n);
-        let added: Vec<NewImage> = (start..end)
-            .into_par_iter()
-            .map(|i| NewImage {
-                record: record(i),
-                vector: vector(i, centres),
-                thumbnail: Vec::new(),
-                phash: i as u64,
-            })
-            .collect();
         lib.commit(&ChangeSet {
-            added,
+            added: synthetic::images(start..end, centres),
             ..Default::default()
         })
         .unwrap();
