@@ -114,7 +114,7 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
     assert_eq!(lib.local().unwrap().graph().unwrap().points(), n);
     add(&mut lib, n, &vs[n..]);
     drop(lib); // no checkpoint: the graph file lags the catalog
-    let mut lib = Library::open(tmp.path()).unwrap();
+    let lib = Library::open(tmp.path()).unwrap();
     assert_eq!(
         lib.local().unwrap().graph().unwrap().points(),
         n + 300,
@@ -220,9 +220,7 @@ fn a_library_open_elsewhere_is_named_and_a_closed_one_reopens_at_once() {
     lib.bind_model("m", 8).unwrap();
     add(&mut lib, 0, &unit_vectors(30, 8, 11));
     // Held by a live handle: a clear error naming the cause, after a short wait.
-    let err = Library::open(tmp.path())
-        .err()
-        .expect("a held library opened twice");
+    let err = Library::open(tmp.path()).expect_err("a held library opened twice");
     let msg = err.to_string();
     assert!(msg.contains("another scry process"), "{msg}");
     // Closed and opened again at once, many times: never the lock of the closed one.
