@@ -264,6 +264,27 @@ fn small_m_block(out: &mut [[f32; SMALL_M_OUTPUTS]], a: &[f32], k: usize, w: &[f
     }
 }
 
+/// The `rows × cols` tensor `name` under `vb` as the file stores it: read in place
+/// from `mapped` where the file holds it as f32, else converted and copied.
+fn as_stored(
+    vb: &VarBuilder,
+    name: &str,
+    rows: usize,
+    cols: usize,
+    mapped: Option<&Arc<MappedWeights>>,
+) -> CResult<Floats> {
+    let prefix = vb.prefix();
+    let full = if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}.{name}")
+    };
+    match mapped.and_then(|m| m.f32s(&full, rows * cols)) {
+        Some(w) => Ok(w),
+        None => Ok(to_vec(vb.get((rows, cols), name)?)?.into()),
+    }
+}
+
 /// A dense layer; its weight stored as `layout` says.
 struct Linear {
     /// Owned, or read in place from the model file ([`MappedWeights`]).
@@ -287,19 +308,9 @@ impl Linear {
         layout: Layout,
         mapped: Option<&Arc<MappedWeights>>,
     ) -> CResult<Self> {
-        let in_place = match (layout, mapped) {
-            (Layout::OutIn, Some(m)) => m.f32s(&format!("{}.weight", vb.prefix()), n_in * n_out),
-            _ => None,
-        };
-        let w = match in_place {
-            Some(w) => w,
-            None => {
-                let w = vb.get((n_out, n_in), "weight")?;
-                match layout {
-                    Layout::OutIn => to_vec(w)?.into(),
-                    Layout::InOut => to_vec(w.t()?.contiguous()?)?.into(),
-                }
-            }
+        let w = match layout {
+            Layout::OutIn => as_stored(vb, "weight", n_out, n_in, mapped)?,
+            Layout::InOut => to_vec(vb.get((n_out, n_in), "weight")?.t()?.contiguous()?)?.into(),
         };
         let bias = if with_bias {
             Some(to_vec(vb.get(n_out, "bias")?)?)
@@ -894,18 +905,8 @@ impl TextTower {
         let d = c.hidden_size;
         let t = vb.pp("text_model");
         let e = t.pp("embeddings");
-        let tokens = mapped.and_then(|m| {
-            m.f32s(
-                &format!("{}.token_embedding.weight", e.prefix()),
-                c.vocab_size * d,
-            )
-        });
-        let tokens = match tokens {
-            Some(t) => t,
-            None => to_vec(e.get((c.vocab_size, d), "token_embedding.weight")?)?.into(),
-        };
         Ok(Self {
-            tokens,
+            tokens: as_stored(&e, "token_embedding.weight", c.vocab_size, d, mapped)?,
             positions: to_vec(e.get((c.max_position_embeddings, d), "position_embedding.weight")?)?,
             encoder: Encoder::load(
                 &t.pp("encoder"),

@@ -202,13 +202,7 @@ fn must_exist(dir: &Path) -> anyhow::Result<()> {
 
 /// Opens a library that must already exist (for commands that only read).
 pub fn open_existing(loc: &Location) -> anyhow::Result<scry::Library> {
-    match loc {
-        Location::Folder(dir) => {
-            must_exist(dir)?;
-            open_for_reading(loc)
-        }
-        Location::Qdrant(url) => Ok(QdrantLibrary::connect_existing(url)?.into()),
-    }
+    open_existing_with(loc, scry::Library::open)
 }
 
 /// Opens a library that must already exist, to change it.
@@ -243,10 +237,18 @@ pub fn open_for_reading(loc: &Location) -> anyhow::Result<scry::Library> {
 /// local one without reading its ANN graph (the searches scan exactly, which for
 /// a few queries is cheaper than reading the graph).
 pub fn open_to_search(loc: &Location) -> anyhow::Result<scry::Library> {
+    open_existing_with(loc, scry::Library::open_without_graph)
+}
+
+/// An existing library, a local one opened by `opener` (or its temporary copy).
+fn open_existing_with(
+    loc: &Location,
+    opener: fn(&std::path::Path) -> scry::Result<scry::Library>,
+) -> anyhow::Result<scry::Library> {
     match loc {
         Location::Folder(dir) => {
             must_exist(dir)?;
-            open_for_reading_with(loc, scry::Library::open_without_graph)
+            open_for_reading_with(loc, opener)
         }
         Location::Qdrant(url) => Ok(QdrantLibrary::connect_existing(url)?.into()),
     }
