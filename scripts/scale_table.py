@@ -14,15 +14,17 @@ import math
 # --- Measured (cargo bench -p scry-indexer --bench scale -- 1000000) ---------
 # One Qdrant node holding 1,000,000 512-d vectors with photo payloads, as scry
 # makes its collections (f32 originals on disk, int8 copy in RAM, HNSW m=16),
-# 2026-12-03 on a 2-core AMD EPYC: loaded in 2,370 s (upload 1,139 s, then the
-# optimiser), 4,245 MiB on disk, 3,300 MiB resident (VmRSS: the process and the
-# pages of its memory-mapped files that searches touched).
-QDRANT_DISK_PER_IMAGE = 4_451  # bytes on disk per image, 512-d, no thumbnail
-QDRANT_RSS_PER_IMAGE = 3_460  # resident bytes per image, 512-d
-QDRANT_P50_MS = 10.63  # nearest-10, one query in flight, HNSW + int8 rescoring
-QDRANT_P99_MS = 20.53
-QDRANT_FILTERED_P50_MS = 28.12  # inside a folder filter keeping 1/8
-QDRANT_FILTERED_P99_MS = 43.74
+# 2026-12-06 on a 2-core Sapphire Rapids VM, the same invocation as the local
+# library's row: loaded in 2,335 s (upload 1,421 s, then the optimiser),
+# 4,249 MiB on disk, 3,560 MiB resident (VmRSS: the process and the pages of
+# its memory-mapped files that searches touched). The 2026-12-03 run on a
+# 2-core AMD EPYC gave 4,451 / 3,460 bytes an image and p50 10.63 ms.
+QDRANT_DISK_PER_IMAGE = 4_455  # bytes on disk per image, 512-d, no thumbnail
+QDRANT_RSS_PER_IMAGE = 3_733  # resident bytes per image, 512-d
+QDRANT_P50_MS = 9.92  # nearest-10, one query in flight, HNSW + int8 rescoring
+QDRANT_P99_MS = 14.89
+QDRANT_FILTERED_P50_MS = 25.45  # inside a folder filter keeping 1/8
+QDRANT_FILTERED_P99_MS = 35.40
 QDRANT_RECALL = 1.000
 # The per-image figures at 512-d split into what grows with the dimension
 # (the f32 original on disk, the int8 copy in RAM) and the rest.
