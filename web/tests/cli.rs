@@ -1079,7 +1079,7 @@ fn dupes_and_albums_from_the_command_line() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|i| i["image"]["path"].as_str().unwrap().to_string())
+            .map(|i| i["path"].as_str().unwrap().to_string())
             .collect()
     };
     let show = || -> serde_json::Value {
