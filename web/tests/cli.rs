@@ -1071,6 +1071,68 @@ fn dupes_and_albums_from_the_command_line() {
     let mut search = with_db(&["search", "--album", "everything", "--paths", "-k", "50"]);
     search.extend(model.map(String::from));
     assert_eq!(ok(search).lines().count(), 19);
+    // Marks: a photo marked "no" leaves the album, its mark is kept, and
+    // clearing it gives back the prompts' album; an unknown photo changes nothing.
+    let horse = "sample_data/animals/horse.png";
+    let members = |v: &serde_json::Value| -> Vec<String> {
+        v["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let show = || -> serde_json::Value {
+        serde_json::from_str(&ok(with_db(&[
+            "album",
+            "show",
+            "everything",
+            "-k",
+            "50",
+            "--json",
+        ])))
+        .unwrap()
+    };
+    let v: serde_json::Value = serde_json::from_str(&ok(with_db(&[
+        "album",
+        "mark",
+        "everything",
+        "--no",
+        horse,
+        "--json",
+    ])))
+    .unwrap();
+    assert!(v["left"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["album"]["marks"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["album"]["marks"][0]["yes"], false, "{v}");
+    let now = show();
+    assert!(
+        !members(&now).iter().any(|p| p.ends_with("horse.png")),
+        "{now}"
+    );
+    assert_eq!(now["album"]["marks"].as_array().unwrap().len(), 1);
+    let text = ok(with_db(&["album", "mark", "everything", "--clear", horse]));
+    assert!(text.contains("album everything: 19 images"), "{text}");
+    assert!(text.contains("0 yes and 0 no"), "{text}");
+    assert_eq!(members(&show()).len(), 19);
+    let before = show();
+    assert_clean_failure(
+        &run(with_db(&[
+            "album",
+            "mark",
+            "everything",
+            "--yes",
+            horse,
+            "--no",
+            "Cargo.toml",
+        ])),
+        &["Cargo.toml", "not in the library"],
+    );
+    assert_eq!(show(), before, "a failed mark stores nothing");
+    assert_clean_failure(
+        &run(with_db(&["album", "mark", "everything"])),
+        &["--yes PATH"],
+    );
     assert!(ok(with_db(&["album", "rm", "everything"])).contains("removed album everything"));
     assert_clean_failure(
         &run(with_db(&["album", "show", "everything"])),

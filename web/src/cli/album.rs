@@ -19,6 +19,9 @@ pub enum AlbumCommand {
     /// Show an album's images, best match first; with --threshold, what a new
     /// threshold would add or drop.
     Show(ShowArgs),
+    /// Mark photos as belonging (--yes) or not (--no), or unmark them (--clear):
+    /// the album learns from its marks (a few-shot probe on the stored embeddings).
+    Mark(MarkArgs),
     /// Remove an album (the images stay).
     Rm(RmArgs),
 }
@@ -66,6 +69,24 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct MarkArgs {
+    name: String,
+    /// A photo that belongs (repeatable; a file in the library).
+    #[arg(long = "yes", value_name = "PATH")]
+    yes: Vec<PathBuf>,
+    /// A photo that does not belong (repeatable).
+    #[arg(long = "no", value_name = "PATH")]
+    no: Vec<PathBuf>,
+    /// A photo to unmark (repeatable).
+    #[arg(long = "clear", value_name = "PATH")]
+    clear: Vec<PathBuf>,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    library: LibraryArgs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct RmArgs {
     name: String,
     #[command(flatten)]
@@ -77,6 +98,7 @@ pub fn run(cmd: AlbumCommand) -> anyhow::Result<()> {
         AlbumCommand::Add(a) => add(a),
         AlbumCommand::List(a) => list(a),
         AlbumCommand::Show(a) => show(a),
+        AlbumCommand::Mark(a) => mark(a),
         AlbumCommand::Rm(a) => rm(a),
     }
 }
@@ -238,9 +260,75 @@ fn show(args: ShowArgs) -> anyhow::Result<()> {
         album.threshold,
         album.prompts.join(" | ")
     );
+    if !album.marks.is_empty() {
+        let yes = album.marks.iter().filter(|m| m.yes).count();
+        println!(
+            "  learns from {yes} photos marked yes and {} marked no (scry album mark)",
+            album.marks.len() - yes
+        );
+    }
     for v in view(&members)? {
         println!("  {:.3}  {}", v.score, v.image.path);
     }
+    Ok(())
+}
+
+fn mark(args: MarkArgs) -> anyhow::Result<()> {
+    let changes: Vec<(&PathBuf, Option<bool>)> = (args.yes.iter().map(|p| (p, Some(true))))
+        .chain(args.no.iter().map(|p| (p, Some(false))))
+        .chain(args.clear.iter().map(|p| (p, None)))
+        .collect();
+    if changes.is_empty() {
+        anyhow::bail!(
+            "album {}: give --yes PATH, --no PATH or --clear PATH (each repeatable)",
+            args.name
+        );
+    }
+    let loc = args.library.location()?;
+    let mut lib = library::open_existing_to_write(&loc)?;
+    let mut album = lib.album(&args.name)?;
+    let before: std::collections::HashSet<u64> = albums::members(&lib, &album, album.threshold)?
+        .iter()
+        .map(|&(id, _)| id)
+        .collect();
+    // Every path is checked before anything is stored: one unknown photo
+    // leaves the album as it was.
+    let mut ids = Vec::with_capacity(changes.len());
+    for (path, belongs) in &changes {
+        let full = std::fs::canonicalize(path)
+            .with_context(|| format!("{}: file not found", path.display()))?;
+        let id = lib.id_for_path(&full)?.with_context(|| {
+            format!(
+                "{}: not in the library (index its folder first with scry index)",
+                path.display()
+            )
+        })?;
+        ids.push((id, *belongs));
+    }
+    for (id, belongs) in ids {
+        album = albums::mark(&lib, &album, id, belongs)?;
+    }
+    lib.put_album(album.clone())?;
+    library::remember_albums(&lib)?;
+    let after = albums::members(&lib, &album, album.threshold)?;
+    let entered = after.iter().filter(|(id, _)| !before.contains(id)).count();
+    let stayed = after.len() - entered;
+    let left = before.len() - stayed;
+    let view = AlbumView::new(&lib, &album)?;
+    if args.json {
+        let out = serde_json::json!({
+            "album": view, "entered": entered, "left": left,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    let yes = album.marks.iter().filter(|m| m.yes).count();
+    println!(
+        "album {}: {} images ({entered} entered, {left} left); learns from {yes} yes and {} no",
+        view.name,
+        view.count,
+        album.marks.len() - yes
+    );
     Ok(())
 }
 
