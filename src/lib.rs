@@ -22,6 +22,7 @@ pub mod probe;
 pub mod query;
 mod simd;
 pub mod store;
+pub mod tags;
 
 pub use error::{Error, Result};
 pub use library::Library;

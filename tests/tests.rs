@@ -49,3 +49,7 @@ mod albums;
 /// Inputs the fuzzers found (fuzz/corpus): replayed on stable so a regression in
 /// the query parser or the decoders fails CI without the fuzzer.
 mod fuzz_corpus;
+
+/// Auto-tags through a real text tower: each category's vector is the CLIP
+/// paper's ensemble of its template prompts.
+mod tags;

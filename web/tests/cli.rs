@@ -1134,6 +1134,59 @@ fn dupes_and_albums_from_the_command_line() {
         &["--yes PATH"],
     );
     assert!(ok(with_db(&["album", "rm", "everything"])).contains("removed album everything"));
+
+    // Auto-tags: the library's counts, one photo's tags, a category added for
+    // one run, and clear errors.
+    let tags = |extra: &[&str]| -> serde_json::Value {
+        let mut a = with_db(&["tags", "--json", "--category", "Kayak"]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a.extend(model.map(String::from));
+        serde_json::from_str(&ok(a)).unwrap()
+    };
+    let v = tags(&[]);
+    assert_eq!(v["images"], 19, "{v}");
+    assert_eq!(v["vocabulary"], scry::tags::VOCABULARY.len() + 1, "{v}");
+    let counts: Vec<u64> = v["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["count"].as_u64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{v}");
+    assert!(counts.iter().all(|&c| (1..=19).contains(&c)), "{v}");
+    assert!(counts.iter().sum::<u64>() <= 19 * scry::tags::MAX_TAGS as u64);
+    // A lower bar tags at least as much.
+    let low = tags(&["--min-share", "0.01", "-k", "1000"]);
+    let total = |v: &serde_json::Value| -> u64 {
+        v["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["count"].as_u64().unwrap())
+            .sum()
+    };
+    assert!(total(&low) >= total(&tags(&["-k", "1000"])), "{low}");
+    let one = tags(&["--image", horse, "--min-share", "0.01"]);
+    let shares: Vec<f64> = one["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["share"].as_f64().unwrap())
+        .collect();
+    assert!(shares.len() <= scry::tags::MAX_TAGS, "{one}");
+    assert!(shares.iter().all(|&s| s >= 0.01), "{one}");
+    assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{one}");
+    assert!(one["path"].as_str().unwrap().ends_with("horse.png"));
+    let mut bad = with_db(&["tags", "--min-share", "0"]);
+    bad.extend(model.map(String::from));
+    assert_clean_failure(&run(bad), &["--min-share"]);
+    let mut bad = with_db(&["tags", "--category", "a/b"]);
+    bad.extend(model.map(String::from));
+    assert_clean_failure(&run(bad), &["--category", "a/b"]);
+    assert_clean_failure(
+        &run(with_db(&["tags", "--image", "Cargo.toml"])),
+        &["--image Cargo.toml", "not in the library"],
+    );
     assert_clean_failure(
         &run(with_db(&["album", "show", "everything"])),
         &["no album named \"everything\"", "screenshots"],

@@ -14,6 +14,7 @@ mod preview;
 mod search;
 mod serve;
 mod status;
+mod tags;
 mod user;
 
 use std::process::ExitCode;
@@ -76,6 +77,9 @@ enum Command {
     /// Smart albums from prompts: add, list, show, rm.
     #[command(subcommand)]
     Album(album::AlbumCommand),
+    /// What the library holds, by zero-shot auto-tags (the CLIP paper's prompt
+    /// ensembles over a few hundred everyday categories), or one photo's tags.
+    Tags(tags::TagsArgs),
     /// Fetch or inspect the CLIP model.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -127,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Model(cmd) => model::run(cmd),
         Command::Dupes(args) => dupes::run(args),
         Command::Album(cmd) => album::run(cmd),
+        Command::Tags(args) => tags::run(args),
         Command::User(cmd) => user::run_user(cmd),
         Command::Group(cmd) => user::run_group(cmd),
         Command::Export(args) => export::run(args),
