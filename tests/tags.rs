@@ -42,3 +42,51 @@ fn categories_are_ensembles_of_their_template_prompts() {
         assert_eq!(best, i, "{name}: {shares:?}");
     }
 }
+
+/// The encoded vocabulary is kept: the second run reads the same vectors back
+/// without encoding; another vocabulary, or a damaged file, is encoded again.
+#[test]
+fn the_encoded_vocabulary_is_cached_by_model_and_categories() {
+    let model = golden_model();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("tags");
+    let names: Vec<String> = ["dog", "beach", "receipt"].map(String::from).to_vec();
+    let files = || -> Vec<std::path::PathBuf> {
+        let mut f: Vec<_> = std::fs::read_dir(&cache)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        f.sort();
+        f
+    };
+    let mut encoded = 0;
+    let first = Tagger::encode_cached(model, &names, &cache, |_| encoded += 1).unwrap();
+    assert_eq!(encoded, 1);
+    assert_eq!(files().len(), 1);
+    let mut again = 0;
+    let second = Tagger::encode_cached(model, &names, &cache, |_| again += 1).unwrap();
+    assert_eq!(again, 0, "read from the cache");
+    for i in 0..names.len() {
+        assert_eq!(first.vector(i), second.vector(i));
+    }
+    assert_eq!(second.names(), &names[..]);
+    // Another vocabulary: its own file.
+    let more: Vec<String> = ["dog", "beach", "receipt", "kayak"]
+        .map(String::from)
+        .to_vec();
+    let mut n = 0;
+    let wider = Tagger::encode_cached(model, &more, &cache, |_| n += 1).unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(files().len(), 2);
+    assert_eq!(wider.vector(0), first.vector(0));
+    // A damaged file is encoded again and mended.
+    for f in files() {
+        std::fs::write(&f, b"not floats").unwrap();
+    }
+    let mut n = 0;
+    let mended = Tagger::encode_cached(model, &names, &cache, |_| n += 1).unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(mended.vector(2), first.vector(2));
+    let mut n = 0;
+    Tagger::encode_cached(model, &names, &cache, |_| n += 1).unwrap();
+    assert_eq!(n, 0);
+}

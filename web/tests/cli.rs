@@ -21,6 +21,8 @@ fn scry(args: &[&str], hf_home: &Path) -> Output {
         .args(args)
         .current_dir(root())
         .env("HF_HOME", hf_home)
+        // Caches (the encoded tag vocabulary) stay in the test's folder.
+        .env("XDG_CACHE_HOME", hf_home)
         .env("HF_HUB_OFFLINE", "1")
         .env_remove("SCRY_MODEL")
         .env_remove("SCRY_PRECISION")
@@ -1145,6 +1147,11 @@ fn dupes_and_albums_from_the_command_line() {
     };
     let v = tags(&[]);
     assert_eq!(v["images"], 19, "{v}");
+    // The encoded vocabulary was kept in the cache folder, one file.
+    let cached: Vec<_> = std::fs::read_dir(home.path().join("scry").join("tags"))
+        .unwrap()
+        .collect();
+    assert_eq!(cached.len(), 1);
     assert_eq!(v["vocabulary"], scry::tags::VOCABULARY.len() + 1, "{v}");
     let counts: Vec<u64> = v["tags"]
         .as_array()

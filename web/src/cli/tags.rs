@@ -60,14 +60,24 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
     lib.check_model(model.id())?;
     let vocabulary = tags::vocabulary(&extra);
     let quiet = args.json || !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let tagger = Tagger::encode(&model, &vocabulary, |done| {
+    // Encoded once per model and vocabulary, then read back from the cache.
+    let cache = dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("scry")
+        .join("tags");
+    let mut progressed = false;
+    let tagger = Tagger::encode_cached(&model, &vocabulary, &cache, |done| {
         if !quiet {
-            eprint!("\rencoding the vocabulary: {done}/{}", vocabulary.len());
+            progressed = true;
+            eprint!(
+                "\rencoding the vocabulary (once for this model): {done}/{}",
+                vocabulary.len()
+            );
             let _ = std::io::stderr().flush();
         }
     })?
     .with_min_share(args.min_share)?;
-    if !quiet {
+    if progressed {
         eprintln!();
     }
     if let Some((path, vector)) = image {
