@@ -1153,11 +1153,18 @@ fn dupes_and_albums_from_the_command_line() {
         .collect();
     assert_eq!(cached.len(), 1);
     assert_eq!(v["vocabulary"], scry::tags::VOCABULARY.len() + 1, "{v}");
-    let counts: Vec<u64> = v["tags"]
-        .as_array()
-        .unwrap()
+    // One field of each tag listed.
+    let each = |v: &serde_json::Value, key: &str| -> Vec<serde_json::Value> {
+        v["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t[key].clone())
+            .collect()
+    };
+    let counts: Vec<u64> = each(&v, "count")
         .iter()
-        .map(|t| t["count"].as_u64().unwrap())
+        .map(|c| c.as_u64().unwrap())
         .collect();
     assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{v}");
     assert!(counts.iter().all(|&c| (1..=19).contains(&c)), "{v}");
@@ -1165,20 +1172,13 @@ fn dupes_and_albums_from_the_command_line() {
     // A lower bar tags at least as much.
     let low = tags(&["--min-share", "0.01", "-k", "1000"]);
     let total = |v: &serde_json::Value| -> u64 {
-        v["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["count"].as_u64().unwrap())
-            .sum()
+        each(v, "count").iter().map(|c| c.as_u64().unwrap()).sum()
     };
     assert!(total(&low) >= total(&tags(&["-k", "1000"])), "{low}");
     let one = tags(&["--image", horse, "--min-share", "0.01"]);
-    let shares: Vec<f64> = one["tags"]
-        .as_array()
-        .unwrap()
+    let shares: Vec<f64> = each(&one, "share")
         .iter()
-        .map(|t| t["share"].as_f64().unwrap())
+        .map(|s| s.as_f64().unwrap())
         .collect();
     assert!(shares.len() <= scry::tags::MAX_TAGS, "{one}");
     assert!(shares.iter().all(|&s| s >= 0.01), "{one}");

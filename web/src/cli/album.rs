@@ -295,15 +295,7 @@ fn mark(args: MarkArgs) -> anyhow::Result<()> {
     // leaves the album as it was.
     let mut ids = Vec::with_capacity(changes.len());
     for (path, belongs) in &changes {
-        let full = std::fs::canonicalize(path)
-            .with_context(|| format!("{}: file not found", path.display()))?;
-        let id = lib.id_for_path(&full)?.with_context(|| {
-            format!(
-                "{}: not in the library (index its folder first with scry index)",
-                path.display()
-            )
-        })?;
-        ids.push((id, *belongs));
+        ids.push((library::image_at(&lib, path, "")?.1, *belongs));
     }
     for (id, belongs) in ids {
         album = albums::mark(&lib, &album, id, belongs)?;

@@ -56,6 +56,24 @@ pub struct AlbumDef {
     pub marks: Vec<scry::albums::Mark>,
 }
 
+/// The library's image at `path` (a file named on the command line): its
+/// canonical path and id. Errors name the file after `label` (e.g. `--image `).
+pub fn image_at(
+    lib: &scry::Library,
+    path: &Path,
+    label: &str,
+) -> anyhow::Result<(PathBuf, scry::ImageId)> {
+    let full = std::fs::canonicalize(path)
+        .with_context(|| format!("{label}{}: file not found", path.display()))?;
+    let id = lib.id_for_path(&full)?.with_context(|| {
+        format!(
+            "{label}{}: not in the library (index its folder first with scry index)",
+            path.display()
+        )
+    })?;
+    Ok((full, id))
+}
+
 /// Copies the library's album definitions into its settings file, so that
 /// `scry index --rebuild` can re-create them even from a damaged catalog.
 pub fn remember_albums(lib: &scry::Library) -> anyhow::Result<()> {

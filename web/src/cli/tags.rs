@@ -44,14 +44,7 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
     // The photo is found before the model is loaded: a wrong path fails fast.
     let image = match &args.image {
         Some(p) => {
-            let full = std::fs::canonicalize(p)
-                .with_context(|| format!("--image {}: file not found", p.display()))?;
-            let id = lib.id_for_path(&full)?.with_context(|| {
-                format!(
-                    "--image {}: not in the library (index its folder first with scry index)",
-                    p.display()
-                )
-            })?;
+            let (full, id) = library::image_at(&lib, p, "--image ")?;
             Some((full, lib.vector(id)?.context("the photo has no vector")?))
         }
         None => None,
