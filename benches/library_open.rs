@@ -49,6 +49,8 @@ fn main() {
                         taken: None,
                         camera: None,
                         indexed_at: 0,
+                        gps: None,
+                        place: None,
                     },
                     vector: scry::model::normalize((0..dim).map(|_| next()).collect()),
                     thumbnail: Vec::new(),

@@ -1,5 +1,5 @@
 //! Photo metadata from EXIF (the only module that names kamadak-exif): capture
-//! date and camera, for filters and keyword search.
+//! date, camera and GPS position, for filters and keyword search.
 
 use std::io::Cursor;
 
@@ -10,6 +10,8 @@ pub struct PhotoMetadata {
     pub taken: Option<i64>,
     /// "Make Model", de-duplicated ("Canon Canon EOS 5D" → "Canon EOS 5D").
     pub camera: Option<String>,
+    /// GPSLatitude/GPSLongitude with their N/S and E/W references.
+    pub gps: Option<crate::places::Gps>,
 }
 
 /// Reads EXIF from JPEG, TIFF, PNG, WebP or HEIF bytes; missing or broken EXIF
@@ -43,7 +45,44 @@ pub fn read(bytes: &[u8]) -> PhotoMetadata {
         (Some(make), Some(model)) => Some(format!("{make} {model}")),
         (make, model) => make.or(model),
     };
-    PhotoMetadata { taken, camera }
+    PhotoMetadata {
+        taken,
+        camera,
+        gps: gps(&exif),
+    }
+}
+
+/// The GPS position of an EXIF block: degrees, minutes and seconds as three
+/// rationals, negated for S and W.
+fn gps(exif: &exif::Exif) -> Option<crate::places::Gps> {
+    let angle = |tag: exif::Tag| -> Option<f64> {
+        match &exif.get_field(tag, exif::In::PRIMARY)?.value {
+            exif::Value::Rational(r) if !r.is_empty() => {
+                let part = |i: usize| r.get(i).filter(|x| x.denom != 0).map(|x| x.to_f64());
+                Some(part(0)? + part(1).unwrap_or(0.0) / 60.0 + part(2).unwrap_or(0.0) / 3600.0)
+            }
+            _ => None,
+        }
+    };
+    let negative = |tag: exif::Tag, neg: u8| -> bool {
+        exif.get_field(tag, exif::In::PRIMARY)
+            .is_some_and(|f| match &f.value {
+                exif::Value::Ascii(parts) => parts
+                    .first()
+                    .and_then(|p| p.first())
+                    .is_some_and(|c| c.to_ascii_uppercase() == neg),
+                _ => false,
+            })
+    };
+    let mut lat = angle(exif::Tag::GPSLatitude)?;
+    let mut lon = angle(exif::Tag::GPSLongitude)?;
+    if negative(exif::Tag::GPSLatitudeRef, b'S') {
+        lat = -lat;
+    }
+    if negative(exif::Tag::GPSLongitudeRef, b'W') {
+        lon = -lon;
+    }
+    crate::places::Gps::new(lat, lon)
 }
 
 /// The EXIF orientation of a file whose format keeps it in an EXIF block (JPEG,

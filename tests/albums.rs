@@ -31,6 +31,8 @@ fn image(i: u64, vector: Vec<f32>) -> NewImage {
             taken: None,
             camera: None,
             indexed_at: 0,
+            gps: None,
+            place: None,
         },
         vector,
         thumbnail: Vec::new(),

@@ -129,6 +129,8 @@ fn bursts_retakes_and_near_duplicates_are_kept_apart() {
                 taken: s.taken,
                 camera: s.taken.map(|_| "Canon".to_string()),
                 indexed_at: 0,
+                gps: None,
+                place: None,
             },
             vector: s.vector.clone(),
             thumbnail: Vec::new(),

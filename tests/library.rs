@@ -35,6 +35,8 @@ fn image(i: usize, v: Vec<f32>) -> NewImage {
             taken: None,
             camera: None,
             indexed_at: 0,
+            gps: None,
+            place: None,
         },
         vector: v,
         thumbnail: vec![0xFF, 0xD8],

@@ -18,6 +18,8 @@ fn rec(path: &str, taken: Option<i64>, w: u32) -> ImageRecord {
         taken,
         camera: None,
         indexed_at: 0,
+        gps: None,
+        place: None,
     }
 }
 

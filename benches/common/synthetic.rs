@@ -79,6 +79,8 @@ pub fn record(i: usize) -> scry::store::ImageRecord {
         taken: Some(taken),
         camera: Some(CAMERAS[i % CAMERAS.len()].into()),
         indexed_at: 1_700_000_000,
+        gps: None,
+        place: None,
     }
 }
 

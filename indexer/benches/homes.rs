@@ -200,6 +200,8 @@ fn main() {
                         taken: None,
                         camera: None,
                         indexed_at: 0,
+                        gps: None,
+                        place: None,
                     },
                     vector: v.clone(),
                     thumbnail: Vec::new(),

@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use qdrant_client::qdrant::{
+    GeoPoint, GeoRadius,
     point_id::PointIdOptions, vector_output::Vector as OutVector, Condition, CountPointsBuilder,
     CreateAliasBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
     DeleteCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder,
@@ -54,6 +55,7 @@ use crate::access::Access;
 use crate::albums::Album;
 use crate::ann::Scored;
 use crate::error::{Error, Result};
+use crate::places::Where;
 use crate::store::{Applied, ChangeSet, ImageId, ImageRecord};
 
 /// Image ids stay below 2^53, exact as JSON numbers in every language.
@@ -229,6 +231,16 @@ struct ImagePayload {
     words: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     thumb: Option<String>,
+    /// The GPS position as Qdrant's geo type (`lat`, `lon`), for radius filters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    location: Option<crate::places::Gps>,
+    /// The nearest place's name, region and country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    city: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    country: Option<String>,
 }
 
 impl ImagePayload {
@@ -264,6 +276,10 @@ impl ImagePayload {
                 w
             },
             thumb: thumb.map(|t| base64::engine::general_purpose::STANDARD.encode(t)),
+            location: rec.gps,
+            city: rec.place.as_ref().map(|p| p.city.clone()),
+            region: rec.place.as_ref().map(|p| p.region.clone()),
+            country: rec.place.as_ref().map(|p| p.country.clone()),
         }
     }
 
@@ -288,6 +304,15 @@ impl ImagePayload {
             taken: self.taken,
             camera: self.camera.clone(),
             indexed_at: self.indexed_at,
+            gps: self.location,
+            place: match (&self.city, &self.country) {
+                (Some(city), Some(country)) => Some(crate::places::Place {
+                    city: city.clone(),
+                    region: self.region.clone().unwrap_or_default(),
+                    country: country.clone(),
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -840,7 +865,7 @@ impl QdrantLibrary {
             async move { c.create_collection(req).await }
         })?;
         self.wait_active(name)?;
-        let indexes: [(&str, FieldType); 8] = [
+        let indexes: [(&str, FieldType); 11] = [
             ("kind", FieldType::Keyword),
             ("words", FieldType::Keyword),
             ("dirs", FieldType::Keyword),
@@ -849,6 +874,9 @@ impl QdrantLibrary {
             ("camera", FieldType::Text),
             ("date", FieldType::Integer),
             ("short_side", FieldType::Integer),
+            ("location", FieldType::Geo),
+            ("country", FieldType::Keyword),
+            ("region", FieldType::Keyword),
         ];
         for (field, kind) in indexes {
             let col = name.to_string();
@@ -864,6 +892,7 @@ impl QdrantLibrary {
                     FieldType::Integer => {
                         req.field_index_params(IntegerIndexParamsBuilder::new(false, true).build())
                     }
+                    FieldType::Geo => req,
                     _ => req.field_index_params(KeywordIndexParamsBuilder::default().build()),
                 };
                 async move { c.create_field_index(req).await }
@@ -1126,6 +1155,26 @@ impl QdrantLibrary {
                     ..Default::default()
                 },
             ));
+        }
+        match &f.place {
+            Some(Where::Near { lat, lon, km }) => must.push(Condition::geo_radius(
+                "location",
+                GeoRadius {
+                    center: Some(GeoPoint {
+                        lat: *lat,
+                        lon: *lon,
+                    }),
+                    radius: (*km * 1000.0) as f32,
+                },
+            )),
+            Some(Where::Country(cc)) => {
+                must.push(Condition::matches("country", vec![cc.to_uppercase()]))
+            }
+            Some(Where::Region { country, region }) => {
+                must.push(Condition::matches("country", vec![country.to_uppercase()]));
+                must.push(Condition::matches("region", vec![region.clone()]));
+            }
+            None => {}
         }
         if let Some(members) = scope.members {
             must.push(Condition::has_id(members.iter().copied()));
@@ -1813,6 +1862,8 @@ mod tests {
             taken: Some(1_560_000_000),
             camera: Some("Canon EOS".into()),
             indexed_at: 9,
+            gps: None,
+            place: None,
         };
         let p = ImagePayload::new(&rec, u64::MAX - 3, Some(b"jpeg"));
         assert_eq!(p.dirs, ["/photos/2019", "/photos", "/"]);

@@ -38,7 +38,8 @@ fn corrupt(dir: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Words a person may type to find this image: folder names, the file name split
-/// into words, the extension, camera, year and month.
+/// into words, the extension, camera, year and month, and the place, region and
+/// country where it was taken.
 pub fn document_text(rec: &ImageRecord) -> String {
     let path = rec.path_buf();
     let mut words: Vec<String> = path
@@ -56,6 +57,9 @@ pub fn document_text(rec: &ImageRecord) -> String {
     if let Some(t) = rec.taken {
         let (y, m, _) = crate::dates::civil_from_days(t.div_euclid(86_400));
         words.push(format!("{y} {y}-{m:02} {}", month_name(m)));
+    }
+    if let Some(p) = &rec.place {
+        words.push(p.words());
     }
     words.join(" ")
 }

@@ -26,7 +26,61 @@ use crate::library::Library;
 use crate::model::{normalize, ClipModel, Embedding};
 use crate::store::{ImageId, ImageRecord};
 
+pub mod place;
 pub mod when;
+
+/// A typed query once its place and dates are read: what the CLI and the API
+/// search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Read {
+    /// The text to search (CLIP and keywords).
+    pub text: String,
+    /// Capture-date bounds, seconds since the epoch ([`when::read`]).
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    /// Where, from `place:` or "in CITY" ([`place::understand`]).
+    pub place: Option<crate::places::Found>,
+    /// Every understood phrase, place first, for the person to undo.
+    pub chips: Vec<when::Chip>,
+}
+
+/// Reads the place, then the dates, out of `query` (`keep` phrases stay text;
+/// `literal` reads neither, except an explicit `place:`). A query left with
+/// no text lists the photos of that place or time: its text becomes "a
+/// photo", unless `has_images` (example images carry it).
+pub fn read(
+    query: &str,
+    today: i64,
+    keep: &[String],
+    literal: bool,
+    has_images: bool,
+    after: Option<i64>,
+    before: Option<i64>,
+) -> Result<Read> {
+    let place = place::understand(query, keep, literal)?;
+    let dates = when::read(
+        &place.rest,
+        today,
+        keep,
+        literal,
+        has_images,
+        after,
+        before,
+    );
+    let mut text = dates.text;
+    if text.trim().is_empty() && place.found.is_some() && !has_images {
+        text = "a photo".to_string();
+    }
+    let mut chips = place.chips;
+    chips.extend(dates.chips);
+    Ok(Read {
+        text,
+        after: dates.after,
+        before: dates.before,
+        place: place.found,
+        chips,
+    })
+}
 
 /// One part of a query.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +116,9 @@ pub struct Filters {
     pub min_size: Option<u32>,
     /// Only members of this smart album ([`crate::albums`]).
     pub album: Option<String>,
+    /// Only photos taken here: near a place, or in a country or region
+    /// ([`crate::places`]); photos without a position never match.
+    pub place: Option<crate::places::Where>,
     /// Only images under one of these folders: what the person searching may
     /// see ([`crate::access::Visibility`]); none when empty.
     pub within: Option<Vec<PathBuf>>,
@@ -107,6 +164,11 @@ impl Filters {
         }
         if self.min_size.is_some_and(|m| rec.width.min(rec.height) < m) {
             return false;
+        }
+        if let Some(w) = &self.place {
+            if !w.contains(rec.gps.as_ref(), rec.place.as_ref()) {
+                return false;
+            }
         }
         true
     }

@@ -98,6 +98,8 @@ fn iso(d: i64) -> String {
 /// One understood phrase.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Chip {
+    /// What kind of thing was understood: "date" or "place".
+    pub kind: &'static str,
     /// The words as typed ("last summer"), what `keep` takes to undo it.
     pub text: String,
     /// What scry understood ("summer 2026").
@@ -211,6 +213,7 @@ pub fn understand(query: &str, today: i64, keep: &[String]) -> Understood {
                     .keep
                     .map(|(a, b)| query[run[a].start..run[b - 1].end].to_string());
                 chips.push(Chip {
+                    kind: "date",
                     text,
                     label: m.label.unwrap_or_else(|| m.range.label()),
                     after: m.range.start.map(iso),
@@ -235,7 +238,7 @@ pub fn understand(query: &str, today: i64, keep: &[String]) -> Understood {
 
 /// The query with the understood spans taken out, whitespace and dangling
 /// operators tidied.
-fn tidy(query: &str, removed: &[(usize, usize, Option<String>)]) -> String {
+pub(crate) fn tidy(query: &str, removed: &[(usize, usize, Option<String>)]) -> String {
     if removed.is_empty() {
         return query.trim().to_string();
     }
@@ -277,15 +280,15 @@ fn tidy(query: &str, removed: &[(usize, usize, Option<String>)]) -> String {
 /// A word of the query: its span, its lower-cased core (edge punctuation off),
 /// and whether it can be read at all.
 #[derive(Debug)]
-struct Word {
-    start: usize,
-    end: usize,
-    core: String,
+pub(crate) struct Word {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) core: String,
     /// Quoted, `key:value`, a path, an operator: never part of a date.
-    opaque: bool,
+    pub(crate) opaque: bool,
 }
 
-fn words(query: &str) -> Vec<Word> {
+pub(crate) fn words(query: &str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut in_quotes = false;
     let mut start = None;

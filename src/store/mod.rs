@@ -52,6 +52,52 @@ pub struct ImageRecord {
     pub camera: Option<String>,
     /// When the record was written, seconds since the epoch.
     pub indexed_at: i64,
+    /// EXIF GPS position. Records written before scry read positions have
+    /// none (they end after `indexed_at`; [`decode_record`] reads both).
+    pub gps: Option<crate::places::Gps>,
+    /// The nearest place to `gps` ([`crate::places`]).
+    pub place: Option<crate::places::Place>,
+}
+
+/// A record as the first catalog layout wrote it (no position, no place).
+#[derive(Deserialize)]
+struct RecordV1 {
+    path: Vec<u8>,
+    size: u64,
+    mtime_ns: i64,
+    hash: [u8; 32],
+    width: u32,
+    height: u32,
+    format: String,
+    taken: Option<i64>,
+    camera: Option<String>,
+    indexed_at: i64,
+}
+
+/// Reads a stored record, in the current layout or the first one (postcard
+/// is not self-describing: a first-layout record ends where the current one
+/// still expects its position, so it fails to read as current and is read
+/// as first; the current layout is always tried first).
+pub fn decode_record(bytes: &[u8]) -> std::result::Result<ImageRecord, postcard::Error> {
+    postcard::from_bytes(bytes).or_else(|e| {
+        let Ok(v1) = postcard::from_bytes::<RecordV1>(bytes) else {
+            return Err(e);
+        };
+        Ok(ImageRecord {
+            path: v1.path,
+            size: v1.size,
+            mtime_ns: v1.mtime_ns,
+            hash: v1.hash,
+            width: v1.width,
+            height: v1.height,
+            format: v1.format,
+            taken: v1.taken,
+            camera: v1.camera,
+            indexed_at: v1.indexed_at,
+            gps: None,
+            place: None,
+        })
+    })
 }
 
 impl ImageRecord {
@@ -376,7 +422,7 @@ impl Store {
             .map_err(|e| self.sled_err(e))?
         {
             None => Ok(None),
-            Some(v) => postcard::from_bytes(&v)
+            Some(v) => decode_record(&v)
                 .map(Some)
                 .map_err(|e| self.err(format!("image record {id} unreadable: {e}"))),
         }
@@ -459,7 +505,7 @@ impl Store {
         self.t.images.iter().map(move |kv| {
             let (k, v) = kv.map_err(|e| self.sled_err(e))?;
             let id = id_from(&k);
-            let rec = postcard::from_bytes(&v)
+            let rec = decode_record(&v)
                 .map_err(|e| self.err(format!("image record {id} unreadable: {e}")))?;
             Ok((id, rec))
         })
@@ -510,7 +556,7 @@ impl Store {
                 for &id in &changes.removed {
                     let key = id.to_be_bytes();
                     if let Some(old) = images.remove(&key)? {
-                        let rec: ImageRecord = postcard::from_bytes(&old)
+                        let rec: ImageRecord = decode_record(&old)
                             .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
                         if paths.get(&rec.path)?.map(|v| id_from(&v)) == Some(id) {
                             paths.remove(rec.path.as_slice())?;
@@ -524,7 +570,7 @@ impl Store {
                 for ((id, rec), bytes) in changes.moved.iter().zip(&moved) {
                     let key = id.to_be_bytes();
                     if let Some(old) = images.get(key)? {
-                        let old: ImageRecord = postcard::from_bytes(&old)
+                        let old: ImageRecord = decode_record(&old)
                             .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
                         if paths.get(&old.path)?.map(|v| id_from(&v)) == Some(*id) {
                             paths.remove(old.path.as_slice())?;
@@ -543,7 +589,7 @@ impl Store {
                     if let Some(old_id) = paths.get(&new.record.path)? {
                         let old_id = id_from(&old_id);
                         if let Some(old) = images.remove(&old_id.to_be_bytes())? {
-                            let old: ImageRecord = postcard::from_bytes(&old)
+                            let old: ImageRecord = decode_record(&old)
                                 .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
                             hashes.remove(hash_key(&old.hash, old_id).as_slice())?;
                         }
@@ -638,6 +684,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn records_of_both_layouts_read_back() {
+        let v1 = postcard::to_allocvec(&(
+            b"/a.jpg".to_vec(),
+            7u64,
+            8i64,
+            [3u8; 32],
+            4u32,
+            5u32,
+            "jpeg",
+            Some(9i64),
+            Some("Canon EOS 5D"),
+            10i64,
+        ))
+        .unwrap();
+        let old = decode_record(&v1).unwrap();
+        assert_eq!((old.size, old.taken, old.indexed_at), (7, Some(9), 10));
+        assert_eq!((old.gps, old.place.clone()), (None, None));
+        let mut new = old.clone();
+        new.gps = crate::places::Gps::new(38.7, -9.1);
+        new.place = Some(crate::places::Place {
+            city: "Lisbon".into(),
+            region: "Lisbon".into(),
+            country: "PT".into(),
+        });
+        let bytes = postcard::to_allocvec(&new).unwrap();
+        assert_eq!(decode_record(&bytes).unwrap(), new);
+        assert!(decode_record(&v1[..v1.len() - 1]).is_err());
+    }
+
+    #[test]
     fn is_under_agrees_with_path_starts_with() {
         let paths = [
             "/srv/photos/user3/2021/IMG_1.jpg",
@@ -670,6 +746,8 @@ mod tests {
             taken: None,
             camera: None,
             indexed_at: 0,
+            gps: None,
+            place: None,
         };
         for p in paths {
             rec.path = p.as_bytes().to_vec();

@@ -51,6 +51,39 @@ pub struct HitView {
     /// A picture the browser can show: the original, or a JPEG rendition of a
     /// format browsers do not display (HEIC, RAW, JPEG XL, TIFF).
     pub display: String,
+    /// Where it was taken (EXIF GPS), if known.
+    pub place: Option<PlaceView>,
+}
+
+/// Where a photo was taken.
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
+pub struct PlaceView {
+    /// "Shibuya, Tokyo, Japan".
+    pub label: String,
+    /// What to type to search there: `place:"Shibuya, JP"`.
+    pub query: String,
+    /// The GPS position, degrees.
+    pub lat: f64,
+    pub lon: f64,
+}
+
+impl PlaceView {
+    pub fn new(rec: &ImageRecord) -> Option<Self> {
+        let gps = rec.gps?;
+        let (label, query) = match &rec.place {
+            Some(p) => (p.label(), format!("place:\"{}, {}\"", p.city, p.country)),
+            None => (
+                format!("{:.4}, {:.4}", gps.lat, gps.lon),
+                format!("place:\"{:.4}, {:.4}\"", gps.lat, gps.lon),
+            ),
+        };
+        Some(PlaceView {
+            label,
+            query,
+            lat: gps.lat,
+            lon: gps.lon,
+        })
+    }
 }
 
 /// Formats every current browser displays as they are.
@@ -98,6 +131,7 @@ impl HitView {
             thumbnail: format!("/api/images/{}/thumbnail", hit.id),
             original: format!("/api/images/{}/original", hit.id),
             display: display_url(hit.id, &rec.format),
+            place: PlaceView::new(rec),
         }
     }
 }
@@ -115,6 +149,8 @@ pub struct ImageView {
     pub date: Option<String>,
     pub camera: Option<String>,
     pub size_bytes: u64,
+    /// Where it was taken (EXIF GPS), if known.
+    pub place: Option<PlaceView>,
 }
 
 impl ImageView {
@@ -131,6 +167,7 @@ impl ImageView {
             date: Some(scry::dates::format_datetime(rec.date())),
             camera: rec.camera.clone(),
             size_bytes: rec.size,
+            place: PlaceView::new(rec),
         }
     }
 }

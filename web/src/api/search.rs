@@ -47,6 +47,14 @@ pub struct SearchParams {
     pub min_size: Option<String>,
     /// A smart album's name (also `album:NAME` inside `q`).
     pub album: Option<String>,
+    /// Only photos taken near this place (EXIF GPS): a town or city
+    /// ("Lisbon", "Paris, Texas"), a region, a country, or coordinates
+    /// ("38.72,-9.14"). Also `place:NAME` or "… in CITY" inside `q`.
+    pub near: Option<String>,
+    /// How far from `near`, in km (default: by the town's size, 5 to 40 km).
+    #[param(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>)]
+    pub radius: Option<String>,
     /// Results per page (1–1000, default 30).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 1000)]
@@ -68,13 +76,14 @@ pub struct SearchParams {
     pub literal: Option<String>,
 }
 
-/// A date read out of the query ("last summer", "March 2019"): taken out of the
-/// text and applied as a filter. The UI shows it as a removable chip.
+/// A date ("last summer", "March 2019") or a place ("in Lisbon") read out of
+/// the query: taken out of the text and applied as a filter. The UI shows it
+/// as a removable chip.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"kind": "date", "text": "last summer", "label": "summer 2026",
     "after": "2026-06-01", "before": "2026-09-01"}))]
 pub struct Understood {
-    /// What was understood: `date`.
+    /// What was understood: `date` or `place`.
     pub kind: &'static str,
     /// The words as typed; send them in `keep` to undo.
     pub text: String,
@@ -175,21 +184,57 @@ impl SearchParams {
             .collect();
         let has_images =
             self.like.as_deref().is_some_and(|l| !l.trim().is_empty()) || image.is_some();
-        let reading = scry::query::when::read(
+        let near = match self.near.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(spec) => {
+                let km = match self.radius.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                    Some(r) => Some(r.parse::<f64>().map_err(|_| {
+                        ApiError::bad_request(
+                            "invalid_parameter",
+                            format!("radius must be a number of km, got {r:?}"),
+                        )
+                    })?),
+                    None => None,
+                };
+                Some(scry::places::near(spec, km).map_err(|e| {
+                    ApiError::bad_request("invalid_parameter", format!("near: {e}"))
+                })?)
+            }
+            None if self.radius.as_deref().is_some_and(|r| !r.trim().is_empty()) => {
+                return Err(ApiError::bad_request(
+                    "invalid_parameter",
+                    "radius needs near (the place to measure from)",
+                ))
+            }
+            None => None,
+        };
+        let reading = scry::query::read(
             &q,
             scry::query::when::today_local(),
             &keep,
             flag(&self.literal),
-            has_images,
+            has_images || near.is_some(),
             date("after", &self.after)?,
             date("before", &self.before)?,
-        );
-        let q = reading.text;
+        )?;
+        if let (Some(typed), Some(given)) = (&reading.place, &near) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!(
+                    "two places: near={} and {:?} in q; give one (or keep the phrase)",
+                    given.label, typed.label
+                ),
+            ));
+        }
+        let near = near.or(reading.place);
+        let mut q = reading.text;
+        if q.trim().is_empty() && near.is_some() && !has_images {
+            q = "a photo".to_string();
+        }
         let chips: Vec<Understood> = reading
             .chips
             .into_iter()
             .map(|c| Understood {
-                kind: "date",
+                kind: c.kind,
                 text: c.text,
                 label: c.label,
                 after: c.after,
@@ -252,6 +297,7 @@ impl SearchParams {
                 format: self.format.clone().filter(|s| !s.trim().is_empty()),
                 min_size: number("min_size", &self.min_size, 0u32, 1_000_000)
                     .map(|v| (v > 0).then_some(v))?,
+                place: near.map(|f| f.place),
                 album,
                 within: None,
             },

@@ -50,6 +50,15 @@ pub struct SearchArgs {
     /// Shorter side at least this many pixels.
     #[arg(long, value_name = "PIXELS")]
     min_size: Option<u32>,
+    /// Only photos taken near this place (EXIF GPS): a town or city ("Lisbon",
+    /// "Paris, Texas"), a region or country, or coordinates ("38.72,-9.14").
+    /// Also `place:NAME` or "… in CITY" in the query.
+    #[arg(long, value_name = "PLACE")]
+    near: Option<String>,
+    /// How far from --near, in km (default: by the town's size, 5 to 40 km; 10
+    /// km around coordinates).
+    #[arg(long, value_name = "KM", requires = "near")]
+    radius: Option<f64>,
     /// Drop results below a relevance threshold adapted to this query.
     #[arg(long)]
     cutoff: bool,
@@ -85,17 +94,36 @@ pub struct SearchArgs {
 pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (query, inline_album) = scry::query::take_album(&args.query);
     let album = inline_album.or_else(|| args.album.clone());
-    // Dates typed into the query become a filter; the rest is the query.
-    let reading = scry::query::when::read(
+    // A place and dates typed into the query become filters; the rest is the query.
+    let mut near = match &args.near {
+        Some(spec) => Some(
+            scry::places::near(spec, args.radius)
+                .map_err(|e| anyhow::anyhow!("--near {spec}: {e}"))?,
+        ),
+        None => None,
+    };
+    let has_images = !args.images.is_empty() || !args.like.is_empty();
+    let reading = scry::query::read(
         &query,
         scry::query::when::today_local(),
         &args.keep,
         args.literal,
-        !args.images.is_empty() || !args.like.is_empty(),
+        has_images || near.is_some(),
         args.after,
         args.before,
-    );
-    let (query, chips) = (reading.text, reading.chips);
+    )?;
+    if let (Some(typed), Some(flag)) = (&reading.place, &near) {
+        anyhow::bail!(
+            "two places: --near {} and {:?} in the query; give one (or --keep the phrase)",
+            flag.label,
+            typed.label
+        );
+    }
+    near = near.or(reading.place.clone());
+    let (mut query, chips) = (reading.text, reading.chips);
+    if query.trim().is_empty() && near.is_some() && !has_images {
+        query = "a photo".to_string();
+    }
     if !args.json && !args.paths {
         for c in &chips {
             eprintln!(
@@ -147,6 +175,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             camera: args.camera.clone(),
             format: args.format.clone(),
             min_size: args.min_size,
+            place: near.map(|f| f.place),
             album,
             // The command line reads the library's files: it sees them all.
             within: None,
@@ -160,7 +189,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     if args.json {
         let understood: Vec<_> = chips
             .iter()
-            .map(|c| json!({"kind": "date", "text": c.text, "label": c.label, "after": c.after, "before": c.before}))
+            .map(|c| json!({"kind": c.kind, "text": c.text, "label": c.label, "after": c.after, "before": c.before}))
             .collect();
         let out = json!({"query": args.query, "understood": understood, "hits": hits, "has_more": result.has_more, "offset": args.offset, "k": args.k});
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -182,7 +211,12 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         writeln!(out, "{:>6}  {:<10}  path", "score", "date")?;
         for h in &hits {
             let date = h.date.as_deref().map(|d| &d[..10]).unwrap_or("");
-            writeln!(out, "{:>6.3}  {date:<10}  {}", h.score, h.path)?;
+            let place = h
+                .place
+                .as_ref()
+                .map(|p| format!("  ({})", p.label))
+                .unwrap_or_default();
+            writeln!(out, "{:>6.3}  {date:<10}  {}{place}", h.score, h.path)?;
             if let Some(protocol) = preview {
                 if let Some(jpeg) = lib.thumbnail(h.id)? {
                     super::preview::show(&mut out, protocol, &jpeg)?;
