@@ -13,12 +13,12 @@ whose data is licensed CC BY 4.0):
 Output, one place a line, tab-separated, sorted by latitude:
   lat lon population country_code region name alternate|names
 Alternate names are kept for places of 100,000 people or more (the ones a
-person types in another language: Lisboa, München, 東京), at most 24 each.
+person types in another language: Lisboa, München, 東京), at most 400 each
 """
 import csv, gzip, io, json, sys, tarfile, zipfile
 
 MIN_POP_ALT = 100_000
-MAX_ALT = 24
+MAX_ALT = 400
 
 
 def clean(s):

@@ -126,9 +126,7 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
             taken: meta.taken,
             camera: meta.camera,
             indexed_at: now_secs(),
-            place: meta
-                .gps
-                .and_then(|g| scry::places::gazetteer().nearest(&g)),
+            place: meta.gps.and_then(|g| scry::places::gazetteer().nearest(&g)),
             gps: meta.gps,
         },
         replaces: c.replaces.as_ref().map(|(id, _)| *id),

@@ -34,11 +34,10 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use qdrant_client::qdrant::{
-    GeoPoint, GeoRadius,
     point_id::PointIdOptions, vector_output::Vector as OutVector, Condition, CountPointsBuilder,
     CreateAliasBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder,
-    DeleteCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GetPointsBuilder,
-    IntegerIndexParamsBuilder, KeywordIndexParamsBuilder, Modifier, NamedVectors,
+    DeleteCollectionBuilder, DeletePointsBuilder, Distance, FieldType, Filter, GeoPoint, GeoRadius,
+    GetPointsBuilder, IntegerIndexParamsBuilder, KeywordIndexParamsBuilder, Modifier, NamedVectors,
     PayloadExcludeSelector, PayloadIncludeSelector, PointId, PointStruct,
     QuantizationSearchParamsBuilder, Query, QueryBatchPointsBuilder, QueryPoints,
     QueryPointsBuilder, Range, ReplicaState, RetrievedPoint, ScalarQuantizationBuilder,

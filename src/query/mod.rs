@@ -58,15 +58,7 @@ pub fn read(
     before: Option<i64>,
 ) -> Result<Read> {
     let place = place::understand(query, keep, literal)?;
-    let dates = when::read(
-        &place.rest,
-        today,
-        keep,
-        literal,
-        has_images,
-        after,
-        before,
-    );
+    let dates = when::read(&place.rest, today, keep, literal, has_images, after, before);
     let mut text = dates.text;
     if text.trim().is_empty() && place.found.is_some() && !has_images {
         text = "a photo".to_string();

@@ -32,7 +32,10 @@ pub struct PlaceReading {
 /// is an error naming it); prepositions are not read when `literal`, nor when
 /// the phrase (as typed, any case) is in `keep`.
 pub fn understand(query: &str, keep: &[String], literal: bool) -> Result<PlaceReading> {
-    let kept = |text: &str| keep.iter().any(|k| k.trim().eq_ignore_ascii_case(text.trim()));
+    let kept = |text: &str| {
+        keep.iter()
+            .any(|k| k.trim().eq_ignore_ascii_case(text.trim()))
+    };
     // place:NAME or place:"NAME WITH SPACES".
     if let Some(at) = find_token(query, "place:") {
         let value_start = at + "place:".len();
@@ -209,11 +212,16 @@ mod tests {
         // Small places are fine when asked for by name.
         let (_, label) = read("place:\"Lisbon, Iowa\"");
         assert!(label.unwrap().contains("Iowa"));
-        let e = understand("place:Atlantis", &[], false).unwrap_err().to_string();
-        assert!(e.contains("Atlantis"), "{e}");
+        let e = understand("place:Xyzzyville", &[], false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Xyzzyville"), "{e}");
         assert!(understand("place:", &[], false).is_err());
         assert!(understand("place:\"Paris", &[], false).is_err());
         // Read even when literal: it is explicit syntax.
-        assert!(understand("place:Lisbon", &[], true).unwrap().found.is_some());
+        assert!(understand("place:Lisbon", &[], true)
+            .unwrap()
+            .found
+            .is_some());
     }
 }

@@ -184,9 +184,19 @@ impl SearchParams {
             .collect();
         let has_images =
             self.like.as_deref().is_some_and(|l| !l.trim().is_empty()) || image.is_some();
-        let near = match self.near.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let near = match self
+            .near
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             Some(spec) => {
-                let km = match self.radius.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                let km = match self
+                    .radius
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
                     Some(r) => Some(r.parse::<f64>().map_err(|_| {
                         ApiError::bad_request(
                             "invalid_parameter",
