@@ -331,10 +331,8 @@ impl Gazetteer {
         let p = self.place(c);
         let mut parts = vec![p.city.clone()];
         // The region tells same-named places of one country apart.
-        if p.country == "US" || p.country == "CA" || p.country == "AU" {
-            if !p.region.is_empty() {
-                parts.push(p.region.clone());
-            }
+        if matches!(p.country.as_str(), "US" | "CA" | "AU") && !p.region.is_empty() {
+            parts.push(p.region.clone());
         }
         parts.push(p.country_name().to_string());
         format!("{} (within {km:.0} km)", parts.join(", "))

@@ -53,3 +53,7 @@ mod fuzz_corpus;
 /// Auto-tags through a real text tower: each category's vector is the CLIP
 /// paper's ensemble of its template prompts.
 mod tags;
+
+/// Places: EXIF GPS of twenty cities read from the committed fixtures, each
+/// city found by its name, by a radius around it and by "… in CITY".
+mod places;

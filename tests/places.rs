@@ -1,0 +1,276 @@
+//! Places on the fixtures of `scripts/make_place_fixtures.py`: JPEGs whose EXIF
+//! puts them in twenty cities (and one 6 km and one 32 km from Lisbon, and one
+//! nowhere), named IMG_0001.jpg … so that only the place can match a city.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use scry::query::{search, Filters, SearchRequest, TextCache};
+use scry::store::{content_hash, ChangeSet, ImageRecord, NewImage};
+use scry::Library;
+use serde_json::Value;
+
+use crate::common::{fixture_dir, golden_model, read_json};
+
+struct Photo {
+    path: PathBuf,
+    city: Option<String>,
+}
+
+fn photos() -> Vec<Photo> {
+    let dir = fixture_dir().join("places");
+    let manifest = read_json(&dir.join("manifest.json"));
+    manifest
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| Photo {
+            path: dir.join(m["file"].as_str().unwrap()),
+            city: m["city"].as_str().map(str::to_string),
+        })
+        .collect()
+}
+
+/// A library of the fixtures as the indexer records them (position from
+/// EXIF, place from the gazetteer), each with the model's embedding of its
+/// pixels.
+fn library(dir: &std::path::Path) -> Library {
+    let model = golden_model();
+    let mut lib = Library::open(dir).unwrap();
+    lib.bind_model(model.id(), model.dim()).unwrap();
+    let mut added = Vec::new();
+    for p in photos() {
+        let bytes = std::fs::read(&p.path).unwrap();
+        let meta = scry::metadata::read(&bytes);
+        let pixels = model.preprocessor().pixels_from_file(&p.path).unwrap();
+        added.push(NewImage {
+            record: ImageRecord {
+                path: p.path.to_string_lossy().as_bytes().to_vec(),
+                size: bytes.len() as u64,
+                mtime_ns: 0,
+                hash: content_hash(&bytes),
+                width: 96,
+                height: 96,
+                format: "jpeg".into(),
+                taken: meta.taken,
+                camera: meta.camera,
+                indexed_at: 0,
+                place: meta.gps.and_then(|g| scry::places::gazetteer().nearest(&g)),
+                gps: meta.gps,
+            },
+            vector: model.embed_pixels(&[pixels], 1).unwrap().remove(0),
+            thumbnail: vec![],
+            phash: 0,
+        });
+    }
+    lib.commit(&ChangeSet {
+        added,
+        ..Default::default()
+    })
+    .unwrap();
+    lib.checkpoint().unwrap();
+    lib
+}
+
+fn file_names(lib: &Library, text: &str, filters: Filters) -> Vec<String> {
+    let req = SearchRequest {
+        terms: scry::query::parse_query(text).unwrap(),
+        filters,
+        k: 30,
+        offset: 0,
+        cutoff: false,
+    };
+    search(lib, golden_model(), &TextCache::default(), &req)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| {
+            h.record
+                .path_buf()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+fn file_of(city: &str) -> String {
+    let p = photos()
+        .into_iter()
+        .find(|p| p.city.as_deref() == Some(city))
+        .unwrap();
+    p.path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+#[test]
+fn exif_positions_are_read_and_placed() {
+    let manifest = read_json(&fixture_dir().join("places/manifest.json"));
+    for m in manifest.as_array().unwrap() {
+        let bytes = std::fs::read(
+            fixture_dir()
+                .join("places")
+                .join(m["file"].as_str().unwrap()),
+        )
+        .unwrap();
+        let meta = scry::metadata::read(&bytes);
+        match (m["lat"].as_f64(), m["lon"].as_f64()) {
+            (Some(lat), Some(lon)) => {
+                let g = meta.gps.unwrap_or_else(|| panic!("{m}: no position read"));
+                assert!(
+                    (g.lat - lat).abs() < 1e-5 && (g.lon - lon).abs() < 1e-5,
+                    "{m}: read {g:?}"
+                );
+                let place = scry::places::gazetteer().nearest(&g).unwrap();
+                let city = m["city"].as_str().unwrap();
+                if !matches!(city, "Belém" | "Setúbal") {
+                    assert_eq!(place.city, city, "{m}");
+                }
+            }
+            _ => assert_eq!(meta.gps, None, "{m}"),
+        }
+    }
+}
+
+#[test]
+fn twenty_cities_found_by_name_radius_and_phrase() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = library(tmp.path());
+    let cities: Vec<String> = photos()
+        .iter()
+        .filter_map(|p| p.city.clone())
+        .filter(|c| !matches!(c.as_str(), "Belém" | "Setúbal"))
+        .collect();
+    assert_eq!(cities.len(), 20);
+    let today = scry::dates::days_from_civil(2026, 12, 6);
+    for city in &cities {
+        let want = file_of(city);
+        // By name: the keyword index holds the place's words.
+        let hits = file_names(&lib, city, Filters::default());
+        assert_eq!(hits.first(), Some(&want), "{city}: {hits:?}");
+        // By a radius around the city.
+        let near = scry::places::near(city, Some(5.0)).unwrap();
+        let hits = file_names(
+            &lib,
+            "a photo",
+            Filters {
+                place: Some(near.place),
+                ..Default::default()
+            },
+        );
+        assert_eq!(hits, [want.clone()], "{city} within 5 km");
+        // By "… in CITY" typed into the query.
+        let read = scry::query::read(
+            &format!("a photo in {city}"),
+            today,
+            &[],
+            false,
+            false,
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(read.text, "a photo", "{city}");
+        assert_eq!(read.chips[0].kind, "place");
+        let hits = file_names(
+            &lib,
+            &read.text,
+            Filters {
+                place: read.place.map(|f| f.place),
+                ..Default::default()
+            },
+        );
+        assert!(hits.contains(&want), "{city}: {hits:?}");
+        if city != "Lisbon" {
+            assert_eq!(hits.len(), 1, "{city}: {hits:?}");
+        }
+    }
+    // Lisbon's own radius (19 km) holds Belém (6 km) but not Setúbal (32 km);
+    // a wider one holds both.
+    let lisbon = |km: Option<f64>| {
+        let f = scry::places::near("Lisbon", km).unwrap();
+        file_names(
+            &lib,
+            "a photo",
+            Filters {
+                place: Some(f.place),
+                ..Default::default()
+            },
+        )
+        .into_iter()
+        .collect::<HashSet<_>>()
+    };
+    let (centre, belem, setubal) = (file_of("Lisbon"), file_of("Belém"), file_of("Setúbal"));
+    assert_eq!(lisbon(None), HashSet::from([centre.clone(), belem.clone()]));
+    assert_eq!(
+        lisbon(Some(40.0)),
+        HashSet::from([centre.clone(), belem, setubal])
+    );
+    // A country and a region: Portugal holds the three Portuguese photos.
+    let pt = file_names(
+        &lib,
+        "a photo",
+        Filters {
+            place: Some(scry::places::Where::Country("PT".into())),
+            ..Default::default()
+        },
+    );
+    assert_eq!(pt.len(), 3, "{pt:?}");
+    let r = scry::query::read("skyline in New York", today, &[], false, false, None, None).unwrap();
+    let ny = file_names(
+        &lib,
+        &r.text,
+        Filters {
+            place: r.place.map(|f| f.place),
+            ..Default::default()
+        },
+    );
+    assert_eq!(ny, [file_of("New York City")], "{r:?}");
+    // The photo with no position is in no place.
+    let nowhere = photos().into_iter().find(|p| p.city.is_none()).unwrap();
+    let all = file_names(&lib, "a photo", Filters::default());
+    assert!(all.contains(
+        &nowhere
+            .path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    ));
+}
+
+#[test]
+fn the_query_grammar_reads_places_and_dates_together() {
+    let today = scry::dates::days_from_civil(2026, 12, 6);
+    let r = scry::query::read(
+        "beach in Lisbon last summer",
+        today,
+        &[],
+        false,
+        false,
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.text, "beach");
+    assert_eq!(
+        r.chips.iter().map(|c| c.kind).collect::<Vec<_>>(),
+        ["place", "date"]
+    );
+    assert!(r.after.is_some() && r.before.is_some());
+    // Undoing the place chip keeps its words as text.
+    let r = scry::query::read(
+        "beach in Lisbon last summer",
+        today,
+        &["in Lisbon".into()],
+        false,
+        false,
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(r.text, "beach in Lisbon");
+    assert!(r.place.is_none());
+    let v: Value = serde_json::json!(r.chips.len());
+    assert_eq!(v, 1);
+}
