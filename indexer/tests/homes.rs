@@ -262,6 +262,9 @@ fn queries(photos: &Path, like: &dyn Fn(&Path) -> u64) -> Vec<(String, SearchReq
         "IMG_2041",
         "animals",
         "science",
+        "Lisbon",
+        "Buenos Aires",
+        "Japan",
     ];
     for t in texts {
         out.push((t.to_string(), req(text(t), Filters::default())));
@@ -411,6 +414,43 @@ fn queries(photos: &Path, like: &dyn Fn(&Path) -> u64) -> Vec<(String, SearchReq
                 ..Default::default()
             },
         ),
+        // Places (tests/fixtures/places: twenty cities, two near Lisbon).
+        (
+            "near Lisbon",
+            Filters {
+                place: Some(scry::places::near("Lisbon", None).unwrap().place),
+                ..Default::default()
+            },
+        ),
+        (
+            "within 5 km of Tokyo",
+            Filters {
+                place: Some(scry::places::near("Tokyo", Some(5.0)).unwrap().place),
+                ..Default::default()
+            },
+        ),
+        (
+            "in Portugal",
+            Filters {
+                place: Some(scry::places::Where::Country("PT".into())),
+                ..Default::default()
+            },
+        ),
+        (
+            "near Lisbon, jpeg",
+            Filters {
+                place: Some(scry::places::near("Lisbon", None).unwrap().place),
+                format: Some("jpeg".into()),
+                ..Default::default()
+            },
+        ),
+        (
+            "in England",
+            Filters {
+                place: Some(scry::places::near("England", None).unwrap().place),
+                ..Default::default()
+            },
+        ),
     ];
     for (name, f) in filters {
         for t in ["a photo", "a cat", "texture"] {
@@ -434,11 +474,16 @@ fn queries(photos: &Path, like: &dyn Fn(&Path) -> u64) -> Vec<(String, SearchReq
     out
 }
 
-/// Sample photos with distinct dates (mtimes one day apart) and a file named
-/// like a camera's.
+/// Sample photos with distinct dates (mtimes one day apart), a file named
+/// like a camera's, and photos with GPS positions (tests/fixtures/places).
 fn parity_photos(at: &Path) -> PathBuf {
     let photos = at.join("photos");
     copy_dir(&root().join("sample_data"), &photos);
+    copy_dir(
+        &root().join("tests/fixtures/places"),
+        &photos.join("places"),
+    );
+    std::fs::remove_file(photos.join("places/manifest.json")).unwrap();
     std::fs::copy(
         photos.join("textures/gravel.png"),
         photos.join("misc/IMG_2041.png"),
