@@ -11,8 +11,8 @@ manifest.json lists file → city, latitude, longitude.
     pip install pillow==13.0.0
     python3 scripts/make_place_fixtures.py
 
-Pixels: sample_data photos, cropped square and scaled to 96 px (their licences
-are in sample_data/CREDITS.md).
+Pixels: sample_data photos, cropped square and scaled to 96 px, mirrored the
+second time a photo is used (their licences are in sample_data/CREDITS.md).
 """
 import gzip, json, os
 from fractions import Fraction
@@ -63,6 +63,9 @@ def main():
         im = Image.open(src[i % len(src)]).convert("RGB")
         s = min(im.size)
         im = im.crop((0, 0, s, s)).resize((96, 96), Image.LANCZOS)
+        if i >= len(src):
+            # A second use of a source is mirrored: no two fixtures alike.
+            im = im.transpose(Image.FLIP_LEFT_RIGHT)
         exif = Image.Exif()
         exif[ExifTags.Base.Make] = "scry"
         exif[ExifTags.Base.Model] = "fixture"
