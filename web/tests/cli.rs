@@ -751,6 +751,101 @@ fn index_then_search_prints_table_paths_and_json() {
     );
 }
 
+/// Places from the command line: "… in CITY" and `place:` typed into the query,
+/// `--near` with `--radius`, the place of each hit, and clear refusals.
+#[test]
+fn places_from_the_command_line() {
+    let home = tempfile::tempdir().unwrap();
+    let db = home.path().join("lib");
+    let tiny = tiny();
+    let common = [
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ];
+    let mut args = vec!["index", "tests/fixtures/places", "--json"];
+    args.extend(common);
+    let out = scry(&args, home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/places/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let file_of = |city: &str| {
+        manifest
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["city"] == city)
+            .unwrap()["file"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let search = |extra: &[&str]| {
+        let mut a = vec!["search"];
+        a.extend(extra);
+        a.extend(common);
+        scry(&a, home.path())
+    };
+    let ok = |extra: &[&str]| {
+        let out = search(extra);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Typed into the query: understood as a place, the rest searched.
+    let v: serde_json::Value = serde_json::from_str(&ok(&["in Lisbon", "--json"])).unwrap();
+    assert_eq!(v["understood"][0]["kind"], "place", "{v}");
+    assert_eq!(v["understood"][0]["text"], "in Lisbon");
+    let mut names: Vec<&str> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    let mut want = vec![file_of("Lisbon"), file_of("Belém")];
+    want.sort();
+    assert_eq!(names, want, "Lisbon and Belém (6 km), not Setúbal (32 km)");
+    assert!(v["hits"][0]["place"]["label"]
+        .as_str()
+        .unwrap()
+        .ends_with("Portugal"));
+    // --near with a radius; the table names each hit's place.
+    let table = ok(&["--near", "Tokyo", "--radius", "5"]);
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{table}");
+    assert!(
+        rows[0].contains(&file_of("Tokyo")) && rows[0].contains("Japan"),
+        "{table}"
+    );
+    let paths = ok(&["place:\"Buenos Aires\"", "--paths"]);
+    assert_eq!(paths.lines().count(), 1, "{paths}");
+    assert!(paths.trim().ends_with(&file_of("Buenos Aires")), "{paths}");
+    // Undone: "in Lisbon" kept as text searches every photo.
+    let all = ok(&["in Lisbon", "--keep", "in Lisbon", "--paths", "-k", "50"]);
+    assert_eq!(all.lines().count(), 23, "{all}");
+    // Refusals: an unknown place, two places, a radius without a place.
+    let out = search(&["place:Xyzzyville"]);
+    let err = assert_clean_failure(&out, &["Xyzzyville"]);
+    assert!(err.contains("no place"), "{err}");
+    let out = search(&["beach in Paris", "--near", "Lisbon"]);
+    assert_clean_failure(&out, &["two places"]);
+    let out = search(&["x", "--radius", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = search(&["x", "--near", "95,10"]);
+    assert_clean_failure(&out, &["--near", "latitude"]);
+}
+
 /// A damaged library: a clear one-line error naming the damaged part and the way
 /// out, never a panic or silently wrong results; `scry index --rebuild` re-creates
 /// it from the photos and keeps its roots. A damaged keyword index is re-created
