@@ -50,6 +50,8 @@ export const el = {
   lbDims: $('#lb-dims'),
   lbDate: $('#lb-date'),
   lbCamera: $('#lb-camera'),
+  lbPlace: $('#lb-place'),
+  lbHere: $('#lb-here'),
   lbFormat: $('#lb-format'),
   lbSize: $('#lb-size'),
   moreLike: $('#more-like-this'),

@@ -128,24 +128,31 @@ export function renderChips() {
   }
 }
 
-// What the server read out of the query (dates), each undoable: undoing one
-// keeps its words as text and searches again.
+// What the server read out of the query (dates, a place), each undoable:
+// undoing one keeps its words as text and searches again. An explicit
+// `place:` is removed from the query instead.
 export function renderUnderstood() {
   const chips = state.understood.map((u) => {
-    const undo = make('button', {
-      type: 'button', class: 'icon-btn', 'aria-label': `Search “${u.text}” as words, not as a date`,
-      title: `Search “${u.text}” as words, not as a date`,
-    }, icon('x'));
+    const place = u.kind === 'place';
+    const what = place ? 'a place' : 'a date';
+    const explicit = place && /^place:/i.test(u.text);
+    const title = explicit ? `Stop searching in ${u.label}` : `Search “${u.text}” as words, not as ${what}`;
+    const undo = make('button', { type: 'button', class: 'icon-btn', 'aria-label': title, title }, icon('x'));
     undo.addEventListener('click', (e) => {
       e.preventDefault();
-      if (!state.keep.includes(u.text)) state.keep.push(u.text);
+      if (explicit) {
+        state.q = state.q.replace(u.text, ' ').replace(/\s+/g, ' ').trim();
+        el.q.value = state.q;
+      } else if (!state.keep.includes(u.text)) {
+        state.keep.push(u.text);
+      }
       writeUrl('push');
       runSearch();
       el.q.focus();
     });
-    return make('span', { class: 'chip chip-understood', title: `“${u.text}” read as ${u.label}`, dataset: { text: u.text } },
-      icon('calendar'),
-      make('span', { class: 'chip-label' }, make('span', { class: 'chip-kind', text: 'Date: ' }), u.label),
+    return make('span', { class: 'chip chip-understood', title: `“${u.text}” read as ${u.label}`, dataset: { text: u.text, kind: u.kind } },
+      icon(place ? 'pin' : 'calendar'),
+      make('span', { class: 'chip-label' }, make('span', { class: 'chip-kind', text: place ? 'Place: ' : 'Date: ' }), u.label),
       undo);
   });
   el.understood.replaceChildren(...chips);

@@ -42,6 +42,8 @@ export function openLightbox(index) {
   el.lbCopy.hidden = !(navigator.clipboard && window.isSecureContext);
   renderDims(hit.width, hit.height);
   setMeta(el.lbDate, hit.date ? formatDate(hit.date, true) : null);
+  setMeta(el.lbPlace, hit.place ? hit.place.label : null);
+  el.lbHere.hidden = !hit.place;
   setMeta(el.lbFormat, hit.format ? hit.format.toUpperCase() : null);
   setMeta(el.lbCamera, '…');
   setMeta(el.lbSize, '…');
@@ -166,6 +168,20 @@ el.lbFolder.addEventListener('click', () => {
   const hit = state.hits[state.lbIndex];
   if (!hit || !hit.folder) return;
   state.filters.in = hit.folder;
+  state.lbIndex = -1;
+  closeLightbox();
+  stateToControls();
+  writeUrl('push');
+  runSearch();
+});
+
+// The place a photo was taken becomes part of the query (`place:"City, CC"`,
+// shown as a chip that can be undone), replacing any place typed before.
+el.lbHere.addEventListener('click', () => {
+  const hit = state.hits[state.lbIndex];
+  if (!hit || !hit.place) return;
+  const rest = state.q.replace(/(^|\s)place:("[^"]*"|\S+)/g, ' ').trim();
+  state.q = `${rest} ${hit.place.query}`.trim();
   state.lbIndex = -1;
   closeLightbox();
   stateToControls();
