@@ -105,6 +105,44 @@ fn signing_in_to_a_shared_server_in_a_real_browser() {
     drop(server);
 }
 
+/// Places: a library of the GPS fixtures; "in Lisbon" as a chip, the
+/// lightbox's place and "Photos from here".
+#[test]
+fn places_in_a_real_browser() {
+    if !can_run() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("lib");
+    let tiny = root().join("tests/fixtures/tiny-clip");
+    let status = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args([
+            "index",
+            "tests/fixtures/places",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            tiny.to_str().unwrap(),
+        ])
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (server, addr) = common::serve(&[
+        "--db",
+        db.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ]);
+    node_test(
+        "tests/browser/places.test.mjs",
+        &[("SCRY_URL", &format!("http://{addr}"))],
+    );
+    drop(server);
+}
+
 #[test]
 fn the_ui_works_in_a_real_browser() {
     if !can_run() {
