@@ -93,6 +93,7 @@ async fn search_returns_scored_hits_with_links() {
             "name",
             "original",
             "path",
+            "place",
             "score",
             "thumbnail",
             "width"
@@ -168,6 +169,37 @@ async fn bad_requests_are_4xx_json_never_500() {
         (format!("/api/search?q={long}"), 400, "invalid_query"),
         ("/api/search?q=a%01b".into(), 400, "invalid_query"),
         ("/api/search?q=%FF%FE".into(), 400, "invalid_parameter"),
+        ("/api/search?q=x&radius=5".into(), 400, "invalid_parameter"),
+        (
+            "/api/search?q=x&near=Xyzzyville".into(),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/api/search?q=x&near=95,10".into(),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/api/search?q=x&near=Lisbon&radius=far".into(),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/api/search?q=x&near=Lisbon&radius=-3".into(),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            "/api/search?q=place:Xyzzyville".into(),
+            400,
+            "invalid_query",
+        ),
+        (
+            "/api/search?q=beach%20in%20Paris&near=Lisbon".into(),
+            400,
+            "invalid_query",
+        ),
         ("/api/search?like=987654321".into(), 404, "not_found"),
         ("/api/search?like=abc".into(), 400, "invalid_parameter"),
         ("/api/images/987654321".into(), 404, "not_found"),
@@ -183,6 +215,11 @@ async fn bad_requests_are_4xx_json_never_500() {
             "{uri}"
         );
     }
+    // A place: understood, and the sample photos (no GPS) are not in it.
+    let (status, v) = get("/api/search?q=a%20cat%20in%20Lisbon").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["understood"][0]["kind"], "place", "{v}");
+    assert_eq!(v["hits"].as_array().unwrap().len(), 0, "{v}");
     // An empty query is valid and returns nothing.
     let (status, v) = get("/api/search?q=").await;
     assert_eq!(status, 200);
