@@ -136,6 +136,52 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
     }))
 }
 
+/// The last run's key saying that unchanged photos have had their positions
+/// read (libraries indexed before scry read them lack it).
+const POSITIONS_READ: &str = "positions_read";
+
+/// Formats whose files can carry EXIF GPS.
+fn may_have_position(format: &str) -> bool {
+    !matches!(format, "gif" | "bmp")
+}
+
+/// Reads the positions of `records` again from their files' EXIF (a JPEG's
+/// first 256 KiB, which hold its EXIF block; other files whole) and stores
+/// those found with their place: records only, nothing decoded or embedded.
+/// How many got one.
+fn place(lib: &RwLock<Library>, records: Vec<(ImageId, ImageRecord)>) -> scry::Result<usize> {
+    use std::io::Read;
+    let mut placed = 0;
+    for chunk in records.chunks(1000) {
+        let moved: Vec<(ImageId, ImageRecord)> = chunk
+            .par_iter()
+            .filter_map(|(id, rec)| {
+                let file = std::fs::File::open(rec.path_buf()).ok()?;
+                let mut bytes = Vec::new();
+                if rec.format == "jpeg" {
+                    file.take(256 * 1024).read_to_end(&mut bytes).ok()?;
+                } else {
+                    let mut file = file;
+                    file.read_to_end(&mut bytes).ok()?;
+                }
+                let gps = scry::metadata::read(&bytes).gps?;
+                let mut rec = rec.clone();
+                rec.place = scry::places::gazetteer().nearest(&gps);
+                rec.gps = Some(gps);
+                Some((*id, rec))
+            })
+            .collect();
+        placed += moved.len();
+        if !moved.is_empty() {
+            write(lib).commit(&ChangeSet {
+                moved,
+                ..Default::default()
+            })?;
+        }
+    }
+    Ok(placed)
+}
+
 /// The library is shared with readers (a server answering queries while it
 /// indexes): locks are taken per step and never held across decoding or inference.
 pub(crate) fn read(lib: &RwLock<Library>) -> std::sync::RwLockReadGuard<'_, Library> {
@@ -217,12 +263,21 @@ pub fn index(
         .map(|(id, r)| (r.path.clone(), (id, r)))
         .collect();
     let mut candidates = Vec::new();
+    // A library indexed before positions were read: its unchanged photos get
+    // theirs once (the last run says when that is done).
+    let place_unchanged = !read(lib)
+        .last_run()?
+        .is_some_and(|r| r.get(POSITIONS_READ).is_some());
+    let mut to_place: Vec<(ImageId, ImageRecord)> = Vec::new();
     for entry in entries {
         let key = path_to_bytes(&entry.path);
         let known = catalog.remove(&key);
         match known {
-            Some((_, rec)) if rec.size == entry.size && rec.mtime_ns == entry.mtime_ns => {
+            Some((id, rec)) if rec.size == entry.size && rec.mtime_ns == entry.mtime_ns => {
                 summary.unchanged += 1;
+                if place_unchanged && rec.gps.is_none() && may_have_position(&rec.format) {
+                    to_place.push((id, rec));
+                }
             }
             Some(known) => candidates.push(Candidate {
                 entry,
@@ -294,6 +349,7 @@ pub fn index(
     summary.moved = moves.moved.len();
     summary.removed = moves.removed.len();
     write(lib).commit(&moves)?;
+    summary.placed = place(lib, to_place)?;
 
     // 5. Decode on a pool, embed in batches, commit in batches.
     progress.start(candidates.len());
@@ -425,6 +481,7 @@ pub fn index(
         }
     }
     stored["finished_at"] = now_secs().into();
+    stored[POSITIONS_READ] = true.into();
     // A worker's run covers its share only: say which.
     if let Some(shard) = opts.shard {
         stored["shard"] = format!("{}/{}", shard.index + 1, shard.count).into();

@@ -87,6 +87,10 @@ pub struct Summary {
     pub touched: usize,
     /// Files recognised by content at a new path: kept their vectors, not decoded.
     pub moved: usize,
+    /// Unchanged photos of a library indexed before scry read GPS positions that
+    /// got their position and place in this run (their EXIF read again, nothing
+    /// decoded or embedded; once per library).
+    pub placed: usize,
     /// Files gone from disk, removed from the library.
     pub removed: usize,
     /// New files that are byte-identical copies of indexed ones: vector reused.

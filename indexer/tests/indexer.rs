@@ -687,3 +687,65 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Positions: the indexer records each photo's EXIF GPS position and place;
+/// a library indexed before positions were read gets them once on the next
+/// run, without decoding or embedding anything.
+#[test]
+fn positions_are_recorded_and_back_filled_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    copy_dir(&root().join("tests/fixtures/places"), &photos);
+    let mut lib = Library::open(&tmp.path().join("lib")).unwrap();
+    let first = run(&mut lib, &photos, false);
+    assert_eq!((first.new, first.placed), (23, 0), "{first:?}");
+    let records = |lib: &Library| lib.all_records().unwrap();
+    let with_place = |lib: &Library| {
+        records(lib)
+            .iter()
+            .filter(|(_, r)| r.gps.is_some() && r.place.is_some())
+            .count()
+    };
+    assert_eq!(with_place(&lib), 22, "every photo but the one with no GPS");
+    let tokyo = records(&lib)
+        .into_iter()
+        .find(|(_, r)| r.path.ends_with(b"IMG_0005.jpg"))
+        .unwrap()
+        .1;
+    assert_eq!(tokyo.place.unwrap().label(), "Tokyo, Japan");
+
+    // As a library of the first layout: no positions, no mark in the last run.
+    let forgotten: Vec<_> = records(&lib)
+        .into_iter()
+        .map(|(id, mut r)| {
+            r.gps = None;
+            r.place = None;
+            (id, r)
+        })
+        .collect();
+    lib.commit(&scry::store::ChangeSet {
+        moved: forgotten,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut last = lib.last_run().unwrap().unwrap();
+    last.as_object_mut().unwrap().remove("positions_read");
+    lib.set_last_run(&last).unwrap();
+    assert_eq!(with_place(&lib), 0);
+    let generation = lib.generation().unwrap();
+
+    let second = run(&mut lib, &photos, false);
+    assert_eq!(
+        (second.placed, second.unchanged, second.embedded),
+        (22, 23, 0),
+        "{second:?}"
+    );
+    assert_eq!(with_place(&lib), 22);
+    assert!(lib.generation().unwrap() != generation);
+    // The keyword index has the place words again.
+    let hits = lib.keyword("tokyo", 5, &scry::home::Scope::all()).unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    // Once: the next run reads nothing again.
+    let third = run(&mut lib, &photos, false);
+    assert_eq!(third.placed, 0, "{third:?}");
+}

@@ -253,6 +253,12 @@ fn print_summary(s: &Summary) {
         "{} new, {} changed, {} unchanged, {} moved, {} removed ({} copies reused, {} re-timed, {} embedded) in {:.1} s; {} images in the library",
         s.new, s.changed, s.unchanged, s.moved, s.removed, s.copies, s.touched, s.embedded, s.seconds, s.total
     );
+    if s.placed > 0 {
+        println!(
+            "{} photos indexed before scry read GPS positions now have their place",
+            s.placed
+        );
+    }
     if s.ignored > 0 {
         println!("{} files are not images and were ignored", s.ignored);
     }
