@@ -157,7 +157,7 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
                 ..Default::default()
             },
         );
-        assert_eq!(hits, [want.clone()], "{city} within 5 km");
+        assert_eq!(hits, std::slice::from_ref(&want), "{city} within 5 km");
         // By "… in CITY" typed into the query.
         let read = scry::query::read(
             &format!("a photo in {city}"),

@@ -265,9 +265,9 @@ pub fn index(
     let mut candidates = Vec::new();
     // A library indexed before positions were read: its unchanged photos get
     // theirs once (the last run says when that is done).
-    let place_unchanged = !read(lib)
+    let place_unchanged = read(lib)
         .last_run()?
-        .is_some_and(|r| r.get(POSITIONS_READ).is_some());
+        .is_none_or(|r| r.get(POSITIONS_READ).is_none());
     let mut to_place: Vec<(ImageId, ImageRecord)> = Vec::new();
     for entry in entries {
         let key = path_to_bytes(&entry.path);
