@@ -94,6 +94,30 @@ fn file_names(lib: &Library, text: &str, filters: Filters) -> Vec<String> {
         .collect()
 }
 
+/// The photos a typed query finds, its place applied.
+fn found(lib: &Library, read: &scry::query::Read) -> Vec<String> {
+    file_names(
+        lib,
+        &read.text,
+        Filters {
+            place: read.place.clone().map(|f| f.place),
+            ..Default::default()
+        },
+    )
+}
+
+/// The photos of "a photo" inside a place.
+fn in_place(lib: &Library, place: Option<scry::places::Where>) -> Vec<String> {
+    file_names(
+        lib,
+        "a photo",
+        Filters {
+            place,
+            ..Default::default()
+        },
+    )
+}
+
 fn file_of(city: &str) -> String {
     let p = photos()
         .into_iter()
@@ -149,14 +173,7 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
         assert_eq!(hits.first(), Some(&want), "{city}: {hits:?}");
         // By a radius around the city.
         let near = scry::places::near(city, Some(5.0)).unwrap();
-        let hits = file_names(
-            &lib,
-            "a photo",
-            Filters {
-                place: Some(near.place),
-                ..Default::default()
-            },
-        );
+        let hits = in_place(&lib, Some(near.place));
         assert_eq!(hits, std::slice::from_ref(&want), "{city} within 5 km");
         // By "… in CITY" typed into the query.
         let read = scry::query::read(
@@ -171,14 +188,7 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
         .unwrap();
         assert_eq!(read.text, "a photo", "{city}");
         assert_eq!(read.chips[0].kind, "place");
-        let hits = file_names(
-            &lib,
-            &read.text,
-            Filters {
-                place: read.place.map(|f| f.place),
-                ..Default::default()
-            },
-        );
+        let hits = found(&lib, &read);
         assert!(hits.contains(&want), "{city}: {hits:?}");
         if city != "Lisbon" {
             assert_eq!(hits.len(), 1, "{city}: {hits:?}");
@@ -188,16 +198,9 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
     // a wider one holds both.
     let lisbon = |km: Option<f64>| {
         let f = scry::places::near("Lisbon", km).unwrap();
-        file_names(
-            &lib,
-            "a photo",
-            Filters {
-                place: Some(f.place),
-                ..Default::default()
-            },
-        )
-        .into_iter()
-        .collect::<HashSet<_>>()
+        in_place(&lib, Some(f.place))
+            .into_iter()
+            .collect::<HashSet<_>>()
     };
     let (centre, belem, setubal) = (file_of("Lisbon"), file_of("Belém"), file_of("Setúbal"));
     assert_eq!(lisbon(None), HashSet::from([centre.clone(), belem.clone()]));
@@ -205,37 +208,32 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
         lisbon(Some(40.0)),
         HashSet::from([centre.clone(), belem, setubal])
     );
-    // A country and a region: Portugal holds the three Portuguese photos.
-    let pt = file_names(
-        &lib,
-        "a photo",
-        Filters {
-            place: Some(scry::places::Where::Country("PT".into())),
-            ..Default::default()
-        },
-    );
+    // A country: Portugal holds the three Portuguese photos.
+    let pt = in_place(&lib, Some(scry::places::Where::Country("PT".into())));
     assert_eq!(pt.len(), 3, "{pt:?}");
     let r = scry::query::read("skyline in New York", today, &[], false, false, None, None).unwrap();
-    let ny = file_names(
-        &lib,
-        &r.text,
-        Filters {
-            place: r.place.clone().map(|f| f.place),
-            ..Default::default()
-        },
-    );
+    let ny = found(&lib, &r);
     assert_eq!(ny, [file_of("New York City")], "{r:?}");
-    // The photo with no position is in no place.
+    // The photo with no position is in no place, not even a radius that
+    // holds the whole Earth.
     let nowhere = photos().into_iter().find(|p| p.city.is_none()).unwrap();
-    let all = file_names(&lib, "a photo", Filters::default());
-    assert!(all.contains(
-        &nowhere
-            .path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned()
-    ));
+    let nowhere = nowhere
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert!(file_names(&lib, "a photo", Filters::default()).contains(&nowhere));
+    let earth = in_place(
+        &lib,
+        Some(scry::places::Where::Near {
+            lat: 0.0,
+            lon: 0.0,
+            km: 20_100.0,
+        }),
+    );
+    assert_eq!(earth.len(), 22);
+    assert!(!earth.contains(&nowhere));
 }
 
 #[test]

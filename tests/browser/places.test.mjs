@@ -13,41 +13,24 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch, REPO, shot as shotOf, STEP_TIMEOUT } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
-const SHOTS = process.env.SCREENSHOT_DIR ? path.resolve(process.env.SCREENSHOT_DIR) : path.join(REPO, 'target', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const STEP_TIMEOUT = Number(process.env.SCRY_TEST_TIMEOUT_MS || 20_000);
 const base = (process.env.SCRY_URL || '').replace(/\/+$/, '');
 const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'tests/fixtures/places/manifest.json'), 'utf8'));
 const fileOf = (city) => manifest.find((m) => m.city === city).file;
 
 let browser;
 let page;
-const problems = [];
+let problems = [];
 
 before(async () => {
   assert.ok(base, 'SCRY_URL is needed');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/^Failed to load resource/.test(msg.text())) problems.push(`console error: ${msg.text()}`);
-  });
+  ({ browser, page, problems } = await launch());
 });
 
 after(async () => { if (browser) await browser.close(); });
 
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name) });
-}
+const shot = (name) => shotOf(page, name);
 
 const names = () => page.$$eval('#results .hit img', (imgs) => imgs.map((i) => i.alt).sort());
 const settled = () => page.waitForFunction(() => !document.body.classList.contains('is-loading'), null, { timeout: STEP_TIMEOUT });

@@ -10,16 +10,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launch, shot as shotOf, STEP_TIMEOUT } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
-const SHOTS = process.env.SCREENSHOT_DIR ? path.resolve(process.env.SCREENSHOT_DIR) : path.join(REPO, 'target', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const STEP_TIMEOUT = Number(process.env.SCRY_TEST_TIMEOUT_MS || 20_000);
 const base = (process.env.SCRY_URL || '').replace(/\/+$/, '');
 const TOKEN = process.env.SCRY_TOKEN || '';
 const USER = process.env.SCRY_USER || '';
@@ -27,27 +19,16 @@ const ROOT = process.env.SCRY_ROOT || '';
 
 let browser;
 let page;
-const problems = [];
+let problems = [];
 
 before(async () => {
   assert.ok(base && TOKEN && USER && ROOT, 'SCRY_URL, SCRY_TOKEN, SCRY_USER and SCRY_ROOT are needed');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
-  page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/^Failed to load resource/.test(msg.text())) problems.push(`console error: ${msg.text()}`);
-  });
+  ({ browser, page, problems } = await launch());
 });
 
 after(async () => { if (browser) await browser.close(); });
 
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SHOTS, name) });
-}
+const shot = (name) => shotOf(page, name);
 
 test('a shared server asks for a token, signs in, searches only what the user may see, signs out', async () => {
   await page.goto(`${base}/`);

@@ -105,20 +105,16 @@ fn signing_in_to_a_shared_server_in_a_real_browser() {
     drop(server);
 }
 
-/// Places: a library of the GPS fixtures; "in Lisbon" as a chip, the
-/// lightbox's place and "Photos from here".
-#[test]
-fn places_in_a_real_browser() {
-    if !can_run() {
-        return;
-    }
+/// A library of `folder` (relative to the repository) made with the tiny
+/// model, served: its folder, the server and its address.
+fn index_and_serve(folder: &str) -> (tempfile::TempDir, common::Server, String) {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("lib");
     let tiny = root().join("tests/fixtures/tiny-clip");
     let status = Command::new(env!("CARGO_BIN_EXE_scry"))
         .args([
             "index",
-            "tests/fixtures/places",
+            folder,
             "--db",
             db.to_str().unwrap(),
             "--model",
@@ -129,13 +125,24 @@ fn places_in_a_real_browser() {
         .stdout(Stdio::null())
         .status()
         .unwrap();
-    assert!(status.success());
+    assert!(status.success(), "scry index {folder}");
     let (server, addr) = common::serve(&[
         "--db",
         db.to_str().unwrap(),
         "--model",
         tiny.to_str().unwrap(),
     ]);
+    (tmp, server, addr)
+}
+
+/// Places: a library of the GPS fixtures; "in Lisbon" as a chip, the
+/// lightbox's place and "Photos from here".
+#[test]
+fn places_in_a_real_browser() {
+    if !can_run() {
+        return;
+    }
+    let (_tmp, server, addr) = index_and_serve("tests/fixtures/places");
     node_test(
         "tests/browser/places.test.mjs",
         &[("SCRY_URL", &format!("http://{addr}"))],
@@ -148,31 +155,7 @@ fn the_ui_works_in_a_real_browser() {
     if !can_run() {
         return;
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("lib");
-    let tiny = root().join("tests/fixtures/tiny-clip");
-    let scry = env!("CARGO_BIN_EXE_scry");
-    let status = Command::new(scry)
-        .args([
-            "index",
-            "sample_data",
-            "--db",
-            db.to_str().unwrap(),
-            "--model",
-            tiny.to_str().unwrap(),
-        ])
-        .current_dir(root())
-        .env("HF_HUB_OFFLINE", "1")
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let (server, addr) = common::serve(&[
-        "--db",
-        db.to_str().unwrap(),
-        "--model",
-        tiny.to_str().unwrap(),
-    ]);
+    let (_tmp, server, addr) = index_and_serve("sample_data");
     let url = format!("http://{addr}");
     let out = Command::new("node")
         .args(["--test", "tests/browser/ui.test.mjs"])
