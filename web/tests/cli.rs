@@ -669,33 +669,42 @@ fn kill_9_during_indexing_never_loses_or_duplicates_images() {
     assert_eq!(clean.len().unwrap(), n);
 }
 
-#[test]
-fn index_then_search_prints_table_paths_and_json() {
+/// A library of `folder` (relative to the repository) indexed with the tiny
+/// model: its folder (the library is `lib` inside; also the HF home), the
+/// `--db … --model …` arguments, and the run's JSON summary.
+fn indexed(folder: &str) -> (tempfile::TempDir, Vec<String>, serde_json::Value) {
     let home = tempfile::tempdir().unwrap();
     let db = home.path().join("lib");
-    let tiny = tiny();
-    let common = [
-        "--db",
-        db.to_str().unwrap(),
-        "--model",
-        tiny.to_str().unwrap(),
+    let common = vec![
+        "--db".to_string(),
+        db.to_string_lossy().into_owned(),
+        "--model".to_string(),
+        tiny().to_string_lossy().into_owned(),
     ];
-    let mut args = vec!["index", "sample_data", "--json"];
-    args.extend(common);
+    let mut args = vec!["index", folder, "--json"];
+    args.extend(common.iter().map(String::as_str));
     let out = scry(&args, home.path());
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = serde_json::from_slice(&out.stdout).unwrap();
+    (home, common, summary)
+}
+
+#[test]
+fn index_then_search_prints_table_paths_and_json() {
+    let (home, args, summary) = indexed("sample_data");
+    let common: Vec<&str> = args.iter().map(String::as_str).collect();
+    let db = home.path().join("lib");
     assert_eq!(summary["new"], 19);
     assert_eq!(summary["failed"], 0);
 
     let run = |extra: &[&str]| {
         let mut a = vec!["search"];
         a.extend(extra);
-        a.extend(common);
+        a.extend(&common);
         let out = scry(&a, home.path());
         assert!(
             out.status.success(),
@@ -739,7 +748,7 @@ fn index_then_search_prints_table_paths_and_json() {
 
     // Bad arguments: one line, exit code 2.
     let mut a = vec!["search", "x", "--after", "2019-13-45"];
-    a.extend(common);
+    a.extend(&common);
     let out = scry(&a, home.path());
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
@@ -755,23 +764,9 @@ fn index_then_search_prints_table_paths_and_json() {
 /// `--near` with `--radius`, the place of each hit, and clear refusals.
 #[test]
 fn places_from_the_command_line() {
-    let home = tempfile::tempdir().unwrap();
-    let db = home.path().join("lib");
-    let tiny = tiny();
-    let common = [
-        "--db",
-        db.to_str().unwrap(),
-        "--model",
-        tiny.to_str().unwrap(),
-    ];
-    let mut args = vec!["index", "tests/fixtures/places", "--json"];
-    args.extend(common);
-    let out = scry(&args, home.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (home, args, summary) = indexed("tests/fixtures/places");
+    let common: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(summary["new"], 23, "{summary}");
     let manifest: serde_json::Value = serde_json::from_slice(
         &std::fs::read(root().join("tests/fixtures/places/manifest.json")).unwrap(),
     )
@@ -790,7 +785,7 @@ fn places_from_the_command_line() {
     let search = |extra: &[&str]| {
         let mut a = vec!["search"];
         a.extend(extra);
-        a.extend(common);
+        a.extend(&common);
         scry(&a, home.path())
     };
     let ok = |extra: &[&str]| {
