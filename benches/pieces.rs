@@ -2,6 +2,7 @@
 //!
 //!     cargo bench --bench pieces                       # all groups
 //!     cargo bench --bench pieces -- encoder            # one group
+//!     cargo bench --bench pieces -- places             # the gazetteer and place queries
 //!     SCRY_BENCH_MODEL=target/compare/model/vit-b-32 cargo bench --bench pieces -- encoder
 //!
 //! `SCRY_BENCH_MODEL` names a model folder; scripts/compare.sh makes a full-size
@@ -156,6 +157,58 @@ fn encoder(c: &mut Criterion) {
     g.finish();
 }
 
+/// Places: reading the gazetteer (once a process), a photo's nearest place
+/// (once an indexed photo with GPS), a typed name and a typed query; beside
+/// them, reading a JPEG's EXIF, which indexing does for every photo anyway.
+fn places(c: &mut Criterion) {
+    use scry::places::{gazetteer, Gazetteer, Gps};
+    let mut g = c.benchmark_group("places");
+    g.sample_size(10);
+    g.bench_function("load-gazetteer", |b| b.iter(Gazetteer::load));
+    let gz = gazetteer();
+    // Positions where people live (places of the gazetteer, moved ~1 km).
+    let spots: Vec<Gps> = [
+        "Lisbon",
+        "Tokyo",
+        "Paris, Texas",
+        "Nairobi",
+        "Cascais",
+        "Reykjavik",
+    ]
+    .iter()
+    .map(|n| match gz.resolve(n, 0).unwrap().place {
+        scry::places::Where::Near { lat, lon, .. } => Gps::new(lat + 0.01, lon).unwrap(),
+        other => panic!("{other:?}"),
+    })
+    .collect();
+    g.sample_size(50);
+    g.bench_function("nearest-place", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            gz.nearest(&spots[i % spots.len()])
+        })
+    });
+    g.bench_function("resolve-name", |b| b.iter(|| gz.resolve("Lisboa", 0)));
+    g.bench_function("read-query", |b| {
+        b.iter(|| {
+            scry::query::read(
+                "beach in Lisbon last summer",
+                20_000,
+                &[],
+                false,
+                false,
+                None,
+                None,
+            )
+            .unwrap()
+        })
+    });
+    let jpeg = std::fs::read(root().join("tests/fixtures/places/IMG_0001.jpg")).unwrap();
+    g.bench_function("read-exif", |b| b.iter(|| scry::metadata::read(&jpeg)));
+    g.finish();
+}
+
 /// Clustered unit vectors (deterministic).
 fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
     let mut s = seed | 1;
@@ -218,5 +271,5 @@ fn ann(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, decode, encoder, ann);
+criterion_group!(benches, decode, encoder, ann, places);
 criterion_main!(benches);

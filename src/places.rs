@@ -163,17 +163,9 @@ const BIG: u32 = 100_000;
 
 static GAZETTEER: OnceLock<Gazetteer> = OnceLock::new();
 
-/// The gazetteer compiled into scry.
+/// The gazetteer compiled into scry, read on first use.
 pub fn gazetteer() -> &'static Gazetteer {
-    GAZETTEER.get_or_init(|| {
-        let gz: &[u8] = include_bytes!("../data/places.tsv.gz");
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(gz)
-            .read_to_string(&mut text)
-            .expect("the compiled-in gazetteer decompresses");
-        let countries = include_str!("../data/countries.tsv");
-        Gazetteer::parse(&text, countries)
-    })
+    GAZETTEER.get_or_init(Gazetteer::load)
 }
 
 /// A region of a country as one integer.
@@ -193,6 +185,16 @@ fn fold(s: &str) -> String {
 }
 
 impl Gazetteer {
+    /// Reads the compiled-in gazetteer anew ([`gazetteer`] keeps one).
+    pub fn load() -> Gazetteer {
+        let gz: &[u8] = include_bytes!("../data/places.tsv.gz");
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(gz)
+            .read_to_string(&mut text)
+            .expect("the compiled-in gazetteer decompresses");
+        Gazetteer::parse(&text, include_str!("../data/countries.tsv"))
+    }
+
     fn parse(places: &str, countries: &str) -> Gazetteer {
         let mut cities = Vec::with_capacity(171_000);
         let mut regions: Vec<Box<str>> = vec!["".into()];
