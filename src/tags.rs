@@ -437,6 +437,42 @@ pub struct Tagger {
     min_share: f32,
 }
 
+/// Tag counts over images added one at a time ([`Tagger::counter`]).
+pub struct Facets<'t> {
+    tagger: &'t Tagger,
+    counts: Vec<usize>,
+    images: usize,
+}
+
+impl Facets<'_> {
+    pub fn add(&mut self, image: &[f32]) {
+        self.images += 1;
+        for t in self.tagger.tags(image) {
+            self.counts[t.category] += 1;
+        }
+    }
+
+    /// Images added so far.
+    pub fn images(&self) -> usize {
+        self.images
+    }
+
+    /// (category, images carrying it), most first, ties by name; categories
+    /// no image carries are left out.
+    pub fn finish(self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = self
+            .tagger
+            .names
+            .iter()
+            .cloned()
+            .zip(self.counts)
+            .filter(|&(_, c)| c > 0)
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+}
+
 /// One image's tag: the category's index in the vocabulary and its share.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tag {
@@ -601,21 +637,21 @@ impl Tagger {
     /// How many images carry each tag (the facets), most first, ties by name;
     /// categories no image carries are left out.
     pub fn facets<'a>(&self, images: impl IntoIterator<Item = &'a [f32]>) -> Vec<(String, usize)> {
-        let mut counts = vec![0usize; self.names.len()];
+        let mut counter = self.counter();
         for v in images {
-            for t in self.tags(v) {
-                counts[t.category] += 1;
-            }
+            counter.add(v);
         }
-        let mut out: Vec<(String, usize)> = self
-            .names
-            .iter()
-            .cloned()
-            .zip(counts)
-            .filter(|&(_, c)| c > 0)
-            .collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        out
+        counter.finish()
+    }
+
+    /// A facet counter fed one image at a time (a library's vectors as its
+    /// home hands them over, never all held at once).
+    pub fn counter(&self) -> Facets<'_> {
+        Facets {
+            tagger: self,
+            counts: vec![0; self.names.len()],
+            images: 0,
+        }
     }
 }
 

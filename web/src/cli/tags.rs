@@ -102,13 +102,15 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let mut vectors: Vec<Vec<f32>> = Vec::new();
+    // Counted as the home hands the vectors over: none is copied.
+    let mut counter = tagger.counter();
     lib.for_each(true, |item| {
         if let Some(v) = item.vector {
-            vectors.push(v.to_vec());
+            counter.add(v);
         }
     })?;
-    let facets = tagger.facets(vectors.iter().map(Vec::as_slice));
+    let images = counter.images();
+    let facets = counter.finish();
     let shown = &facets[..facets.len().min(args.k)];
     if args.json {
         let list: Vec<serde_json::Value> = shown
@@ -116,14 +118,14 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
             .map(|(n, c)| serde_json::json!({"tag": tags::keyword(n), "category": n, "count": c}))
             .collect();
         let out = serde_json::json!({
-            "images": vectors.len(), "vocabulary": vocabulary.len(), "tags": list,
+            "images": images, "vocabulary": vocabulary.len(), "tags": list,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     println!(
         "{} images, {} of {} categories found:",
-        vectors.len(),
+        images,
         facets.len(),
         vocabulary.len()
     );
