@@ -198,8 +198,7 @@ fn places(c: &mut Criterion) {
                 &[],
                 false,
                 false,
-                None,
-                None,
+                Default::default(),
             )
             .unwrap()
         })

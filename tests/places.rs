@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use scry::query::{search, Filters, SearchRequest, TextCache};
+use scry::query::{search, Filters, Given, Read, SearchRequest, TextCache};
 use scry::store::{content_hash, ChangeSet, ImageRecord, NewImage};
 use scry::Library;
 
@@ -94,6 +94,12 @@ fn file_names(lib: &Library, text: &str, filters: Filters) -> Vec<String> {
         .collect()
 }
 
+/// A typed query read as the CLI and the API read it, on 2026-12-06.
+fn typed(query: &str, keep: &[String], given: Given) -> scry::Result<Read> {
+    let today = scry::dates::days_from_civil(2026, 12, 6);
+    scry::query::read(query, today, keep, false, false, given)
+}
+
 /// The photos a typed query finds, its place applied.
 fn found(lib: &Library, read: &scry::query::Read) -> Vec<String> {
     file_names(
@@ -165,7 +171,6 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
         .filter(|c| !matches!(c.as_str(), "Belém" | "Setúbal"))
         .collect();
     assert_eq!(cities.len(), 20);
-    let today = scry::dates::days_from_civil(2026, 12, 6);
     for city in &cities {
         let want = file_of(city);
         // By name: the keyword index holds the place's words.
@@ -176,16 +181,7 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
         let hits = in_place(&lib, Some(near.place));
         assert_eq!(hits, std::slice::from_ref(&want), "{city} within 5 km");
         // By "… in CITY" typed into the query.
-        let read = scry::query::read(
-            &format!("a photo in {city}"),
-            today,
-            &[],
-            false,
-            false,
-            None,
-            None,
-        )
-        .unwrap();
+        let read = typed(&format!("a photo in {city}"), &[], Given::default()).unwrap();
         assert_eq!(read.text, "a photo", "{city}");
         assert_eq!(read.chips[0].kind, "place");
         let hits = found(&lib, &read);
@@ -211,7 +207,7 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
     // A country: Portugal holds the three Portuguese photos.
     let pt = in_place(&lib, Some(scry::places::Where::Country("PT".into())));
     assert_eq!(pt.len(), 3, "{pt:?}");
-    let r = scry::query::read("skyline in New York", today, &[], false, false, None, None).unwrap();
+    let r = typed("skyline in New York", &[], Given::default()).unwrap();
     let ny = found(&lib, &r);
     assert_eq!(ny, [file_of("New York City")], "{r:?}");
     // The photo with no position is in no place, not even a radius that
@@ -238,17 +234,7 @@ fn twenty_cities_found_by_name_radius_and_phrase() {
 
 #[test]
 fn the_query_grammar_reads_places_and_dates_together() {
-    let today = scry::dates::days_from_civil(2026, 12, 6);
-    let r = scry::query::read(
-        "beach in Lisbon last summer",
-        today,
-        &[],
-        false,
-        false,
-        None,
-        None,
-    )
-    .unwrap();
+    let r = typed("beach in Lisbon last summer", &[], Given::default()).unwrap();
     assert_eq!(r.text, "beach");
     assert_eq!(
         r.chips.iter().map(|c| c.kind).collect::<Vec<_>>(),
@@ -256,17 +242,27 @@ fn the_query_grammar_reads_places_and_dates_together() {
     );
     assert!(r.after.is_some() && r.before.is_some());
     // Undoing the place chip keeps its words as text.
-    let r = scry::query::read(
+    let r = typed(
         "beach in Lisbon last summer",
-        today,
         &["in Lisbon".into()],
-        false,
-        false,
-        None,
-        None,
+        Given::default(),
     )
     .unwrap();
     assert_eq!(r.text, "beach in Lisbon");
     assert!(r.place.is_none());
     assert_eq!(r.chips.len(), 1, "the date alone");
+    // A place given beside the query: it is the place, and a query of it
+    // alone lists its photos; given and typed together are refused.
+    let near = || Given {
+        near: Some(scry::places::near("Tokyo", Some(5.0)).unwrap()),
+        ..Default::default()
+    };
+    let r = typed("", &[], near()).unwrap();
+    assert_eq!(r.text, "a photo");
+    assert!(r.place.unwrap().label.starts_with("Tokyo"));
+    assert!(r.chips.is_empty());
+    let e = typed("beach in Lisbon", &[], near())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("two places"), "{e}");
 }

@@ -38,38 +38,64 @@ pub struct Read {
     /// Capture-date bounds, seconds since the epoch ([`when::read`]).
     pub after: Option<i64>,
     pub before: Option<i64>,
-    /// Where, from `place:` or "in CITY" ([`place::understand`]).
+    /// Where: the place given, else one typed (`place:`, "in CITY":
+    /// [`place::understand`]).
     pub place: Option<crate::places::Found>,
     /// Every understood phrase, place first, for the person to undo.
     pub chips: Vec<when::Chip>,
 }
 
+/// What a caller gives beside the typed text: explicit date bounds (seconds
+/// since the epoch) and an explicit place (`--near`, `near=`).
+#[derive(Debug, Clone, Default)]
+pub struct Given {
+    pub after: Option<i64>,
+    pub before: Option<i64>,
+    pub near: Option<crate::places::Found>,
+}
+
 /// Reads the place, then the dates, out of `query` (`keep` phrases stay text;
-/// `literal` reads neither, except an explicit `place:`). A query left with
-/// no text lists the photos of that place or time: its text becomes "a
-/// photo", unless `has_images` (example images carry it).
+/// `literal` reads neither, except an explicit `place:`), and joins them with
+/// what the caller `given`: the dates narrow each other; a place typed and a
+/// place given are refused together. A query left with no text lists the
+/// photos of that place or time: its text becomes "a photo", unless
+/// `has_images` (example images carry it).
 pub fn read(
     query: &str,
     today: i64,
     keep: &[String],
     literal: bool,
     has_images: bool,
-    after: Option<i64>,
-    before: Option<i64>,
+    given: Given,
 ) -> Result<Read> {
-    let place = place::understand(query, keep, literal)?;
-    let dates = when::read(&place.rest, today, keep, literal, has_images, after, before);
+    let typed = place::understand(query, keep, literal)?;
+    if let (Some(t), Some(g)) = (&typed.found, &given.near) {
+        return Err(Error::InvalidArgument(format!(
+            "two places: {} given and {:?} typed in the query; give one (or keep the phrase)",
+            g.label, t.label
+        )));
+    }
+    let place = given.near.or(typed.found);
+    let dates = when::read(
+        &typed.rest,
+        today,
+        keep,
+        literal,
+        has_images,
+        given.after,
+        given.before,
+    );
     let mut text = dates.text;
-    if text.trim().is_empty() && place.found.is_some() && !has_images {
+    if text.trim().is_empty() && place.is_some() && !has_images {
         text = "a photo".to_string();
     }
-    let mut chips = place.chips;
+    let mut chips = typed.chips;
     chips.extend(dates.chips);
     Ok(Read {
         text,
         after: dates.after,
         before: dates.before,
-        place: place.found,
+        place,
         chips,
     })
 }

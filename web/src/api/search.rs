@@ -222,24 +222,14 @@ impl SearchParams {
             scry::query::when::today_local(),
             &keep,
             flag(&self.literal),
-            has_images || near.is_some(),
-            date("after", &self.after)?,
-            date("before", &self.before)?,
+            has_images,
+            scry::query::Given {
+                after: date("after", &self.after)?,
+                before: date("before", &self.before)?,
+                near,
+            },
         )?;
-        if let (Some(typed), Some(given)) = (&reading.place, &near) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
-                format!(
-                    "two places: near={} and {:?} in q; give one (or keep the phrase)",
-                    given.label, typed.label
-                ),
-            ));
-        }
-        let near = near.or(reading.place);
-        let mut q = reading.text;
-        if q.trim().is_empty() && near.is_some() && !has_images {
-            q = "a photo".to_string();
-        }
+        let q = reading.text;
         let chips: Vec<Understood> = reading
             .chips
             .into_iter()
@@ -307,7 +297,7 @@ impl SearchParams {
                 format: self.format.clone().filter(|s| !s.trim().is_empty()),
                 min_size: number("min_size", &self.min_size, 0u32, 1_000_000)
                     .map(|v| (v > 0).then_some(v))?,
-                place: near.map(|f| f.place),
+                place: reading.place.map(|f| f.place),
                 album,
                 within: None,
             },

@@ -95,35 +95,26 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let (query, inline_album) = scry::query::take_album(&args.query);
     let album = inline_album.or_else(|| args.album.clone());
     // A place and dates typed into the query become filters; the rest is the query.
-    let mut near = match &args.near {
+    let near = match &args.near {
         Some(spec) => Some(
             scry::places::near(spec, args.radius)
                 .map_err(|e| anyhow::anyhow!("--near {spec}: {e}"))?,
         ),
         None => None,
     };
-    let has_images = !args.images.is_empty() || !args.like.is_empty();
     let reading = scry::query::read(
         &query,
         scry::query::when::today_local(),
         &args.keep,
         args.literal,
-        has_images || near.is_some(),
-        args.after,
-        args.before,
+        !args.images.is_empty() || !args.like.is_empty(),
+        scry::query::Given {
+            after: args.after,
+            before: args.before,
+            near,
+        },
     )?;
-    if let (Some(typed), Some(flag)) = (&reading.place, &near) {
-        anyhow::bail!(
-            "two places: --near {} and {:?} in the query; give one (or --keep the phrase)",
-            flag.label,
-            typed.label
-        );
-    }
-    near = near.or(reading.place.clone());
-    let (mut query, chips) = (reading.text, reading.chips);
-    if query.trim().is_empty() && near.is_some() && !has_images {
-        query = "a photo".to_string();
-    }
+    let (query, chips) = (reading.text, reading.chips);
     if !args.json && !args.paths {
         for c in &chips {
             eprintln!(
@@ -175,7 +166,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             camera: args.camera.clone(),
             format: args.format.clone(),
             min_size: args.min_size,
-            place: near.map(|f| f.place),
+            place: reading.place.map(|f| f.place),
             album,
             // The command line reads the library's files: it sees them all.
             within: None,
