@@ -51,6 +51,7 @@ fn main() {
                         indexed_at: 0,
                         gps: None,
                         place: None,
+                        text: None,
                     },
                     vector: scry::model::normalize((0..dim).map(|_| next()).collect()),
                     thumbnail: Vec::new(),

@@ -16,6 +16,7 @@ pub mod home;
 pub mod keyword;
 pub mod library;
 pub mod metadata;
+pub mod ocr;
 pub mod model;
 pub mod places;
 pub mod preprocess;

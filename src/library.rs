@@ -257,6 +257,19 @@ impl Library {
         self.home.set_last_run(summary)
     }
 
+    /// The OCR languages indexing reads text in, `None` when OCR is off
+    /// ([`crate::ocr`]).
+    pub fn ocr(&self) -> Result<Option<String>> {
+        self.home.ocr()
+    }
+
+    pub fn set_ocr(&mut self, languages: Option<&str>) -> Result<()> {
+        if self.home.ocr()?.as_deref() == languages {
+            return Ok(());
+        }
+        self.home.set_ocr(languages)
+    }
+
     /// The users and groups ([`crate::access`]).
     pub fn access(&self) -> Result<crate::access::Access> {
         self.home.access()

@@ -51,6 +51,8 @@ export const el = {
   lbDate: $('#lb-date'),
   lbCamera: $('#lb-camera'),
   lbPlace: $('#lb-place'),
+  lbText: $('#lb-text'),
+  lbTextRow: $('#lb-text-row'),
   lbHere: $('#lb-here'),
   lbFormat: $('#lb-format'),
   lbSize: $('#lb-size'),

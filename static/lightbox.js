@@ -47,6 +47,8 @@ export function openLightbox(index) {
   setMeta(el.lbFormat, hit.format ? hit.format.toUpperCase() : null);
   setMeta(el.lbCamera, '…');
   setMeta(el.lbSize, '…');
+  el.lbTextRow.hidden = true;
+  el.lbText.textContent = '';
   el.lbOriginal.href = hit.original || `/api/images/${hit.id}/original`;
   el.lbFolder.hidden = !hit.folder || state.filters.in === hit.folder;
   renderTeach(hit);
@@ -101,6 +103,9 @@ export async function loadDetails(hit) {
     if (info.width && info.height) renderDims(info.width, info.height);
     if (info.date) setMeta(el.lbDate, formatDate(info.date, true));
     if (info.format) setMeta(el.lbFormat, String(info.format).toUpperCase());
+    // Text read in the picture (scry index --ocr), as lines.
+    el.lbText.textContent = info.text || '';
+    el.lbTextRow.hidden = !info.text;
   } catch (e) {
     if (e.name === 'AbortError' || controller !== detailsController) return;
     setMeta(el.lbCamera, null);

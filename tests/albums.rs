@@ -33,6 +33,7 @@ fn image(i: u64, vector: Vec<f32>) -> NewImage {
             indexed_at: 0,
             gps: None,
             place: None,
+            text: None,
         },
         vector,
         thumbnail: Vec::new(),

@@ -131,6 +131,7 @@ fn bursts_retakes_and_near_duplicates_are_kept_apart() {
                 indexed_at: 0,
                 gps: None,
                 place: None,
+                text: None,
             },
             vector: s.vector.clone(),
             thumbnail: Vec::new(),

@@ -37,6 +37,7 @@ fn image(i: usize, v: Vec<f32>) -> NewImage {
             indexed_at: 0,
             gps: None,
             place: None,
+            text: None,
         },
         vector: v,
         thumbnail: vec![0xFF, 0xD8],

@@ -56,6 +56,7 @@ fn library(dir: &std::path::Path) -> Library {
                 indexed_at: 0,
                 place: meta.gps.and_then(|g| scry::places::gazetteer().nearest(&g)),
                 gps: meta.gps,
+                text: None,
             },
             vector: model.embed_pixels(&[pixels], 1).unwrap().remove(0),
             thumbnail: vec![],

@@ -20,6 +20,7 @@ fn rec(path: &str, taken: Option<i64>, w: u32) -> ImageRecord {
         indexed_at: 0,
         gps: None,
         place: None,
+        text: None,
     }
 }
 

@@ -81,6 +81,7 @@ pub fn record(i: usize) -> scry::store::ImageRecord {
         indexed_at: 1_700_000_000,
         gps: None,
         place: None,
+        text: None,
     }
 }
 

@@ -202,6 +202,7 @@ fn main() {
                         indexed_at: 0,
                         gps: None,
                         place: None,
+                        text: None,
                     },
                     vector: v.clone(),
                     thumbnail: Vec::new(),

@@ -29,6 +29,19 @@ use scry::{ClipModel, Library};
 use crate::crawl::{classify, crawl, CrawlOptions, FileEntry, Kind};
 use crate::report::{Failure, FailureKind, Progress, Summary};
 
+/// The text of an image ([`scry::ocr::read_decoded`]); a failure to read
+/// (Tesseract's, logged) leaves it unread, to be tried again next run.
+fn read_text(bytes: &[u8], rgb: &scry::ocr::Rgb, full: (u32, u32), languages: &str) -> (Option<String>, bool) {
+    match scry::ocr::read_decoded(bytes, rgb, full, languages) {
+        Ok(Some(text)) => (Some(text), true),
+        Ok(None) => (Some(String::new()), false),
+        Err(e) => {
+            tracing::warn!("reading text: {e}");
+            (None, false)
+        }
+    }
+}
+
 /// How to run.
 #[derive(Debug, Clone)]
 pub struct IndexOptions {
@@ -61,6 +74,8 @@ impl Default for IndexOptions {
 
 /// A file decoded and preprocessed, waiting for the model.
 struct Prepared {
+    /// Whether the gate sent it to Tesseract (with OCR on).
+    ocr_read: bool,
     record: ImageRecord,
     replaces: Option<ImageId>,
     pixels: Vec<f32>,
@@ -91,7 +106,7 @@ fn now_secs() -> i64 {
 
 /// Reads, hashes, decodes (once) and prepares one file: model input, thumbnail and
 /// catalog record from the same decode.
-fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
+fn prepare(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outcome, Failure> {
     let path = &c.entry.path;
     let bytes = std::fs::read(path).map_err(|e| {
         Failure::new(
@@ -113,8 +128,13 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
         .map_err(|m| Failure::new(path.clone(), FailureKind::from_message(&m), m))?;
     let meta = scry::metadata::read(&bytes);
     let rgb = to_rgb(decoded.image);
+    let (text, ocr_read) = match ocr {
+        Some(languages) => read_text(&bytes, &rgb, (decoded.width, decoded.height), languages),
+        None => (None, false),
+    };
     let small = thumbnail_rgb(&rgb, THUMBNAIL_SHORT_SIDE);
     Ok(Outcome::Ready(Prepared {
+        ocr_read,
         record: ImageRecord {
             path: path_to_bytes(path),
             size: c.entry.size,
@@ -128,12 +148,63 @@ fn prepare(c: &Candidate, pre: &Preprocessor) -> Result<Outcome, Failure> {
             indexed_at: now_secs(),
             place: meta.gps.and_then(|g| scry::places::gazetteer().nearest(&g)),
             gps: meta.gps,
+            text,
         },
         replaces: c.replaces.as_ref().map(|(id, _)| *id),
         pixels: pre.pixels(&rgb),
         thumbnail: encode_thumbnail(&small),
         phash: scry::dupes::perceptual_hash(&small),
     }))
+}
+
+/// Reads the text of unchanged images never looked at for it (OCR just
+/// turned on, or a library indexed before): decoded again, not embedded; the
+/// records are stored as they are read. Counts go into `summary`.
+fn read_texts(
+    lib: &RwLock<Library>,
+    records: Vec<(ImageId, ImageRecord)>,
+    languages: &str,
+    pre: &Preprocessor,
+    progress: &dyn Progress,
+    summary: &mut Summary,
+) -> scry::Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    progress.start(records.len());
+    for chunk in records.chunks(64) {
+        let done: Vec<(ImageId, ImageRecord, bool)> = chunk
+            .par_iter()
+            .filter_map(|(id, rec)| {
+                let bytes = std::fs::read(rec.path_buf()).ok()?;
+                // The file changed since it was indexed: the next run re-indexes it.
+                if scry::store::content_hash(&bytes) != rec.hash {
+                    return None;
+                }
+                let decoded = decode_full(&bytes, Some(pre.decode_min_side())).ok()?;
+                let rgb = to_rgb(decoded.image);
+                let (text, read) = read_text(&bytes, &rgb, (decoded.width, decoded.height), languages);
+                let mut rec = rec.clone();
+                rec.text = Some(text?);
+                Some((*id, rec, read))
+            })
+            .collect();
+        progress.advance(chunk.len());
+        summary.ocr_checked += done.len();
+        summary.ocr_read += done.iter().filter(|d| d.2).count();
+        summary.ocr_with_text += done
+            .iter()
+            .filter(|d| d.1.text.as_deref().is_some_and(|t| !t.is_empty()))
+            .count();
+        if !done.is_empty() {
+            write(lib).commit(&ChangeSet {
+                moved: done.into_iter().map(|(id, rec, _)| (id, rec)).collect(),
+                ..Default::default()
+            })?;
+        }
+    }
+    progress.finish();
+    Ok(())
 }
 
 /// The last run's key saying that unchanged photos have had their positions
@@ -206,6 +277,18 @@ pub fn index(
     let started = Instant::now();
     let mut summary = Summary::default();
     write(lib).bind_model(model.id(), model.dim())?;
+    // OCR, when the library asks for it and Tesseract is here.
+    let ocr = match read(lib).ocr()? {
+        Some(languages) => match scry::ocr::available() {
+            Ok(()) => Some(languages),
+            Err(e) => {
+                summary.ocr_skipped = Some(e);
+                None
+            }
+        },
+        None => None,
+    };
+    let ocr = ocr.as_deref();
 
     // Roots that exist; a missing one (an unmounted drive) removes nothing.
     let mut live_roots = Vec::new();
@@ -269,12 +352,16 @@ pub fn index(
         .last_run()?
         .is_none_or(|r| r.get(POSITIONS_READ).is_none());
     let mut to_place: Vec<(ImageId, ImageRecord)> = Vec::new();
+    let mut to_read: Vec<(ImageId, ImageRecord)> = Vec::new();
     for entry in entries {
         let key = path_to_bytes(&entry.path);
         let known = catalog.remove(&key);
         match known {
             Some((id, rec)) if rec.size == entry.size && rec.mtime_ns == entry.mtime_ns => {
                 summary.unchanged += 1;
+                if ocr.is_some() && rec.text.is_none() {
+                    to_read.push((id, rec.clone()));
+                }
                 if place_unchanged && rec.gps.is_none() && may_have_position(&rec.format) {
                     to_place.push((id, rec));
                 }
@@ -373,7 +460,7 @@ pub fn index(
                     if cancel.load(Ordering::Relaxed) {
                         return;
                     }
-                    let _ = tx.send(prepare(c, pre));
+                    let _ = tx.send(prepare(c, pre, ocr));
                 });
             });
         });
@@ -417,6 +504,16 @@ pub fn index(
                         progress.advance(1);
                     }
                     Ok(Outcome::Ready(p)) => {
+                        if ocr.is_some() {
+                            summary.ocr_checked += 1;
+                            summary.ocr_read += p.ocr_read as usize;
+                            summary.ocr_with_text += p
+                                .record
+                                .text
+                                .as_deref()
+                                .is_some_and(|t| !t.is_empty())
+                                as usize;
+                        }
                         if p.replaces.is_some() {
                             summary.changed += 1;
                         } else {
@@ -465,8 +562,19 @@ pub fn index(
         run
     });
     outcome?;
-    write(lib).checkpoint()?;
     progress.finish();
+    // Text of unchanged images never read (places were read before the new
+    // files, text after: it is the slow part, and new images come first).
+    if let Some(languages) = ocr {
+        let mut to_read = to_read;
+        // A place read above changed those records: read them afresh.
+        if summary.placed > 0 {
+            let ids: Vec<ImageId> = to_read.iter().map(|(id, _)| *id).collect();
+            to_read = read(lib).records(&ids)?;
+        }
+        read_texts(lib, to_read, languages, &pre, progress, &mut summary)?;
+    }
+    write(lib).checkpoint()?;
 
     summary.total = read(lib).len()?;
     summary.seconds = started.elapsed().as_secs_f64();

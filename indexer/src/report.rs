@@ -91,6 +91,17 @@ pub struct Summary {
     /// got their position and place in this run (their EXIF read again, nothing
     /// decoded or embedded; once per library).
     pub placed: usize,
+    /// Images looked at for text in this run (`--ocr`): new and changed ones,
+    /// and unchanged ones never looked at before (decoded again, not embedded).
+    pub ocr_checked: usize,
+    /// Of those, the ones the gate took for text and Tesseract read.
+    pub ocr_read: usize,
+    /// Of those, the ones with words in them.
+    pub ocr_with_text: usize,
+    /// Why OCR was skipped in this run although the library asks for it
+    /// (Tesseract missing on this machine: what to install).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ocr_skipped: Option<String>,
     /// Files gone from disk, removed from the library.
     pub removed: usize,
     /// New files that are byte-identical copies of indexed ones: vector reused.

@@ -36,13 +36,22 @@ pub fn hidden(provider: &str) -> bool {
 /// Every optional codec, found or not, with the built-in formats left out.
 pub fn optional_codecs() -> Vec<OptionalCodec> {
     let heif = super::heif::library();
-    vec![OptionalCodec {
-        formats: "HEIC/HEIF, AVIF",
-        provider: "libheif",
-        available: heif.is_ok(),
-        version: heif.as_ref().ok().map(|l| l.version()),
-        install: LIBHEIF_INSTALL,
-    }]
+    vec![
+        OptionalCodec {
+            formats: "HEIC/HEIF, AVIF",
+            provider: "libheif",
+            available: heif.is_ok(),
+            version: heif.as_ref().ok().map(|l| l.version()),
+            install: LIBHEIF_INSTALL,
+        },
+        OptionalCodec {
+            formats: "text in images (scry index --ocr)",
+            provider: "tesseract",
+            available: crate::ocr::available().is_ok(),
+            version: crate::ocr::version(),
+            install: crate::ocr::TESSERACT_INSTALL,
+        },
+    ]
 }
 
 /// Formats scry reads with nothing installed.

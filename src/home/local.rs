@@ -41,6 +41,7 @@ const KEY_DIM: &[u8] = b"dim";
 const KEY_ROOTS: &[u8] = b"roots";
 const KEY_ANN: &[u8] = b"ann";
 const KEY_LAST_RUN: &[u8] = b"last_run";
+const KEY_OCR: &[u8] = b"ocr";
 const KEY_ALBUMS: &[u8] = b"albums";
 /// The users and groups: a file of its own, so a rebuild (which sets the
 /// catalog aside) keeps them.
@@ -537,6 +538,15 @@ impl Home for LocalLibrary {
 
     fn set_last_run(&mut self, summary: &serde_json::Value) -> Result<()> {
         self.store.meta_set(KEY_LAST_RUN, summary)?;
+        self.store.flush()
+    }
+
+    fn ocr(&self) -> Result<Option<String>> {
+        Ok(self.store.meta_get::<Option<String>>(KEY_OCR)?.flatten())
+    }
+
+    fn set_ocr(&mut self, languages: Option<&str>) -> Result<()> {
+        self.store.meta_set(KEY_OCR, &languages)?;
         self.store.flush()
     }
 

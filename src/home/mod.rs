@@ -99,6 +99,11 @@ pub trait Home: std::any::Any + Send + Sync {
     fn set_roots(&mut self, roots: &[PathBuf]) -> Result<()>;
     fn last_run(&self) -> Result<Option<serde_json::Value>>;
     fn set_last_run(&mut self, summary: &serde_json::Value) -> Result<()>;
+    /// The OCR languages indexing reads text in (`scry index --ocr`), kept
+    /// with the library so later runs and a server's rescans keep doing it;
+    /// `None`: OCR is off.
+    fn ocr(&self) -> Result<Option<String>>;
+    fn set_ocr(&mut self, languages: Option<&str>) -> Result<()>;
     /// The smart albums, by name.
     fn albums(&self) -> Result<BTreeMap<String, Album>>;
     fn set_albums(&mut self, albums: &BTreeMap<String, Album>) -> Result<()>;

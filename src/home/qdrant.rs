@@ -195,6 +195,9 @@ struct Settings {
     albums_json: Option<String>,
     #[serde(default)]
     last_run_json: Option<String>,
+    /// The OCR languages indexing reads text in; none: OCR is off.
+    #[serde(default)]
+    ocr: Option<String>,
     /// The users and groups, JSON text.
     #[serde(default)]
     access_json: Option<String>,
@@ -240,6 +243,13 @@ struct ImagePayload {
     region: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     country: Option<String>,
+    /// Text read in the image, as read (the record's), and its words as the
+    /// keyword index splits them, joined by spaces: the field a phrase
+    /// (`text:"gate b12"`) is matched against, so both homes split alike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text_words: Option<String>,
 }
 
 impl ImagePayload {
@@ -279,6 +289,11 @@ impl ImagePayload {
             city: rec.place.as_ref().map(|p| p.city.clone()),
             region: rec.place.as_ref().map(|p| p.region.clone()),
             country: rec.place.as_ref().map(|p| p.country.clone()),
+            text: rec.text.clone(),
+            text_words: rec
+                .text
+                .as_ref()
+                .map(|t| crate::keyword::tokens(t).join(" ")),
         }
     }
 
@@ -312,6 +327,7 @@ impl ImagePayload {
                 }),
                 _ => None,
             },
+            text: self.text.clone(),
         }
     }
 }
@@ -864,7 +880,7 @@ impl QdrantLibrary {
             async move { c.create_collection(req).await }
         })?;
         self.wait_active(name)?;
-        let indexes: [(&str, FieldType); 11] = [
+        let indexes: [(&str, FieldType); 12] = [
             ("kind", FieldType::Keyword),
             ("words", FieldType::Keyword),
             ("dirs", FieldType::Keyword),
@@ -876,6 +892,7 @@ impl QdrantLibrary {
             ("location", FieldType::Geo),
             ("country", FieldType::Keyword),
             ("region", FieldType::Keyword),
+            ("text_words", FieldType::Text),
         ];
         for (field, kind) in indexes {
             let col = name.to_string();
@@ -886,6 +903,7 @@ impl QdrantLibrary {
                     FieldType::Text => req.field_index_params(
                         TextIndexParamsBuilder::new(TokenizerType::Word)
                             .lowercase(true)
+                            .phrase_matching(field == "text_words")
                             .build(),
                     ),
                     FieldType::Integer => {
@@ -1174,6 +1192,9 @@ impl QdrantLibrary {
                 must.push(Condition::matches("region", vec![region.clone()]));
             }
             None => {}
+        }
+        if let Some(words) = &f.text {
+            must.push(Condition::matches_phrase("text_words", words.join(" ")));
         }
         if let Some(members) = scope.members {
             must.push(Condition::has_id(members.iter().copied()));
@@ -1475,6 +1496,15 @@ impl Home for QdrantLibrary {
     fn set_last_run(&mut self, summary: &serde_json::Value) -> Result<()> {
         let j = summary.to_string();
         self.update_settings(|s| s.last_run_json = Some(j))
+    }
+
+    fn ocr(&self) -> Result<Option<String>> {
+        Ok(self.settings()?.ocr)
+    }
+
+    fn set_ocr(&mut self, languages: Option<&str>) -> Result<()> {
+        let l = languages.map(str::to_string);
+        self.update_settings(|s| s.ocr = l)
     }
 
     fn albums(&self) -> Result<BTreeMap<String, Album>> {
@@ -1863,6 +1893,7 @@ mod tests {
             indexed_at: 9,
             gps: None,
             place: None,
+            text: None,
         };
         let p = ImagePayload::new(&rec, u64::MAX - 3, Some(b"jpeg"));
         assert_eq!(p.dirs, ["/photos/2019", "/photos", "/"]);

@@ -1,5 +1,5 @@
-//! Keyword search over file names, folders, extensions, camera and dates: the only
-//! module that names tantivy.
+//! Keyword search over file names, folders, extensions, camera, dates, places and
+//! the text in images: the only module that names tantivy.
 //!
 //! The index is derived from the catalog. Each commit records the catalog
 //! generation it reflects (tantivy's commit payload); a library whose keyword index
@@ -38,8 +38,8 @@ fn corrupt(dir: &Path, e: impl std::fmt::Display) -> Error {
 }
 
 /// Words a person may type to find this image: folder names, the file name split
-/// into words, the extension, camera, year and month, and the place, region and
-/// country where it was taken.
+/// into words, the extension, camera, year and month, the place, region and
+/// country where it was taken, and the text read in it.
 pub fn document_text(rec: &ImageRecord) -> String {
     let path = rec.path_buf();
     let mut words: Vec<String> = path
@@ -60,6 +60,9 @@ pub fn document_text(rec: &ImageRecord) -> String {
     }
     if let Some(p) = &rec.place {
         words.push(p.words());
+    }
+    if let Some(t) = &rec.text {
+        words.push(t.clone());
     }
     words.join(" ")
 }

@@ -43,6 +43,24 @@ pub struct Read {
     pub place: Option<crate::places::Found>,
     /// Every understood phrase, place first, for the person to undo.
     pub chips: Vec<when::Chip>,
+    /// `text:"…"`: only images whose text holds these words in a row
+    /// ([`Filters::text`]).
+    pub in_text: Option<Vec<String>>,
+}
+
+/// Takes `text:WORD` or `text:"A PHRASE"` out of a typed query: the rest and
+/// the phrase's words ([`crate::keyword::tokens`]).
+pub fn take_text(query: &str) -> Result<(String, Option<Vec<String>>)> {
+    let Some((value, at, end)) = place::token_value(query, "text:")? else {
+        return Ok((query.to_string(), None));
+    };
+    let words = crate::keyword::tokens(&value);
+    if words.is_empty() {
+        return Err(Error::InvalidArgument(
+            "text: needs words to find in images, as in text:invoice or text:\"gate B12\"".into(),
+        ));
+    }
+    Ok((when::tidy(query, &[(at, end, None)]), Some(words)))
 }
 
 /// What a caller gives beside the typed text: explicit date bounds (seconds
@@ -68,6 +86,13 @@ pub fn read(
     has_images: bool,
     given: Given,
 ) -> Result<Read> {
+    // `text:"…"` first: its words are never a place or a date. Alone, it is
+    // also what is searched (CLIP reads some text too, and the keyword index
+    // ranks the images holding it).
+    let (rest, in_text) = take_text(query)?;
+    let query = rest.as_str();
+    // The phrase stands in for "a photo" when nothing else is left.
+    let has_images_or_text = has_images || in_text.is_some();
     let typed = place::understand(query, keep, literal)?;
     if let (Some(t), Some(g)) = (&typed.found, &given.near) {
         return Err(Error::InvalidArgument(format!(
@@ -81,13 +106,18 @@ pub fn read(
         today,
         keep,
         literal,
-        has_images,
+        has_images_or_text,
         given.after,
         given.before,
     );
     let mut text = dates.text;
-    if text.trim().is_empty() && place.is_some() && !has_images {
+    if text.trim().is_empty() && place.is_some() && !has_images_or_text {
         text = "a photo".to_string();
+    }
+    if text.trim().is_empty() && !has_images {
+        if let Some(words) = &in_text {
+            text = words.join(" ");
+        }
     }
     let mut chips = typed.chips;
     chips.extend(dates.chips);
@@ -97,6 +127,7 @@ pub fn read(
         before: dates.before,
         place,
         chips,
+        in_text,
     })
 }
 
@@ -137,6 +168,9 @@ pub struct Filters {
     /// Only photos taken here: near a place, or in a country or region
     /// ([`crate::places`]); photos without a position never match.
     pub place: Option<crate::places::Where>,
+    /// Only images whose text ([`crate::ocr`]) holds these words in a row: the
+    /// words of `text:"gate B12"` as the keyword index splits them.
+    pub text: Option<Vec<String>>,
     /// Only images under one of these folders: what the person searching may
     /// see ([`crate::access::Visibility`]); none when empty.
     pub within: Option<Vec<PathBuf>>,
@@ -185,6 +219,15 @@ impl Filters {
         }
         if let Some(w) = &self.place {
             if !w.contains(rec.gps.as_ref(), rec.place.as_ref()) {
+                return false;
+            }
+        }
+        if let Some(words) = &self.text {
+            if !rec
+                .text
+                .as_deref()
+                .is_some_and(|t| crate::ocr::contains_phrase(t, words))
+            {
                 return false;
             }
         }

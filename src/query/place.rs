@@ -37,23 +37,13 @@ pub fn understand(query: &str, keep: &[String], literal: bool) -> Result<PlaceRe
             .any(|k| k.trim().eq_ignore_ascii_case(text.trim()))
     };
     // place:NAME or place:"NAME WITH SPACES".
-    if let Some(at) = find_token(query, "place:") {
-        let value_start = at + "place:".len();
-        let tail = &query[value_start..];
-        let (value, end) = if let Some(q) = tail.strip_prefix('"') {
-            let close = q.find('"').ok_or_else(|| {
-                Error::InvalidArgument(format!("place:{tail}: the closing quote is missing"))
-            })?;
-            (&q[..close], value_start + close + 2)
-        } else {
-            let len = tail.find(char::is_whitespace).unwrap_or(tail.len());
-            (&tail[..len], value_start + len)
-        };
+    if let Some((value, at, end)) = token_value(query, "place:")? {
         if value.trim().is_empty() {
             return Err(Error::InvalidArgument(
                 "place: needs a name, as in place:Lisbon or place:\"Paris, Texas\"".into(),
             ));
         }
+        let value = value.as_str();
         let found = crate::places::near(value, None).map_err(|e| match e {
             Error::InvalidArgument(m) => Error::InvalidArgument(format!("place:{value}: {m}")),
             other => other,
@@ -113,6 +103,26 @@ fn chip(text: String, found: &Found) -> Chip {
         after: None,
         before: None,
     }
+}
+
+/// The value of `prefix` (`place:`, `text:`) where it starts a word outside
+/// quotes: a word, or a phrase in double quotes, with the byte range the
+/// whole token takes in `query`.
+pub(crate) fn token_value(query: &str, prefix: &str) -> Result<Option<(String, usize, usize)>> {
+    let Some(at) = find_token(query, prefix) else {
+        return Ok(None);
+    };
+    let value_start = at + prefix.len();
+    let tail = &query[value_start..];
+    Ok(Some(if let Some(q) = tail.strip_prefix('"') {
+        let close = q.find('"').ok_or_else(|| {
+            Error::InvalidArgument(format!("{prefix}{tail}: the closing quote is missing"))
+        })?;
+        (q[..close].to_string(), at, value_start + close + 2)
+    } else {
+        let len = tail.find(char::is_whitespace).unwrap_or(tail.len());
+        (tail[..len].to_string(), at, value_start + len)
+    }))
 }
 
 /// The byte offset of `prefix` where it starts a word outside quotes.

@@ -57,6 +57,27 @@ pub struct ImageRecord {
     pub gps: Option<crate::places::Gps>,
     /// The nearest place to `gps` ([`crate::places`]).
     pub place: Option<crate::places::Place>,
+    /// Text read in the image ([`crate::ocr`]): `None` when it was never
+    /// looked for (OCR off, or a record written before scry read text),
+    /// `Some("")` when it was and there is none.
+    pub text: Option<String>,
+}
+
+/// A record as the second catalog layout wrote it (no text).
+#[derive(Deserialize)]
+struct RecordV2 {
+    path: Vec<u8>,
+    size: u64,
+    mtime_ns: i64,
+    hash: [u8; 32],
+    width: u32,
+    height: u32,
+    format: String,
+    taken: Option<i64>,
+    camera: Option<String>,
+    indexed_at: i64,
+    gps: Option<crate::places::Gps>,
+    place: Option<crate::places::Place>,
 }
 
 /// A record as the first catalog layout wrote it (no position, no place).
@@ -74,12 +95,30 @@ struct RecordV1 {
     indexed_at: i64,
 }
 
-/// Reads a stored record, in the current layout or the first one (postcard
-/// is not self-describing: a first-layout record ends where the current one
-/// still expects its position, so it fails to read as current and is read
-/// as first; the current layout is always tried first).
+/// Reads a stored record, in the current layout or an older one (postcard
+/// is not self-describing: an older record ends where the current one still
+/// expects a field, so it fails to read as current and is read as older).
 pub fn decode_record(bytes: &[u8]) -> std::result::Result<ImageRecord, postcard::Error> {
+    // Each layout only adds fields at the end, so an older record fails to
+    // decode as a newer one (it ends early): try the newest first.
     postcard::from_bytes(bytes).or_else(|e| {
+        if let Ok(v2) = postcard::from_bytes::<RecordV2>(bytes) {
+            return Ok(ImageRecord {
+                path: v2.path,
+                size: v2.size,
+                mtime_ns: v2.mtime_ns,
+                hash: v2.hash,
+                width: v2.width,
+                height: v2.height,
+                format: v2.format,
+                taken: v2.taken,
+                camera: v2.camera,
+                indexed_at: v2.indexed_at,
+                gps: v2.gps,
+                place: v2.place,
+                text: None,
+            });
+        }
         let Ok(v1) = postcard::from_bytes::<RecordV1>(bytes) else {
             return Err(e);
         };
@@ -96,6 +135,7 @@ pub fn decode_record(bytes: &[u8]) -> std::result::Result<ImageRecord, postcard:
             indexed_at: v1.indexed_at,
             gps: None,
             place: None,
+            text: None,
         })
     })
 }
@@ -684,7 +724,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_of_both_layouts_read_back() {
+    fn records_of_every_layout_read_back() {
         let v1 = postcard::to_allocvec(&(
             b"/a.jpg".to_vec(),
             7u64,
@@ -708,6 +748,11 @@ mod tests {
             region: "Lisbon".into(),
             country: "PT".into(),
         });
+        // The second layout: position and place, no text.
+        let v2 = postcard::to_allocvec(&new).unwrap();
+        let v2 = &v2[..v2.len() - 1];
+        assert_eq!(decode_record(v2).unwrap(), new);
+        new.text = Some("GATE B12".into());
         let bytes = postcard::to_allocvec(&new).unwrap();
         assert_eq!(decode_record(&bytes).unwrap(), new);
         assert!(decode_record(&v1[..v1.len() - 1]).is_err());
@@ -748,6 +793,7 @@ mod tests {
             indexed_at: 0,
             gps: None,
             place: None,
+            text: None,
         };
         for p in paths {
             rec.path = p.as_bytes().to_vec();

@@ -151,6 +151,9 @@ pub struct ImageView {
     pub size_bytes: u64,
     /// Where it was taken (EXIF GPS), if known.
     pub place: Option<PlaceView>,
+    /// The text read in it (`scry index --ocr`), lines separated by "\n";
+    /// none when it was not read or holds none.
+    pub text: Option<String>,
 }
 
 impl ImageView {
@@ -168,6 +171,7 @@ impl ImageView {
             camera: rec.camera.clone(),
             size_bytes: rec.size,
             place: PlaceView::new(rec),
+            text: rec.text.clone().filter(|t| !t.is_empty()),
         }
     }
 }

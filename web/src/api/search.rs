@@ -298,6 +298,7 @@ impl SearchParams {
                 min_size: number("min_size", &self.min_size, 0u32, 1_000_000)
                     .map(|v| (v > 0).then_some(v))?,
                 place: reading.place.map(|f| f.place),
+                text: reading.in_text.clone(),
                 album,
                 within: None,
             },

@@ -36,6 +36,20 @@ pub struct IndexArgs {
     /// Images per forward pass.
     #[arg(long, default_value_t = scry::model::DEFAULT_BATCH_SIZE as u32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     batch_size: u32,
+    /// Also read the text in images (signs, receipts, screenshots) with
+    /// Tesseract, so a word in a picture finds it (and `text:"…"` matches it).
+    /// Remembered by the library: later runs and a server's rescans keep
+    /// reading text until --no-ocr. Only images that look like they hold text
+    /// are read.
+    #[arg(long)]
+    ocr: bool,
+    /// The languages to read, as Tesseract names them, joined by + (implies
+    /// --ocr) [default: eng].
+    #[arg(long, value_name = "LANGS")]
+    ocr_lang: Option<String>,
+    /// Stop reading text in images (what was read is kept).
+    #[arg(long, conflicts_with_all = ["ocr", "ocr_lang"])]
+    no_ocr: bool,
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
@@ -78,6 +92,17 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
         }
         Location::Qdrant(_) => library::open(&loc)?,
     };
+    let mut lib = lib;
+    if args.ocr || args.ocr_lang.is_some() {
+        let languages = args
+            .ocr_lang
+            .as_deref()
+            .unwrap_or(scry::ocr::DEFAULT_LANGUAGES);
+        scry::ocr::check(languages).map_err(|e| anyhow::anyhow!("--ocr: {e}"))?;
+        lib.set_ocr(Some(languages))?;
+    } else if args.no_ocr {
+        lib.set_ocr(None)?;
+    }
     let lib = std::sync::RwLock::new(lib);
     settings.model = Some(model.id().to_string());
     settings.save_at(&loc)?;
@@ -258,6 +283,15 @@ fn print_summary(s: &Summary) {
             "{} photos indexed before scry read GPS positions now have their place",
             s.placed
         );
+    }
+    if s.ocr_checked > 0 {
+        println!(
+            "text: {} images looked at, {} read by OCR, {} with words in them",
+            s.ocr_checked, s.ocr_read, s.ocr_with_text
+        );
+    }
+    if let Some(why) = &s.ocr_skipped {
+        println!("text in images was not read: {why}");
     }
     if s.ignored > 0 {
         println!("{} files are not images and were ignored", s.ignored);

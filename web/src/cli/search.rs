@@ -167,6 +167,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             format: args.format.clone(),
             min_size: args.min_size,
             place: reading.place.map(|f| f.place),
+            text: reading.in_text.clone(),
             album,
             // The command line reads the library's files: it sees them all.
             within: None,

@@ -33,6 +33,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
         "roots": roots,
         "model": lib.model()?,
         "last_run": last,
+        "ocr": lib.ocr()?,
         "formats": scry::decode::system::report(),
     });
     if let Some(local) = lib.local() {
@@ -81,6 +82,10 @@ pub fn run(args: StatusArgs) -> anyhow::Result<()> {
             }
         }
         None => println!("last run: never"),
+    }
+    match lib.ocr()? {
+        Some(languages) => println!("text in images: read at indexing ({languages})"),
+        None => println!("text in images: not read (scry index --ocr)"),
     }
     println!("formats: {}", scry::decode::system::BUILT_IN);
     for c in scry::decode::system::optional_codecs() {
