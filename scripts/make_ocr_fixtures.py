@@ -129,7 +129,9 @@ def sign(i):
     d.rectangle([x0, y0, x0 + tw + 50, y0 + 150], fill=colour)
     d.text((x0 + 25, y0 + 15), first, font=big, fill=ink)
     d.text((x0 + 25, y0 + 80), second, font=big, fill=ink)
-    words = [first.lower(), second.split()[1].lower()]
+    # The made-up word or the code of the second line (never STREET or GATE,
+    # which other images hold too).
+    words = [first.lower(), (second.split()[1] if second.startswith("GATE") else second.split()[0]).lower()]
     return bg, words, "jpeg"
 
 

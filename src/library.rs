@@ -263,6 +263,8 @@ impl Library {
         self.home.ocr()
     }
 
+    /// Turns OCR on or off for later runs (on a new library, after
+    /// [`Library::bind_model`]: a Qdrant collection is made then).
     pub fn set_ocr(&mut self, languages: Option<&str>) -> Result<()> {
         if self.home.ocr()?.as_deref() == languages {
             return Ok(());

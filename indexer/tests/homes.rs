@@ -595,3 +595,147 @@ fn the_same_photos_give_the_same_results_on_both_homes() {
         assert!(hits[0].0.ends_with("misc/IMG_2041.png"), "{hits:?}");
     }
 }
+
+/// Whether Tesseract is here; without it the OCR test is skipped, unless CI
+/// requires the optional codecs.
+fn tesseract_here() -> bool {
+    let here = scry::ocr::check("eng").is_ok();
+    if !here && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
+        panic!("SCRY_REQUIRE_CODECS is set but Tesseract (with English) is missing");
+    }
+    here
+}
+
+/// Text in images (tests/fixtures/ocr: screenshots, receipts, signs in
+/// photos, turned pages, small print) is read and found by its words, on both
+/// homes: on the local library by the back-fill of a library indexed without
+/// OCR, on Qdrant while indexing. `text:"…"` matches the text only, alike on
+/// both.
+#[test]
+fn text_in_images_is_read_and_found_on_both_homes() {
+    if !tesseract_here() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    copy_dir(&root().join("tests/fixtures/ocr"), &photos.join("text"));
+    std::fs::remove_file(photos.join("text/manifest.json")).unwrap();
+    copy_dir(&root().join("sample_data/animals"), &photos.join("animals"));
+    copy_dir(&root().join("sample_data/space"), &photos.join("space"));
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/ocr/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let manifest = manifest.as_array().unwrap();
+    let images = walk(&photos).len();
+
+    let local = RwLock::new(new_library(Home::Local, tmp.path(), true).unwrap());
+    // Indexed without OCR: nothing read.
+    let first = run(&local, &photos);
+    assert_eq!(first.ocr_checked, 0);
+    assert!(local
+        .read()
+        .unwrap()
+        .all_records()
+        .unwrap()
+        .iter()
+        .all(|(_, r)| r.text.is_none()));
+    // OCR turned on: the unchanged images are read once, none re-embedded.
+    local.write().unwrap().set_ocr(Some("eng")).unwrap();
+    let second = run(&local, &photos);
+    assert_eq!((second.ocr_checked, second.embedded), (images, 0));
+    let third = run(&local, &photos);
+    assert_eq!(third.ocr_checked, 0, "read once");
+
+    let mut homes = vec![("local", local.into_inner().unwrap())];
+    if let Some(remote) = new_library(Home::Qdrant, tmp.path(), true) {
+        let remote = RwLock::new(remote);
+        {
+            let mut r = remote.write().unwrap();
+            // A new collection is made when the model is bound.
+            r.bind_model(model().id(), model().dim()).unwrap();
+            r.set_ocr(Some("eng")).unwrap();
+        }
+        let s = run(&remote, &photos);
+        assert_eq!((s.ocr_checked, s.embedded), (images, images));
+        homes.push(("qdrant", remote.into_inner().unwrap()));
+    }
+    let search_for = |lib: &Library, q: &str, filters: Filters| {
+        results(
+            lib,
+            &SearchRequest {
+                terms: parse_query(q).unwrap(),
+                filters,
+                k: 100,
+                offset: 0,
+                cutoff: false,
+            },
+        )
+    };
+    for (home, lib) in &homes {
+        // The photos without text have none.
+        for (_, r) in lib.all_records().unwrap() {
+            let p = r.path_buf();
+            if !p.starts_with(canonical(&photos.join("text"))) {
+                assert_eq!(r.text.as_deref(), Some(""), "{home}: {}", p.display());
+            }
+        }
+        // Each word of the manifest ranks its image first.
+        let (mut first, mut tried, mut missed) = (0, 0, Vec::new());
+        for m in manifest {
+            let file = m["file"].as_str().unwrap();
+            for w in m["words"].as_array().unwrap() {
+                let w = w.as_str().unwrap();
+                tried += 1;
+                let hits = search_for(lib, w, Filters::default());
+                if hits.first().is_some_and(|h| h.0.ends_with(&format!("text/{file}"))) {
+                    first += 1;
+                } else {
+                    missed.push(format!("{w} ({file})"));
+                }
+            }
+        }
+        let rate = first as f64 / tried as f64;
+        println!("{home}: {first} of {tried} words rank their image first ({rate:.3}); missed: {missed:?}");
+        assert!(rate >= 0.9, "{home}: word hit rate {rate}: missed {missed:?}");
+    }
+    // A phrase: the images whose text holds those words in a row, and only
+    // those, alike on both homes.
+    let with_phrase = |lib: &Library, phrase: &str| -> Vec<String> {
+        let words = scry::keyword::tokens(phrase);
+        let mut hits: Vec<String> = search_for(
+            lib,
+            "a photo",
+            Filters {
+                text: Some(words.clone()),
+                ..Default::default()
+            },
+        )
+        .into_iter()
+        .map(|h| h.0)
+        .collect();
+        hits.sort();
+        for (_, r) in lib.all_records().unwrap() {
+            let holds = r
+                .text
+                .as_deref()
+                .is_some_and(|t| scry::ocr::contains_phrase(t, &words));
+            let p = r.path_buf().display().to_string();
+            assert_eq!(holds, hits.contains(&p), "{phrase}: {p}");
+        }
+        hits
+    };
+    let (_, local) = &homes[0];
+    for phrase in ["market", "due on Monday", "invoice", "Monday due"] {
+        let l = with_phrase(local, phrase);
+        match phrase {
+            "market" => assert!(l.len() >= 6, "{phrase}: {l:?}"),
+            "due on Monday" => assert!(l.len() >= 4, "{phrase}: {l:?}"),
+            "Monday due" => assert!(l.is_empty(), "{phrase}: {l:?}"),
+            _ => {}
+        }
+        for (home, lib) in &homes[1..] {
+            assert_eq!(with_phrase(lib, phrase), l, "{home}: {phrase}");
+        }
+    }
+}

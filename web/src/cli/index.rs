@@ -99,6 +99,8 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
             .as_deref()
             .unwrap_or(scry::ocr::DEFAULT_LANGUAGES);
         scry::ocr::check(languages).map_err(|e| anyhow::anyhow!("--ocr: {e}"))?;
+        // A new Qdrant collection is made when the model is bound.
+        lib.bind_model(model.id(), model.dim())?;
         lib.set_ocr(Some(languages))?;
     } else if args.no_ocr {
         lib.set_ocr(None)?;
