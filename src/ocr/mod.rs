@@ -513,13 +513,21 @@ mod tests {
     use super::*;
 
     fn page_with_lines(angle: f32) -> GrayImage {
-        // Dark bars as lines of "text" on white, then turned.
+        // Lines of "text" on white: thin dark stems at irregular places in
+        // rows (a regular lattice would have sharp projections of its own),
+        // then turned.
         let mut g = GrayImage::from_pixel(600, 400, image::Luma([255]));
+        let mut seed = 12345u32;
+        let mut stems = vec![false; 600];
+        for s in stems.iter_mut() {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            *s = (seed >> 16) % 3 == 0;
+        }
         for line in 0..6 {
             let y0 = 60 + line * 50;
-            for y in y0..y0 + 12 {
+            for y in y0..y0 + 14 {
                 for x in 60..540 {
-                    if (x / 6) % 3 != 0 {
+                    if stems[(x as usize + line as usize * 37) % 600] {
                         g.put_pixel(x, y, image::Luma([20]));
                     }
                 }

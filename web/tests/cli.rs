@@ -1836,3 +1836,89 @@ fn completions_and_manual_page_cover_every_command() {
     assert!(man.contains("index") && man.contains("search"));
     assert_clean_failure(&scry(&["completions", "tcsh"], home.path()), &["tcsh"]);
 }
+
+/// Text in images from the command line: `scry index --ocr` reads it (and the
+/// library remembers the choice until --no-ocr), a word in a picture finds
+/// it, `text:"…"` matches the text only, `scry status` says OCR is on; with
+/// Tesseract missing (hidden), `--ocr` is one line saying what to install; an
+/// unknown language names the package.
+#[test]
+fn text_in_images_from_the_command_line() {
+    let home = tempfile::tempdir().unwrap();
+    let photos = home.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let fixtures = root().join("tests/fixtures/ocr");
+    for f in ["text_01.png", "text_27.png", "text_28.png", "text_11.jpg"] {
+        std::fs::copy(fixtures.join(f), photos.join(f)).unwrap();
+    }
+    std::fs::copy(
+        root().join("sample_data/animals/chelsea.jpg"),
+        photos.join("chelsea.jpg"),
+    )
+    .unwrap();
+    let tiny = tiny();
+    let db = home.path().join("lib");
+    let index = |extra: &[&str]| scry(&index_args(&photos, &db, &tiny, extra).iter().map(String::as_str).collect::<Vec<_>>(), home.path());
+    let status = || -> serde_json::Value {
+        let out = scry(&["status", "--json", "--db", db.to_str().unwrap()], home.path());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+
+    // Without Tesseract: one line with what to install, nothing indexed.
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(index_args(&photos, &db, &tiny, &["--ocr"]))
+        .env("HF_HUB_OFFLINE", "1")
+        .env("SCRY_HIDE_CODECS", "tesseract")
+        .output()
+        .unwrap();
+    assert_clean_failure(&out, &["--ocr", "apt install libtesseract5 tesseract-ocr-eng"]);
+
+    let here = scry::ocr::check("eng").is_ok();
+    if !here && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
+        panic!("SCRY_REQUIRE_CODECS is set but Tesseract (with English) is missing");
+    }
+    if !here {
+        return;
+    }
+    let out = index(&["--ocr-lang", "xq"]);
+    assert_clean_failure(&out, &["--ocr", "\"xq\"", "tesseract-ocr-xq"]);
+    let out = index(&["--ocr-lang", "eng;rm"]);
+    assert_clean_failure(&out, &["--ocr-lang", "eng+deu"]);
+
+    let out = index(&["--ocr"]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("text: 5 images looked at"), "{text}");
+    assert_eq!(status()["ocr"], "eng");
+    let mut st = scry(&["status", "--db", db.to_str().unwrap()], home.path());
+    let st_text = String::from_utf8_lossy(&std::mem::take(&mut st.stdout)).to_string();
+    assert!(st_text.contains("text in images: read at indexing (eng)"), "{st_text}");
+    assert!(st_text.contains("text in images (scry index --ocr): yes (tesseract"), "{st_text}");
+
+    let search = |q: &str| -> Vec<String> {
+        let out = scry(&["search", q, "--paths", "--db", db.to_str().unwrap(), "--model", tiny.to_str().unwrap()], home.path());
+        assert!(out.status.success(), "{q}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+    };
+    // A made-up word on the turned page finds it first.
+    let hits = search("prynibgri");
+    assert!(hits[0].ends_with("text_27.png"), "{hits:?}");
+    // The phrase is on both turned pages, and only there.
+    let mut hits = search("text:\"due on Monday\"");
+    hits.sort();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(hits[0].ends_with("text_27.png") && hits[1].ends_with("text_28.png"), "{hits:?}");
+    assert!(search("text:\"Monday on due\"").is_empty());
+    let out = scry(&["search", "text:\"gate", "--db", db.to_str().unwrap(), "--model", tiny.to_str().unwrap()], home.path());
+    assert_clean_failure(&out, &["text:", "closing quote"]);
+
+    // Remembered: a plain run keeps OCR on; --no-ocr turns it off.
+    let out = index(&[]);
+    assert!(out.status.success());
+    assert_eq!(status()["ocr"], "eng");
+    let out = index(&["--no-ocr"]);
+    assert!(out.status.success());
+    assert_eq!(status()["ocr"], serde_json::Value::Null);
+    // What was read stays searchable.
+    assert!(search("prynibgri")[0].ends_with("text_27.png"));
+}
