@@ -108,7 +108,15 @@ fn signing_in_to_a_shared_server_in_a_real_browser() {
 /// A library of `folder` (relative to the repository) made with the tiny
 /// model, served: its folder, the server and its address.
 fn index_and_serve(folder: &str) -> (tempfile::TempDir, common::Server, String) {
-    let tmp = tempfile::tempdir().unwrap();
+    index_and_serve_with(tempfile::tempdir().unwrap(), folder, &[])
+}
+
+/// [`index_and_serve`] in `tmp`, with more `scry index` arguments.
+fn index_and_serve_with(
+    tmp: tempfile::TempDir,
+    folder: &str,
+    extra: &[&str],
+) -> (tempfile::TempDir, common::Server, String) {
     let db = tmp.path().join("lib");
     let tiny = root().join("tests/fixtures/tiny-clip");
     let status = Command::new(env!("CARGO_BIN_EXE_scry"))
@@ -120,6 +128,7 @@ fn index_and_serve(folder: &str) -> (tempfile::TempDir, common::Server, String) 
             "--model",
             tiny.to_str().unwrap(),
         ])
+        .args(extra)
         .current_dir(root())
         .env("HF_HUB_OFFLINE", "1")
         .stdout(Stdio::null())
@@ -145,6 +154,40 @@ fn places_in_a_real_browser() {
     let (_tmp, server, addr) = index_and_serve("tests/fixtures/places");
     node_test(
         "tests/browser/places.test.mjs",
+        &[("SCRY_URL", &format!("http://{addr}"))],
+    );
+    drop(server);
+}
+
+/// Text in images: a library indexed with --ocr; `text:"…"` in the box and
+/// the lightbox's Text row.
+#[test]
+fn text_in_images_in_a_real_browser() {
+    if !can_run() {
+        return;
+    }
+    if scry::ocr::check("eng").is_err() {
+        assert!(
+            std::env::var_os("SCRY_REQUIRE_CODECS").is_none(),
+            "SCRY_REQUIRE_CODECS is set but Tesseract (with English) is missing"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for f in ["text_01.png", "text_27.png", "text_28.png"] {
+        std::fs::copy(root().join("tests/fixtures/ocr").join(f), photos.join(f)).unwrap();
+    }
+    std::fs::copy(
+        root().join("sample_data/animals/chelsea.jpg"),
+        photos.join("chelsea.jpg"),
+    )
+    .unwrap();
+    let folder = photos.to_str().unwrap().to_string();
+    let (_tmp, server, addr) = index_and_serve_with(tmp, &folder, &["--ocr"]);
+    node_test(
+        "tests/browser/text.test.mjs",
         &[("SCRY_URL", &format!("http://{addr}"))],
     );
     drop(server);
