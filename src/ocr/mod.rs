@@ -345,9 +345,6 @@ pub fn skew(g: &GrayImage) -> f32 {
         }
         d += 0.1;
     }
-    if std::env::var_os("OCR_DEBUG").is_some() {
-        eprintln!("skew gain {:.3} at {fine}", fine_v / flat);
-    }
     // Only a clear gain over reading it as it is.
     if fine_v < flat * SKEW_GAIN {
         return 0.0;
