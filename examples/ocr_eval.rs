@@ -21,7 +21,8 @@ fn photos(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             photos(&p, out);
-        } else if scry::decode::decode_full(&std::fs::read(&p).unwrap_or_default(), Some(64)).is_ok()
+        } else if scry::decode::decode_full(&std::fs::read(&p).unwrap_or_default(), Some(64))
+            .is_ok()
         {
             out.push(p);
         }
@@ -37,8 +38,7 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = root.join("tests/fixtures/ocr");
     let manifest: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
     let (mut hit, mut tried, mut passed, mut n) = (0, 0, 0, 0);
     let (mut gate_ms, mut read_ms) = (Vec::new(), Vec::new());
     for e in manifest.as_array().unwrap() {

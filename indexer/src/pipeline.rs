@@ -31,7 +31,12 @@ use crate::report::{Failure, FailureKind, Progress, Summary};
 
 /// The text of an image ([`scry::ocr::read_decoded`]); a failure to read
 /// (Tesseract's, logged) leaves it unread, to be tried again next run.
-fn read_text(bytes: &[u8], rgb: &scry::ocr::Rgb, full: (u32, u32), languages: &str) -> (Option<String>, bool) {
+fn read_text(
+    bytes: &[u8],
+    rgb: &scry::ocr::Rgb,
+    full: (u32, u32),
+    languages: &str,
+) -> (Option<String>, bool) {
     match scry::ocr::read_decoded(bytes, rgb, full, languages) {
         Ok(Some(text)) => (Some(text), true),
         Ok(None) => (Some(String::new()), false),
@@ -183,7 +188,8 @@ fn read_texts(
                 }
                 let decoded = decode_full(&bytes, Some(pre.decode_min_side())).ok()?;
                 let rgb = to_rgb(decoded.image);
-                let (text, read) = read_text(&bytes, &rgb, (decoded.width, decoded.height), languages);
+                let (text, read) =
+                    read_text(&bytes, &rgb, (decoded.width, decoded.height), languages);
                 let mut rec = rec.clone();
                 rec.text = Some(text?);
                 Some((*id, rec, read))
@@ -507,12 +513,8 @@ pub fn index(
                         if ocr.is_some() {
                             summary.ocr_checked += 1;
                             summary.ocr_read += p.ocr_read as usize;
-                            summary.ocr_with_text += p
-                                .record
-                                .text
-                                .as_deref()
-                                .is_some_and(|t| !t.is_empty())
-                                as usize;
+                            summary.ocr_with_text +=
+                                p.record.text.as_deref().is_some_and(|t| !t.is_empty()) as usize;
                         }
                         if p.replaces.is_some() {
                             summary.changed += 1;

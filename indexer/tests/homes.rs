@@ -688,7 +688,10 @@ fn text_in_images_is_read_and_found_on_both_homes() {
                 let w = w.as_str().unwrap();
                 tried += 1;
                 let hits = search_for(lib, w, Filters::default());
-                if hits.first().is_some_and(|h| h.0.ends_with(&format!("text/{file}"))) {
+                if hits
+                    .first()
+                    .is_some_and(|h| h.0.ends_with(&format!("text/{file}")))
+                {
                     first += 1;
                 } else {
                     missed.push(format!("{w} ({file})"));
@@ -697,7 +700,10 @@ fn text_in_images_is_read_and_found_on_both_homes() {
         }
         let rate = first as f64 / tried as f64;
         println!("{home}: {first} of {tried} words rank their image first ({rate:.3}); missed: {missed:?}");
-        assert!(rate >= 0.9, "{home}: word hit rate {rate}: missed {missed:?}");
+        assert!(
+            rate >= 0.9,
+            "{home}: word hit rate {rate}: missed {missed:?}"
+        );
     }
     // A phrase: the images whose text holds those words in a row, and only
     // those, alike on both homes.

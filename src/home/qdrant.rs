@@ -583,6 +583,7 @@ impl QdrantLibrary {
             carried.roots = s.roots;
             carried.albums_json = s.albums_json;
             carried.access_json = s.access_json;
+            carried.ocr = s.ocr;
         }
         lib.collection = fresh;
         lib.write_settings(&carried)?;
@@ -849,6 +850,31 @@ impl QdrantLibrary {
     /// HNSW graph gets its filter links) and an empty settings point. Original
     /// vectors stay on disk; an int8 copy in RAM serves the graph walk, rescored
     /// with the originals (it is built once a segment is large enough to index).
+    /// Makes a payload index on `field` of collection `name` (the same index
+    /// made again is no change).
+    fn create_index(&self, name: &str, field: &'static str, kind: FieldType) -> Result<()> {
+        let col = name.to_string();
+        self.call("creating a payload index", move |c| {
+            let mut req =
+                CreateFieldIndexCollectionBuilder::new(col.clone(), field, kind).wait(true);
+            req = match kind {
+                FieldType::Text => req.field_index_params(
+                    TextIndexParamsBuilder::new(TokenizerType::Word)
+                        .lowercase(true)
+                        .phrase_matching(field == "text_words")
+                        .build(),
+                ),
+                FieldType::Integer => {
+                    req.field_index_params(IntegerIndexParamsBuilder::new(false, true).build())
+                }
+                FieldType::Geo => req,
+                _ => req.field_index_params(KeywordIndexParamsBuilder::default().build()),
+            };
+            async move { c.create_field_index(req).await }
+        })?;
+        Ok(())
+    }
+
     fn create_collection(&mut self, name: &str, dim: usize) -> Result<()> {
         let url = self.url.clone();
         let col = name.to_string();
@@ -895,25 +921,7 @@ impl QdrantLibrary {
             ("text_words", FieldType::Text),
         ];
         for (field, kind) in indexes {
-            let col = name.to_string();
-            self.call("creating a payload index", move |c| {
-                let mut req =
-                    CreateFieldIndexCollectionBuilder::new(col.clone(), field, kind).wait(true);
-                req = match kind {
-                    FieldType::Text => req.field_index_params(
-                        TextIndexParamsBuilder::new(TokenizerType::Word)
-                            .lowercase(true)
-                            .phrase_matching(field == "text_words")
-                            .build(),
-                    ),
-                    FieldType::Integer => {
-                        req.field_index_params(IntegerIndexParamsBuilder::new(false, true).build())
-                    }
-                    FieldType::Geo => req,
-                    _ => req.field_index_params(KeywordIndexParamsBuilder::default().build()),
-                };
-                async move { c.create_field_index(req).await }
-            })?;
+            self.create_index(name, field, kind)?;
         }
         let previous = std::mem::replace(&mut self.collection, name.to_string());
         let written = self.write_settings(&Settings::default());
@@ -1503,6 +1511,10 @@ impl Home for QdrantLibrary {
     }
 
     fn set_ocr(&mut self, languages: Option<&str>) -> Result<()> {
+        if languages.is_some() {
+            // A collection made before scry read text has no index for it.
+            self.create_index(&self.collection.clone(), "text_words", FieldType::Text)?;
+        }
         let l = languages.map(str::to_string);
         self.update_settings(|s| s.ocr = l)
     }

@@ -102,10 +102,12 @@ fn grey(rgb: &RgbImage, side: u32) -> GrayImage {
     let src = if (w, h) == rgb.dimensions() {
         rgb
     } else {
-        let from = fr::images::ImageRef::new(rgb.width(), rgb.height(), rgb.as_raw(), fr::PixelType::U8x3)
-            .expect("an RgbImage's buffer always matches its dimensions");
+        let from =
+            fr::images::ImageRef::new(rgb.width(), rgb.height(), rgb.as_raw(), fr::PixelType::U8x3)
+                .expect("an RgbImage's buffer always matches its dimensions");
         let mut to = fr::images::Image::new(w, h, fr::PixelType::U8x3);
-        let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+        let options = fr::ResizeOptions::new()
+            .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
         fr::Resizer::new()
             .resize(&from, &mut to, &options)
             .expect("same pixel type, non-empty images");
@@ -115,7 +117,9 @@ fn grey(rgb: &RgbImage, side: u32) -> GrayImage {
     let luma = src
         .as_raw()
         .chunks_exact(3)
-        .map(|p| ((p[0] as u32 * 19595 + p[1] as u32 * 38470 + p[2] as u32 * 7471 + 32768) >> 16) as u8)
+        .map(|p| {
+            ((p[0] as u32 * 19595 + p[1] as u32 * 38470 + p[2] as u32 * 7471 + 32768) >> 16) as u8
+        })
         .collect();
     GrayImage::from_raw(w, h, luma).expect("one byte a pixel")
 }
@@ -130,7 +134,8 @@ fn shrink_grey(g: &GrayImage, side: u32) -> GrayImage {
     let from = fr::images::ImageRef::new(g.width(), g.height(), g.as_raw(), fr::PixelType::U8)
         .expect("a GrayImage's buffer always matches its dimensions");
     let mut to = fr::images::Image::new(w, h, fr::PixelType::U8);
-    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
     fr::Resizer::new()
         .resize(&from, &mut to, &options)
         .expect("same pixel type, non-empty images");
@@ -269,7 +274,8 @@ fn regions(mask: &[bool], bw: u32, bh: u32) -> Vec<[f32; 4]> {
         }
     }
     // Padded boxes that overlap become one, so no crop cuts a line in two.
-    let overlap = |a: &[f32; 4], b: &[f32; 4]| a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+    let overlap =
+        |a: &[f32; 4], b: &[f32; 4]| a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
     let mut merged = true;
     while merged {
         merged = false;
@@ -278,7 +284,12 @@ fn regions(mask: &[bool], bw: u32, bh: u32) -> Vec<[f32; 4]> {
                 if overlap(&out[i], &out[j]) {
                     let b = out.swap_remove(j);
                     let a = &mut out[i];
-                    *a = [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])];
+                    *a = [
+                        a[0].min(b[0]),
+                        a[1].min(b[1]),
+                        a[2].max(b[2]),
+                        a[3].max(b[3]),
+                    ];
                     merged = true;
                     break 'outer;
                 }
@@ -417,7 +428,10 @@ pub fn read_text(rgb: &RgbImage, gate: &Gate, languages: &str) -> Result<String,
     if covered < CROP_BELOW && !gate.regions.is_empty() && gate.regions.len() <= 8 {
         for r in &gate.regions {
             let (x0, y0) = ((r[0] * w) as u32, (r[1] * h) as u32);
-            let (x1, y1) = (((r[2] * w) as u32).min(g.width()), ((r[3] * h) as u32).min(g.height()));
+            let (x1, y1) = (
+                ((r[2] * w) as u32).min(g.width()),
+                ((r[3] * h) as u32).min(g.height()),
+            );
             if x1 <= x0 + 8 || y1 <= y0 + 8 {
                 continue;
             }
@@ -439,7 +453,12 @@ fn read_one(mut g: GrayImage, gate: &Gate, languages: &str) -> Result<Vec<String
     // Screens and small crops hold small text: Tesseract reads letters of
     // 20-30 pixels best, so those are read at twice the size.
     if g.width().max(g.height()) < UPSCALE_BELOW {
-        g = image::imageops::resize(&g, g.width() * 3 / 2, g.height() * 3 / 2, image::imageops::FilterType::CatmullRom);
+        g = image::imageops::resize(
+            &g,
+            g.width() * 3 / 2,
+            g.height() * 3 / 2,
+            image::imageops::FilterType::CatmullRom,
+        );
     }
     // A margin of the edge's own pixels: Tesseract loses letters that touch
     // the border (a title at the edge of its bar).
@@ -518,7 +537,7 @@ mod tests {
         let mut stems = vec![false; 600];
         for s in stems.iter_mut() {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            *s = (seed >> 16) % 3 == 0;
+            *s = (seed >> 16).is_multiple_of(3);
         }
         for line in 0..6 {
             let y0 = 60 + line * 50;

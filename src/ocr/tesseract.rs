@@ -82,8 +82,7 @@ impl Lib {
         macro_rules! sym {
             ($name:literal) => {
                 // SAFETY: the type is the one of Tesseract's capi.h for this name.
-                *unsafe { lib.get($name) }
-                    .map_err(|e| format!("Tesseract is too old: {e}"))?
+                *unsafe { lib.get($name) }.map_err(|e| format!("Tesseract is too old: {e}"))?
             };
         }
         Ok(Lib {
@@ -121,7 +120,9 @@ fn library() -> Result<&'static Lib, String> {
 
 /// Whether Tesseract can be used here; the error says what to install.
 pub fn available() -> Result<(), String> {
-    library().map(|_| ()).map_err(|e| format!("{e}: {TESSERACT_INSTALL}"))
+    library()
+        .map(|_| ())
+        .map_err(|e| format!("{e}: {TESSERACT_INSTALL}"))
 }
 
 /// Tesseract's version ("5.3.0"), when it is there.
@@ -170,8 +171,8 @@ impl Drop for Engine {
 impl Engine {
     fn start(languages: &str) -> Result<Self, String> {
         let lib = library().map_err(|e| format!("{e}: {TESSERACT_INSTALL}"))?;
-        let langs = CString::new(languages)
-            .map_err(|_| format!("bad OCR language list {languages:?}"))?;
+        let langs =
+            CString::new(languages).map_err(|_| format!("bad OCR language list {languages:?}"))?;
         // SAFETY: create/init/set_variable take a valid engine and C strings.
         unsafe {
             let api = (lib.create)();

@@ -1858,9 +1858,20 @@ fn text_in_images_from_the_command_line() {
     .unwrap();
     let tiny = tiny();
     let db = home.path().join("lib");
-    let index = |extra: &[&str]| scry(&index_args(&photos, &db, &tiny, extra).iter().map(String::as_str).collect::<Vec<_>>(), home.path());
+    let index = |extra: &[&str]| {
+        scry(
+            &index_args(&photos, &db, &tiny, extra)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            home.path(),
+        )
+    };
     let status = || -> serde_json::Value {
-        let out = scry(&["status", "--json", "--db", db.to_str().unwrap()], home.path());
+        let out = scry(
+            &["status", "--json", "--db", db.to_str().unwrap()],
+            home.path(),
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     };
 
@@ -1871,7 +1882,10 @@ fn text_in_images_from_the_command_line() {
         .env("SCRY_HIDE_CODECS", "tesseract")
         .output()
         .unwrap();
-    assert_clean_failure(&out, &["--ocr", "apt install libtesseract5 tesseract-ocr-eng"]);
+    assert_clean_failure(
+        &out,
+        &["--ocr", "apt install libtesseract5 tesseract-ocr-eng"],
+    );
 
     let here = scry::ocr::check("eng").is_ok();
     if !here && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
@@ -1887,18 +1901,46 @@ fn text_in_images_from_the_command_line() {
 
     let out = index(&["--ocr"]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("text: 5 images looked at"), "{text}");
     assert_eq!(status()["ocr"], "eng");
     let mut st = scry(&["status", "--db", db.to_str().unwrap()], home.path());
     let st_text = String::from_utf8_lossy(&std::mem::take(&mut st.stdout)).to_string();
-    assert!(st_text.contains("text in images: read at indexing (eng)"), "{st_text}");
-    assert!(st_text.contains("text in images (scry index --ocr): yes (tesseract"), "{st_text}");
+    assert!(
+        st_text.contains("text in images: read at indexing (eng)"),
+        "{st_text}"
+    );
+    assert!(
+        st_text.contains("text in images (scry index --ocr): yes (tesseract"),
+        "{st_text}"
+    );
 
     let search = |q: &str| -> Vec<String> {
-        let out = scry(&["search", q, "--paths", "--db", db.to_str().unwrap(), "--model", tiny.to_str().unwrap()], home.path());
-        assert!(out.status.success(), "{q}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+        let out = scry(
+            &[
+                "search",
+                q,
+                "--paths",
+                "--db",
+                db.to_str().unwrap(),
+                "--model",
+                tiny.to_str().unwrap(),
+            ],
+            home.path(),
+        );
+        assert!(
+            out.status.success(),
+            "{q}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
     };
     // A made-up word on the turned page finds it first.
     let hits = search("prynibgri");
@@ -1907,9 +1949,22 @@ fn text_in_images_from_the_command_line() {
     let mut hits = search("text:\"due on Monday\"");
     hits.sort();
     assert_eq!(hits.len(), 2, "{hits:?}");
-    assert!(hits[0].ends_with("text_27.png") && hits[1].ends_with("text_28.png"), "{hits:?}");
+    assert!(
+        hits[0].ends_with("text_27.png") && hits[1].ends_with("text_28.png"),
+        "{hits:?}"
+    );
     assert!(search("text:\"Monday on due\"").is_empty());
-    let out = scry(&["search", "text:\"gate", "--db", db.to_str().unwrap(), "--model", tiny.to_str().unwrap()], home.path());
+    let out = scry(
+        &[
+            "search",
+            "text:\"gate",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            tiny.to_str().unwrap(),
+        ],
+        home.path(),
+    );
     assert_clean_failure(&out, &["text:", "closing quote"]);
 
     // Remembered: a plain run keeps OCR on; --no-ocr turns it off.

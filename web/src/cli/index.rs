@@ -93,18 +93,26 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
         Location::Qdrant(_) => library::open(&loc)?,
     };
     let mut lib = lib;
-    if args.ocr || args.ocr_lang.is_some() {
+    // OCR: asked for, turned off, or as before (a rebuild finds it in the
+    // settings file).
+    let ocr = if args.ocr || args.ocr_lang.is_some() {
         let languages = args
             .ocr_lang
             .as_deref()
             .unwrap_or(scry::ocr::DEFAULT_LANGUAGES);
         scry::ocr::check(languages).map_err(|e| anyhow::anyhow!("--ocr: {e}"))?;
+        Some(languages.to_string())
+    } else if args.no_ocr {
+        None
+    } else {
+        lib.ocr()?.or(settings.ocr.clone())
+    };
+    if ocr != lib.ocr()? {
         // A new Qdrant collection is made when the model is bound.
         lib.bind_model(model.id(), model.dim())?;
-        lib.set_ocr(Some(languages))?;
-    } else if args.no_ocr {
-        lib.set_ocr(None)?;
+        lib.set_ocr(ocr.as_deref())?;
     }
+    settings.ocr = ocr;
     let lib = std::sync::RwLock::new(lib);
     settings.model = Some(model.id().to_string());
     settings.save_at(&loc)?;

@@ -38,6 +38,9 @@ pub struct Settings {
     pub model: Option<String>,
     #[serde(default)]
     pub albums: Vec<AlbumDef>,
+    /// The OCR languages (`scry index --ocr`), so a rebuild keeps reading text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocr: Option<String>,
 }
 
 /// An album as a person defined it.
@@ -176,6 +179,7 @@ impl Settings {
                     roots: lib.roots()?,
                     model: lib.model()?,
                     albums: lib.albums()?.into_iter().map(AlbumDef::from).collect(),
+                    ocr: lib.ocr()?,
                 })
             }
         }
