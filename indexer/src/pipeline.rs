@@ -29,8 +29,10 @@ use scry::{ClipModel, Library};
 use crate::crawl::{classify, crawl, CrawlOptions, FileEntry, Kind};
 use crate::report::{Failure, FailureKind, Progress, Summary};
 
-/// The text of an image ([`scry::ocr::read_decoded`]); a failure to read
-/// (Tesseract's, logged) leaves it unread, to be tried again next run.
+/// The text of an image ([`scry::ocr::read_decoded`]), and whether Tesseract
+/// read it. Tesseract and the languages were checked before the run, so a
+/// failure here is this image's (logged, and recorded as no text: it would
+/// fail again).
 fn read_text(
     bytes: &[u8],
     rgb: &scry::ocr::Rgb,
@@ -42,7 +44,7 @@ fn read_text(
         Ok(None) => (Some(String::new()), false),
         Err(e) => {
             tracing::warn!("reading text: {e}");
-            (None, false)
+            (Some(String::new()), true)
         }
     }
 }
@@ -165,11 +167,14 @@ fn prepare(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outco
 /// Reads the text of unchanged images never looked at for it (OCR just
 /// turned on, or a library indexed before): decoded again, not embedded; the
 /// records are stored as they are read. Counts go into `summary`.
+#[allow(clippy::too_many_arguments)]
 fn read_texts(
     lib: &RwLock<Library>,
     records: Vec<(ImageId, ImageRecord)>,
     languages: &str,
     pre: &Preprocessor,
+    pool: &rayon::ThreadPool,
+    opts: &IndexOptions,
     progress: &dyn Progress,
     summary: &mut Summary,
 ) -> scry::Result<()> {
@@ -177,24 +182,27 @@ fn read_texts(
         return Ok(());
     }
     progress.start(records.len());
+    let mut last_checkpoint = Instant::now();
     for chunk in records.chunks(64) {
-        let done: Vec<(ImageId, ImageRecord, bool)> = chunk
-            .par_iter()
-            .filter_map(|(id, rec)| {
-                let bytes = std::fs::read(rec.path_buf()).ok()?;
-                // The file changed since it was indexed: the next run re-indexes it.
-                if scry::store::content_hash(&bytes) != rec.hash {
-                    return None;
-                }
-                let decoded = decode_full(&bytes, Some(pre.decode_min_side())).ok()?;
-                let rgb = to_rgb(decoded.image);
-                let (text, read) =
-                    read_text(&bytes, &rgb, (decoded.width, decoded.height), languages);
-                let mut rec = rec.clone();
-                rec.text = Some(text?);
-                Some((*id, rec, read))
-            })
-            .collect();
+        let done: Vec<(ImageId, ImageRecord, bool)> = pool.install(|| {
+            chunk
+                .par_iter()
+                .filter_map(|(id, rec)| {
+                    let bytes = std::fs::read(rec.path_buf()).ok()?;
+                    // The file changed since it was indexed: the next run re-indexes it.
+                    if scry::store::content_hash(&bytes) != rec.hash {
+                        return None;
+                    }
+                    let decoded = decode_full(&bytes, Some(pre.decode_min_side())).ok()?;
+                    let rgb = to_rgb(decoded.image);
+                    let (text, read) =
+                        read_text(&bytes, &rgb, (decoded.width, decoded.height), languages);
+                    let mut rec = rec.clone();
+                    rec.text = Some(text?);
+                    Some((*id, rec, read))
+                })
+                .collect()
+        });
         progress.advance(chunk.len());
         summary.ocr_checked += done.len();
         summary.ocr_read += done.iter().filter(|d| d.2).count();
@@ -207,6 +215,10 @@ fn read_texts(
                 moved: done.into_iter().map(|(id, rec, _)| (id, rec)).collect(),
                 ..Default::default()
             })?;
+        }
+        if last_checkpoint.elapsed() >= opts.checkpoint_every {
+            write(lib).checkpoint()?;
+            last_checkpoint = Instant::now();
         }
     }
     progress.finish();
@@ -283,9 +295,10 @@ pub fn index(
     let started = Instant::now();
     let mut summary = Summary::default();
     write(lib).bind_model(model.id(), model.dim())?;
-    // OCR, when the library asks for it and Tesseract is here.
+    // OCR, when the library asks for it and Tesseract and its languages are
+    // here.
     let ocr = match read(lib).ocr()? {
-        Some(languages) => match scry::ocr::available() {
+        Some(languages) => match scry::ocr::check(&languages) {
             Ok(()) => Some(languages),
             Err(e) => {
                 summary.ocr_skipped = Some(e);
@@ -564,6 +577,7 @@ pub fn index(
         run
     });
     outcome?;
+    write(lib).checkpoint()?;
     progress.finish();
     // Text of unchanged images never read (places were read before the new
     // files, text after: it is the slow part, and new images come first).
@@ -574,9 +588,18 @@ pub fn index(
             let ids: Vec<ImageId> = to_read.iter().map(|(id, _)| *id).collect();
             to_read = read(lib).records(&ids)?;
         }
-        read_texts(lib, to_read, languages, &pre, progress, &mut summary)?;
+        read_texts(
+            lib,
+            to_read,
+            languages,
+            &pre,
+            &pool,
+            opts,
+            progress,
+            &mut summary,
+        )?;
+        write(lib).checkpoint()?;
     }
-    write(lib).checkpoint()?;
 
     summary.total = read(lib).len()?;
     summary.seconds = started.elapsed().as_secs_f64();

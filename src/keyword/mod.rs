@@ -72,16 +72,25 @@ pub fn document_text(rec: &ImageRecord) -> String {
 /// lower-cased), in order, repeats kept. Another home that ranks keywords
 /// itself (Qdrant) uses these, so both match the same images.
 pub fn tokens(text: &str) -> Vec<String> {
-    use tantivy::tokenizer::TokenizerManager;
-    let mut analyzer = TokenizerManager::default()
-        .get("default")
-        .expect("tantivy has a default tokenizer");
-    let mut stream = analyzer.token_stream(text);
-    let mut out = Vec::new();
-    while stream.advance() {
-        out.push(stream.token().text.clone());
+    use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
+    thread_local! {
+        // Made once a thread: a filter over text (`text:"…"`) splits the text
+        // of every image it looks at.
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(
+            TokenizerManager::default()
+                .get("default")
+                .expect("tantivy has a default tokenizer"),
+        );
     }
-    out
+    ANALYZER.with(|a| {
+        let mut analyzer = a.borrow_mut();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push(stream.token().text.clone());
+        }
+        out
+    })
 }
 
 fn month_name(m: u32) -> &'static str {

@@ -25,6 +25,9 @@ pub const MAX_SIDE: u32 = 2400;
 /// textures it reports strings of letters it is unsure of.
 pub const MIN_WORD_CONFIDENCE: f32 = 40.0;
 
+/// The most text kept of one picture, in bytes.
+pub const MAX_TEXT_BYTES: usize = 8 * 1024;
+
 /// The OCR languages, Tesseract's names joined by `+` ("eng", "eng+deu").
 pub const DEFAULT_LANGUAGES: &str = "eng";
 
@@ -66,7 +69,7 @@ const MAX_STROKE: usize = 7;
 const STROKES_PER_BLOCK: u32 = 10;
 /// Text regions covering less than this share of an image are read as crops.
 const CROP_BELOW: f32 = 0.35;
-/// Images (or crops) with a long side below this are read at twice the size.
+/// Images (or crops) with a long side below this are read at 1.5 times the size.
 const UPSCALE_BELOW: u32 = 1400;
 /// The margin added around what Tesseract reads.
 const PAD: u32 = 16;
@@ -183,6 +186,14 @@ fn strokes(g: &GrayImage, mut found: impl FnMut(u32, u32, bool)) {
 /// edges are long, their textures have no even ground). Costs a small
 /// downscale and one pass over it.
 pub fn gate(rgb: &RgbImage) -> Gate {
+    if rgb.width() == 0 || rgb.height() == 0 {
+        return Gate {
+            regions: Vec::new(),
+            text_blocks: 0.0,
+            light_share: 0.0,
+            light_blocks: 0,
+        };
+    }
     let g = grey(rgb, GATE_SIDE);
     let (w, h) = (g.width(), g.height());
     let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
@@ -223,7 +234,7 @@ pub fn gate(rgb: &RgbImage) -> Gate {
         }
     }
     Gate {
-        regions: regions(&mask, bw, bh),
+        regions: regions(&mask, w, h),
         light_blocks,
         text_blocks: text as f32 / (bw * bh).max(1) as f32,
         light_share: if d + l == 0 {
@@ -236,8 +247,8 @@ pub fn gate(rgb: &RgbImage) -> Gate {
 
 /// Boxes around groups of text blocks (blocks within two of each other join a
 /// group; a lone block is left out), padded by a block, as fractions.
-fn regions(mask: &[bool], bw: u32, bh: u32) -> Vec<[f32; 4]> {
-    let (bw, bh) = (bw as i64, bh as i64);
+fn regions(mask: &[bool], w: u32, h: u32) -> Vec<[f32; 4]> {
+    let (bw, bh) = (w.div_ceil(BLOCK) as i64, h.div_ceil(BLOCK) as i64);
     let mut seen = vec![false; mask.len()];
     let mut out = Vec::new();
     for start in 0..mask.len() {
@@ -265,11 +276,14 @@ fn regions(mask: &[bool], bw: u32, bh: u32) -> Vec<[f32; 4]> {
             }
         }
         if n >= 2 {
+            // In pixels of the gate's copy (the last block may be partial),
+            // then as fractions of it.
+            let at = |b: i64, len: u32| ((b.max(0) as u32 * BLOCK).min(len)) as f32 / len as f32;
             out.push([
-                (x0 - 2).max(0) as f32 / bw as f32,
-                (y0 - 2).max(0) as f32 / bh as f32,
-                (x1 + 3).min(bw) as f32 / bw as f32,
-                (y1 + 3).min(bh) as f32 / bh as f32,
+                at(x0 - 2, w),
+                at(y0 - 2, h),
+                at((x1 + 3).min(bw), w),
+                at((y1 + 3).min(bh), h),
             ]);
         }
     }
@@ -441,7 +455,17 @@ pub fn read_text(rgb: &RgbImage, gate: &Gate, languages: &str) -> Result<String,
     } else {
         add(read_one(g, gate, languages)?);
     }
-    Ok(lines.join("\n"))
+    let mut text = lines.join("\n");
+    // A page of small print holds a few thousand characters; more is not a
+    // picture's text but a scan of a book, kept to its beginning.
+    if text.len() > MAX_TEXT_BYTES {
+        let mut end = MAX_TEXT_BYTES;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    Ok(text)
 }
 
 /// Straightens `g` and reads it (inverted too when the gate saw light text).
@@ -451,7 +475,7 @@ fn read_one(mut g: GrayImage, gate: &Gate, languages: &str) -> Result<Vec<String
         g = rotate(&g, angle);
     }
     // Screens and small crops hold small text: Tesseract reads letters of
-    // 20-30 pixels best, so those are read at twice the size.
+    // 20-30 pixels best, so those are read at 1.5 times the size.
     if g.width().max(g.height()) < UPSCALE_BELOW {
         g = image::imageops::resize(
             &g,

@@ -62,8 +62,14 @@ impl Lib {
             .map(String::from)
             .to_vec(),
         };
-        // Tesseract built with OpenMP starts a team of threads per page; scry
-        // already reads one image per core.
+        // Tesseract built with OpenMP (Debian's) reads each picture with a team
+        // of 4 threads (a `num_threads` clause, which only OpenMP's thread
+        // limit caps), 7× slower on 2 cores where scry already reads one
+        // picture per core. libgomp reads the limit from the environment when
+        // it is loaded, which is now. The `scry` command sets it in `main`
+        // before any thread starts; this covers other programs using the
+        // engine (tests), where setting the environment while other threads
+        // run is tolerated.
         if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
             std::env::set_var("OMP_THREAD_LIMIT", "1");
         }
@@ -171,6 +177,12 @@ impl Drop for Engine {
 impl Engine {
     fn start(languages: &str) -> Result<Self, String> {
         let lib = library().map_err(|e| format!("{e}: {TESSERACT_INSTALL}"))?;
+        // `debug_file` is one of Tesseract's global parameters, written while
+        // an engine starts: engines start one at a time.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one = STARTING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let langs =
             CString::new(languages).map_err(|_| format!("bad OCR language list {languages:?}"))?;
         // SAFETY: create/init/set_variable take a valid engine and C strings.

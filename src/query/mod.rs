@@ -60,7 +60,13 @@ pub fn take_text(query: &str) -> Result<(String, Option<Vec<String>>)> {
             "text: needs words to find in images, as in text:invoice or text:\"gate B12\"".into(),
         ));
     }
-    Ok((when::tidy(query, &[(at, end, None)]), Some(words)))
+    let rest = when::tidy(query, &[(at, end, None)]);
+    if place::token_value(&rest, "text:")?.is_some() {
+        return Err(Error::InvalidArgument(
+            "one text: at a time: put the words in one phrase, as in text:\"gate B12\"".into(),
+        ));
+    }
+    Ok((rest, Some(words)))
 }
 
 /// What a caller gives beside the typed text: explicit date bounds (seconds
@@ -663,6 +669,55 @@ pub fn adaptive_threshold(scored: &[(ImageId, f32)]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_phrases_are_taken_out_of_the_query() {
+        let w = |s: &str| crate::keyword::tokens(s);
+        let (rest, words) = take_text("receipt text:\"Gate B12\" 2019").unwrap();
+        assert_eq!(
+            (rest.as_str(), words),
+            ("receipt 2019", Some(w("gate b12")))
+        );
+        let (rest, words) = take_text("text:invoice").unwrap();
+        assert_eq!((rest.as_str(), words), ("", Some(w("invoice"))));
+        // Inside quotes or a word, it is text.
+        for q in ["\"text:invoice\"", "context:x", "plain words"] {
+            assert_eq!(take_text(q).unwrap(), (q.to_string(), None), "{q}");
+        }
+        assert!(take_text("text:\"gate").is_err());
+        assert!(take_text("text:\"--\"").is_err());
+        assert!(take_text("text:a text:b").is_err());
+        // Words of many-byte characters never split a character (a prefix of
+        // five bytes ends inside them).
+        for q in ["東京 タワー", "Straße größe", "déjà vu", "🙂🙂 text:ok"] {
+            let (rest, _) = take_text(q).unwrap();
+            assert!(!rest.contains("text:"), "{q}");
+        }
+        // Read as a whole: alone, the phrase is also what is searched.
+        let r = read(
+            "text:\"due on Monday\"",
+            0,
+            &[],
+            false,
+            false,
+            Given::default(),
+        )
+        .unwrap();
+        assert_eq!(r.text, "due on monday");
+        assert_eq!(r.in_text, Some(w("due on monday")));
+        assert!(r.after.is_none(), "the phrase's words are never a date");
+        let r = read(
+            "text:invoice 2019",
+            20_000,
+            &[],
+            false,
+            false,
+            Given::default(),
+        )
+        .unwrap();
+        assert!(r.after.is_some(), "the rest is read for dates");
+        assert_eq!(r.text, "invoice");
+    }
 
     #[test]
     fn parses_the_algebra() {

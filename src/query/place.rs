@@ -133,11 +133,14 @@ fn find_token(query: &str, prefix: &str) -> Option<usize> {
         if c == '"' {
             in_quotes = !in_quotes;
         }
-        if !in_quotes && prev_space && query[i..].len() >= prefix.len() {
-            let head = &query[i..i + prefix.len()];
-            if query.is_char_boundary(i + prefix.len()) && head.eq_ignore_ascii_case(prefix) {
-                return Some(i);
-            }
+        // `get` is None where the prefix's length ends inside a character.
+        if !in_quotes
+            && prev_space
+            && query
+                .get(i..i + prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+        {
+            return Some(i);
         }
         prev_space = c.is_whitespace();
     }

@@ -152,7 +152,8 @@ pub struct ImageView {
     /// Where it was taken (EXIF GPS), if known.
     pub place: Option<PlaceView>,
     /// The text read in it (`scry index --ocr`), lines separated by "\n";
-    /// none when it was not read or holds none.
+    /// absent when it was not read or holds none.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
 }
 

@@ -80,6 +80,19 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     // Load the model before touching the library: a missing model fails fast,
     // and a rebuild never starts without one.
     let model = args.model.load()?;
+    // Likewise OCR asked for on a machine that cannot do it.
+    let asked_ocr: Option<Option<String>> = if args.ocr || args.ocr_lang.is_some() {
+        let languages = args
+            .ocr_lang
+            .as_deref()
+            .unwrap_or(scry::ocr::DEFAULT_LANGUAGES);
+        scry::ocr::check(languages).map_err(|e| anyhow::anyhow!("--ocr: {e}"))?;
+        Some(Some(languages.to_string()))
+    } else if args.no_ocr {
+        Some(None)
+    } else {
+        None
+    };
     let lib = match &loc {
         Location::Folder(dir) => {
             rebuild_folder(dir, args.rebuild)?;
@@ -95,17 +108,9 @@ pub fn run(args: IndexArgs) -> anyhow::Result<()> {
     let mut lib = lib;
     // OCR: asked for, turned off, or as before (a rebuild finds it in the
     // settings file).
-    let ocr = if args.ocr || args.ocr_lang.is_some() {
-        let languages = args
-            .ocr_lang
-            .as_deref()
-            .unwrap_or(scry::ocr::DEFAULT_LANGUAGES);
-        scry::ocr::check(languages).map_err(|e| anyhow::anyhow!("--ocr: {e}"))?;
-        Some(languages.to_string())
-    } else if args.no_ocr {
-        None
-    } else {
-        lib.ocr()?.or(settings.ocr.clone())
+    let ocr = match asked_ocr {
+        Some(asked) => asked,
+        None => lib.ocr()?.or(settings.ocr.clone()),
     };
     if ocr != lib.ocr()? {
         // A new Qdrant collection is made when the model is bound.
