@@ -684,6 +684,10 @@ mod tests {
         for q in ["\"text:invoice\"", "context:x", "plain words"] {
             assert_eq!(take_text(q).unwrap(), (q.to_string(), None), "{q}");
         }
+        // The curly quotes of phone keyboards.
+        let (rest, words) = take_text("text:“Gate B12” boarding").unwrap();
+        assert_eq!((rest.as_str(), words), ("boarding", Some(w("gate b12"))));
+        assert!(take_text("text:“gate").is_err());
         assert!(take_text("text:\"gate").is_err());
         assert!(take_text("text:\"--\"").is_err());
         assert!(take_text("text:a text:b").is_err());

@@ -106,19 +106,28 @@ fn chip(text: String, found: &Found) -> Chip {
 }
 
 /// The value of `prefix` (`place:`, `text:`) where it starts a word outside
-/// quotes: a word, or a phrase in double quotes, with the byte range the
-/// whole token takes in `query`.
+/// quotes: a word, or a phrase in double quotes (straight, or the curly ones
+/// phone keyboards type), with the byte range the whole token takes in
+/// `query`.
 pub(crate) fn token_value(query: &str, prefix: &str) -> Result<Option<(String, usize, usize)>> {
     let Some(at) = find_token(query, prefix) else {
         return Ok(None);
     };
     let value_start = at + prefix.len();
     let tail = &query[value_start..];
-    Ok(Some(if let Some(q) = tail.strip_prefix('"') {
-        let close = q.find('"').ok_or_else(|| {
+    let quoted = [('"', '"'), ('“', '”'), ('„', '“')]
+        .into_iter()
+        .find(|(open, _)| tail.starts_with(*open));
+    Ok(Some(if let Some((open, close)) = quoted {
+        let q = &tail[open.len_utf8()..];
+        let end = q.find(close).ok_or_else(|| {
             Error::InvalidArgument(format!("{prefix}{tail}: the closing quote is missing"))
         })?;
-        (q[..close].to_string(), at, value_start + close + 2)
+        (
+            q[..end].to_string(),
+            at,
+            value_start + open.len_utf8() + end + close.len_utf8(),
+        )
     } else {
         let len = tail.find(char::is_whitespace).unwrap_or(tail.len());
         (tail[..len].to_string(), at, value_start + len)

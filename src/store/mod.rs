@@ -63,23 +63,6 @@ pub struct ImageRecord {
     pub text: Option<String>,
 }
 
-/// A record as the second catalog layout wrote it (no text).
-#[derive(Deserialize)]
-struct RecordV2 {
-    path: Vec<u8>,
-    size: u64,
-    mtime_ns: i64,
-    hash: [u8; 32],
-    width: u32,
-    height: u32,
-    format: String,
-    taken: Option<i64>,
-    camera: Option<String>,
-    indexed_at: i64,
-    gps: Option<crate::places::Gps>,
-    place: Option<crate::places::Place>,
-}
-
 /// A record as the first catalog layout wrote it (no position, no place).
 #[derive(Deserialize)]
 struct RecordV1 {
@@ -95,6 +78,40 @@ struct RecordV1 {
     indexed_at: i64,
 }
 
+/// A record as the second layout wrote it (no text): the first layout's
+/// fields, then the position and place (postcard writes a struct's fields one
+/// after another, nested or not).
+#[derive(Deserialize)]
+struct RecordV2 {
+    first: RecordV1,
+    gps: Option<crate::places::Gps>,
+    place: Option<crate::places::Place>,
+}
+
+impl RecordV1 {
+    fn into_current(
+        self,
+        gps: Option<crate::places::Gps>,
+        place: Option<crate::places::Place>,
+    ) -> ImageRecord {
+        ImageRecord {
+            path: self.path,
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            hash: self.hash,
+            width: self.width,
+            height: self.height,
+            format: self.format,
+            taken: self.taken,
+            camera: self.camera,
+            indexed_at: self.indexed_at,
+            gps,
+            place,
+            text: None,
+        }
+    }
+}
+
 /// Reads a stored record, in the current layout or an older one (postcard
 /// is not self-describing: an older record ends where the current one still
 /// expects a field, so it fails to read as current and is read as older).
@@ -103,40 +120,11 @@ pub fn decode_record(bytes: &[u8]) -> std::result::Result<ImageRecord, postcard:
     // decode as a newer one (it ends early): try the newest first.
     postcard::from_bytes(bytes).or_else(|e| {
         if let Ok(v2) = postcard::from_bytes::<RecordV2>(bytes) {
-            return Ok(ImageRecord {
-                path: v2.path,
-                size: v2.size,
-                mtime_ns: v2.mtime_ns,
-                hash: v2.hash,
-                width: v2.width,
-                height: v2.height,
-                format: v2.format,
-                taken: v2.taken,
-                camera: v2.camera,
-                indexed_at: v2.indexed_at,
-                gps: v2.gps,
-                place: v2.place,
-                text: None,
-            });
+            return Ok(v2.first.into_current(v2.gps, v2.place));
         }
-        let Ok(v1) = postcard::from_bytes::<RecordV1>(bytes) else {
-            return Err(e);
-        };
-        Ok(ImageRecord {
-            path: v1.path,
-            size: v1.size,
-            mtime_ns: v1.mtime_ns,
-            hash: v1.hash,
-            width: v1.width,
-            height: v1.height,
-            format: v1.format,
-            taken: v1.taken,
-            camera: v1.camera,
-            indexed_at: v1.indexed_at,
-            gps: None,
-            place: None,
-            text: None,
-        })
+        postcard::from_bytes::<RecordV1>(bytes)
+            .map(|v1| v1.into_current(None, None))
+            .map_err(|_| e)
     })
 }
 
