@@ -31,8 +31,8 @@ pub const MAX_TEXT_BYTES: usize = 8 * 1024;
 /// The OCR languages, Tesseract's names joined by `+` ("eng", "eng+deu").
 pub const DEFAULT_LANGUAGES: &str = "eng";
 
-/// What the gate measured on an image.
-#[derive(Debug, Clone, PartialEq)]
+/// What the gate measured on an image (the default: no text).
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Gate {
     /// Where the text-like blocks lie: boxes `[x0, y0, x1, y1]` as fractions
     /// of the image's width and height, padded.
@@ -95,26 +95,42 @@ fn fit(w: u32, h: u32, side: u32) -> (u32, u32) {
     )
 }
 
+/// `raw` (`from` pixels of `pixel`) resized to `to`, bilinear: the gate and
+/// the reading need speed here, not Pillow's exact pixels.
+fn bilinear(
+    raw: &[u8],
+    from: (u32, u32),
+    to: (u32, u32),
+    pixel: fast_image_resize::PixelType,
+) -> Vec<u8> {
+    use fast_image_resize as fr;
+    let src = fr::images::ImageRef::new(from.0, from.1, raw, pixel)
+        .expect("an image's buffer always matches its dimensions");
+    let mut dst = fr::images::Image::new(to.0, to.1, pixel);
+    let options =
+        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+    fr::Resizer::new()
+        .resize(&src, &mut dst, &options)
+        .expect("same pixel type, non-empty images");
+    dst.into_vec()
+}
+
 /// Downscales to `side` on the long side (never up), grey (Rec. 601 luma, as
 /// Pillow's `convert("L")`). The downscale comes first, so a large image is
 /// never copied whole.
 fn grey(rgb: &RgbImage, side: u32) -> GrayImage {
-    use fast_image_resize as fr;
     let (w, h) = fit(rgb.width(), rgb.height(), side);
     let small;
     let src = if (w, h) == rgb.dimensions() {
         rgb
     } else {
-        let from =
-            fr::images::ImageRef::new(rgb.width(), rgb.height(), rgb.as_raw(), fr::PixelType::U8x3)
-                .expect("an RgbImage's buffer always matches its dimensions");
-        let mut to = fr::images::Image::new(w, h, fr::PixelType::U8x3);
-        let options = fr::ResizeOptions::new()
-            .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
-        fr::Resizer::new()
-            .resize(&from, &mut to, &options)
-            .expect("same pixel type, non-empty images");
-        small = RgbImage::from_raw(w, h, to.into_vec()).expect("buffer sized for w × h");
+        let raw = bilinear(
+            rgb.as_raw(),
+            rgb.dimensions(),
+            (w, h),
+            fast_image_resize::PixelType::U8x3,
+        );
+        small = RgbImage::from_raw(w, h, raw).expect("buffer sized for w × h");
         &small
     };
     let luma = src
@@ -129,20 +145,17 @@ fn grey(rgb: &RgbImage, side: u32) -> GrayImage {
 
 /// A grey image brought to `side` on its long side (never up).
 fn shrink_grey(g: &GrayImage, side: u32) -> GrayImage {
-    use fast_image_resize as fr;
     let (w, h) = fit(g.width(), g.height(), side);
     if (w, h) == g.dimensions() {
         return g.clone();
     }
-    let from = fr::images::ImageRef::new(g.width(), g.height(), g.as_raw(), fr::PixelType::U8)
-        .expect("a GrayImage's buffer always matches its dimensions");
-    let mut to = fr::images::Image::new(w, h, fr::PixelType::U8);
-    let options =
-        fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
-    fr::Resizer::new()
-        .resize(&from, &mut to, &options)
-        .expect("same pixel type, non-empty images");
-    GrayImage::from_raw(w, h, to.into_vec()).expect("buffer sized for w × h")
+    let raw = bilinear(
+        g.as_raw(),
+        g.dimensions(),
+        (w, h),
+        fast_image_resize::PixelType::U8,
+    );
+    GrayImage::from_raw(w, h, raw).expect("buffer sized for w × h")
 }
 
 /// Calls `found(x, y, dark)` for every thin stroke across a row of `g`: a step
@@ -187,12 +200,7 @@ fn strokes(g: &GrayImage, mut found: impl FnMut(u32, u32, bool)) {
 /// downscale and one pass over it.
 pub fn gate(rgb: &RgbImage) -> Gate {
     if rgb.width() == 0 || rgb.height() == 0 {
-        return Gate {
-            regions: Vec::new(),
-            text_blocks: 0.0,
-            light_share: 0.0,
-            light_blocks: 0,
-        };
+        return Gate::default();
     }
     let g = grey(rgb, GATE_SIDE);
     let (w, h) = (g.width(), g.height());
@@ -468,7 +476,8 @@ pub fn read_text(rgb: &RgbImage, gate: &Gate, languages: &str) -> Result<String,
     Ok(text)
 }
 
-/// Straightens `g` and reads it (inverted too when the gate saw light text).
+/// Straightens `g` and reads it (inverted too when the gate saw light text:
+/// both readings' lines, repeats left to the caller).
 fn read_one(mut g: GrayImage, gate: &Gate, languages: &str) -> Result<Vec<String>, String> {
     let angle = skew(&g);
     if angle.abs() >= 1.0 {
@@ -490,11 +499,7 @@ fn read_one(mut g: GrayImage, gate: &Gate, languages: &str) -> Result<Vec<String
     let mut lines = tesseract::recognise(&g, languages, MIN_WORD_CONFIDENCE)?;
     if gate.light_text() {
         image::imageops::invert(&mut g);
-        for line in tesseract::recognise(&g, languages, MIN_WORD_CONFIDENCE)? {
-            if !lines.contains(&line) {
-                lines.push(line);
-            }
-        }
+        lines.extend(tesseract::recognise(&g, languages, MIN_WORD_CONFIDENCE)?);
     }
     Ok(lines)
 }
@@ -507,17 +512,8 @@ pub type Rgb = RgbImage;
 pub const DECODE_SHORT_SIDE: u32 = 1500;
 
 /// Reads an image if the gate lets it through: `None` when it did not, the
-/// text (maybe empty) when it did.
-pub fn read_if_text(rgb: &RgbImage, languages: &str) -> Result<Option<String>, String> {
-    let g = gate(rgb);
-    if !g.passes() {
-        return Ok(None);
-    }
-    read_text(rgb, &g, languages).map(Some)
-}
-
-/// [`read_if_text`] for an image the indexer decoded for the model: `rgb`,
-/// from the file's `bytes`, maybe scaled down from its `full` size. The gate
+/// text (maybe empty) when it did. `rgb` is the image the indexer decoded for
+/// the model from the file's `bytes`, maybe scaled down from its `full` size. The gate
 /// looks at `rgb`; an image it takes for text is decoded again larger when
 /// `rgb` is small, so small print survives.
 pub fn read_decoded(
