@@ -8,6 +8,7 @@
 
 use scry::model::cosine;
 use scry::preprocess::to_rgb;
+use scry::model::SentenceTower;
 use scry::ClipModel;
 
 use crate::common::{floats, max_abs_diff, read_json, repo_root};
@@ -96,4 +97,110 @@ fn an_unsupported_activation_is_one_clear_error_naming_it() {
     let err = err.to_string();
     assert!(err.contains("hidden_act is \"gelu_new\""), "{err}");
     assert!(err.contains("\"gelu\""), "{err}");
+}
+
+fn multilingual_dir() -> std::path::PathBuf {
+    repo_root().join("tests/fixtures/tiny-multilingual")
+}
+
+/// sentence-transformers' multilingual text tower (DistilBERT, mean pooling, a
+/// dense layer into the image model's space): token ids equal the reference
+/// tokenizer's on the English corpus and a corpus of CJK, Arabic, Cyrillic,
+/// Devanagari, Greek, Hebrew, Thai, emoji and mixed scripts (truncation
+/// included); embeddings at cosine ≥ 0.99999 to the reference's from the text.
+#[test]
+fn multilingual_text_tower_matches_sentence_transformers() {
+    let tower = SentenceTower::load_dir(&multilingual_dir()).unwrap();
+    let golden = read_json(&repo_root().join("tests/fixtures/golden-multilingual.json"));
+    assert_eq!(
+        tower.max_len() as u64,
+        golden["max_seq_length"].as_u64().unwrap()
+    );
+    let corpus = read_json(&repo_root().join("tests/fixtures/tokenizer_corpus.json"));
+    let corpus_ids = golden["corpus_ids"].as_array().unwrap();
+    for (text, want) in corpus.as_array().unwrap().iter().zip(corpus_ids) {
+        let text = text.as_str().unwrap();
+        let want: Vec<u32> = serde_json::from_value(want.clone()).unwrap();
+        assert_eq!(tower.token_ids(text).unwrap(), want, "{text:?}");
+    }
+    let mut truncated = 0;
+    let mut worst = 1.0f32;
+    for entry in golden["texts"].as_array().unwrap() {
+        let text = entry["text"].as_str().unwrap();
+        let want_ids: Vec<u32> = serde_json::from_value(entry["ids"].clone()).unwrap();
+        let ids = tower.token_ids(text).unwrap();
+        assert_eq!(ids, want_ids, "{text:?}");
+        truncated += usize::from(ids.len() == tower.max_len());
+        let want = floats(&entry["embedding"]);
+        // From the reference's ids, and from the text: the same path here.
+        let got = tower.features(&want_ids).unwrap();
+        assert_eq!(got.len(), want.len());
+        let cos = cosine(&got, &want);
+        worst = worst.min(cos);
+        assert!(cos >= 0.99999, "{text:?}: cosine {cos}");
+        let embedded = tower.embed_texts(&[text]).unwrap().remove(0);
+        assert!(cosine(&embedded, &want) >= 0.99999, "{text:?}");
+    }
+    println!("multilingual tower: worst cosine {worst:.8} over {} texts", golden["texts"].as_array().unwrap().len());
+    assert!(truncated >= 2, "the corpus holds texts past the sequence length");
+}
+
+/// The same tower paired with tiny-clip's image space: texts go through it, not
+/// through CLIP's own text tower; pairs of other dimensions are refused.
+#[test]
+fn a_text_model_answers_for_the_image_model_it_was_paired_with() {
+    let mut model = ClipModel::load_dir(&repo_root().join("tests/fixtures/tiny-clip")).unwrap();
+    let clip_own = model.embed_texts(&["un chien sur la plage"]).unwrap().remove(0);
+    let tower = std::sync::Arc::new(SentenceTower::load_dir(&multilingual_dir()).unwrap());
+    let from_tower = tower.embed_texts(&["un chien sur la plage"]).unwrap().remove(0);
+    model.set_text_model(tower.clone()).unwrap();
+    let paired = model.embed_texts(&["un chien sur la plage"]).unwrap().remove(0);
+    assert_eq!(paired, from_tower);
+    assert!(cosine(&paired, &clip_own) < 0.99, "CLIP's own text tower answered");
+    assert!(model.text_model().is_some());
+
+    // A dense layer into another dimension is another space.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&multilingual_dir(), tmp.path());
+    let config = tmp.path().join("2_Dense/config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("\"out_features\": 32", "\"out_features\": 16")).unwrap();
+    let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("2_Dense"), "{err}");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dst = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dst);
+        } else {
+            std::fs::copy(entry.path(), &dst).unwrap();
+        }
+    }
+}
+
+/// Folders that are not text towers of a kind scry reads are one clear line
+/// naming the file and what is unsupported.
+#[test]
+fn unsupported_text_models_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&multilingual_dir(), tmp.path());
+    let config = tmp.path().join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("\"distilbert\"", "\"xlm-roberta\"")).unwrap();
+    let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("xlm-roberta") && err.contains("config.json"), "{err}");
+
+    let pooling = tmp.path().join("1_Pooling/config.json");
+    std::fs::write(&config, text).unwrap();
+    std::fs::write(&pooling, r#"{"embedding_dimension": 48, "pooling_mode": "weightedmean"}"#).unwrap();
+    let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("weightedmean"), "{err}");
+
+    let clip = repo_root().join("tests/fixtures/tiny-clip");
+    let err = SentenceTower::load_dir(&clip).unwrap_err().to_string();
+    assert!(err.contains("modules.json"), "{err}");
 }

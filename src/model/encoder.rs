@@ -985,6 +985,157 @@ impl TextTower {
     }
 }
 
+/// What [`BertTower::load`] reads from a DistilBERT `config.json`.
+pub(crate) struct BertShape {
+    pub vocab: usize,
+    pub dim: usize,
+    pub heads: usize,
+    pub mlp: usize,
+    pub layers: usize,
+    pub positions: usize,
+}
+
+/// One post-norm layer: attention, residual, norm; MLP, residual, norm.
+struct BertLayer {
+    qkv: Linear,
+    out: Linear,
+    ln1: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    ln2: LayerNorm,
+}
+
+/// A DistilBERT text encoder (the multilingual towers sentence-transformers
+/// trained into CLIP's space): token and position embeddings and a layer norm,
+/// then post-norm layers with exact GELU, every token's row returned. The same
+/// flat buffers and kernels as the CLIP towers; layer norms at DistilBERT's
+/// 1e-12.
+pub(crate) struct BertTower {
+    /// Read in place from the model file where it is stored as f32 (119,547
+    /// rows for the multilingual vocabulary: a query reads a few).
+    tokens: Floats,
+    positions: Vec<f32>,
+    embed_ln: LayerNorm,
+    layers: Vec<BertLayer>,
+    dim: usize,
+    heads: usize,
+    mlp: usize,
+}
+
+impl BertTower {
+    /// Reads a DistilBERT under `vb` (`embeddings.*`, `transformer.layer.N.*`).
+    pub(crate) fn load(
+        vb: &VarBuilder,
+        shape: &BertShape,
+        mapped: Option<&Arc<MappedWeights>>,
+    ) -> CResult<Self> {
+        const EPS: f64 = 1e-12;
+        let &BertShape {
+            vocab,
+            dim,
+            heads,
+            mlp,
+            layers,
+            positions,
+        } = shape;
+        let e = vb.pp("embeddings");
+        let layers = (0..layers)
+            .map(|i| {
+                let l = vb.pp(format!("transformer.layer.{i}"));
+                let a = l.pp("attention");
+                let lin = |p: &str, n_in, n_out| {
+                    Linear::load(&l.pp(p), n_in, n_out, true, Layout::OutIn, mapped)
+                };
+                let q = Linear::load(&a.pp("q_lin"), dim, dim, true, Layout::OutIn, mapped)?;
+                let k = Linear::load(&a.pp("k_lin"), dim, dim, true, Layout::OutIn, mapped)?;
+                let v = Linear::load(&a.pp("v_lin"), dim, dim, true, Layout::OutIn, mapped)?;
+                Ok(BertLayer {
+                    qkv: Linear::fuse(&[q, k, v]),
+                    out: Linear::load(&a.pp("out_lin"), dim, dim, true, Layout::OutIn, mapped)?,
+                    ln1: LayerNorm::load(&l.pp("sa_layer_norm"), dim, EPS)?,
+                    fc1: lin("ffn.lin1", dim, mlp)?,
+                    fc2: lin("ffn.lin2", mlp, dim)?,
+                    ln2: LayerNorm::load(&l.pp("output_layer_norm"), dim, EPS)?,
+                })
+            })
+            .collect::<CResult<Vec<_>>>()?;
+        Ok(Self {
+            tokens: as_stored(&e, "word_embeddings.weight", vocab, dim, mapped)?,
+            positions: to_vec(e.get((positions, dim), "position_embeddings.weight")?)?,
+            embed_ln: LayerNorm::load(&e.pp("LayerNorm"), dim, EPS)?,
+            layers,
+            dim,
+            heads,
+            mlp,
+        })
+    }
+
+    pub(crate) fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Every token's final row (`ids.len() × dim`) for one sequence with no
+    /// padding; ids and length are checked by the caller.
+    pub(crate) fn forward(&self, ids: &[u32]) -> Vec<f32> {
+        let (d, rows) = (self.dim, ids.len());
+        let mut e = vec![0f32; rows * d];
+        for (row, (&id, dst)) in ids.iter().zip(e.chunks_exact_mut(d)).enumerate() {
+            let tok = &self.tokens[id as usize * d..(id as usize + 1) * d];
+            let pos = &self.positions[row * d..(row + 1) * d];
+            for ((o, a), p) in dst.iter_mut().zip(tok).zip(pos) {
+                *o = a + p;
+            }
+        }
+        let mut x = vec![0f32; rows * d];
+        self.embed_ln.forward(&e, &mut x);
+        let mut qkv = vec![0f32; rows * 3 * d];
+        let mut attn = vec![0f32; rows * d];
+        let mut mlp = vec![0f32; rows * self.mlp];
+        for layer in &self.layers {
+            layer.qkv.forward(&x, rows, &mut qkv, false);
+            attention(&qkv, 1, rows, d, self.heads, false, &mut attn);
+            // e = x + attn·Wₒ, then x = norm(e).
+            e.copy_from_slice(&x);
+            layer.out.forward(&attn, rows, &mut e, true);
+            layer.ln1.forward(&e, &mut x);
+            layer.fc1.forward(&x, rows, &mut mlp, false);
+            gelu(&mut mlp);
+            e.copy_from_slice(&x);
+            layer.fc2.forward(&mlp, rows, &mut e, true);
+            layer.ln2.forward(&e, &mut x);
+        }
+        x
+    }
+}
+
+/// A dense layer of a sentence-transformers head (`2_Dense`): `[out, in]`
+/// weight, optional bias.
+pub(crate) struct Dense(Linear);
+
+impl Dense {
+    pub(crate) fn load(vb: &VarBuilder, n_in: usize, n_out: usize, bias: bool) -> CResult<Self> {
+        Ok(Self(Linear::load(
+            &vb.pp("linear"),
+            n_in,
+            n_out,
+            bias,
+            Layout::OutIn,
+            None,
+        )?))
+    }
+
+    pub(crate) fn n_out(&self) -> usize {
+        self.0.n_out
+    }
+
+    /// `x·Wᵀ + b` for one row.
+    pub(crate) fn forward(&self, x: &[f32]) -> Vec<f32> {
+        let mut out = vec![0f32; self.0.n_out];
+        self.0.forward(x, 1, &mut out, false);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

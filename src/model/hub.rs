@@ -157,6 +157,67 @@ fn download(cache: &Cache, repo: &Repo) -> std::result::Result<PathBuf, String> 
     dir.ok_or_else(|| "no files".to_string())
 }
 
+/// Files of one hub repo at one revision, read from the cache or fetched
+/// (when allowed): for repos whose file list is only known once a first file
+/// is read (a sentence-transformers model's `modules.json` names its folders).
+pub(crate) struct RepoFiles {
+    repo: Repo,
+    cache: Cache,
+    api: Option<hf_hub::api::sync::ApiRepo>,
+}
+
+impl RepoFiles {
+    /// `None` for a folder: its files are read where they are.
+    pub(crate) fn new(spec: &ModelSpec, allow_download: bool) -> Result<Option<Self>> {
+        let ModelSpec::Hub { repo, revision } = spec else {
+            return Ok(None);
+        };
+        let cache = Cache::new(hub_cache_dir());
+        let repo = Repo::with_revision(repo.clone(), RepoType::Model, revision.clone());
+        let api = if allow_download && !hub_offline() {
+            let api = ApiBuilder::from_env()
+                .with_cache_dir(cache.path().clone())
+                .with_progress(true)
+                .build()
+                .map_err(|e| Error::ModelNotFound(format!("{}: {e}", repo.url())))?;
+            Some(api.repo(repo.clone()))
+        } else {
+            None
+        };
+        Ok(Some(Self { repo, cache, api }))
+    }
+
+    /// The file's path in the cache, fetched first when it is not there; the
+    /// reason when it is neither cached nor fetchable.
+    pub(crate) fn get(&self, file: &str) -> std::result::Result<PathBuf, String> {
+        if let Some(p) = self.cache.repo(self.repo.clone()).get(file) {
+            return Ok(p);
+        }
+        match &self.api {
+            Some(api) => api.get(file).map_err(|e| format!("downloading {file}: {e}")),
+            None if hub_offline() => Err(format!("{file} is not cached and HF_HUB_OFFLINE is set")),
+            None => Err(format!("{file} is not cached and downloads are off")),
+        }
+    }
+
+    /// The first of `names` that is cached or can be fetched.
+    pub(crate) fn first_of(&self, names: &[&str]) -> std::result::Result<PathBuf, String> {
+        let mut why = String::new();
+        for name in names {
+            match self.get(name) {
+                Ok(p) => return Ok(p),
+                Err(e) => why = e,
+            }
+        }
+        Err(why)
+    }
+
+    /// Where the cache keeps this repo's files (the cache root when it has none).
+    pub(crate) fn cache_dir(&self) -> PathBuf {
+        self.cache.path().clone()
+    }
+}
+
 fn not_found(cache: &Cache, repo: &str, revision: &str, why: &str) -> Error {
     Error::ModelNotFound(format!(
         "no CLIP model found: {repo}@{revision} is not in the Hugging Face cache ({}) and \

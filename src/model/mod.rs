@@ -15,6 +15,7 @@ mod encoder;
 pub mod hub;
 mod mapped;
 pub mod reference;
+pub mod sentence;
 pub mod textclean;
 pub mod tokenizer;
 
@@ -30,6 +31,7 @@ use encoder::{TextTower, VisionTower};
 
 pub use config::ClipConfig;
 pub use hub::{ModelSpec, DEFAULT_MODEL};
+pub use sentence::SentenceTower;
 pub use tokenizer::ClipTokenizer;
 
 use crate::error::{Error, Result};
@@ -82,6 +84,9 @@ pub struct ClipModel {
     vision: OnceLock<std::result::Result<VisionTower, String>>,
     tokenizer: ClipTokenizer,
     preprocessor: Preprocessor,
+    /// A text tower trained into this model's image space (`--text-model`):
+    /// every text is encoded by it instead of CLIP's own.
+    text_model: Option<std::sync::Arc<SentenceTower>>,
 }
 
 impl std::fmt::Debug for ClipModel {
@@ -145,13 +150,16 @@ impl ClipModel {
             vision: OnceLock::new(),
             tokenizer,
             preprocessor,
+            text_model: None,
         })
     }
 
     /// Reads both towers now (a server does, so that its first query does not pay
     /// for it).
     pub fn load_towers(&self) -> Result<()> {
-        self.text_tower()?;
+        if self.text_model.is_none() {
+            self.text_tower()?;
+        }
         self.vision_tower()?;
         Ok(())
     }
@@ -269,8 +277,25 @@ impl ClipModel {
         3 * s * s
     }
 
-    /// Normalised text embeddings, one per text. An empty text is valid.
+    /// Encodes every text with `tower` from now on (`--text-model`), after
+    /// checking that it shares this model's image space.
+    pub fn set_text_model(&mut self, tower: std::sync::Arc<SentenceTower>) -> Result<()> {
+        tower.check_pair(&self.id, self.dim())?;
+        self.text_model = Some(tower);
+        Ok(())
+    }
+
+    /// The text tower queries go through instead of CLIP's own, if one is set.
+    pub fn text_model(&self) -> Option<&std::sync::Arc<SentenceTower>> {
+        self.text_model.as_ref()
+    }
+
+    /// Normalised text embeddings, one per text. An empty text is valid. With a
+    /// [`Self::set_text_model`] tower, that tower encodes them.
     pub fn embed_texts<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
+        if let Some(tower) = &self.text_model {
+            return tower.embed_texts(texts);
+        }
         let ids: Vec<Vec<u32>> = texts
             .iter()
             .map(|t| self.tokenizer.encode(t.as_ref()))
