@@ -7,8 +7,8 @@
 //! ignored `hidden_act` would reproduce tiny-clip's outputs instead.
 
 use scry::model::cosine;
-use scry::preprocess::to_rgb;
 use scry::model::SentenceTower;
+use scry::preprocess::to_rgb;
 use scry::ClipModel;
 
 use crate::common::{floats, max_abs_diff, read_json, repo_root};
@@ -141,8 +141,14 @@ fn multilingual_text_tower_matches_sentence_transformers() {
         let embedded = tower.embed_texts(&[text]).unwrap().remove(0);
         assert!(cosine(&embedded, &want) >= 0.99999, "{text:?}");
     }
-    println!("multilingual tower: worst cosine {worst:.8} over {} texts", golden["texts"].as_array().unwrap().len());
-    assert!(truncated >= 2, "the corpus holds texts past the sequence length");
+    println!(
+        "multilingual tower: worst cosine {worst:.8} over {} texts",
+        golden["texts"].as_array().unwrap().len()
+    );
+    assert!(
+        truncated >= 2,
+        "the corpus holds texts past the sequence length"
+    );
 }
 
 /// The same tower paired with tiny-clip's image space: texts go through it, not
@@ -150,13 +156,25 @@ fn multilingual_text_tower_matches_sentence_transformers() {
 #[test]
 fn a_text_model_answers_for_the_image_model_it_was_paired_with() {
     let mut model = ClipModel::load_dir(&repo_root().join("tests/fixtures/tiny-clip")).unwrap();
-    let clip_own = model.embed_texts(&["un chien sur la plage"]).unwrap().remove(0);
+    let clip_own = model
+        .embed_texts(&["un chien sur la plage"])
+        .unwrap()
+        .remove(0);
     let tower = std::sync::Arc::new(SentenceTower::load_dir(&multilingual_dir()).unwrap());
-    let from_tower = tower.embed_texts(&["un chien sur la plage"]).unwrap().remove(0);
+    let from_tower = tower
+        .embed_texts(&["un chien sur la plage"])
+        .unwrap()
+        .remove(0);
     model.set_text_model(tower.clone()).unwrap();
-    let paired = model.embed_texts(&["un chien sur la plage"]).unwrap().remove(0);
+    let paired = model
+        .embed_texts(&["un chien sur la plage"])
+        .unwrap()
+        .remove(0);
     assert_eq!(paired, from_tower);
-    assert!(cosine(&paired, &clip_own) < 0.99, "CLIP's own text tower answered");
+    assert!(
+        cosine(&paired, &clip_own) < 0.99,
+        "CLIP's own text tower answered"
+    );
     assert!(model.text_model().is_some());
 
     // A dense layer into another dimension is another space.
@@ -164,7 +182,11 @@ fn a_text_model_answers_for_the_image_model_it_was_paired_with() {
     copy_dir(&multilingual_dir(), tmp.path());
     let config = tmp.path().join("2_Dense/config.json");
     let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, text.replace("\"out_features\": 32", "\"out_features\": 16")).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("\"out_features\": 32", "\"out_features\": 16"),
+    )
+    .unwrap();
     let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("2_Dense"), "{err}");
 }
@@ -192,11 +214,18 @@ fn unsupported_text_models_are_named() {
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace("\"distilbert\"", "\"xlm-roberta\"")).unwrap();
     let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
-    assert!(err.contains("xlm-roberta") && err.contains("config.json"), "{err}");
+    assert!(
+        err.contains("xlm-roberta") && err.contains("config.json"),
+        "{err}"
+    );
 
     let pooling = tmp.path().join("1_Pooling/config.json");
     std::fs::write(&config, text).unwrap();
-    std::fs::write(&pooling, r#"{"embedding_dimension": 48, "pooling_mode": "weightedmean"}"#).unwrap();
+    std::fs::write(
+        &pooling,
+        r#"{"embedding_dimension": 48, "pooling_mode": "weightedmean"}"#,
+    )
+    .unwrap();
     let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("weightedmean"), "{err}");
 

@@ -194,7 +194,9 @@ impl RepoFiles {
             return Ok(p);
         }
         match &self.api {
-            Some(api) => api.get(file).map_err(|e| format!("downloading {file}: {e}")),
+            Some(api) => api
+                .get(file)
+                .map_err(|e| format!("downloading {file}: {e}")),
             None if hub_offline() => Err(format!("{file} is not cached and HF_HUB_OFFLINE is set")),
             None => Err(format!("{file} is not cached and downloads are off")),
         }

@@ -177,7 +177,10 @@ impl SentenceTower {
         if kind(first) != "Transformer" {
             return Err(Error::invalid_model(
                 &modules_file,
-                format!("the first module is {}; scry reads a Transformer first", first.kind),
+                format!(
+                    "the first module is {}; scry reads a Transformer first",
+                    first.kind
+                ),
             ));
         }
         let tdir = dir.join(&first.path);
@@ -217,7 +220,10 @@ impl SentenceTower {
         if shape.heads == 0 || !shape.dim.is_multiple_of(shape.heads) {
             return Err(Error::invalid_model(
                 &config_file,
-                format!("dim {} is not a multiple of n_heads {}", shape.dim, shape.heads),
+                format!(
+                    "dim {} is not a multiple of n_heads {}",
+                    shape.dim, shape.heads
+                ),
             ));
         }
 
@@ -227,7 +233,11 @@ impl SentenceTower {
         let max_len = st_config
             .as_ref()
             .and_then(|c| c["max_seq_length"].as_u64())
-            .or_else(|| tok_config.as_ref().and_then(|c| c["model_max_length"].as_u64()))
+            .or_else(|| {
+                tok_config
+                    .as_ref()
+                    .and_then(|c| c["model_max_length"].as_u64())
+            })
             .map_or(shape.positions, |n| n as usize)
             .min(shape.positions);
         let lowercase = st_config
@@ -442,7 +452,12 @@ impl SentenceTower {
 }
 
 /// [`SentenceTower::check_pair`] before anything is loaded (ids and dimensions).
-pub fn check_pair(text_model: &str, text_dim: usize, image_model: &str, image_dim: usize) -> Result<()> {
+pub fn check_pair(
+    text_model: &str,
+    text_dim: usize,
+    image_model: &str,
+    image_dim: usize,
+) -> Result<()> {
     if let Some((_, images)) = KNOWN_TEXT_TOWERS
         .iter()
         .find(|(t, _)| *t == repo_of(text_model))
@@ -559,7 +574,11 @@ mod tests {
         check_pair(ml, 512, "openai/clip-vit-base-patch32@refs/pr/15", 512).unwrap();
         check_pair(ml, 512, "/models/my-clip", 512).unwrap();
         let e = check_pair(ml, 512, "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", 512).unwrap_err();
-        assert!(e.to_string().contains("trained into the space of openai/clip-vit-base-patch32"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("trained into the space of openai/clip-vit-base-patch32"),
+            "{e}"
+        );
         let e = check_pair("/models/mine", 768, "openai/clip-vit-base-patch32", 512).unwrap_err();
         assert!(e.to_string().contains("768-d"), "{e}");
     }

@@ -142,6 +142,9 @@ impl AppState {
                     tracing::warn!("the library now uses model {id}: loading it");
                     let mut model = ClipModel::open(&scry::ModelSpec::parse(&id), true)?;
                     model.set_precision(current.precision())?;
+                    if let Some(text) = current.text_model() {
+                        model.set_text_model(text.clone())?;
+                    }
                     // Read now, as `serve` does at start: a server answers both kinds of query.
                     model.load_towers()?;
                     *slot = Arc::new(model);

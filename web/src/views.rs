@@ -369,6 +369,10 @@ pub struct Status {
     /// The caller's folders (every root of the library for an admin).
     pub roots: Vec<String>,
     pub model: String,
+    /// The text model queries go through (`--text-model`), when not the
+    /// image model's own text tower.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_model: Option<String>,
     pub indexing: bool,
     /// Files handled by the run in progress (admins only).
     pub indexed: Option<usize>,

@@ -26,6 +26,7 @@ fn scry(args: &[&str], hf_home: &Path) -> Output {
         .env("HF_HUB_OFFLINE", "1")
         .env_remove("SCRY_MODEL")
         .env_remove("SCRY_PRECISION")
+        .env_remove("SCRY_TEXT_MODEL")
         .output()
         .expect("scry runs")
 }
@@ -1976,4 +1977,158 @@ fn text_in_images_from_the_command_line() {
     assert_eq!(status()["ocr"], serde_json::Value::Null);
     // What was read stays searchable.
     assert!(search("prynibgri")[0].ends_with("text_27.png"));
+}
+
+fn json_floats(v: &serde_json::Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+/// A library indexed with one image model answers queries in other languages
+/// through `--text-model` (a multilingual tower trained into that image
+/// space), with no re-indexing: `scry embed` gives the reference's text
+/// embedding, `scry search` ranks the library by it, and a text model that is
+/// not there says how to get it.
+#[test]
+fn a_text_model_answers_other_languages_from_the_command_line() {
+    let (home, args, summary) = indexed("sample_data");
+    assert_eq!(summary["failed"], 0);
+    let common: Vec<&str> = args.iter().map(String::as_str).collect();
+    let tower = root().join("tests/fixtures/tiny-multilingual");
+    let tower = tower.to_str().unwrap();
+    let golden: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/golden-multilingual.json")).unwrap(),
+    )
+    .unwrap();
+    let query = "собака на пляже";
+    let entry = golden["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["text"] == query)
+        .unwrap();
+    let want = scry::model::normalize(json_floats(&entry["embedding"]));
+
+    // scry embed: the text goes through the text model.
+    let out = scry(
+        &[
+            "embed",
+            "--model",
+            tiny().to_str().unwrap(),
+            "--text-model",
+            tower,
+            "--text",
+            query,
+        ],
+        home.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = json_floats(&json["texts"][0]["embedding"]);
+    let cos = scry::model::cosine(&got, &want);
+    assert!(cos >= 0.99999, "embed --text-model: cosine {cos}");
+
+    // The library's own vectors, as exported, ranked by the reference's text vector.
+    let mut a = vec!["export"];
+    a.extend(&common[..2]);
+    let out = scry(&a, home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut expected: Vec<(String, f32)> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let row: serde_json::Value = serde_json::from_str(l).unwrap();
+            let v = json_floats(&row["embedding"]);
+            (
+                row["path"].as_str().unwrap().to_string(),
+                scry::model::cosine(&v, &want),
+            )
+        })
+        .collect();
+    expected.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let cos_of = |p: &str| expected.iter().find(|(q, _)| q == p).unwrap().1;
+
+    let search = |extra: &[&str]| -> Vec<String> {
+        let mut a = vec!["search", query, "-k", "19", "--json"];
+        a.extend(extra);
+        a.extend(&common);
+        let out = scry(&a, home.path());
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let hits = search(&["--text-model", tower]);
+    assert_eq!(hits.len(), 19);
+    assert_eq!(
+        hits[0], expected[0].0,
+        "best by the text model's vector first"
+    );
+    for pair in hits.windows(2) {
+        assert!(
+            cos_of(&pair[0]) >= cos_of(&pair[1]) - 1e-4,
+            "ranked by the text model's vector: {pair:?} ({} < {})",
+            cos_of(&pair[0]),
+            cos_of(&pair[1])
+        );
+    }
+    // CLIP's own text tower ranks them otherwise (the flag is not ignored).
+    let own = search(&[]);
+    assert_ne!(
+        own[..5],
+        hits[..5],
+        "CLIP's own tower gave the same ranking"
+    );
+
+    // SCRY_TEXT_MODEL does what the flag does.
+    let mut a = vec!["search", query, "-k", "19", "--json"];
+    a.extend(&common);
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(&a)
+        .current_dir(root())
+        .env("HF_HOME", home.path())
+        .env("XDG_CACHE_HOME", home.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .env("SCRY_TEXT_MODEL", tower)
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["hits"][0]["path"], hits[0].as_str());
+
+    // A hub text model that is not cached, offline: one line saying how to get it.
+    let mut a = vec![
+        "search",
+        query,
+        "--text-model",
+        "sentence-transformers/clip-ViT-B-32-multilingual-v1",
+    ];
+    a.extend(&common);
+    assert_clean_failure(
+        &scry(&a, home.path()),
+        &["no text model found", "scry model fetch --text-model"],
+    );
+    // A folder that is not a text model is named.
+    let clip = tiny();
+    let mut a = vec!["search", query, "--text-model", clip.to_str().unwrap()];
+    a.extend(&common);
+    assert_clean_failure(&scry(&a, home.path()), &["tiny-clip", "modules.json"]);
 }

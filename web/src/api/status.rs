@@ -51,6 +51,7 @@ pub(crate) async fn status(
         images,
         roots,
         model: state.model().id().to_string(),
+        text_model: state.model().text_model().map(|t| t.id().to_string()),
         indexing: state.indexing_running(),
         indexed: progress(ix.done.load(Ordering::Relaxed)),
         queued: progress(

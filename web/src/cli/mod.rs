@@ -45,6 +45,12 @@ pub struct ModelArgs {
         value_name = "f32|bf16"
     )]
     pub precision: scry::Precision,
+    /// A text model trained into the image model's space, for queries in other
+    /// languages without re-indexing: a sentence-transformers folder or hub repo
+    /// (e.g. sentence-transformers/clip-ViT-B-32-multilingual-v1 for
+    /// openai/clip-vit-base-patch32). Every text goes through it.
+    #[arg(long, env = "SCRY_TEXT_MODEL", value_name = "DIR|REPO")]
+    pub text_model: Option<String>,
 }
 
 impl ModelArgs {
@@ -55,6 +61,14 @@ impl ModelArgs {
         model.set_precision(self.precision)?;
         if self.precision == scry::Precision::Bf16 {
             tracing::info!("image encoder in bf16 (--precision bf16)");
+        }
+        if let Some(text) = self.text_model.as_deref().filter(|t| !t.is_empty()) {
+            let spec = scry::ModelSpec::parse(text);
+            // A known mismatch is refused before anything is fetched.
+            scry::model::sentence::check_pair(&spec.id(), 0, model.id(), model.dim())?;
+            let tower = scry::model::SentenceTower::open(&spec, true)?;
+            model.set_text_model(std::sync::Arc::new(tower))?;
+            tracing::info!("texts encoded by {text} (--text-model)");
         }
         Ok(model)
     }

@@ -21,6 +21,10 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<()> {
             // Loading proves the download is a usable CLIP model, not just files.
             scry::ClipModel::load_dir(&dir)?;
             println!("{}", dir.display());
+            if let Some(text) = &args.text_model {
+                let tower = scry::model::SentenceTower::open(&scry::ModelSpec::parse(text), true)?;
+                println!("{}", tower.dir().display());
+            }
         }
         ModelCommand::Info(args) => {
             let model = args.load()?;
@@ -33,6 +37,7 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<()> {
                 "patch_size": c.vision.patch_size,
                 "vision": {"hidden": c.vision.hidden_size, "layers": c.vision.num_hidden_layers, "heads": c.vision.num_attention_heads},
                 "text": {"hidden": c.text.hidden_size, "layers": c.text.num_hidden_layers, "heads": c.text.num_attention_heads, "context": c.text.max_position_embeddings},
+                "text_model": model.text_model().map(|t| json!({"id": t.id(), "dir": t.dir(), "dim": t.dim(), "max_tokens": t.max_len()})),
             });
             println!("{}", serde_json::to_string_pretty(&info)?);
         }
