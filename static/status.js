@@ -44,9 +44,12 @@ export function renderStatus() {
     parts.push(make('span', { text: plural(images, 'photo') }));
   }
   if (modelName) parts.push(make('span', { class: 'status-model', text: `· ${modelName}` }));
+  // Queries through a text model of their own (scry serve --text-model).
+  const textName = s.text_model ? String(s.text_model).split('/').pop() : '';
+  if (textName) parts.push(make('span', { class: 'status-text-model', text: `· queries: ${textName}` }));
   el.status.className = `status${s.indexing ? ' is-indexing' : ''}`;
   el.status.replaceChildren(...parts);
   const roots = Array.isArray(s.roots) && s.roots.length ? `Folders: ${s.roots.join(', ')}` : '';
   const last = s.last_run ? `Last indexed: ${formatDate(s.last_run, true)}` : '';
-  el.status.title = [roots, s.model ? `Model: ${s.model}` : '', last].filter(Boolean).join('\n');
+  el.status.title = [roots, s.model ? `Model: ${s.model}` : '', s.text_model ? `Text model: ${s.text_model}` : '', last].filter(Boolean).join('\n');
 }

@@ -108,14 +108,15 @@ fn signing_in_to_a_shared_server_in_a_real_browser() {
 /// A library of `folder` (relative to the repository) made with the tiny
 /// model, served: its folder, the server and its address.
 fn index_and_serve(folder: &str) -> (tempfile::TempDir, common::Server, String) {
-    index_and_serve_with(tempfile::tempdir().unwrap(), folder, &[])
+    index_and_serve_with(tempfile::tempdir().unwrap(), folder, &[], &[])
 }
 
-/// [`index_and_serve`] in `tmp`, with more `scry index` arguments.
+/// [`index_and_serve`] in `tmp`, with more `scry index` and `scry serve` arguments.
 fn index_and_serve_with(
     tmp: tempfile::TempDir,
     folder: &str,
     extra: &[&str],
+    serve_extra: &[&str],
 ) -> (tempfile::TempDir, common::Server, String) {
     let db = tmp.path().join("lib");
     let tiny = root().join("tests/fixtures/tiny-clip");
@@ -135,12 +136,14 @@ fn index_and_serve_with(
         .status()
         .unwrap();
     assert!(status.success(), "scry index {folder}");
-    let (server, addr) = common::serve(&[
+    let mut args = vec![
         "--db",
         db.to_str().unwrap(),
         "--model",
         tiny.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(serve_extra);
+    let (server, addr) = common::serve(&args);
     (tmp, server, addr)
 }
 
@@ -185,10 +188,120 @@ fn text_in_images_in_a_real_browser() {
     )
     .unwrap();
     let folder = photos.to_str().unwrap().to_string();
-    let (_tmp, server, addr) = index_and_serve_with(tmp, &folder, &["--ocr"]);
+    let (_tmp, server, addr) = index_and_serve_with(tmp, &folder, &["--ocr"], &[]);
     node_test(
         "tests/browser/text.test.mjs",
         &[("SCRY_URL", &format!("http://{addr}"))],
+    );
+    drop(server);
+}
+
+/// Queries in other languages through `scry serve --text-model`: the UI ranks
+/// the library by the multilingual tower's vectors (the reference's, from
+/// golden-multilingual.json, against the library's exported image vectors).
+#[test]
+fn queries_in_other_languages_in_a_real_browser() {
+    if !can_run() {
+        return;
+    }
+    let tower = root().join("tests/fixtures/tiny-multilingual");
+    let (_tmp, server, addr) = index_and_serve_with(
+        tempfile::tempdir().unwrap(),
+        "sample_data",
+        &[],
+        &["--text-model", tower.to_str().unwrap()],
+    );
+    // The library is the server's now: the same vectors from the files.
+    let files: Vec<String> = std::fs::read_dir(root().join("sample_data"))
+        .unwrap()
+        .map(|d| d.unwrap().path())
+        // Hidden folders are not indexed.
+        .filter(|d| d.is_dir() && !d.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .flat_map(|d| std::fs::read_dir(d).unwrap())
+        .map(|f| f.unwrap().path().to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec![
+        "embed".to_string(),
+        "--model".into(),
+        root()
+            .join("tests/fixtures/tiny-clip")
+            .to_string_lossy()
+            .into_owned(),
+    ];
+    for f in &files {
+        args.extend(["--image".to_string(), f.clone()]);
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(&args)
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let embedded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let images: Vec<(String, Vec<f32>)> = embedded["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let v = serde_json::from_value(row["embedding"].clone()).unwrap();
+            let path = row["input"].as_str().unwrap();
+            let name = Path::new(path)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (name, v)
+        })
+        .collect();
+    assert_eq!(images.len(), 19);
+    let golden: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/golden-multilingual.json")).unwrap(),
+    )
+    .unwrap();
+    let mut expect = serde_json::Map::new();
+    // Queries in other scripts whose top three the scores tell apart (the UI's
+    // fusion may order near-ties either way): Cyrillic, CJK, Arabic, Devanagari...
+    for entry in golden["texts"].as_array().unwrap() {
+        let query = entry["text"].as_str().unwrap();
+        if query.is_ascii() || query.chars().count() > 40 || expect.len() == 3 {
+            continue;
+        }
+        let want: Vec<f32> = serde_json::from_value(entry["embedding"].clone()).unwrap();
+        let mut ranked: Vec<(f32, &str)> = images
+            .iter()
+            .map(|(n, v)| (scry::model::cosine(v, &want), n.as_str()))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        if ranked[0].0 - ranked[1].0 > 2e-3 && ranked[1].0 - ranked[2].0 > 2e-3 {
+            expect.insert(
+                query.to_string(),
+                ranked[..3]
+                    .iter()
+                    .map(|(_, n)| serde_json::json!(n))
+                    .collect(),
+            );
+        }
+    }
+    assert_eq!(
+        expect.len(),
+        3,
+        "three queries with a clear order: {expect:?}"
+    );
+    println!("expected: {expect:?}");
+    node_test(
+        "tests/browser/multilingual.test.mjs",
+        &[
+            ("SCRY_URL", &format!("http://{addr}")),
+            (
+                "SCRY_EXPECT",
+                &serde_json::Value::Object(expect).to_string(),
+            ),
+        ],
     );
     drop(server);
 }
