@@ -1346,3 +1346,103 @@ async fn every_documented_example_validates_against_its_schema() {
         );
     }
 }
+
+/// A server started with `--text-model` answers queries in other languages
+/// through that tower: `/api/search` ranks the library by the reference's text
+/// vector (golden-multilingual.json) and `/api/status` names the tower.
+#[actix_web::test]
+async fn a_text_model_answers_queries_in_other_languages() {
+    let base = state();
+    let tiny = root().join("tests/fixtures/tiny-clip");
+    let mut model = scry::ClipModel::load_dir(&tiny).unwrap();
+    let tower =
+        scry::model::SentenceTower::load_dir(&root().join("tests/fixtures/tiny-multilingual"))
+            .unwrap();
+    model.set_text_model(Arc::new(tower)).unwrap();
+    let paired = web::Data::new(AppState::new(base.library.clone(), Arc::new(model)));
+    let app = test::init_service(
+        App::new()
+            .app_data(paired)
+            .wrap(security_headers())
+            .configure(configure),
+    )
+    .await;
+    let call = |uri: String| test::TestRequest::get().uri(&uri).to_request();
+    let status: Value = test::call_and_read_body_json(&app, call("/api/status".into())).await;
+    assert!(
+        status["text_model"]
+            .as_str()
+            .unwrap()
+            .ends_with("tiny-multilingual"),
+        "{status}"
+    );
+
+    let golden: Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/golden-multilingual.json")).unwrap(),
+    )
+    .unwrap();
+    let query = "ソファで寝ている猫";
+    let entry = golden["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["text"] == query)
+        .unwrap();
+    let want: Vec<f32> = serde_json::from_value(entry["embedding"].clone()).unwrap();
+    let clip = scry::ClipModel::load_dir(&tiny).unwrap();
+    let uri = format!("/api/search?q={}&k=19", utf8_percent(query));
+    let v: Value = test::call_and_read_body_json(&app, call(uri.clone())).await;
+    let hits = v["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 19, "{v}");
+    let paths: Vec<PathBuf> = hits
+        .iter()
+        .map(|h| PathBuf::from(h["path"].as_str().unwrap()))
+        .collect();
+    let cos: Vec<f32> = clip
+        .embed_image_files(&paths, 8)
+        .unwrap()
+        .into_iter()
+        .map(|e| scry::model::cosine(&e.unwrap(), &want))
+        .collect();
+    let best = cos.iter().copied().fold(f32::MIN, f32::max);
+    assert_eq!(
+        cos[0], best,
+        "the best by the reference's vector first: {cos:?}"
+    );
+    assert!(
+        cos.windows(2).all(|w| w[0] >= w[1] - 1e-4),
+        "ranked by the tower: {cos:?}"
+    );
+
+    // The same query on the server without the tower ranks otherwise.
+    let plain = test::init_service(
+        App::new()
+            .app_data(state())
+            .wrap(security_headers())
+            .configure(configure),
+    )
+    .await;
+    let own: Value = test::call_and_read_body_json(&plain, call(uri)).await;
+    let own: Vec<&str> = own["hits"].as_array().unwrap()[..5]
+        .iter()
+        .map(|h| h["path"].as_str().unwrap())
+        .collect();
+    let with: Vec<&str> = hits[..5]
+        .iter()
+        .map(|h| h["path"].as_str().unwrap())
+        .collect();
+    assert_ne!(own, with, "CLIP's own text tower gave the same ranking");
+}
+
+/// `%XX` for every byte outside unreserved ASCII.
+fn utf8_percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
