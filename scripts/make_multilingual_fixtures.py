@@ -96,6 +96,7 @@ MULTILINGUAL = [
     "  spaces   around  ",
     "",
     "a" * 300,
+    "собака на пляже, 海边的狗, كلب على الشاطئ. " * 20,  # past 128 tokens
     "ein sehr langer Satz über einen Hund, der am Strand spielt, während die Sonne "
     "untergeht und Kinder eine Sandburg bauen, und noch viel mehr Wörter danach",
 ]
@@ -196,28 +197,42 @@ def golden(st: SentenceTransformer, texts: list[str]) -> list[dict]:
     return out
 
 
+def write_golden(st: SentenceTransformer, path: Path, dims: dict, name: str) -> None:
+    corpus = json.loads((FIX / "tokenizer_corpus.json").read_text())
+    result = {
+        "model": name,
+        "seed": mf.SEED,
+        "max_seq_length": dims["max_seq_length"],
+        "texts": golden(st, MULTILINGUAL + mf.TEXTS),
+        "corpus_ids": [st.tokenize([t])["input_ids"][0].tolist() for t in corpus],
+    }
+    path.write_text(json.dumps(result, ensure_ascii=False, indent=0))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--full", type=Path, help="build the full-size architecture into this folder")
     args = ap.parse_args()
     if args.full:
         st = build(args.full, FULL, FULL_VOCAB)
-        result = {"model": str(args.full), "texts": golden(st, MULTILINGUAL + mf.TEXTS)}
-        (args.full / "golden.json").write_text(json.dumps(result, ensure_ascii=False))
+        write_golden(st, args.full / "golden-multilingual.json", FULL, "full-multilingual")
+        # PyTorch's time for one short query (what a search pays), 2 threads as scry's machine.
+        torch.set_num_threads(int(__import__("os").environ.get("TORCH_THREADS", "2")))
+        import time
+        times = []
+        with torch.no_grad():
+            for _ in range(30):
+                t0 = time.perf_counter()
+                st.encode(["собака на пляже"], convert_to_tensor=True)
+                times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        print(json.dumps({"reference": "sentence-transformers", "query_ms_median": round(times[15], 2)}))
         print(f"wrote {args.full}")
         return 0
     out = FIX / "tiny-multilingual"
     st = build(out, TINY, None)
-    corpus = json.loads((FIX / "tokenizer_corpus.json").read_text())
     texts = MULTILINGUAL + mf.TEXTS
-    result = {
-        "model": "tiny-multilingual",
-        "seed": mf.SEED,
-        "max_seq_length": TINY["max_seq_length"],
-        "texts": golden(st, texts),
-        "corpus_ids": [st.tokenize([t])["input_ids"][0].tolist() for t in corpus],
-    }
-    (FIX / "golden-multilingual.json").write_text(json.dumps(result, ensure_ascii=False, indent=0))
+    write_golden(st, FIX / "golden-multilingual.json", TINY, "tiny-multilingual")
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     print(f"wrote {out} ({size / 1e6:.1f} MB) and golden-multilingual.json ({len(texts)} texts)")
     return 0

@@ -6,7 +6,8 @@
 #
 #   scripts/parity_full.sh [OUT_DIR]
 #
-# Needs network access to PyPI once (for the venv) and ~2 GB of disk.
+# Needs network access to PyPI once (for the venv, with sentence-transformers) and
+# ~3 GB of disk.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -20,3 +21,12 @@ mkdir -p "$OUT"
 # Dependencies are optimised even in the dev profile (Cargo.toml), so no release build is needed.
 SCRY_PARITY_FIXTURE="$OUT" cargo test -p scry --test tests parity:: -- --nocapture --test-threads 1 2>&1 |
   grep -E "cosine|pixels|Δ|test result|FAILED|panicked"
+
+# The multilingual text tower (sentence-transformers/clip-ViT-B-32-multilingual-v1's
+# architecture: DistilBERT 768-d, 6 layers, 119,547 tokens, a dense layer to 512),
+# random weights; PyTorch's and scry's time for one query in the same run.
+ML="$OUT/multilingual"
+TORCH_THREADS=2 "$VENV/bin/python" scripts/make_multilingual_fixtures.py --full "$ML" | grep query_ms
+SCRY_MULTILINGUAL_FIXTURE="$ML" cargo test -p scry --test tests families::multilingual -- --nocapture 2>&1 |
+  grep -E "cosine|test result|FAILED|panicked"
+cargo run -q --release -p scry-indexer --example compare -- text-model "$ML" 30

@@ -103,6 +103,22 @@ fn multilingual_dir() -> std::path::PathBuf {
     repo_root().join("tests/fixtures/tiny-multilingual")
 }
 
+/// The tower and its golden file: the committed tiny one, or the full-size one
+/// `scripts/parity_full.sh` makes (`SCRY_MULTILINGUAL_FIXTURE=DIR`).
+fn multilingual_fixture() -> (std::path::PathBuf, serde_json::Value) {
+    match std::env::var_os("SCRY_MULTILINGUAL_FIXTURE") {
+        Some(dir) => {
+            let dir = std::path::PathBuf::from(dir);
+            let golden = read_json(&dir.join("golden-multilingual.json"));
+            (dir, golden)
+        }
+        None => (
+            multilingual_dir(),
+            read_json(&repo_root().join("tests/fixtures/golden-multilingual.json")),
+        ),
+    }
+}
+
 /// sentence-transformers' multilingual text tower (DistilBERT, mean pooling, a
 /// dense layer into the image model's space): token ids equal the reference
 /// tokenizer's on the English corpus and a corpus of CJK, Arabic, Cyrillic,
@@ -110,8 +126,8 @@ fn multilingual_dir() -> std::path::PathBuf {
 /// included); embeddings at cosine ≥ 0.99999 to the reference's from the text.
 #[test]
 fn multilingual_text_tower_matches_sentence_transformers() {
-    let tower = SentenceTower::load_dir(&multilingual_dir()).unwrap();
-    let golden = read_json(&repo_root().join("tests/fixtures/golden-multilingual.json"));
+    let (dir, golden) = multilingual_fixture();
+    let tower = SentenceTower::load_dir(&dir).unwrap();
     assert_eq!(
         tower.max_len() as u64,
         golden["max_seq_length"].as_u64().unwrap()
@@ -142,12 +158,13 @@ fn multilingual_text_tower_matches_sentence_transformers() {
         assert!(cosine(&embedded, &want) >= 0.99999, "{text:?}");
     }
     println!(
-        "multilingual tower: worst cosine {worst:.8} over {} texts",
+        "multilingual tower: worst 1 - cosine {:.2e} over {} texts",
+        1.0 - worst,
         golden["texts"].as_array().unwrap().len()
     );
     assert!(
-        truncated >= 2,
-        "the corpus holds texts past the sequence length"
+        truncated >= 1,
+        "the corpus holds a text past the sequence length"
     );
 }
 

@@ -8,6 +8,8 @@
 //!                                                     # (WITH_HNSW_RS=1: hnsw_rs's own search too)
 //!     compare text MODEL GRAPH_DIR VECTORS DIM ITERS
 //!     compare bf16-cosine MODEL PHOTOS   # cosine of bf16 to f32 embeddings per photo
+//!     compare text-model DIR ITERS       # a sentence-transformers text tower: load
+//!                                        # time and ms per query (median)
 //!
 //! `SCRY_PRECISION=bf16` runs the image encoder in bf16.
 //!
@@ -301,6 +303,21 @@ fn main() {
                 })
                 .unwrap_or(0.0);
             json!({"curve": curve, "huge_pages_mib": huge})
+        }
+        "text-model" => {
+            let t = Instant::now();
+            let tower =
+                scry::model::SentenceTower::load_dir(Path::new(arg(1))).expect("text model");
+            let load_s = t.elapsed().as_secs_f64();
+            let iters: usize = arg(2).parse().unwrap();
+            tower.embed_texts(&["warm up"]).unwrap();
+            let mut ms = Vec::new();
+            for _ in 0..iters {
+                let t = Instant::now();
+                tower.embed_texts(&["собака на пляже"]).unwrap();
+                ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            json!({"mode": "text-model", "load_s": load_s, "query_ms_median": median(ms), "peak_rss_mib": peak_rss_mib()})
         }
         "text" => {
             let model = load_model(arg(1));
