@@ -10,6 +10,7 @@
 //! pooling and the batching. Preprocessing lives in [`crate::preprocess`].
 
 mod bf16;
+pub mod catalogue;
 pub mod config;
 mod encoder;
 pub mod hub;

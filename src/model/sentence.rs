@@ -22,16 +22,8 @@ use super::hub::{ModelSpec, RepoFiles};
 use super::{mapped, normalize, Embedding};
 use crate::error::{Error, Result};
 
-/// Text towers whose space is known, by hub repo: the image models (hub repos)
-/// they were trained to match. A pair outside this list is refused when both
-/// are listed here, and checked by dimension only otherwise.
-pub const KNOWN_TEXT_TOWERS: &[(&str, &[&str])] = &[(
-    "sentence-transformers/clip-ViT-B-32-multilingual-v1",
-    &[
-        "openai/clip-vit-base-patch32",
-        "sentence-transformers/clip-ViT-B-32",
-    ],
-)];
+/// The text tower people pair with OpenAI's ViT-B/32, named in messages.
+const MULTILINGUAL: &str = "sentence-transformers/clip-ViT-B-32-multilingual-v1";
 
 /// How a text's token rows become one vector (`1_Pooling/config.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,7 +149,7 @@ impl SentenceTower {
                  sentence-transformers folder (modules.json, config.json, tokenizer.json, \
                  weights) or a hub repo such as {}",
                 dir.display(),
-                KNOWN_TEXT_TOWERS[0].0
+                MULTILINGUAL
             )));
         }
         let modules_file = dir.join("modules.json");
@@ -192,7 +184,7 @@ impl SentenceTower {
                 &config_file,
                 format!(
                     "a {model_type} transformer: scry reads DistilBERT text towers (as in {})",
-                    KNOWN_TEXT_TOWERS[0].0
+                    MULTILINGUAL
                 ),
             ));
         }
@@ -444,7 +436,7 @@ impl SentenceTower {
     }
 
     /// Refuses a pairing with an image model whose space this tower does not
-    /// share: another dimension, or (for towers listed in [`KNOWN_TEXT_TOWERS`])
+    /// share: another dimension, or (for towers in the [`super::catalogue`])
     /// another image model than the one it was trained into.
     pub fn check_pair(&self, image_model: &str, image_dim: usize) -> Result<()> {
         check_pair(&self.id, self.dim, image_model, image_dim)
@@ -458,10 +450,7 @@ pub fn check_pair(
     image_model: &str,
     image_dim: usize,
 ) -> Result<()> {
-    if let Some((_, images)) = KNOWN_TEXT_TOWERS
-        .iter()
-        .find(|(t, _)| *t == repo_of(text_model))
-    {
+    if let Some(images) = super::catalogue::image_models_of(text_model) {
         let image_repo = repo_of(image_model);
         // A folder's id is its absolute path: what it holds is not known.
         let from_hub = !Path::new(image_model).is_absolute();
@@ -570,7 +559,7 @@ mod tests {
 
     #[test]
     fn known_pairs_and_dimensions() {
-        let ml = KNOWN_TEXT_TOWERS[0].0;
+        let ml = MULTILINGUAL;
         check_pair(ml, 512, "openai/clip-vit-base-patch32@refs/pr/15", 512).unwrap();
         check_pair(ml, 512, "/models/my-clip", 512).unwrap();
         let e = check_pair(ml, 512, "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", 512).unwrap_err();

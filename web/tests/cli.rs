@@ -2132,3 +2132,49 @@ fn a_text_model_answers_other_languages_from_the_command_line() {
     a.extend(&common);
     assert_clean_failure(&scry(&a, home.path()), &["tiny-clip", "modules.json"]);
 }
+
+/// `scry model list` prints the catalogue (the default first, text towers
+/// naming their image model); `scry model fetch ID` of a catalogued text
+/// tower, offline and uncached, says how to get it.
+#[test]
+fn the_model_catalogue_lists_and_fetches() {
+    let home = tempfile::tempdir().unwrap();
+    let out = scry(&["model", "list", "--json"], home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows[0]["id"], scry::model::DEFAULT_MODEL);
+    assert_eq!(rows[0]["default"], true);
+    assert!(rows[0]["images_per_s"].as_f64().unwrap() > 0.0);
+    let ml = rows
+        .iter()
+        .find(|r| r["role"] == "text")
+        .expect("a text tower in the catalogue");
+    assert_eq!(ml["text_for"][0], scry::model::DEFAULT_MODEL);
+    assert_eq!(ml["dim"], rows[0]["dim"]);
+    let table = scry(&["model", "list"], home.path());
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert_eq!(
+        table.lines().next().unwrap().split_whitespace().next(),
+        Some("model")
+    );
+    assert!(table.contains(ml["id"].as_str().unwrap()), "{table}");
+
+    let out = scry(&["model", "fetch", ml["id"].as_str().unwrap()], home.path());
+    assert_clean_failure(&out, &["no text model found", "HF_HUB_OFFLINE"]);
+    let out = scry(
+        &["model", "fetch", "laion/CLIP-ViT-B-32-laion2B-s34B-b79K"],
+        home.path(),
+    );
+    assert_clean_failure(
+        &out,
+        &[
+            "no CLIP model found",
+            "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+        ],
+    );
+}

@@ -1,0 +1,199 @@
+//! The models known to work with scry (`scry model list`): what each is, what
+//! it costs, and under which licence its weights come.
+//!
+//! Speeds are measured, never estimated: on the project's 2-core Sapphire
+//! Rapids VM (AVX-512, AMX), f32, with full-size random weights of the exact
+//! architecture (the weights cannot be fetched there; speed does not depend on
+//! their values), each beside PyTorch in the same run (`scripts/compare.sh`,
+//! `scripts/parity_full.sh`). A model without a figure loads and passes parity
+//! through its family but has not been timed at its size.
+
+/// What a model does for a library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Embeds images and texts into one space: a library is indexed with it.
+    ImageAndText,
+    /// A text tower trained into another model's image space (`--text-model`):
+    /// queries only, no re-indexing.
+    TextFor(&'static [&'static str]),
+}
+
+/// One model of the catalogue.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    /// Hugging Face repo id.
+    pub id: &'static str,
+    pub family: &'static str,
+    pub role: Role,
+    /// Embedding dimension.
+    pub dim: usize,
+    /// Input image side in pixels (image models).
+    pub image_size: Option<usize>,
+    pub languages: &'static str,
+    /// Licence of the weights, as the repo states it.
+    pub licence: &'static str,
+    /// Images per second at the best batch, f32, on the reference machine.
+    pub images_per_s: Option<f64>,
+    /// PyTorch's images per second in the same run.
+    pub torch_images_per_s: Option<f64>,
+    /// Milliseconds to encode one short text query.
+    pub text_ms: Option<f64>,
+    /// PyTorch's milliseconds for the same query in the same run.
+    pub torch_text_ms: Option<f64>,
+}
+
+const OPENAI_CLIP: &str = "OpenAI CLIP";
+const OPEN_CLIP: &str = "LAION CLIP";
+
+/// The catalogue, image models first, the default first of all.
+pub const CATALOGUE: &[Entry] = &[
+    Entry {
+        id: "openai/clip-vit-base-patch32",
+        family: OPENAI_CLIP,
+        role: Role::ImageAndText,
+        dim: 512,
+        image_size: Some(224),
+        languages: "English",
+        licence: "MIT",
+        // README "Performance": batch 32, beside PyTorch 2.15 (19.10 images/s).
+        images_per_s: Some(22.57),
+        torch_images_per_s: Some(19.10),
+        // The text tower alone, unpadded, beside transformers padded to 77.
+        text_ms: Some(12.09),
+        torch_text_ms: Some(60.09),
+    },
+    Entry {
+        id: "openai/clip-vit-base-patch16",
+        family: OPENAI_CLIP,
+        role: Role::ImageAndText,
+        dim: 512,
+        image_size: Some(224),
+        languages: "English",
+        licence: "MIT",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "openai/clip-vit-large-patch14",
+        family: OPENAI_CLIP,
+        role: Role::ImageAndText,
+        dim: 768,
+        image_size: Some(224),
+        languages: "English",
+        licence: "MIT",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "openai/clip-vit-large-patch14-336",
+        family: OPENAI_CLIP,
+        role: Role::ImageAndText,
+        dim: 768,
+        image_size: Some(336),
+        languages: "English",
+        licence: "MIT",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
+        family: OPEN_CLIP,
+        role: Role::ImageAndText,
+        dim: 512,
+        image_size: Some(224),
+        languages: "English",
+        licence: "MIT",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "laion/CLIP-ViT-L-14-laion2B-s32B-b82K",
+        family: OPEN_CLIP,
+        role: Role::ImageAndText,
+        dim: 768,
+        image_size: Some(224),
+        languages: "English",
+        licence: "MIT",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "laion/CLIP-ViT-H-14-laion2B-s32B-b79K",
+        family: OPEN_CLIP,
+        role: Role::ImageAndText,
+        dim: 1024,
+        image_size: Some(224),
+        languages: "English",
+        licence: "MIT",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "sentence-transformers/clip-ViT-B-32-multilingual-v1",
+        family: "multilingual DistilBERT",
+        role: Role::TextFor(&[
+            "openai/clip-vit-base-patch32",
+            "sentence-transformers/clip-ViT-B-32",
+        ]),
+        dim: 512,
+        image_size: None,
+        languages: "50+ languages",
+        licence: "Apache-2.0",
+        images_per_s: None,
+        torch_images_per_s: None,
+        // scripts/parity_full.sh: one query, 2 threads, medians of 30.
+        text_ms: Some(15.5),
+        torch_text_ms: Some(19.4),
+    },
+];
+
+/// The catalogue's entry for a model id (`org/name` or `org/name@revision`).
+pub fn find(id: &str) -> Option<&'static Entry> {
+    let repo = id.split('@').next().unwrap_or(id);
+    CATALOGUE.iter().find(|e| e.id.eq_ignore_ascii_case(repo))
+}
+
+/// The image models a catalogued text tower was trained into.
+pub fn image_models_of(text_model: &str) -> Option<&'static [&'static str]> {
+    match find(text_model)?.role {
+        Role::TextFor(images) => Some(images),
+        Role::ImageAndText => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_repos_and_text_towers_name_catalogued_image_models() {
+        let mut seen = std::collections::HashSet::new();
+        for e in CATALOGUE {
+            assert!(seen.insert(e.id.to_ascii_lowercase()), "{} twice", e.id);
+            assert_eq!(e.id.split('/').count(), 2, "{}", e.id);
+            if let Role::TextFor(images) = e.role {
+                assert!(e.image_size.is_none());
+                // The first image model is catalogued, with the same dimension.
+                let img = find(images[0]).expect("catalogued image model");
+                assert_eq!(img.dim, e.dim, "{}", e.id);
+            } else {
+                assert!(e.image_size.is_some());
+            }
+        }
+        assert_eq!(CATALOGUE[0].id, super::super::hub::DEFAULT_MODEL);
+        assert!(find("OpenAI/clip-vit-base-patch32@refs/pr/15").is_some());
+        assert!(image_models_of("sentence-transformers/clip-ViT-B-32-multilingual-v1").is_some());
+    }
+}
