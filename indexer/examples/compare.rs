@@ -8,6 +8,7 @@
 //!                                                     # (WITH_HNSW_RS=1: hnsw_rs's own search too)
 //!     compare text MODEL GRAPH_DIR VECTORS DIM ITERS
 //!     compare bf16-cosine MODEL PHOTOS   # cosine of bf16 to f32 embeddings per photo
+//!     compare text-query MODEL ITERS     # CLIP's text tower: ms per short query (median)
 //!     compare text-model DIR ITERS       # a sentence-transformers text tower: load
 //!                                        # time and ms per query (median)
 //!
@@ -303,6 +304,19 @@ fn main() {
                 })
                 .unwrap_or(0.0);
             json!({"curve": curve, "huge_pages_mib": huge})
+        }
+        "text-query" => {
+            let model = load_model(arg(1));
+            let iters: usize = arg(2).parse().unwrap();
+            model.embed_texts(&["warm up"]).unwrap();
+            let ms: Vec<f64> = (0..iters)
+                .map(|_| {
+                    let t = Instant::now();
+                    model.embed_texts(&["a dog on the beach"]).unwrap();
+                    t.elapsed().as_secs_f64() * 1000.0
+                })
+                .collect();
+            json!({"mode": "text-query", "query_ms_median": median(ms)})
         }
         "text-model" => {
             let t = Instant::now();

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Speeds for the model catalogue (src/model/catalogue.rs): each architecture at
+full size with random weights (speed does not depend on the values), PyTorch and
+scry in the same run, interleaved, medians.
+
+    .venv/bin/python scripts/catalogue_bench.py [--out DIR] [--rounds 3] [ARCH ...]
+
+ARCH: laion-b32 (ViT-B/32 with exact GELU), b16, l14, l14-336. Prints one JSON
+line per architecture: images/s at batch 8 and ms for one short text query, for
+scry (f32) and PyTorch (transformers, 2 threads, unpadded ids).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from transformers import CLIPConfig, CLIPModel
+
+ROOT = Path(__file__).resolve().parent.parent
+CORES = 2
+
+ARCHS = {
+    "laion-b32": dict(text=(512, 12, 8, 2048), vision=(768, 12, 12, 3072), patch=32, image=224, proj=512, act="gelu"),
+    "b16": dict(text=(512, 12, 8, 2048), vision=(768, 12, 12, 3072), patch=16, image=224, proj=512, act="quick_gelu"),
+    "l14": dict(text=(768, 12, 12, 3072), vision=(1024, 24, 16, 4096), patch=14, image=224, proj=768, act="quick_gelu"),
+    "l14-336": dict(text=(768, 12, 12, 3072), vision=(1024, 24, 16, 4096), patch=14, image=336, proj=768, act="quick_gelu"),
+}
+
+
+def build(name: str, out: Path) -> Path:
+    d = out / name
+    if (d / "model.safetensors").exists():
+        return d
+    a = ARCHS[name]
+    th, tl, theads, tm = a["text"]
+    vh, vl, vheads, vm = a["vision"]
+    config = CLIPConfig(
+        text_config=dict(hidden_size=th, num_hidden_layers=tl, num_attention_heads=theads, intermediate_size=tm,
+                         hidden_act=a["act"], max_position_embeddings=77, vocab_size=49408),
+        vision_config=dict(hidden_size=vh, num_hidden_layers=vl, num_attention_heads=vheads, intermediate_size=vm,
+                           hidden_act=a["act"], patch_size=a["patch"], image_size=a["image"]),
+        projection_dim=a["proj"],
+    )
+    model = CLIPModel(config).eval()
+    d.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(d, safe_serialization=True)
+    shutil.copy(ROOT / "tests/fixtures/tiny-clip/tokenizer.json", d / "tokenizer.json")
+    return d
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def torch_times(d: Path, image: int, iters: int) -> dict:
+    torch.set_num_threads(CORES)
+    model = CLIPModel.from_pretrained(d, dtype=torch.float32).eval()
+    x = torch.randn(8, 3, image, image)
+    ids = torch.tensor([[49406, 320, 1929, 525, 518, 2117, 49407]])  # "a dog on the beach"
+    with torch.inference_mode():
+        model.get_image_features(pixel_values=x)
+        img = []
+        for _ in range(iters):
+            t = time.perf_counter()
+            model.get_image_features(pixel_values=x)
+            img.append(time.perf_counter() - t)
+        model.get_text_features(input_ids=ids)
+        txt = []
+        for _ in range(iters * 5):
+            t = time.perf_counter()
+            model.get_text_features(input_ids=ids)
+            txt.append((time.perf_counter() - t) * 1000)
+    return {"images_per_s": 8 / median(img), "text_ms": median(txt)}
+
+
+def scry_times(d: Path, iters: int) -> dict:
+    run = lambda *a: json.loads(subprocess.run(
+        ["cargo", "run", "-q", "--release", "-p", "scry-indexer", "--example", "compare", "--", *a],
+        cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    enc = run("encoder", str(d), "8", str(iters))
+    txt = run("text-query", str(d), str(iters * 5))
+    return {"images_per_s": enc["images_per_s"], "text_ms": txt["query_ms_median"]}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path, default=Path("/tmp/scry-catalogue"))
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("archs", nargs="*", default=list(ARCHS))
+    args = ap.parse_args()
+    for name in args.archs:
+        d = build(name, args.out)
+        ours, theirs = [], []
+        for _ in range(args.rounds):
+            theirs.append(torch_times(d, ARCHS[name]["image"], args.iters))
+            ours.append(scry_times(d, args.iters))
+        row = {"arch": name}
+        for key in ("images_per_s", "text_ms"):
+            row[f"scry_{key}"] = round(median([r[key] for r in ours]), 2)
+            row[f"torch_{key}"] = round(median([r[key] for r in theirs]), 2)
+        row["image_ratio"] = round(row["scry_images_per_s"] / row["torch_images_per_s"], 2)
+        row["text_ratio"] = round(row["torch_text_ms"] / row["scry_text_ms"], 2)
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
