@@ -5,7 +5,8 @@ scry in the same run, interleaved, medians.
 
     .venv/bin/python scripts/catalogue_bench.py [--out DIR] [--rounds 3] [ARCH ...]
 
-ARCH: laion-b32 (ViT-B/32 with exact GELU), b16, l14, l14-336. Prints one JSON
+ARCH: b32 (OpenAI's ViT-B/32), laion-b32 (the same with exact GELU), b16, l14,
+l14-336. Prints one JSON
 line per architecture: images/s at batch 8 and ms for one short text query, for
 scry (f32) and PyTorch (transformers, 2 threads, unpadded ids).
 """
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORES = 2
 
 ARCHS = {
+    "b32": dict(text=(512, 12, 8, 2048), vision=(768, 12, 12, 3072), patch=32, image=224, proj=512, act="quick_gelu"),
     "laion-b32": dict(text=(512, 12, 8, 2048), vision=(768, 12, 12, 3072), patch=32, image=224, proj=512, act="gelu"),
     "b16": dict(text=(512, 12, 8, 2048), vision=(768, 12, 12, 3072), patch=16, image=224, proj=512, act="quick_gelu"),
     "l14": dict(text=(768, 12, 12, 3072), vision=(1024, 24, 16, 4096), patch=14, image=224, proj=768, act="quick_gelu"),

@@ -4,9 +4,12 @@
 //! Speeds are measured, never estimated: on the project's 2-core Sapphire
 //! Rapids VM (AVX-512, AMX), f32, with full-size random weights of the exact
 //! architecture (the weights cannot be fetched there; speed does not depend on
-//! their values), each beside PyTorch in the same run (`scripts/compare.sh`,
-//! `scripts/parity_full.sh`). A model without a figure loads and passes parity
-//! through its family but has not been timed at its size.
+//! their values), each beside PyTorch (transformers, 2 threads) in the same
+//! run: `scripts/catalogue_bench.py` (images/s at batch 8; one short query,
+//! scry's time including tokenization, PyTorch's from token ids) and
+//! `scripts/parity_full.sh` (the multilingual tower). A model without a figure
+//! loads and passes parity through its family but has not been timed at its
+//! size.
 
 /// What a model does for a library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,12 +58,11 @@ pub const CATALOGUE: &[Entry] = &[
         image_size: Some(224),
         languages: "English",
         licence: "MIT",
-        // README "Performance": batch 32, beside PyTorch 2.15 (19.10 images/s).
-        images_per_s: Some(22.57),
-        torch_images_per_s: Some(19.10),
-        // The text tower alone, unpadded, beside transformers padded to 77.
-        text_ms: Some(12.09),
-        torch_text_ms: Some(60.09),
+        // scripts/catalogue_bench.py: batch 8, one short query, 3 interleaved rounds.
+        images_per_s: Some(28.52),
+        torch_images_per_s: Some(26.73),
+        text_ms: Some(17.09),
+        torch_text_ms: Some(18.88),
     },
     Entry {
         id: "openai/clip-vit-base-patch16",
@@ -70,10 +72,11 @@ pub const CATALOGUE: &[Entry] = &[
         image_size: Some(224),
         languages: "English",
         licence: "MIT",
-        images_per_s: None,
-        torch_images_per_s: None,
-        text_ms: None,
-        torch_text_ms: None,
+        // scripts/catalogue_bench.py: batch 8, one short query, 3 interleaved rounds.
+        images_per_s: Some(7.49),
+        torch_images_per_s: Some(5.99),
+        text_ms: Some(17.14),
+        torch_text_ms: Some(17.89),
     },
     Entry {
         id: "openai/clip-vit-large-patch14",
@@ -83,10 +86,11 @@ pub const CATALOGUE: &[Entry] = &[
         image_size: Some(224),
         languages: "English",
         licence: "MIT",
-        images_per_s: None,
-        torch_images_per_s: None,
-        text_ms: None,
-        torch_text_ms: None,
+        // scripts/catalogue_bench.py: batch 8, one short query, 3 interleaved rounds.
+        images_per_s: Some(1.65),
+        torch_images_per_s: Some(1.47),
+        text_ms: Some(32.43),
+        torch_text_ms: Some(36.38),
     },
     Entry {
         id: "openai/clip-vit-large-patch14-336",
@@ -109,10 +113,11 @@ pub const CATALOGUE: &[Entry] = &[
         image_size: Some(224),
         languages: "English",
         licence: "MIT",
-        images_per_s: None,
-        torch_images_per_s: None,
-        text_ms: None,
-        torch_text_ms: None,
+        // scripts/catalogue_bench.py: batch 8, one short query, 3 interleaved rounds.
+        images_per_s: Some(26.27),
+        torch_images_per_s: Some(26.12),
+        text_ms: Some(17.88),
+        torch_text_ms: Some(19.37),
     },
     Entry {
         id: "laion/CLIP-ViT-L-14-laion2B-s32B-b82K",

@@ -293,7 +293,7 @@ impl ClipModel {
 
     /// Normalised text embeddings, one per text. An empty text is valid. With a
     /// [`Self::set_text_model`] tower, that tower encodes them.
-    pub fn embed_texts<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
+    pub fn embed_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
         if let Some(tower) = &self.text_model {
             return tower.embed_texts(texts);
         }

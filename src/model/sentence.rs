@@ -427,12 +427,16 @@ impl SentenceTower {
         Ok(v)
     }
 
-    /// Normalised embeddings, one per text (each encoded at its own length).
-    pub fn embed_texts<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
-        texts
-            .iter()
-            .map(|t| Ok(normalize(self.features(&self.token_ids(t.as_ref())?)?)))
-            .collect()
+    /// Normalised embeddings, one per text (each encoded at its own length, so
+    /// no padding changes a mean).
+    pub fn embed_texts<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Result<Vec<Embedding>> {
+        let one = |t: &S| Ok(normalize(self.features(&self.token_ids(t.as_ref())?)?));
+        if texts.len() < 4 {
+            return texts.iter().map(one).collect();
+        }
+        // Many texts (a tag vocabulary's prompts): one per core at a time.
+        use rayon::prelude::*;
+        texts.par_iter().map(one).collect()
     }
 
     /// Refuses a pairing with an image model whose space this tower does not

@@ -155,7 +155,7 @@ fn list(as_json: bool) -> anyhow::Result<()> {
         println!("{}", line(r.iter().map(String::as_str).collect()));
     }
     println!(
-        "\nSpeeds: 2-core Sapphire Rapids VM, f32, full-size random weights, best batch; PyTorch's \
+        "\nSpeeds: 2-core Sapphire Rapids VM, f32, full-size random weights, batch 8; PyTorch's \
          in the same run in brackets; - not measured yet.\nFetch one with `scry model fetch ID`; use a text model with \
          --text-model ID (no re-indexing)."
     );
