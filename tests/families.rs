@@ -11,7 +11,7 @@ use scry::model::SentenceTower;
 use scry::preprocess::to_rgb;
 use scry::ClipModel;
 
-use crate::common::{floats, max_abs_diff, read_json, repo_root};
+use crate::common::{copy_model, floats, max_abs_diff, read_json, repo_root};
 
 fn gelu_dir() -> std::path::PathBuf {
     repo_root().join("tests/fixtures/tiny-clip-gelu")
@@ -196,7 +196,7 @@ fn a_text_model_answers_for_the_image_model_it_was_paired_with() {
 
     // A dense layer into another dimension is another space.
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&multilingual_dir(), tmp.path());
+    copy_model(&multilingual_dir(), tmp.path());
     let config = tmp.path().join("2_Dense/config.json");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(
@@ -208,25 +208,12 @@ fn a_text_model_answers_for_the_image_model_it_was_paired_with() {
     assert!(err.contains("2_Dense"), "{err}");
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dst = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dst);
-        } else {
-            std::fs::copy(entry.path(), &dst).unwrap();
-        }
-    }
-}
-
 /// Folders that are not text towers of a kind scry reads are one clear line
 /// naming the file and what is unsupported.
 #[test]
 fn unsupported_text_models_are_named() {
     let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&multilingual_dir(), tmp.path());
+    copy_model(&multilingual_dir(), tmp.path());
     let config = tmp.path().join("config.json");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, text.replace("\"distilbert\"", "\"xlm-roberta\"")).unwrap();

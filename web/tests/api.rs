@@ -8,6 +8,9 @@ use actix_web::{test, web, App};
 use scry_web::server::{configure, security_headers, AppState};
 use serde_json::Value;
 
+#[allow(unused)]
+mod common;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -1377,18 +1380,8 @@ async fn a_text_model_answers_queries_in_other_languages() {
         "{status}"
     );
 
-    let golden: Value = serde_json::from_slice(
-        &std::fs::read(root().join("tests/fixtures/golden-multilingual.json")).unwrap(),
-    )
-    .unwrap();
     let query = "ソファで寝ている猫";
-    let entry = golden["texts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["text"] == query)
-        .unwrap();
-    let want: Vec<f32> = serde_json::from_value(entry["embedding"].clone()).unwrap();
+    let want = common::multilingual_golden(query);
     let clip = scry::ClipModel::load_dir(&tiny).unwrap();
     let uri = format!("/api/search?q={}&k=19", utf8_percent(query));
     let v: Value = test::call_and_read_body_json(&app, call(uri.clone())).await;

@@ -198,7 +198,7 @@ fn text_in_images_in_a_real_browser() {
 
 /// Queries in other languages through `scry serve --text-model`: the UI ranks
 /// the library by the multilingual tower's vectors (the reference's, from
-/// golden-multilingual.json, against the library's exported image vectors).
+/// golden-multilingual.json, against the same files' image vectors).
 #[test]
 fn queries_in_other_languages_in_a_real_browser() {
     if !can_run() {
@@ -259,19 +259,13 @@ fn queries_in_other_languages_in_a_real_browser() {
         })
         .collect();
     assert_eq!(images.len(), 19);
-    let golden: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root().join("tests/fixtures/golden-multilingual.json")).unwrap(),
-    )
-    .unwrap();
     let mut expect = serde_json::Map::new();
     // Queries in other scripts whose top three the scores tell apart (the UI's
     // fusion may order near-ties either way): Cyrillic, CJK, Arabic, Devanagari...
-    for entry in golden["texts"].as_array().unwrap() {
-        let query = entry["text"].as_str().unwrap();
+    for (query, want) in common::multilingual_goldens() {
         if query.is_ascii() || query.chars().count() > 40 || expect.len() == 3 {
             continue;
         }
-        let want: Vec<f32> = serde_json::from_value(entry["embedding"].clone()).unwrap();
         let mut ranked: Vec<(f32, &str)> = images
             .iter()
             .map(|(n, v)| (scry::model::cosine(v, &want), n.as_str()))
@@ -279,7 +273,7 @@ fn queries_in_other_languages_in_a_real_browser() {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
         if ranked[0].0 - ranked[1].0 > 2e-3 && ranked[1].0 - ranked[2].0 > 2e-3 {
             expect.insert(
-                query.to_string(),
+                query.clone(),
                 ranked[..3]
                     .iter()
                     .map(|(_, n)| serde_json::json!(n))

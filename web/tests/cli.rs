@@ -1999,18 +1999,8 @@ fn a_text_model_answers_other_languages_from_the_command_line() {
     let common: Vec<&str> = args.iter().map(String::as_str).collect();
     let tower = root().join("tests/fixtures/tiny-multilingual");
     let tower = tower.to_str().unwrap();
-    let golden: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(root().join("tests/fixtures/golden-multilingual.json")).unwrap(),
-    )
-    .unwrap();
     let query = "собака на пляже";
-    let entry = golden["texts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["text"] == query)
-        .unwrap();
-    let want = scry::model::normalize(json_floats(&entry["embedding"]));
+    let want = scry::model::normalize(common::multilingual_golden(query));
 
     // scry embed: the text goes through the text model.
     let out = scry(

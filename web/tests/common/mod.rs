@@ -141,3 +141,30 @@ pub fn wait_output_within(
         }
     }
 }
+
+/// The reference's (unnormalised) embedding of `query` by the tiny multilingual
+/// text tower (tests/fixtures/golden-multilingual.json).
+pub fn multilingual_golden(query: &str) -> Vec<f32> {
+    multilingual_goldens()
+        .into_iter()
+        .find(|(t, _)| t == query)
+        .unwrap_or_else(|| panic!("{query:?} is not in golden-multilingual.json"))
+        .1
+}
+
+/// Every text of golden-multilingual.json with its reference embedding.
+pub fn multilingual_goldens() -> Vec<(String, Vec<f32>)> {
+    let golden: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/golden-multilingual.json")).unwrap(),
+    )
+    .unwrap();
+    golden["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let v = serde_json::from_value(e["embedding"].clone()).unwrap();
+            (e["text"].as_str().unwrap().to_string(), v)
+        })
+        .collect()
+}
