@@ -221,19 +221,27 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", choices=["tiny", "full"], default="tiny")
     ap.add_argument("--out", type=Path, default=ROOT / "tests" / "fixtures")
+    ap.add_argument("--hidden-act", choices=["quick_gelu", "gelu"], default="quick_gelu",
+                    help="the towers' activation: gelu is LAION's / open_clip's (full size only: "
+                         "the tiny gelu model is make_family_fixtures.py's)")
     args = ap.parse_args()
+    if args.hidden_act != "quick_gelu" and args.size == "tiny":
+        ap.error("--hidden-act gelu is for --size full")
     torch.manual_seed(SEED)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
 
     out: Path = args.out
     model_name = "tiny-clip" if args.size == "tiny" else "vit-b-32"
+    if args.hidden_act == "gelu":
+        model_name += "-gelu"
     model_dir = out / model_name
     model_dir.mkdir(parents=True, exist_ok=True)
     (out / "pixels").mkdir(exist_ok=True)
     (out / "images").mkdir(exist_ok=True)
 
     make_tokenizer_json(model_dir)
-    model = make_model(model_dir, TINY if args.size == "tiny" else FULL, store_f16=args.size == "tiny")
+    model = make_model(model_dir, TINY if args.size == "tiny" else FULL, store_f16=args.size == "tiny",
+                       hidden_act=args.hidden_act)
     # The reloaded model must be the one we computed with (catches a save/load mismatch).
     reloaded = CLIPModel.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
 

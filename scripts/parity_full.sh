@@ -22,6 +22,13 @@ mkdir -p "$OUT"
 SCRY_PARITY_FIXTURE="$OUT" cargo test -p scry --test tests parity:: -- --nocapture --test-threads 1 2>&1 |
   grep -E "cosine|pixels|Δ|test result|FAILED|panicked"
 
+# LAION's / open_clip's CLIPs: the same architecture with exact GELU.
+GELU="$OUT/gelu"
+mkdir -p "$GELU"
+"$VENV/bin/python" scripts/make_fixtures.py --size full --hidden-act gelu --out "$GELU"
+SCRY_PARITY_FIXTURE="$GELU" cargo test -p scry --test tests parity:: -- --nocapture --test-threads 1 2>&1 |
+  grep -E "cosine|pixels|Δ|test result|FAILED|panicked"
+
 # The multilingual text tower (sentence-transformers/clip-ViT-B-32-multilingual-v1's
 # architecture: DistilBERT 768-d, 6 layers, 119,547 tokens, a dense layer to 512),
 # random weights; PyTorch's and scry's time for one query in the same run.

@@ -11,9 +11,7 @@ use scry::model::cosine;
 use scry::preprocess::to_rgb;
 use scry::ClipModel;
 
-use crate::common::{
-    fixture_dir, floats, golden, golden_model, max_abs_diff, repo_root, tiny_model_dir,
-};
+use crate::common::{fixture_dir, floats, golden, golden_model, max_abs_diff, repo_root};
 
 /// The reference's pixels: its uint8 crop (saved losslessly) normalised exactly as
 /// the reference does; make_fixtures.py checks this reproduces its tensor to 1e-5.
@@ -82,7 +80,8 @@ fn image_embedding_from_reference_pixels_matches() {
 
 #[test]
 fn bf16_image_embeddings_stay_at_cosine_0_999_to_the_reference() {
-    let mut model = ClipModel::load_dir(&tiny_model_dir()).unwrap();
+    // The fixture's model (the committed tiny one, or SCRY_PARITY_FIXTURE's).
+    let mut model = ClipModel::load_dir(golden_model().dir()).unwrap();
     if !ClipModel::bf16_supported() {
         let err = model.set_precision(scry::Precision::Bf16).unwrap_err();
         assert!(err.to_string().contains("AVX-512 BF16"), "{err}");
@@ -161,8 +160,11 @@ fn text_embedding_matches_the_padded_reference() {
             "{text:?}"
         );
     }
-    // This fixture stores f16: every weight is converted, none read in place.
-    assert_eq!(model.text_weight_floats().unwrap().0, 0);
+    // The committed fixture stores f16: every weight is converted, none read in
+    // place (a full-size one stores f32, read in place: the test below).
+    if std::env::var_os("SCRY_PARITY_FIXTURE").is_none() {
+        assert_eq!(model.text_weight_floats().unwrap().0, 0);
+    }
 }
 
 /// A model file that stores f32 (as openai's CLIP checkpoints do) has the text
@@ -258,6 +260,12 @@ fn own_forward_pass_equals_candle_transformers() {
     // to be split across threads, and texts of different lengths in one batch.
     let model = golden_model();
     let dir = fixture_dir().join(golden()["model"].as_str().unwrap());
+    if model.config().vision_act() != scry::model::config::Act::QuickGelu {
+        // candle-transformers' CLIP has QuickGELU only; exact-GELU fixtures are
+        // checked against PyTorch's outputs by the tests above.
+        eprintln!("skipped: candle-transformers' CLIP has no exact GELU");
+        return;
+    }
     let reference = scry::model::reference::ReferenceClip::load_dir(&dir).unwrap();
     let mut pixels: Vec<Vec<f32>> = images().iter().map(reference_pixels).collect();
     while pixels.len() < 9 {
