@@ -616,7 +616,8 @@ impl Graph {
             })
     }
 
-    /// Loads a graph written by [`Graph::dump`].
+    /// Loads a graph written by [`Graph::dump`]; a damaged or partly written
+    /// dump is [`Error::DataCorruption`] (the caller rebuilds the graph).
     pub fn load(dir: &Path, basename: &str, points: usize, max_id: ImageId) -> Result<Self> {
         for ext in ["hnsw.graph", "hnsw.data"] {
             let f = dir.join(format!("{basename}.{ext}"));
@@ -627,6 +628,7 @@ impl Graph {
                 });
             }
         }
+        check_data_file(&dir.join(format!("{basename}.hnsw.data")), points)?;
         // hnsw_rs ties the graph's lifetime to its loader. The loader is small (the
         // data is copied, not memory-mapped), so it is leaked to give the graph a
         // 'static lifetime; a library loads its graph once.
@@ -717,6 +719,70 @@ impl NearestNeighbours for Graph {
     }
 }
 
+/// Checks that a graph dump's data file is whole: hnsw_rs 0.3 ends the process
+/// (`std::process::exit(1)` in `hnswio.rs`) instead of returning an error when
+/// a point's data cannot be read, so a file cut short by a crash or a full disk
+/// must never reach it. The layout is hnsw_rs's: a header (magic `u32`,
+/// dimension `usize`), then per point the magic, its id (`u64`), the byte
+/// length (`u64`) and the values; native endianness.
+fn check_data_file(path: &Path, points: usize) -> Result<()> {
+    use std::io::Read;
+    const MAGIC: u32 = 0xa67f_0000;
+    let bad = |why: String| Error::DataCorruption {
+        path: path.to_path_buf(),
+        message: format!("ANN graph data unreadable: {why}"),
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    let mut r = std::io::BufReader::new(file);
+    let mut u32b = [0u8; 4];
+    let mut u64b = [0u8; 8];
+    let mut usizeb = [0u8; std::mem::size_of::<usize>()];
+    r.read_exact(&mut u32b)
+        .and_then(|()| r.read_exact(&mut usizeb))
+        .map_err(|_| bad("no header".into()))?;
+    if u32::from_ne_bytes(u32b) != MAGIC {
+        return Err(bad("not a graph data file".into()));
+    }
+    let dim = usize::from_ne_bytes(usizeb) as u64;
+    let mut at = (4 + usizeb.len()) as u64;
+    let mut found = 0usize;
+    while at < size {
+        let head = r
+            .read_exact(&mut u32b)
+            .and_then(|()| r.read_exact(&mut u64b))
+            .and_then(|()| {
+                if u32::from_ne_bytes(u32b) != MAGIC {
+                    return Err(std::io::ErrorKind::InvalidData.into());
+                }
+                r.read_exact(&mut u64b)
+            });
+        if head.is_err() {
+            return Err(bad(format!("point {found} is cut short or overwritten")));
+        }
+        let len = u64::from_ne_bytes(u64b);
+        if len != dim * 4 {
+            return Err(bad(format!(
+                "point {found} holds {len} bytes, not {}",
+                dim * 4
+            )));
+        }
+        at += 20 + len;
+        if at > size {
+            return Err(bad(format!("point {found} is cut short")));
+        }
+        r.seek_relative(len as i64)
+            .map_err(|e| Error::io(path, e))?;
+        found += 1;
+    }
+    if found != points {
+        return Err(bad(format!(
+            "{found} points, the catalog recorded {points}"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -724,6 +790,51 @@ mod tests {
     fn unit(v: Vec<f32>) -> Vec<f32> {
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.into_iter().map(|x| x / n).collect()
+    }
+
+    /// A dump cut short (a crash, a full disk) or overwritten is an error the
+    /// library recovers from by rebuilding, never hnsw_rs ending the process.
+    #[test]
+    fn a_damaged_dump_is_an_error_not_an_exit() {
+        let mut vs = Vectors::new(8);
+        for id in 1..=200u64 {
+            let v: Vec<f32> = (0..8).map(|i| ((id * 7 + i) % 13) as f32 - 6.0).collect();
+            vs.insert(id, &unit(v));
+        }
+        let g = Graph::build(&vs);
+        let tmp = tempfile::tempdir().unwrap();
+        let name = g.dump(tmp.path(), "g").unwrap();
+        let data = tmp.path().join(format!("{name}.hnsw.data"));
+        let whole = std::fs::read(&data).unwrap();
+        let loaded = Graph::load(tmp.path(), &name, 200, 200).unwrap();
+        assert_eq!(loaded.search(vs.get(7).unwrap(), 1, &|_| true)[0].0, 7);
+        let point = 20 + 8 * 4;
+        for cut in [
+            0,
+            5,
+            12,
+            12 + point / 2,
+            whole.len() - point,
+            whole.len() - 1,
+        ] {
+            std::fs::write(&data, &whole[..cut]).unwrap();
+            let err = Graph::load(tmp.path(), &name, 200, 200)
+                .err()
+                .expect("a cut dump loaded");
+            assert!(
+                matches!(err, Error::DataCorruption { .. }),
+                "cut at {cut}: {err}"
+            );
+        }
+        let mut bad = whole.clone();
+        bad[12 + 3 * point] ^= 0xff; // a point's magic
+        std::fs::write(&data, &bad).unwrap();
+        assert!(Graph::load(tmp.path(), &name, 200, 200).is_err());
+        std::fs::write(&data, &whole).unwrap();
+        let err = Graph::load(tmp.path(), &name, 201, 201)
+            .err()
+            .expect("a count mismatch loaded");
+        assert!(err.to_string().contains("201"), "{err}");
     }
 
     #[test]
