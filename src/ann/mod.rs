@@ -818,9 +818,9 @@ mod tests {
             whole.len() - 1,
         ] {
             std::fs::write(&data, &whole[..cut]).unwrap();
-            let err = Graph::load(tmp.path(), &name, 200, 200)
-                .err()
-                .expect("a cut dump loaded");
+            let Err(err) = Graph::load(tmp.path(), &name, 200, 200) else {
+                panic!("a cut dump loaded");
+            };
             assert!(
                 matches!(err, Error::DataCorruption { .. }),
                 "cut at {cut}: {err}"
@@ -831,9 +831,9 @@ mod tests {
         std::fs::write(&data, &bad).unwrap();
         assert!(Graph::load(tmp.path(), &name, 200, 200).is_err());
         std::fs::write(&data, &whole).unwrap();
-        let err = Graph::load(tmp.path(), &name, 201, 201)
-            .err()
-            .expect("a count mismatch loaded");
+        let Err(err) = Graph::load(tmp.path(), &name, 201, 201) else {
+            panic!("a count mismatch loaded");
+        };
         assert!(err.to_string().contains("201"), "{err}");
     }
 
