@@ -233,6 +233,42 @@ fn unsupported_text_models_are_named() {
     let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
     assert!(err.contains("weightedmean"), "{err}");
 
+    // A module outside the folder, a Normalize before a dense layer, no room
+    // for the special tokens.
+    std::fs::write(
+        &pooling,
+        r#"{"embedding_dimension": 48, "pooling_mode": "mean"}"#,
+    )
+    .unwrap();
+    let modules_file = tmp.path().join("modules.json");
+    let modules = std::fs::read_to_string(&modules_file).unwrap();
+    std::fs::write(
+        &modules_file,
+        modules.replace("\"2_Dense\"", "\"../2_Dense\""),
+    )
+    .unwrap();
+    let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("leaves the model folder"), "{err}");
+    let normalize_first = modules.replacen(
+        "{\n    \"idx\": 2",
+        "{\"idx\": 9, \"name\": \"n\", \"path\": \"\", \"type\": \"sentence_transformers.models.Normalize\"},\n  {\n    \"idx\": 2",
+        1,
+    );
+    assert_ne!(normalize_first, modules);
+    std::fs::write(&modules_file, normalize_first).unwrap();
+    let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("module Normalize"), "{err}");
+    std::fs::write(&modules_file, &modules).unwrap();
+    let tok_config = tmp.path().join("tokenizer_config.json");
+    let text = std::fs::read_to_string(&tok_config).unwrap();
+    std::fs::write(
+        &tok_config,
+        text.replace("\"model_max_length\": 40", "\"model_max_length\": 2"),
+    )
+    .unwrap();
+    let err = SentenceTower::load_dir(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("special tokens"), "{err}");
+
     let clip = repo_root().join("tests/fixtures/tiny-clip");
     let err = SentenceTower::load_dir(&clip).unwrap_err().to_string();
     assert!(err.contains("modules.json"), "{err}");

@@ -628,6 +628,7 @@ impl Graph {
                 });
             }
         }
+        check_graph_magic(&dir.join(format!("{basename}.hnsw.graph")))?;
         check_data_file(&dir.join(format!("{basename}.hnsw.data")), points)?;
         // hnsw_rs ties the graph's lifetime to its loader. The loader is small (the
         // data is copied, not memory-mapped), so it is leaked to give the graph a
@@ -719,6 +720,23 @@ impl NearestNeighbours for Graph {
     }
 }
 
+/// The graph file's first word is the dump format (hnsw_rs 0.3 writes version 4,
+/// `0x002a6779`; a version-2 word, one bit away, makes it end the process).
+fn check_graph_magic(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let mut word = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut word))
+        .map_err(|e| Error::io(path, e))?;
+    match u32::from_ne_bytes(word) {
+        0x002a_6779 | 0x002a_6771 => Ok(()),
+        other => Err(Error::DataCorruption {
+            path: path.to_path_buf(),
+            message: format!("ANN graph file of an unknown format ({other:#010x})"),
+        }),
+    }
+}
+
 /// Checks that a graph dump's data file is whole: hnsw_rs 0.3 ends the process
 /// (`std::process::exit(1)` in `hnswio.rs`) instead of returning an error when
 /// a point's data cannot be read, so a file cut short by a crash or a full disk
@@ -745,6 +763,9 @@ fn check_data_file(path: &Path, points: usize) -> Result<()> {
         return Err(bad("not a graph data file".into()));
     }
     let dim = usize::from_ne_bytes(usizeb) as u64;
+    let point_bytes = dim
+        .checked_mul(4)
+        .ok_or_else(|| bad(format!("dimension {dim}")))?;
     let mut at = (4 + usizeb.len()) as u64;
     let mut found = 0usize;
     while at < size {
@@ -761,10 +782,9 @@ fn check_data_file(path: &Path, points: usize) -> Result<()> {
             return Err(bad(format!("point {found} is cut short or overwritten")));
         }
         let len = u64::from_ne_bytes(u64b);
-        if len != dim * 4 {
+        if len != point_bytes {
             return Err(bad(format!(
-                "point {found} holds {len} bytes, not {}",
-                dim * 4
+                "point {found} holds {len} bytes, not {point_bytes}"
             )));
         }
         at += 20 + len;
@@ -826,6 +846,14 @@ mod tests {
                 "cut at {cut}: {err}"
             );
         }
+        let graph = tmp.path().join(format!("{name}.hnsw.graph"));
+        let graph_bytes = std::fs::read(&graph).unwrap();
+        let mut damaged = graph_bytes.clone();
+        damaged[0] ^= 0x06; // version 4's word becomes version 2's
+        std::fs::write(&graph, &damaged).unwrap();
+        std::fs::write(&data, &whole).unwrap();
+        assert!(Graph::load(tmp.path(), &name, 200, 200).is_err());
+        std::fs::write(&graph, &graph_bytes).unwrap();
         let mut bad = whole.clone();
         bad[12 + 3 * point] ^= 0xff; // a point's magic
         std::fs::write(&data, &bad).unwrap();

@@ -85,6 +85,22 @@ fn usize_at(v: &serde_json::Value, key: &str, file: &Path) -> Result<usize> {
         .ok_or_else(|| Error::invalid_model(file, format!("no {key}")))
 }
 
+/// A module's folder inside the model folder: relative, without `..`.
+fn module_dir(dir: &Path, entry: &ModuleEntry, modules_file: &Path) -> Result<PathBuf> {
+    let rel = Path::new(&entry.path);
+    if rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        Ok(dir.join(rel))
+    } else {
+        Err(Error::invalid_model(
+            modules_file,
+            format!("module path {:?} leaves the model folder", entry.path),
+        ))
+    }
+}
+
 /// The module's kind from its class name (`sentence_transformers.models.Dense`,
 /// `sentence_transformers.base.modules.dense.Dense`, ...).
 fn kind(entry: &ModuleEntry) -> &str {
@@ -127,7 +143,7 @@ impl SentenceTower {
             Some(files) => fetch(&files).map_err(|why| {
                 Error::ModelNotFound(format!(
                     "no text model found: {} is not in the Hugging Face cache ({}) and cannot be \
-                     fetched ({why}). Run `scry model fetch --text-model {}` on a machine with \
+                     fetched ({why}). Run `scry model fetch {}` on a machine with \
                      network access (the cache can be copied), or pass --text-model DIR with a \
                      sentence-transformers folder",
                     spec.id(),
@@ -175,7 +191,7 @@ impl SentenceTower {
                 ),
             ));
         }
-        let tdir = dir.join(&first.path);
+        let tdir = module_dir(dir, first, &modules_file)?;
         let config_file = tdir.join("config.json");
         let config = read_json(&config_file)?;
         let model_type = config["model_type"].as_str().unwrap_or("unknown");
@@ -209,6 +225,12 @@ impl SentenceTower {
             layers: usize_at(&config, "n_layers", &config_file)?,
             positions: usize_at(&config, "max_position_embeddings", &config_file)?,
         };
+        if [shape.vocab, shape.dim, shape.mlp, shape.positions].contains(&0) {
+            return Err(Error::invalid_model(
+                &config_file,
+                "vocab_size, dim, hidden_dim and max_position_embeddings must be above 0",
+            ));
+        }
         if shape.heads == 0 || !shape.dim.is_multiple_of(shape.heads) {
             return Err(Error::invalid_model(
                 &config_file,
@@ -220,8 +242,17 @@ impl SentenceTower {
         }
 
         // Sequence length and case: sentence_bert_config.json, else the tokenizer's.
-        let st_config = read_json(&tdir.join("sentence_bert_config.json")).ok();
-        let tok_config = read_json(&tdir.join("tokenizer_config.json")).ok();
+        // Optional files; present but unreadable is an error naming them.
+        let optional = |name: &str| {
+            let p = tdir.join(name);
+            if p.is_file() {
+                read_json(&p).map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let st_config = optional("sentence_bert_config.json")?;
+        let tok_config = optional("tokenizer_config.json")?;
         let max_len = st_config
             .as_ref()
             .and_then(|c| c["max_seq_length"].as_u64())
@@ -240,6 +271,15 @@ impl SentenceTower {
         let mut tokenizer = tokenizers::Tokenizer::from_file(&tok_file)
             .map_err(|e| Error::invalid_model(&tok_file, format!("unreadable tokenizer: {e}")))?;
         tokenizer.with_padding(None);
+        let specials = tokenizer
+            .get_post_processor()
+            .map_or(0, |p| tokenizers::PostProcessor::added_tokens(p, false));
+        if max_len <= specials {
+            return Err(Error::invalid_model(
+                tdir.join("sentence_bert_config.json"),
+                format!("max_seq_length {max_len} leaves no room beside {specials} special tokens"),
+            ));
+        }
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
                 max_length: max_len,
@@ -277,8 +317,8 @@ impl SentenceTower {
         let mut pooling = None;
         let mut dense = Vec::new();
         let mut dim = shape.dim;
-        for m in rest {
-            let mdir = dir.join(&m.path);
+        for (i, m) in rest.iter().enumerate() {
+            let mdir = module_dir(dir, m, &modules_file)?;
             let file = mdir.join("config.json");
             match kind(m) {
                 "Pooling" if pooling.is_none() && dense.is_empty() => {
@@ -289,6 +329,9 @@ impl SentenceTower {
                     let c = read_json(&file)?;
                     let n_in = usize_at(&c, "in_features", &file)?;
                     let n_out = usize_at(&c, "out_features", &file)?;
+                    if n_out == 0 {
+                        return Err(Error::invalid_model(&file, "out_features 0"));
+                    }
                     if n_in != dim {
                         return Err(Error::invalid_model(
                             &file,
@@ -312,8 +355,8 @@ impl SentenceTower {
                     dim = layer.n_out();
                     dense.push((layer, act));
                 }
-                // scry normalises every embedding anyway.
-                "Normalize" => {}
+                // scry normalises every embedding anyway; only last does that change nothing.
+                "Normalize" if i + 1 == rest.len() => {}
                 other => {
                     return Err(Error::invalid_model(
                         &modules_file,
@@ -458,7 +501,7 @@ pub fn check_pair(
         let image_repo = repo_of(image_model);
         // A folder's id is its absolute path: what it holds is not known.
         let from_hub = !Path::new(image_model).is_absolute();
-        if from_hub && !images.contains(&image_repo) {
+        if from_hub && !images.iter().any(|i| i.eq_ignore_ascii_case(image_repo)) {
             return Err(Error::InvalidArgument(format!(
                 "text model {text_model} was trained into the space of {}; this library's \
                  images were embedded with {image_model}: re-index with that model \

@@ -143,7 +143,11 @@ impl AppState {
                     let mut model = ClipModel::open(&scry::ModelSpec::parse(&id), true)?;
                     model.set_precision(current.precision())?;
                     if let Some(text) = current.text_model() {
-                        model.set_text_model(text.clone())?;
+                        // Another image space: queries go through the new model's own
+                        // text tower rather than failing every search.
+                        if let Err(e) = model.set_text_model(text.clone()) {
+                            tracing::warn!("--text-model {} is left out: {e}", text.id());
+                        }
                     }
                     // Read now, as `serve` does at start: a server answers both kinds of query.
                     model.load_towers()?;

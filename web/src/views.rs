@@ -469,6 +469,10 @@ pub struct Embedded {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Embeddings {
     pub model: String,
+    /// The text model the texts went through (`--text-model`), when not the
+    /// image model's own text tower.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text_model: Option<String>,
     pub dim: usize,
     pub texts: Vec<Embedded>,
     pub images: Vec<Embedded>,

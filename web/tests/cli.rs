@@ -2021,6 +2021,13 @@ fn a_text_model_answers_other_languages_from_the_command_line() {
         String::from_utf8_lossy(&out.stderr)
     );
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        json["text_model"]
+            .as_str()
+            .unwrap()
+            .ends_with("tiny-multilingual"),
+        "{json}"
+    );
     let got = json_floats(&json["texts"][0]["embedding"]);
     let cos = scry::model::cosine(&got, &want);
     assert!(cos >= 0.99999, "embed --text-model: cosine {cos}");
@@ -2114,7 +2121,10 @@ fn a_text_model_answers_other_languages_from_the_command_line() {
     a.extend(&common);
     assert_clean_failure(
         &scry(&a, home.path()),
-        &["no text model found", "scry model fetch --text-model"],
+        &[
+            "no text model found",
+            "scry model fetch sentence-transformers/clip-ViT-B-32-multilingual-v1",
+        ],
     );
     // A folder that is not a text model is named.
     let clip = tiny();

@@ -64,6 +64,7 @@ async fn embed(
         let embedded = |input: String, embedding| Embedded { input, embedding };
         Ok(Embeddings {
             model: model.id().to_string(),
+            text_model: model.text_model().map(|t| t.id().to_string()),
             dim: model.dim(),
             texts: texts
                 .into_iter()

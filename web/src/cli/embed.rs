@@ -30,6 +30,9 @@ pub struct EmbedArgs {
 #[derive(Serialize)]
 struct Output<'a> {
     model: &'a str,
+    /// The text model the texts went through (`--text-model`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text_model: Option<&'a str>,
     dim: usize,
     images: Vec<Item>,
     texts: Vec<Item>,
@@ -69,6 +72,7 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
         .collect();
     let out = Output {
         model: model.id(),
+        text_model: model.text_model().map(|t| t.id()),
         dim: model.dim(),
         images,
         texts,
