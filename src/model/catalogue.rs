@@ -164,9 +164,14 @@ pub const CATALOGUE: &[Entry] = &[
     },
 ];
 
+/// The repo part of a model id (`org/name@rev` → `org/name`).
+pub fn repo_of(id: &str) -> &str {
+    id.split('@').next().unwrap_or(id)
+}
+
 /// The catalogue's entry for a model id (`org/name` or `org/name@revision`).
 pub fn find(id: &str) -> Option<&'static Entry> {
-    let repo = id.split('@').next().unwrap_or(id);
+    let repo = repo_of(id);
     CATALOGUE.iter().find(|e| e.id.eq_ignore_ascii_case(repo))
 }
 

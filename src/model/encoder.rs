@@ -1042,16 +1042,16 @@ impl BertTower {
         let layers = (0..layers)
             .map(|i| {
                 let l = vb.pp(format!("transformer.layer.{i}"));
-                let a = l.pp("attention");
                 let lin = |p: &str, n_in, n_out| {
                     Linear::load(&l.pp(p), n_in, n_out, true, Layout::OutIn, mapped)
                 };
-                let q = Linear::load(&a.pp("q_lin"), dim, dim, true, Layout::OutIn, mapped)?;
-                let k = Linear::load(&a.pp("k_lin"), dim, dim, true, Layout::OutIn, mapped)?;
-                let v = Linear::load(&a.pp("v_lin"), dim, dim, true, Layout::OutIn, mapped)?;
                 Ok(BertLayer {
-                    qkv: Linear::fuse(&[q, k, v]),
-                    out: Linear::load(&a.pp("out_lin"), dim, dim, true, Layout::OutIn, mapped)?,
+                    qkv: Linear::fuse(&[
+                        lin("attention.q_lin", dim, dim)?,
+                        lin("attention.k_lin", dim, dim)?,
+                        lin("attention.v_lin", dim, dim)?,
+                    ]),
+                    out: lin("attention.out_lin", dim, dim)?,
                     ln1: LayerNorm::load(&l.pp("sa_layer_norm"), dim, EPS)?,
                     fc1: lin("ffn.lin1", dim, mlp)?,
                     fc2: lin("ffn.lin2", mlp, dim)?,

@@ -136,13 +136,18 @@ fn cached(cache: &Cache, repo: &Repo) -> Option<PathBuf> {
     dir
 }
 
-fn download(cache: &Cache, repo: &Repo) -> std::result::Result<PathBuf, String> {
+/// The hub client for `repo`, writing into `cache` (progress bars on).
+fn api_repo(cache: &Cache, repo: &Repo) -> std::result::Result<hf_hub::api::sync::ApiRepo, String> {
     let api = ApiBuilder::from_env()
         .with_cache_dir(cache.path().clone())
         .with_progress(true)
         .build()
         .map_err(|e| e.to_string())?;
-    let api = api.repo(repo.clone());
+    Ok(api.repo(repo.clone()))
+}
+
+fn download(cache: &Cache, repo: &Repo) -> std::result::Result<PathBuf, String> {
+    let api = api_repo(cache, repo)?;
     let mut dir = None;
     for file in REQUIRED_FILES {
         let path = api
@@ -175,12 +180,10 @@ impl RepoFiles {
         let cache = Cache::new(hub_cache_dir());
         let repo = Repo::with_revision(repo.clone(), RepoType::Model, revision.clone());
         let api = if allow_download && !hub_offline() {
-            let api = ApiBuilder::from_env()
-                .with_cache_dir(cache.path().clone())
-                .with_progress(true)
-                .build()
-                .map_err(|e| Error::ModelNotFound(format!("{}: {e}", repo.url())))?;
-            Some(api.repo(repo.clone()))
+            Some(
+                api_repo(&cache, &repo)
+                    .map_err(|e| Error::ModelNotFound(format!("{}: {e}", repo.url())))?,
+            )
         } else {
             None
         };
@@ -203,7 +206,7 @@ impl RepoFiles {
     }
 
     /// The first of `names` that is cached or can be fetched.
-    pub(crate) fn first_of(&self, names: &[&str]) -> std::result::Result<PathBuf, String> {
+    pub(crate) fn first_of(&self, names: &[String]) -> std::result::Result<PathBuf, String> {
         let mut why = String::new();
         for name in names {
             match self.get(name) {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 
+use super::catalogue::repo_of;
 use super::encoder::{BertShape, BertTower, Dense};
 use super::hub::{ModelSpec, RepoFiles};
 use super::{mapped, normalize, Embedding};
@@ -24,6 +25,10 @@ use crate::error::{Error, Result};
 
 /// The text tower people pair with OpenAI's ViT-B/32, named in messages.
 const MULTILINGUAL: &str = "sentence-transformers/clip-ViT-B-32-multilingual-v1";
+
+/// A module's weights, in the order they are looked for: safetensors, then the
+/// pickled state dict older repos keep.
+const WEIGHT_FILES: [&str; 2] = ["model.safetensors", "pytorch_model.bin"];
 
 /// How a text's token rows become one vector (`1_Pooling/config.json`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,11 +132,6 @@ fn first_file(dir: &Path, names: &[&str]) -> Result<PathBuf> {
         .ok_or_else(|| {
             Error::invalid_model(dir, format!("no weights: expected {}", names.join(" or ")))
         })
-}
-
-/// The repo part of a model id (`org/name@rev` → `org/name`).
-fn repo_of(id: &str) -> &str {
-    id.split('@').next().unwrap_or(id)
 }
 
 impl SentenceTower {
@@ -298,7 +298,7 @@ impl SentenceTower {
             ));
         }
 
-        let weights = first_file(&tdir, &["model.safetensors", "pytorch_model.bin"])?;
+        let weights = first_file(&tdir, &WEIGHT_FILES)?;
         let vb = var_builder(&weights)?;
         // Saved from DistilBertModel (no prefix) or a model around one ("distilbert.").
         let vb = if vb.contains_tensor("embeddings.word_embeddings.weight") {
@@ -349,7 +349,7 @@ impl SentenceTower {
                         }
                     };
                     let bias = c["bias"].as_bool().unwrap_or(true);
-                    let w = first_file(&mdir, &["model.safetensors", "pytorch_model.bin"])?;
+                    let w = first_file(&mdir, &WEIGHT_FILES)?;
                     let layer = Dense::load(&var_builder(&w)?, n_in, n_out, bias)
                         .map_err(|e| Error::invalid_model(&w, e.to_string()))?;
                     dim = layer.n_out();
@@ -486,14 +486,15 @@ impl SentenceTower {
     /// share: another dimension, or (for towers in the [`super::catalogue`])
     /// another image model than the one it was trained into.
     pub fn check_pair(&self, image_model: &str, image_dim: usize) -> Result<()> {
-        check_pair(&self.id, self.dim, image_model, image_dim)
+        check_pair(&self.id, Some(self.dim), image_model, image_dim)
     }
 }
 
-/// [`SentenceTower::check_pair`] before anything is loaded (ids and dimensions).
+/// [`SentenceTower::check_pair`] before anything is loaded: by ids, and by
+/// dimension once the text model's is known.
 pub fn check_pair(
     text_model: &str,
-    text_dim: usize,
+    text_dim: Option<usize>,
     image_model: &str,
     image_dim: usize,
 ) -> Result<()> {
@@ -510,7 +511,7 @@ pub fn check_pair(
             )));
         }
     }
-    if text_dim != image_dim && text_dim != 0 {
+    if let Some(text_dim) = text_dim.filter(|&d| d != image_dim) {
         return Err(Error::InvalidArgument(format!(
             "text model {text_model} makes {text_dim}-d vectors and the image model \
              {image_model} {image_dim}-d ones: they are not one space"
@@ -574,22 +575,23 @@ fn fetch(files: &RepoFiles) -> std::result::Result<PathBuf, String> {
         }
     };
     for m in &list {
-        let p = m.path.as_str();
+        let get = |f: &str| files.get(&join(&m.path, f));
+        let weights = || files.first_of(&WEIGHT_FILES.map(|f| join(&m.path, f)));
         match kind(m) {
             "Transformer" => {
-                files.get(&join(p, "config.json"))?;
-                files.get(&join(p, "tokenizer.json"))?;
-                files.first_of(&[&join(p, "model.safetensors"), &join(p, "pytorch_model.bin")])?;
+                get("config.json")?;
+                get("tokenizer.json")?;
+                weights()?;
                 for optional in ["sentence_bert_config.json", "tokenizer_config.json"] {
-                    let _ = files.get(&join(p, optional));
+                    let _ = get(optional);
                 }
             }
             "Pooling" => {
-                files.get(&join(p, "config.json"))?;
+                get("config.json")?;
             }
             "Dense" => {
-                files.get(&join(p, "config.json"))?;
-                files.first_of(&[&join(p, "model.safetensors"), &join(p, "pytorch_model.bin")])?;
+                get("config.json")?;
+                weights()?;
             }
             _ => {}
         }
@@ -607,15 +609,28 @@ mod tests {
     #[test]
     fn known_pairs_and_dimensions() {
         let ml = MULTILINGUAL;
-        check_pair(ml, 512, "openai/clip-vit-base-patch32@refs/pr/15", 512).unwrap();
-        check_pair(ml, 512, "/models/my-clip", 512).unwrap();
-        let e = check_pair(ml, 512, "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", 512).unwrap_err();
+        check_pair(
+            ml,
+            Some(512),
+            "openai/clip-vit-base-patch32@refs/pr/15",
+            512,
+        )
+        .unwrap();
+        check_pair(ml, Some(512), "/models/my-clip", 512).unwrap();
+        let e =
+            check_pair(ml, Some(512), "laion/CLIP-ViT-B-32-laion2B-s34B-b79K", 512).unwrap_err();
         assert!(
             e.to_string()
                 .contains("trained into the space of openai/clip-vit-base-patch32"),
             "{e}"
         );
-        let e = check_pair("/models/mine", 768, "openai/clip-vit-base-patch32", 512).unwrap_err();
+        let e = check_pair(
+            "/models/mine",
+            Some(768),
+            "openai/clip-vit-base-patch32",
+            512,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("768-d"), "{e}");
     }
 }

@@ -68,21 +68,10 @@ fn signing_in_to_a_shared_server_in_a_real_browser() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("lib");
     let tiny = root().join("tests/fixtures/tiny-clip");
-    let scry = env!("CARGO_BIN_EXE_scry");
     let run = |args: &[&str]| {
-        let out = Command::new(scry)
-            .args(args)
-            .args(["--db", db.to_str().unwrap()])
-            .current_dir(root())
-            .env("HF_HUB_OFFLINE", "1")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let mut args = args.to_vec();
+        args.extend(["--db", db.to_str().unwrap()]);
+        String::from_utf8(common::run_ok(&args)).unwrap()
     };
     run(&["index", "sample_data", "--model", tiny.to_str().unwrap()]);
     let animals = std::fs::canonicalize(root().join("sample_data/animals")).unwrap();
@@ -231,18 +220,7 @@ fn queries_in_other_languages_in_a_real_browser() {
     for f in &files {
         args.extend(["--image".to_string(), f.clone()]);
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
-        .args(&args)
-        .current_dir(root())
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let embedded: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let embedded: serde_json::Value = serde_json::from_slice(&common::run_ok(&args)).unwrap();
     let images: Vec<(String, Vec<f32>)> = embedded["images"]
         .as_array()
         .unwrap()

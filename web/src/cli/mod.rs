@@ -65,7 +65,7 @@ impl ModelArgs {
         if let Some(text) = self.text_model.as_deref().filter(|t| !t.is_empty()) {
             let spec = scry::ModelSpec::parse(text);
             // A known mismatch is refused before anything is fetched.
-            scry::model::sentence::check_pair(&spec.id(), 0, model.id(), model.dim())?;
+            scry::model::sentence::check_pair(&spec.id(), None, model.id(), model.dim())?;
             let tower = scry::model::SentenceTower::open(&spec, true)?;
             model.set_text_model(std::sync::Arc::new(tower))?;
             tracing::info!("texts encoded by {text} (--text-model)");

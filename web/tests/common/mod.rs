@@ -142,6 +142,23 @@ pub fn wait_output_within(
     }
 }
 
+/// Runs `scry ARGS` offline from the repository root and returns its stdout;
+/// a failure fails the test with scry's stderr.
+pub fn run_ok<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Vec<u8> {
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(args)
+        .current_dir(root())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// The reference's (unnormalised) embedding of `query` by the tiny multilingual
 /// text tower (tests/fixtures/golden-multilingual.json).
 pub fn multilingual_golden(query: &str) -> Vec<f32> {
