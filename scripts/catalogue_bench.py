@@ -6,9 +6,11 @@ scry in the same run, interleaved, medians.
     .venv/bin/python scripts/catalogue_bench.py [--out DIR] [--rounds 3] [ARCH ...]
 
 ARCH: b32 (OpenAI's ViT-B/32), laion-b32 (the same with exact GELU), b16, l14,
-l14-336. Prints one JSON
-line per architecture: images/s at batch 8 and ms for one short text query, for
-scry (f32) and PyTorch (transformers, 2 threads, unpadded ids).
+l14-336, laion-l14, h14, siglip2-b16 (google/siglip2-base-patch16-224),
+siglip2-so400m (google/siglip2-so400m-patch14-384). Prints one JSON line per
+architecture: images/s at batch 8 and ms for one short text query, for scry (f32)
+and PyTorch (transformers, 2 threads; CLIP from unpadded ids, SigLIP from ids
+padded to 64 as it is trained and as scry runs it).
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 
 import torch
-from transformers import CLIPConfig, CLIPModel
+from transformers import AutoModel, CLIPConfig, CLIPModel, SiglipConfig, SiglipModel
 
 ROOT = Path(__file__).resolve().parent.parent
 CORES = 2
@@ -32,6 +34,12 @@ ARCHS = {
     "b16": dict(text=(512, 12, 8, 2048), vision=(768, 12, 12, 3072), patch=16, image=224, proj=512, act="quick_gelu"),
     "l14": dict(text=(768, 12, 12, 3072), vision=(1024, 24, 16, 4096), patch=14, image=224, proj=768, act="quick_gelu"),
     "l14-336": dict(text=(768, 12, 12, 3072), vision=(1024, 24, 16, 4096), patch=14, image=336, proj=768, act="quick_gelu"),
+    "laion-l14": dict(text=(768, 12, 12, 3072), vision=(1024, 24, 16, 4096), patch=14, image=224, proj=768, act="gelu"),
+    "h14": dict(text=(1024, 24, 16, 4096), vision=(1280, 32, 16, 5120), patch=14, image=224, proj=1024, act="gelu"),
+    "siglip2-b16": dict(text=(768, 12, 12, 3072), vision=(768, 12, 12, 3072), patch=16, image=224, family="siglip",
+                        vocab=256000),
+    "siglip2-so400m": dict(text=(1152, 27, 16, 4304), vision=(1152, 27, 16, 4304), patch=14, image=384,
+                           family="siglip", vocab=256000),
 }
 
 
@@ -42,6 +50,23 @@ def build(name: str, out: Path) -> Path:
     a = ARCHS[name]
     th, tl, theads, tm = a["text"]
     vh, vl, vheads, vm = a["vision"]
+    if a.get("family") == "siglip":
+        config = SiglipConfig(
+            text_config=dict(hidden_size=th, num_hidden_layers=tl, num_attention_heads=theads, intermediate_size=tm,
+                             max_position_embeddings=64, vocab_size=a["vocab"],
+                             pad_token_id=0, eos_token_id=1, bos_token_id=2),
+            vision_config=dict(hidden_size=vh, num_hidden_layers=vl, num_attention_heads=vheads,
+                               intermediate_size=vm, patch_size=a["patch"], image_size=a["image"]),
+        )
+        model = SiglipModel(config).eval()
+        d.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(d, safe_serialization=True)
+        for f in ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json"):
+            shutil.copy(ROOT / "tests/fixtures/tiny-siglip" / f, d / f)
+        pre = json.loads((d / "preprocessor_config.json").read_text())
+        pre["size"] = {"height": a["image"], "width": a["image"]}
+        (d / "preprocessor_config.json").write_text(json.dumps(pre))
+        return d
     config = CLIPConfig(
         text_config=dict(hidden_size=th, num_hidden_layers=tl, num_attention_heads=theads, intermediate_size=tm,
                          hidden_act=a["act"], max_position_embeddings=77, vocab_size=49408),
@@ -63,9 +88,11 @@ def median(xs):
 
 def torch_times(d: Path, image: int, iters: int) -> dict:
     torch.set_num_threads(CORES)
-    model = CLIPModel.from_pretrained(d, dtype=torch.float32).eval()
+    model = AutoModel.from_pretrained(d, dtype=torch.float32).eval()
     x = torch.randn(8, 3, image, image)
     ids = torch.tensor([[49406, 320, 1929, 525, 518, 2117, 49407]])  # "a dog on the beach"
+    if isinstance(model, SiglipModel):
+        ids = torch.tensor([[11, 12, 13, 14, 15, 1] + [0] * 58])  # padded to 64, as trained
     with torch.inference_mode():
         model.get_image_features(pixel_values=x)
         img = []

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Full-size parity check (not run by CI): a random-weight CLIP with the exact
+# Full-size parity check (not run by CI): random-weight models of the exact
+# architectures (OpenAI and LAION ViT-B/32, the multilingual text tower, SigLIP 2
+# base), first a CLIP with the exact
 # openai/clip-vit-base-patch32 architecture (151 M parameters), reference outputs
 # from transformers on PyTorch, compared with scry by the same Rust tests that CI
 # runs on the tiny fixture. Prints the cosines.
@@ -37,3 +39,11 @@ TORCH_THREADS=2 "$VENV/bin/python" scripts/make_multilingual_fixtures.py --full 
 SCRY_MULTILINGUAL_FIXTURE="$ML" cargo test -p scry --test tests families::multilingual -- --nocapture 2>&1 |
   grep -E "cosine|test result|FAILED|panicked"
 cargo run -q --release -p scry-indexer --example compare -- text-model "$ML" 30
+
+# SigLIP / SigLIP 2 at fixed resolution (google/siglip2-base-patch16-224's
+# architecture: ViT-B/16 with the attention-pooling head, a 12-layer text tower
+# over 256,000 tokens padded to 64), random weights.
+SIGLIP="$OUT/siglip"
+"$VENV/bin/python" scripts/make_siglip_fixtures.py --full "$SIGLIP"
+SCRY_SIGLIP_FIXTURE="$SIGLIP" cargo test -p scry --test tests families::siglip -- --nocapture --test-threads 1 2>&1 |
+  grep -E "cosine|levels|token ids|test result|FAILED|panicked"

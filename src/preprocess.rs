@@ -15,7 +15,12 @@
 //!    a = -0.5, support widened when shrinking, i.e. antialiased).
 //! 5. Centre-crop `crop × crop` at `top = (H - crop) / 2`, `left = (W - crop) / 2`
 //!    (floor division, unlike torchvision's round-half-even).
-//! 6. Scale to [0, 1] and normalise per channel with the model's mean and std; CHW.
+//!
+//!    SigLIP instead squashes: steps 4–5 become one bicubic resize of the whole
+//!    image to `crop × crop` (`SiglipImageProcessor`, PIL path), aspect ratio not
+//!    kept, nothing cut off.
+//! 6. Scale to [0, 1] and normalise per channel with the model's mean and std; CHW
+//!    (SigLIP: mean = std = 0.5).
 
 use std::path::Path;
 
@@ -42,6 +47,9 @@ pub struct Preprocessor {
     pub crop: u32,
     pub mean: [f32; 3],
     pub std: [f32; 3],
+    /// Resize the whole image to `crop × crop` instead of resizing the short
+    /// side and cropping (SigLIP).
+    pub squash: bool,
 }
 
 #[derive(Deserialize)]
@@ -62,6 +70,7 @@ struct RawPreprocessorConfig {
     image_mean: Option<[f32; 3]>,
     image_std: Option<[f32; 3]>,
     resample: Option<u32>,
+    do_center_crop: Option<bool>,
 }
 
 impl Preprocessor {
@@ -72,17 +81,34 @@ impl Preprocessor {
             crop: image_size,
             mean: CLIP_MEAN,
             std: CLIP_STD,
+            squash: false,
         }
     }
 
-    /// Reads `preprocessor_config.json`; keys it lacks keep CLIP's defaults for
-    /// `image_size`. The crop must equal the model's input size.
-    pub fn from_config_file(path: &Path, image_size: u32) -> Result<Self> {
+    /// SigLIP's recipe (`SiglipImageProcessor`): the whole image resized to
+    /// `image_size` square, normalised with mean = std = 0.5.
+    pub fn siglip(image_size: u32) -> Self {
+        Self {
+            resize_to: image_size,
+            crop: image_size,
+            mean: [0.5; 3],
+            std: [0.5; 3],
+            squash: true,
+        }
+    }
+
+    /// Reads `preprocessor_config.json`; keys it lacks keep `base` (the family's
+    /// recipe for the model's input size). The crop must equal that size.
+    pub fn from_config_file(path: &Path, base: Preprocessor) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let raw: RawPreprocessorConfig = serde_json::from_str(&text).map_err(|e| {
             Error::invalid_model(path, format!("not a valid preprocessor config: {e}"))
         })?;
-        let mut p = Self::clip(image_size);
+        let image_size = base.crop;
+        let mut p = base;
+        if let Some(crop) = raw.do_center_crop {
+            p.squash = !crop;
+        }
         let side = |s: &SizeSpec| match s {
             SizeSpec::Int(v) => Some(*v),
             SizeSpec::Map {
@@ -96,8 +122,24 @@ impl Preprocessor {
         };
         if let Some(s) = &raw.size {
             p.resize_to = side(s).ok_or_else(|| {
-                Error::invalid_model(path, "size must be a number or {\"shortest_edge\": N}")
+                Error::invalid_model(
+                    path,
+                    "size must be a number, {\"shortest_edge\": N} or a square {\"height\", \"width\"}",
+                )
             })?;
+        }
+        if p.squash {
+            // Squashed straight to the input size: `size` is that size.
+            if p.resize_to != image_size {
+                return Err(Error::invalid_model(
+                    path,
+                    format!(
+                        "size {} does not match the model's image_size {image_size}",
+                        p.resize_to
+                    ),
+                ));
+            }
+            p.crop = image_size;
         }
         if let Some(s) = &raw.crop_size {
             p.crop =
@@ -140,6 +182,9 @@ impl Preprocessor {
 
     /// Steps 4–5: resize the short side and centre-crop, in 8-bit as the reference.
     pub fn resize_and_crop(&self, rgb: &RgbImage) -> RgbImage {
+        if self.squash {
+            return resize_rgb(rgb, self.crop, self.crop);
+        }
         let (w, h) = rgb.dimensions();
         let (nw, nh) = resized_dims(w, h, self.resize_to);
         let resized = resize_rgb(rgb, nw, nh);

@@ -273,3 +273,194 @@ fn unsupported_text_models_are_named() {
     let err = SentenceTower::load_dir(&clip).unwrap_err().to_string();
     assert!(err.contains("modules.json"), "{err}");
 }
+
+/// The SigLIP fixture (`scripts/make_siglip_fixtures.py`), or the folder
+/// `SCRY_SIGLIP_FIXTURE` names (the full-size one of `scripts/parity_full.sh`:
+/// a `siglip2-base/` model beside its `golden-siglip.json`).
+fn siglip_fixture() -> (
+    std::path::PathBuf,
+    serde_json::Value,
+    Option<std::path::PathBuf>,
+) {
+    match std::env::var_os("SCRY_SIGLIP_FIXTURE") {
+        Some(dir) => {
+            let dir = std::path::PathBuf::from(dir);
+            let golden = read_json(&dir.join("golden-siglip.json"));
+            (dir.join("siglip2-base"), golden, None)
+        }
+        None => {
+            let fixtures = repo_root().join("tests/fixtures");
+            let golden = read_json(&fixtures.join("golden-siglip.json"));
+            (fixtures.join("tiny-siglip"), golden, Some(fixtures))
+        }
+    }
+}
+
+#[test]
+fn siglip_token_ids_equal_the_reference_tokenizer() {
+    let (dir, golden, _) = siglip_fixture();
+    let model = ClipModel::load_dir(&dir).unwrap();
+    assert_eq!(model.family(), scry::model::Family::Siglip);
+    let tok = model.tokenizer();
+    let mut checked = 0;
+    for entry in golden["tokens"].as_array().unwrap() {
+        let text = entry["text"].as_str().unwrap();
+        let want: Vec<u32> = entry["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        assert_eq!(tok.encode(text), want, "{text:?}");
+        checked += 1;
+    }
+    println!("{checked} texts: token ids equal");
+    assert!(checked > 400);
+    // Lowercased, padded on the right to the full length, <eos> kept when cut.
+    assert_eq!(
+        tok.encode("A Photo Of A CAT"),
+        tok.encode("a photo of a cat")
+    );
+    let long = tok.encode(&"the quick brown fox ".repeat(40));
+    assert_eq!(long.len(), 64);
+    assert_eq!(long[63], 1, "<eos> survives truncation");
+    let short = tok.encode("a cat");
+    assert_eq!(short.len(), 64);
+    assert_eq!(short[63], 0, "padded with <pad> (0)");
+}
+
+#[test]
+fn siglip_images_match_the_reference() {
+    let (dir, golden, fixtures) = siglip_fixture();
+    let model = ClipModel::load_dir(&dir).unwrap();
+    let pre = model.preprocessor();
+    assert!(
+        pre.squash && pre.mean == [0.5; 3] && pre.std == [0.5; 3],
+        "{pre:?}"
+    );
+    let images = golden["images"].as_array().unwrap();
+    let root = repo_root().join("tests/fixtures");
+    // From the reference's own pixels (tiny fixture: its squashed PNGs).
+    if let Some(fixtures) = &fixtures {
+        for entry in images {
+            let png = fixtures.join(entry["pixels_png"].as_str().unwrap());
+            let reference = pre.normalize(&to_rgb(scry::decode::decode_file(&png).unwrap()));
+            let file = root.join(entry["file"].as_str().unwrap());
+            let ours = pre.pixels_from_file(&file).unwrap();
+            // 8-bit levels (|Δ| · std · 255), the same bound as CLIP's.
+            let levels = max_abs_diff(&ours, &reference) * 0.5 * 255.0;
+            println!("siglip pixels {}: max {levels:.2} levels", entry["file"]);
+            assert!(levels <= 2.01, "{}: {levels} levels", entry["file"]);
+            let got = model.image_features(&[reference]).unwrap().remove(0);
+            let want = floats(&entry["features"]);
+            let cos = cosine(&got, &want);
+            println!(
+                "siglip image {} from reference pixels: cosine {cos:.8}",
+                entry["file"]
+            );
+            assert!(cos >= 0.99999, "{}: cosine {cos}", entry["file"]);
+        }
+    }
+    // End to end from the files.
+    let files: Vec<_> = images
+        .iter()
+        .map(|e| root.join(e["file"].as_str().unwrap()))
+        .collect();
+    let got = model.embed_image_files(&files, 4).unwrap();
+    for (entry, got) in images.iter().zip(got) {
+        let cos = cosine(&got.unwrap(), &floats(&entry["features"]));
+        println!(
+            "siglip image {} from the file: cosine {cos:.8}",
+            entry["file"]
+        );
+        assert!(cos >= 0.999, "{}: cosine {cos}", entry["file"]);
+    }
+    // The weights are not degenerate: images are told apart.
+    let feats: Vec<Vec<f32>> = images.iter().map(|e| floats(&e["features"])).collect();
+    let closest = (0..feats.len())
+        .flat_map(|i| (i + 1..feats.len()).map(move |j| (i, j)))
+        .map(|(i, j)| cosine(&feats[i], &feats[j]))
+        .fold(f32::MIN, f32::max);
+    assert!(closest < 0.99, "reference images embed alike ({closest})");
+}
+
+#[test]
+fn siglip_texts_match_the_reference_padded_and_pooled_at_the_last_position() {
+    let (dir, golden, _) = siglip_fixture();
+    let model = ClipModel::load_dir(&dir).unwrap();
+    let texts = golden["texts"].as_array().unwrap();
+    for entry in texts {
+        let ids: Vec<u32> = entry["ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as u32)
+            .collect();
+        let want = floats(&entry["features"]);
+        let got = model
+            .text_features(std::slice::from_ref(&ids))
+            .unwrap()
+            .remove(0);
+        let cos = cosine(&got, &want);
+        let scale = want.iter().map(|x| x.abs()).fold(0.0, f32::max);
+        let shown: String = entry["text"].as_str().unwrap().chars().take(40).collect();
+        println!("siglip text {shown:?}: cosine {cos:.8}");
+        assert!(cos >= 0.99999, "{}: cosine {cos}", entry["text"]);
+        assert!(
+            max_abs_diff(&got, &want) <= 1e-4 * scale.max(1.0),
+            "{}",
+            entry["text"]
+        );
+        // From the text itself (tokenizer + tower), normalised.
+        let text = entry["text"].as_str().unwrap();
+        let e = model.embed_texts(&[text]).unwrap().remove(0);
+        assert!(cosine(&e, &want) >= 0.99999, "{text:?}");
+    }
+    // A batch gives each text what it gives alone.
+    let all: Vec<&str> = texts.iter().map(|e| e["text"].as_str().unwrap()).collect();
+    let batch = model.embed_texts(&all).unwrap();
+    for (entry, e) in texts.iter().zip(&batch) {
+        assert!(cosine(e, &floats(&entry["features"])) >= 0.99999);
+    }
+    // The padding is part of the input: an unpadded sequence is refused, not
+    // silently encoded as something else.
+    let err = model
+        .text_features(&[vec![5, 6, 1]])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("padded to 64"), "{err}");
+    // The reference without the attention mask is what the model was trained
+    // on; the fixture records how far the masked variant is, so this test
+    // could tell the two apart.
+    let masked = golden["masked_cosine"].as_f64().unwrap();
+    assert!(
+        masked < 0.9999,
+        "masking does not change the output ({masked})"
+    );
+}
+
+#[test]
+fn siglip_folders_scry_cannot_read_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("siglip1");
+    copy_model(&repo_root().join("tests/fixtures/tiny-siglip"), &dir);
+    std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
+    std::fs::write(dir.join("spiece.model"), b"sentencepiece").unwrap();
+    let err = ClipModel::load_dir(&dir).unwrap_err().to_string();
+    assert!(
+        err.contains("spiece.model") && err.contains("SigLIP 2"),
+        "{err}"
+    );
+
+    // NaFlex (variable resolution) is a different architecture: one line says so.
+    let naflex = tmp.path().join("naflex");
+    copy_model(&repo_root().join("tests/fixtures/tiny-siglip"), &naflex);
+    let config = std::fs::read_to_string(naflex.join("config.json")).unwrap();
+    let config = config.replacen("\"siglip\"", "\"siglip2\"", 1);
+    std::fs::write(naflex.join("config.json"), config).unwrap();
+    let err = ClipModel::load_dir(&naflex).unwrap_err().to_string();
+    assert!(
+        err.contains("NaFlex") && err.contains("config.json"),
+        "{err}"
+    );
+}

@@ -47,6 +47,7 @@ pub struct Entry {
 
 const OPENAI_CLIP: &str = "OpenAI CLIP";
 const OPEN_CLIP: &str = "LAION CLIP";
+const SIGLIP2: &str = "SigLIP 2";
 
 /// The catalogue, image models first, the default first of all.
 pub const CATALOGUE: &[Entry] = &[
@@ -140,6 +141,45 @@ pub const CATALOGUE: &[Entry] = &[
         image_size: Some(224),
         languages: "English",
         licence: "MIT",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "google/siglip2-base-patch16-224",
+        family: SIGLIP2,
+        role: Role::ImageAndText,
+        dim: 768,
+        image_size: Some(224),
+        languages: "multilingual (Gemma tokenizer)",
+        licence: "Apache-2.0",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "google/siglip2-large-patch16-256",
+        family: SIGLIP2,
+        role: Role::ImageAndText,
+        dim: 1024,
+        image_size: Some(256),
+        languages: "multilingual (Gemma tokenizer)",
+        licence: "Apache-2.0",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "google/siglip2-so400m-patch14-384",
+        family: SIGLIP2,
+        role: Role::ImageAndText,
+        dim: 1152,
+        image_size: Some(384),
+        languages: "multilingual (Gemma tokenizer)",
+        licence: "Apache-2.0",
         images_per_s: None,
         torch_images_per_s: None,
         text_ms: None,

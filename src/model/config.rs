@@ -1,9 +1,13 @@
-//! `config.json` of a Hugging Face CLIP checkpoint, mapped by hand (candle's CLIP
-//! configs have no serde) and validated, so that ViT-B/32, ViT-B/16, ViT-L/14 and
-//! any other CLIP shape load through the same code.
+//! `config.json` of a Hugging Face CLIP or SigLIP checkpoint, mapped by hand
+//! (candle's CLIP configs have no serde) and validated, so that every CLIP shape
+//! (ViT-B/32 … ViT-H/14, OpenAI's and LAION's) and SigLIP / SigLIP 2 at fixed
+//! resolution load through the same code: one encoder with the pieces a
+//! [`Family`] switches on (class token or attention-pooling head, causal or
+//! padded text, the pooled position, the activation).
 //!
-//! Missing keys take transformers' `CLIPTextConfig` / `CLIPVisionConfig` defaults,
-//! as transformers itself does when it reads the file. The real
+//! Missing keys take transformers' defaults for the family (`CLIPTextConfig` /
+//! `CLIPVisionConfig`, `SiglipTextConfig` / `SiglipVisionConfig`), as
+//! transformers itself does when it reads the file. The real
 //! `openai/clip-vit-base-patch32` file is an old transformers-4.16 dump with
 //! `text_config_dict: null`; both the old and the new layout are read.
 
@@ -13,12 +17,34 @@ use candle_transformers::models::clip::{
     text_model::{Activation, ClipTextConfig},
     vision_model::ClipVisionConfig,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// The model families scry computes, told apart by `config.json`'s `model_type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// CLIP (`model_type: "clip"`): class token, pre-LayerNorm, projections;
+    /// causal text pooled at the end-of-text token.
+    Clip,
+    /// SigLIP and SigLIP 2 at fixed resolution (`model_type: "siglip"`): no
+    /// class token, an attention-pooling head; text padded to its full length,
+    /// attended both ways and pooled at the last position, then a `head` layer.
+    Siglip,
+}
+
+impl Family {
+    /// The name people know the family by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Clip => "CLIP",
+            Family::Siglip => "SigLIP",
+        }
+    }
+}
+
 /// The text tower's shape.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
 pub struct TextConfig {
     pub vocab_size: usize,
@@ -29,6 +55,26 @@ pub struct TextConfig {
     pub max_position_embeddings: usize,
     pub hidden_act: String,
     pub layer_norm_eps: f64,
+    /// SigLIP: the output size of the text `head` (transformers: `None` means
+    /// `hidden_size`).
+    pub projection_size: Option<usize>,
+}
+
+impl TextConfig {
+    /// transformers' `SiglipTextConfig` defaults.
+    fn siglip() -> Self {
+        Self {
+            vocab_size: 32000,
+            hidden_size: 768,
+            intermediate_size: 3072,
+            num_hidden_layers: 12,
+            num_attention_heads: 12,
+            max_position_embeddings: 64,
+            hidden_act: "gelu_pytorch_tanh".into(),
+            layer_norm_eps: 1e-6,
+            projection_size: None,
+        }
+    }
 }
 
 impl Default for TextConfig {
@@ -42,12 +88,13 @@ impl Default for TextConfig {
             max_position_embeddings: 77,
             hidden_act: "quick_gelu".into(),
             layer_norm_eps: 1e-5,
+            projection_size: None,
         }
     }
 }
 
 /// The vision tower's shape.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
 pub struct VisionConfig {
     pub hidden_size: usize,
@@ -59,6 +106,26 @@ pub struct VisionConfig {
     pub patch_size: usize,
     pub hidden_act: String,
     pub layer_norm_eps: f64,
+    /// SigLIP: whether the attention-pooling head is there (scry needs it).
+    pub vision_use_head: bool,
+}
+
+impl VisionConfig {
+    /// transformers' `SiglipVisionConfig` defaults.
+    fn siglip() -> Self {
+        Self {
+            hidden_size: 768,
+            intermediate_size: 3072,
+            num_hidden_layers: 12,
+            num_attention_heads: 12,
+            num_channels: 3,
+            image_size: 224,
+            patch_size: 16,
+            hidden_act: "gelu_pytorch_tanh".into(),
+            layer_norm_eps: 1e-6,
+            vision_use_head: true,
+        }
+    }
 }
 
 impl Default for VisionConfig {
@@ -73,18 +140,23 @@ impl Default for VisionConfig {
             patch_size: 32,
             hidden_act: "quick_gelu".into(),
             layer_norm_eps: 1e-5,
+            vision_use_head: true,
         }
     }
 }
 
 /// The MLP activation of a tower (`hidden_act`): OpenAI's CLIPs use QuickGELU,
-/// LAION's and other open_clip CLIPs in Hugging Face layout exact GELU.
+/// LAION's and other open_clip CLIPs in Hugging Face layout exact GELU, SigLIP
+/// GELU's tanh approximation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Act {
     /// `x · sigmoid(1.702 x)`.
     QuickGelu,
     /// `x · Φ(x)` with the exact error function (PyTorch's `nn.GELU()`).
     Gelu,
+    /// `x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³)))` (PyTorch's
+    /// `gelu(approximate="tanh")`, transformers' `gelu_pytorch_tanh`).
+    GeluTanh,
 }
 
 impl Act {
@@ -93,14 +165,16 @@ impl Act {
         match name {
             "quick_gelu" => Some(Act::QuickGelu),
             "gelu" => Some(Act::Gelu),
+            "gelu_pytorch_tanh" | "gelu_new" => Some(Act::GeluTanh),
             _ => None,
         }
     }
 }
 
-/// A CLIP model's architecture, as read from `config.json`.
+/// A CLIP or SigLIP model's architecture, as read from `config.json`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipConfig {
+    pub family: Family,
     pub text: TextConfig,
     pub vision: VisionConfig,
     /// Dimension of the shared embedding space (both projections end here).
@@ -129,14 +203,25 @@ impl ClipConfig {
     pub fn from_json(text: &str) -> std::result::Result<Self, String> {
         let raw: RawConfig =
             serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
-        if let Some(t) = raw.model_type.as_deref() {
-            if t != "clip" {
-                return Err(format!(
-                    "model_type is \"{t}\", not \"clip\": scry needs a CLIP model \
-                     (e.g. openai/clip-vit-base-patch32)"
-                ));
+        let family = match raw.model_type.as_deref() {
+            None | Some("clip") => Family::Clip,
+            Some("siglip") => Family::Siglip,
+            Some("siglip2") => {
+                return Err(
+                    "model_type is \"siglip2\": a SigLIP 2 NaFlex model (variable \
+                     resolution); scry loads SigLIP 2 at fixed resolution \
+                     (e.g. google/siglip2-base-patch16-224)"
+                        .into(),
+                )
             }
-        }
+            Some(t) => {
+                return Err(format!(
+                    "model_type is \"{t}\": scry computes CLIP (\"clip\", e.g. \
+                     openai/clip-vit-base-patch32) and SigLIP (\"siglip\", e.g. \
+                     google/siglip2-base-patch16-224) models"
+                ))
+            }
+        };
         let pick = |new: Option<serde_json::Value>, old: Option<serde_json::Value>| {
             new.filter(|v| !v.is_null())
                 .or_else(|| old.filter(|v| !v.is_null()))
@@ -145,14 +230,25 @@ impl ClipConfig {
             .ok_or("no text_config: this is not a CLIP model config")?;
         let vision_json = pick(raw.vision_config, raw.vision_config_dict)
             .ok_or("no vision_config: this is not a CLIP model config")?;
+        let (text, vision) = match family {
+            Family::Clip => (TextConfig::default(), VisionConfig::default()),
+            Family::Siglip => (TextConfig::siglip(), VisionConfig::siglip()),
+        };
         let text: TextConfig =
-            serde_json::from_value(text_json).map_err(|e| format!("text_config: {e}"))?;
+            over_defaults(text, text_json).map_err(|e| format!("text_config: {e}"))?;
         let vision: VisionConfig =
-            serde_json::from_value(vision_json).map_err(|e| format!("vision_config: {e}"))?;
+            over_defaults(vision, vision_json).map_err(|e| format!("vision_config: {e}"))?;
+        // SigLIP has no projections: the image embedding is the pooling head's
+        // output, the text's the `head` layer's.
+        let projection_dim = match family {
+            Family::Clip => raw.projection_dim.unwrap_or(512),
+            Family::Siglip => vision.hidden_size,
+        };
         let config = ClipConfig {
+            family,
             text,
             vision,
-            projection_dim: raw.projection_dim.unwrap_or(512),
+            projection_dim,
         };
         config.validate()?;
         Ok(config)
@@ -202,6 +298,26 @@ impl ClipConfig {
                 v.image_size, v.patch_size
             ));
         }
+        if self.family == Family::Siglip {
+            let head = t.projection_size.unwrap_or(t.hidden_size);
+            if head != v.hidden_size {
+                return Err(format!(
+                    "text_config.projection_size {head} differs from vision_config.hidden_size {}: \
+                     the two towers would not embed into one space",
+                    v.hidden_size
+                ));
+            }
+            if !v.vision_use_head {
+                return Err(
+                    "vision_config.vision_use_head is false: scry pools SigLIP images \
+                     with the attention-pooling head"
+                        .into(),
+                );
+            }
+        }
+        if t.projection_size == Some(0) {
+            return Err("text_config.projection_size is 0".into());
+        }
         if v.num_channels != 3 {
             return Err(format!(
                 "vision_config.num_channels is {}; scry feeds RGB images (3 channels)",
@@ -219,7 +335,8 @@ impl ClipConfig {
         ] {
             if Act::parse(act).is_none() {
                 return Err(format!(
-                    "{name}.hidden_act is \"{act}\"; scry supports \"quick_gelu\" (OpenAI CLIP) and \"gelu\" (LAION / open_clip CLIP)"
+                    "{name}.hidden_act is \"{act}\"; scry supports \"quick_gelu\" (OpenAI CLIP), \"gelu\" \
+                     (LAION / open_clip CLIP) and \"gelu_pytorch_tanh\" (SigLIP)"
                 ));
             }
         }
@@ -227,9 +344,9 @@ impl ClipConfig {
             ("text_config", t.layer_norm_eps),
             ("vision_config", v.layer_norm_eps),
         ] {
-            if (eps - 1e-5).abs() > 1e-12 {
+            if !(eps > 0.0 && eps < 1e-2) {
                 return Err(format!(
-                    "{name}.layer_norm_eps is {eps}; scry supports 1e-5 (OpenAI CLIP models)"
+                    "{name}.layer_norm_eps is {eps}; expected a small positive number (1e-5 for CLIP, 1e-6 for SigLIP)"
                 ));
             }
         }
@@ -246,9 +363,20 @@ impl ClipConfig {
         Act::parse(&self.vision.hidden_act).unwrap_or(Act::QuickGelu)
     }
 
-    /// The number of patch positions plus the class token.
+    /// The number of patch positions, plus the class token for CLIP.
     pub fn vision_positions(&self) -> usize {
-        (self.vision.image_size / self.vision.patch_size).pow(2) + 1
+        let patches = (self.vision.image_size / self.vision.patch_size).pow(2);
+        match self.family {
+            Family::Clip => patches + 1,
+            Family::Siglip => patches,
+        }
+    }
+
+    /// Whether texts are padded to `max_position_embeddings` and pooled at the
+    /// last position (SigLIP), rather than encoded at their own length and
+    /// pooled at the end-of-text token (CLIP, causal).
+    pub fn padded_text(&self) -> bool {
+        self.family == Family::Siglip
     }
 
     pub(crate) fn candle_text(&self) -> ClipTextConfig {
@@ -304,20 +432,30 @@ impl ClipConfig {
             t.intermediate_size,
         );
         layer_norm(&mut out, "text_model.final_layer_norm", t.hidden_size);
-        out.push((
-            "vision_model.embeddings.class_embedding".into(),
-            vec![v.hidden_size],
-        ));
+        if self.family == Family::Clip {
+            out.push((
+                "vision_model.embeddings.class_embedding".into(),
+                vec![v.hidden_size],
+            ));
+        }
         out.push((
             "vision_model.embeddings.patch_embedding.weight".into(),
             vec![v.hidden_size, v.num_channels, v.patch_size, v.patch_size],
         ));
+        if self.family == Family::Siglip {
+            out.push((
+                "vision_model.embeddings.patch_embedding.bias".into(),
+                vec![v.hidden_size],
+            ));
+        }
         out.push((
             "vision_model.embeddings.position_embedding.weight".into(),
             vec![self.vision_positions(), v.hidden_size],
         ));
-        // Sic: "pre_layrnorm" is the name in every HF CLIP checkpoint.
-        layer_norm(&mut out, "vision_model.pre_layrnorm", v.hidden_size);
+        if self.family == Family::Clip {
+            // Sic: "pre_layrnorm" is the name in every HF CLIP checkpoint.
+            layer_norm(&mut out, "vision_model.pre_layrnorm", v.hidden_size);
+        }
         encoder_tensors(
             &mut out,
             "vision_model.encoder",
@@ -326,16 +464,55 @@ impl ClipConfig {
             v.intermediate_size,
         );
         layer_norm(&mut out, "vision_model.post_layernorm", v.hidden_size);
-        out.push((
-            "visual_projection.weight".into(),
-            vec![self.projection_dim, v.hidden_size],
-        ));
-        out.push((
-            "text_projection.weight".into(),
-            vec![self.projection_dim, t.hidden_size],
-        ));
+        match self.family {
+            Family::Clip => {
+                out.push((
+                    "visual_projection.weight".into(),
+                    vec![self.projection_dim, v.hidden_size],
+                ));
+                out.push((
+                    "text_projection.weight".into(),
+                    vec![self.projection_dim, t.hidden_size],
+                ));
+            }
+            Family::Siglip => {
+                let d = v.hidden_size;
+                let h = "vision_model.head";
+                out.push((format!("{h}.probe"), vec![1, 1, d]));
+                out.push((format!("{h}.attention.in_proj_weight"), vec![3 * d, d]));
+                out.push((format!("{h}.attention.in_proj_bias"), vec![3 * d]));
+                out.push((format!("{h}.attention.out_proj.weight"), vec![d, d]));
+                out.push((format!("{h}.attention.out_proj.bias"), vec![d]));
+                layer_norm(&mut out, &format!("{h}.layernorm"), d);
+                mlp_tensors(&mut out, &format!("{h}.mlp"), d, v.intermediate_size);
+                out.push((
+                    "text_model.head.weight".into(),
+                    vec![self.projection_dim, t.hidden_size],
+                ));
+                out.push(("text_model.head.bias".into(), vec![self.projection_dim]));
+            }
+        }
         out
     }
+}
+
+/// `defaults` with the keys `json` sets replaced, as transformers builds a
+/// config from its class defaults and the file.
+fn over_defaults<T: Serialize + serde::de::DeserializeOwned>(
+    defaults: T,
+    json: serde_json::Value,
+) -> std::result::Result<T, serde_json::Error> {
+    let mut merged = serde_json::to_value(defaults)?;
+    if let (Some(base), serde_json::Value::Object(set)) = (merged.as_object_mut(), json.clone()) {
+        for (k, v) in set {
+            // A null leaves the default, as an absent key does.
+            if !v.is_null() {
+                base.insert(k, v);
+            }
+        }
+        return serde_json::from_value(merged);
+    }
+    serde_json::from_value(json)
 }
 
 fn layer_norm(out: &mut Vec<(String, Vec<usize>)>, prefix: &str, dim: usize) {
@@ -358,11 +535,20 @@ fn encoder_tensors(
         }
         layer_norm(out, &format!("{p}.layer_norm1"), hidden);
         layer_norm(out, &format!("{p}.layer_norm2"), hidden);
-        out.push((format!("{p}.mlp.fc1.weight"), vec![intermediate, hidden]));
-        out.push((format!("{p}.mlp.fc1.bias"), vec![intermediate]));
-        out.push((format!("{p}.mlp.fc2.weight"), vec![hidden, intermediate]));
-        out.push((format!("{p}.mlp.fc2.bias"), vec![hidden]));
+        mlp_tensors(out, &format!("{p}.mlp"), hidden, intermediate);
     }
+}
+
+fn mlp_tensors(
+    out: &mut Vec<(String, Vec<usize>)>,
+    prefix: &str,
+    hidden: usize,
+    intermediate: usize,
+) {
+    out.push((format!("{prefix}.fc1.weight"), vec![intermediate, hidden]));
+    out.push((format!("{prefix}.fc1.bias"), vec![intermediate]));
+    out.push((format!("{prefix}.fc2.weight"), vec![hidden, intermediate]));
+    out.push((format!("{prefix}.fc2.bias"), vec![hidden]));
 }
 
 #[cfg(test)]
@@ -405,10 +591,22 @@ mod tests {
         assert!(ClipConfig::from_json(bad_heads)
             .unwrap_err()
             .contains("divisible"));
-        let siglip = r#"{"model_type":"siglip","text_config":{},"vision_config":{}}"#;
-        assert!(ClipConfig::from_json(siglip)
+        let naflex = r#"{"model_type":"siglip2","text_config":{},"vision_config":{}}"#;
+        assert!(ClipConfig::from_json(naflex)
             .unwrap_err()
-            .contains("siglip"));
+            .contains("NaFlex"));
+        let other = r#"{"model_type":"blip","text_config":{},"vision_config":{}}"#;
+        assert!(ClipConfig::from_json(other).unwrap_err().contains("blip"));
+        let no_head =
+            r#"{"model_type":"siglip","text_config":{},"vision_config":{"vision_use_head":false}}"#;
+        assert!(ClipConfig::from_json(no_head)
+            .unwrap_err()
+            .contains("vision_use_head"));
+        let apart =
+            r#"{"model_type":"siglip","text_config":{"projection_size":512},"vision_config":{}}"#;
+        assert!(ClipConfig::from_json(apart)
+            .unwrap_err()
+            .contains("projection_size"));
     }
 
     #[test]

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use std::sync::Arc;
 
 use super::bf16::PackedBf16;
-use super::config::{Act, ClipConfig};
+use super::config::{Act, ClipConfig, Family};
 use super::mapped::{Floats, MappedWeights};
 
 /// A matrix product below this many multiply-adds runs on one thread.
@@ -528,10 +528,7 @@ impl Encoder {
             layer.out.forward(&attn, rows, &mut x, true);
             layer.ln2.forward(&x[..rows * d], &mut h);
             layer.fc1.forward(&h, rows, &mut mlp, false);
-            match self.act {
-                Act::QuickGelu => quick_gelu(&mut mlp[..rows * self.mlp]),
-                Act::Gelu => gelu(&mut mlp[..rows * self.mlp]),
-            }
+            activate(self.act, &mut mlp[..rows * self.mlp]);
             layer.fc2.forward(&mlp, rows, &mut x, true);
         }
         if self.layers.is_empty() {
@@ -651,6 +648,27 @@ fn attention(
     }
 }
 
+/// The tower's activation, in place, split across threads.
+fn activate(act: Act, x: &mut [f32]) {
+    match act {
+        Act::QuickGelu => quick_gelu(x),
+        Act::Gelu => gelu(x),
+        Act::GeluTanh => for_chunks(x, CHUNK, |_, c| gelu_tanh_chunk(c)),
+    }
+}
+
+/// `x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³)))`, PyTorch's
+/// `gelu(approximate="tanh")`; `tanh u = 1 − 2 / (1 + e^{2u})`.
+#[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
+fn gelu_tanh_chunk(x: &mut [f32]) {
+    const K: f32 = 0.797_884_56; // √(2/π)
+    for v in x.iter_mut() {
+        let u = K * (*v + 0.044_715 * *v * *v * *v);
+        let tanh = 1.0 - 2.0 / (1.0 + exp(2.0 * u));
+        *v *= 0.5 * (1.0 + tanh);
+    }
+}
+
 /// `x * sigmoid(1.702 x)` in place, split across threads.
 fn quick_gelu(x: &mut [f32]) {
     for_chunks(x, CHUNK, |_, c| quick_gelu_chunk(c));
@@ -733,15 +751,144 @@ pub(crate) fn exp(x: f32) -> f32 {
     p * scale
 }
 
-/// The image tower: patch embedding, encoder, pooled CLS token, projection.
+/// How the image tower turns its tokens into one embedding.
+enum ImagePool {
+    /// CLIP: the class token, layer-normed, through `visual_projection`.
+    Cls { projection: Linear },
+    /// SigLIP: every token layer-normed, then the attention-pooling head.
+    Map(MapHead),
+}
+
+/// SigLIP's multihead attention pooling: one learned query (`probe`) attends
+/// over the image's tokens (PyTorch `nn.MultiheadAttention`), then a
+/// LayerNorm + MLP residual block.
+struct MapHead {
+    /// The probe through the query projection, `probe·W_qᵀ + b_q` (the same
+    /// for every image, so computed once).
+    query: Vec<f32>,
+    /// Keys and values, fused: the last two thirds of `in_proj_weight`.
+    kv: Linear,
+    out: Linear,
+    ln: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
+    heads: usize,
+    act: Act,
+}
+
+impl MapHead {
+    fn load(
+        vb: &VarBuilder,
+        d: usize,
+        mlp: usize,
+        heads: usize,
+        eps: f64,
+        act: Act,
+    ) -> CResult<Self> {
+        let a = vb.pp("attention");
+        let w = to_vec(a.get((3 * d, d), "in_proj_weight")?)?;
+        let b = to_vec(a.get(3 * d, "in_proj_bias")?)?;
+        let probe = to_vec(vb.get((1, 1, d), "probe")?)?;
+        let query = (0..d)
+            .map(|j| {
+                let row = &w[j * d..(j + 1) * d];
+                b[j] + row.iter().zip(&probe).map(|(x, y)| x * y).sum::<f32>()
+            })
+            .collect();
+        // Stored [out, in]; copied transposed for the image GEMMs.
+        let kv_w: Floats = (0..d)
+            .flat_map(|i| (d..3 * d).map(move |j| (i, j)))
+            .map(|(i, j)| w[j * d + i])
+            .collect();
+        let kv = Linear {
+            w: kv_w,
+            bf16: None,
+            layout: Layout::InOut,
+            bias: Some(b[d..].to_vec()),
+            n_in: d,
+            n_out: 2 * d,
+        };
+        Ok(Self {
+            query,
+            kv,
+            out: Linear::load(&a.pp("out_proj"), d, d, true, Layout::InOut, None)?,
+            ln: LayerNorm::load(&vb.pp("layernorm"), d, eps)?,
+            fc1: Linear::load(&vb.pp("mlp.fc1"), d, mlp, true, Layout::InOut, None)?,
+            fc2: Linear::load(&vb.pp("mlp.fc2"), mlp, d, true, Layout::InOut, None)?,
+            heads,
+            act,
+        })
+    }
+
+    /// One pooled row per image from `batch × tokens` layer-normed rows.
+    fn forward(&self, x: &[f32], batch: usize, tokens: usize) -> Vec<f32> {
+        let d = self.query.len();
+        let hd = d / self.heads;
+        let scale = (hd as f32).powf(-0.5);
+        let mut kv = vec![0f32; batch * tokens * 2 * d];
+        self.kv.forward(x, batch * tokens, &mut kv, false);
+        let mut attn = vec![0f32; batch * d];
+        let pool = |task: usize, dst: &mut [f32], scores: &mut Vec<f32>| {
+            let (b, h) = (task / self.heads, task % self.heads);
+            let q = &self.query[h * hd..(h + 1) * hd];
+            let rows = &kv[b * tokens * 2 * d..(b + 1) * tokens * 2 * d];
+            scores.clear();
+            scores.extend(rows.chunks_exact(2 * d).map(|r| {
+                scale
+                    * q.iter()
+                        .zip(&r[h * hd..(h + 1) * hd])
+                        .map(|(a, k)| a * k)
+                        .sum::<f32>()
+            }));
+            softmax(scores);
+            dst.fill(0.0);
+            for (p, r) in scores.iter().zip(rows.chunks_exact(2 * d)) {
+                for (o, v) in dst.iter_mut().zip(&r[d + h * hd..d + (h + 1) * hd]) {
+                    *o += p * v;
+                }
+            }
+        };
+        if serial() {
+            let mut scores = Vec::with_capacity(tokens);
+            for (t, dst) in attn.chunks_exact_mut(hd).enumerate() {
+                pool(t, dst, &mut scores);
+            }
+        } else {
+            attn.par_chunks_exact_mut(hd).enumerate().for_each_init(
+                || Vec::with_capacity(tokens),
+                |scores, (t, dst)| pool(t, dst, scores),
+            );
+        }
+        let mut hidden = vec![0f32; batch * d];
+        self.out.forward(&attn, batch, &mut hidden, false);
+        let mut normed = vec![0f32; batch * d];
+        self.ln.forward(&hidden, &mut normed);
+        let mut mlp = vec![0f32; batch * self.fc1.n_out];
+        self.fc1.forward(&normed, batch, &mut mlp, false);
+        activate(self.act, &mut mlp);
+        self.fc2.forward(&mlp, batch, &mut hidden, true);
+        hidden
+    }
+
+    fn use_bf16(&mut self) {
+        for lin in [&mut self.kv, &mut self.out, &mut self.fc1, &mut self.fc2] {
+            lin.use_bf16();
+        }
+    }
+}
+
+/// The image tower: patch embedding, encoder, then the family's pooling (CLIP's
+/// class token and projection, SigLIP's attention-pooling head).
 pub(crate) struct VisionTower {
     patch: Linear,
-    class_embedding: Vec<f32>,
+    /// CLIP's class token (SigLIP has none).
+    class_embedding: Option<Vec<f32>>,
     positions: Vec<f32>,
-    pre_ln: LayerNorm,
+    /// CLIP's pre-LayerNorm (SigLIP has none).
+    pre_ln: Option<LayerNorm>,
     encoder: Encoder,
     post_ln: LayerNorm,
-    projection: Linear,
+    pool: ImagePool,
     image_size: usize,
     patch_size: usize,
     channels: usize,
@@ -751,7 +898,7 @@ impl VisionTower {
     pub(crate) fn load(vb: &VarBuilder, config: &ClipConfig) -> CResult<Self> {
         let c = &config.vision;
         let (d, p, ch) = (c.hidden_size, c.patch_size, c.num_channels);
-        let grid = c.image_size / p;
+        let clip = config.family == Family::Clip;
         let v = vb.pp("vision_model");
         let e = v.pp("embeddings");
         let w = e.get((d, ch, p, p), "patch_embedding.weight")?;
@@ -759,15 +906,50 @@ impl VisionTower {
             w: to_vec(w.reshape((d, ch * p * p))?.t()?.contiguous()?)?.into(),
             bf16: None,
             layout: Layout::InOut,
-            bias: None,
+            bias: if clip {
+                None
+            } else {
+                Some(to_vec(e.get(d, "patch_embedding.bias")?)?)
+            },
             n_in: ch * p * p,
             n_out: d,
         };
+        let eps = c.layer_norm_eps;
+        let act = config.vision_act();
+        let pool = if clip {
+            ImagePool::Cls {
+                projection: Linear::load(
+                    &vb.pp("visual_projection"),
+                    d,
+                    config.projection_dim,
+                    false,
+                    Layout::InOut,
+                    None,
+                )?,
+            }
+        } else {
+            ImagePool::Map(MapHead::load(
+                &v.pp("head"),
+                d,
+                c.intermediate_size,
+                c.num_attention_heads,
+                eps,
+                act,
+            )?)
+        };
         Ok(Self {
             patch,
-            class_embedding: to_vec(e.get(d, "class_embedding")?)?,
-            positions: to_vec(e.get((grid * grid + 1, d), "position_embedding.weight")?)?,
-            pre_ln: LayerNorm::load(&v.pp("pre_layrnorm"), d, c.layer_norm_eps)?,
+            class_embedding: if clip {
+                Some(to_vec(e.get(d, "class_embedding")?)?)
+            } else {
+                None
+            },
+            positions: to_vec(e.get((config.vision_positions(), d), "position_embedding.weight")?)?,
+            pre_ln: if clip {
+                Some(LayerNorm::load(&v.pp("pre_layrnorm"), d, eps)?)
+            } else {
+                None
+            },
             encoder: Encoder::load(
                 &v.pp("encoder"),
                 Shape {
@@ -775,21 +957,14 @@ impl VisionTower {
                     mlp: c.intermediate_size,
                     heads: c.num_attention_heads,
                     layers: c.num_hidden_layers,
-                    eps: c.layer_norm_eps,
-                    act: config.vision_act(),
+                    eps,
+                    act,
                 },
                 Layout::InOut,
                 None,
             )?,
-            post_ln: LayerNorm::load(&v.pp("post_layernorm"), d, c.layer_norm_eps)?,
-            projection: Linear::load(
-                &vb.pp("visual_projection"),
-                d,
-                config.projection_dim,
-                false,
-                Layout::InOut,
-                None,
-            )?,
+            post_ln: LayerNorm::load(&v.pp("post_layernorm"), d, eps)?,
+            pool,
             image_size: c.image_size,
             patch_size: p,
             channels: ch,
@@ -805,7 +980,10 @@ impl VisionTower {
                 lin.use_bf16();
             }
         }
-        self.projection.use_bf16();
+        match &mut self.pool {
+            ImagePool::Cls { projection } => projection.use_bf16(),
+            ImagePool::Map(head) => head.use_bf16(),
+        }
     }
 
     /// Projected (unnormalised) features for `batch` images stored back to back
@@ -834,7 +1012,9 @@ impl VisionTower {
         let d = self.encoder.dim;
         let grid = s / p;
         let np = grid * grid;
-        let seq = np + 1;
+        // CLIP's class token goes first.
+        let lead = usize::from(self.class_embedding.is_some());
+        let seq = np + lead;
         assert_eq!(pixels.len(), batch * ch * s * s);
         // im2col: one row per patch, in the conv weight's (channel, y, x) order.
         let k = ch * p * p;
@@ -859,30 +1039,44 @@ impl VisionTower {
             for t in 0..seq {
                 let dst = &mut x[(b * seq + t) * d..(b * seq + t + 1) * d];
                 let pos = &self.positions[t * d..(t + 1) * d];
-                let src = if t == 0 {
-                    &self.class_embedding[..]
-                } else {
-                    &embedded[(b * np + t - 1) * d..(b * np + t) * d]
+                let src = match &self.class_embedding {
+                    Some(cls) if t == 0 => &cls[..],
+                    _ => &embedded[(b * np + t - lead) * d..(b * np + t - lead + 1) * d],
                 };
                 for ((o, a), q) in dst.iter_mut().zip(src).zip(pos) {
                     *o = a + q;
                 }
             }
         }
-        let mut normed = vec![0f32; x.len()];
-        self.pre_ln.forward(&x, &mut normed);
-        let keep: Vec<usize> = (0..batch).map(|b| b * seq).collect();
-        let pooled = self.encoder.forward(normed, batch, seq, false, &keep);
-        let mut normed = vec![0f32; pooled.len()];
-        self.post_ln.forward(&pooled, &mut normed);
-        let mut out = vec![0f32; batch * self.projection.n_out];
-        self.projection.forward(&normed, batch, &mut out, false);
-        out
+        if let Some(pre_ln) = &self.pre_ln {
+            let mut normed = vec![0f32; x.len()];
+            pre_ln.forward(&x, &mut normed);
+            x = normed;
+        }
+        match &self.pool {
+            ImagePool::Cls { projection } => {
+                let keep: Vec<usize> = (0..batch).map(|b| b * seq).collect();
+                let pooled = self.encoder.forward(x, batch, seq, false, &keep);
+                let mut normed = vec![0f32; pooled.len()];
+                self.post_ln.forward(&pooled, &mut normed);
+                let mut out = vec![0f32; batch * projection.n_out];
+                projection.forward(&normed, batch, &mut out, false);
+                out
+            }
+            ImagePool::Map(head) => {
+                let keep: Vec<usize> = (0..batch * seq).collect();
+                let tokens = self.encoder.forward(x, batch, seq, false, &keep);
+                let mut normed = vec![0f32; tokens.len()];
+                self.post_ln.forward(&tokens, &mut normed);
+                head.forward(&normed, batch, seq)
+            }
+        }
     }
 }
 
-/// The text tower: token and position embeddings, causal encoder, the row of the
-/// first end-of-text token, final layer norm, projection.
+/// The text tower: token and position embeddings, encoder (causal for CLIP,
+/// both ways for SigLIP), the pooled row (CLIP: the first end-of-text token;
+/// SigLIP: the last position), final layer norm, projection (SigLIP: `head`).
 pub(crate) struct TextTower {
     /// Read in place from the model file where it is stored as f32: a query reads
     /// a few rows of it.
@@ -891,6 +1085,7 @@ pub(crate) struct TextTower {
     encoder: Encoder,
     final_ln: LayerNorm,
     projection: Linear,
+    causal: bool,
 }
 
 impl TextTower {
@@ -922,14 +1117,25 @@ impl TextTower {
                 mapped,
             )?,
             final_ln: LayerNorm::load(&t.pp("final_layer_norm"), d, c.layer_norm_eps)?,
-            projection: Linear::load(
-                &vb.pp("text_projection"),
-                d,
-                config.projection_dim,
-                false,
-                Layout::OutIn,
-                mapped,
-            )?,
+            projection: match config.family {
+                Family::Clip => Linear::load(
+                    &vb.pp("text_projection"),
+                    d,
+                    config.projection_dim,
+                    false,
+                    Layout::OutIn,
+                    mapped,
+                )?,
+                Family::Siglip => Linear::load(
+                    &t.pp("head"),
+                    d,
+                    config.projection_dim,
+                    true,
+                    Layout::OutIn,
+                    mapped,
+                )?,
+            },
+            causal: config.family == Family::Clip,
         })
     }
 
@@ -976,7 +1182,7 @@ impl TextTower {
             .enumerate()
             .map(|(b, &p)| b * len + p)
             .collect();
-        let pooled = self.encoder.forward(x, batch, len, true, &keep);
+        let pooled = self.encoder.forward(x, batch, len, self.causal, &keep);
         let mut normed = vec![0f32; pooled.len()];
         self.final_ln.forward(&pooled, &mut normed);
         let mut out = vec![0f32; batch * self.projection.n_out];

@@ -253,6 +253,15 @@ fn check_dir(dir: &Path) -> Result<()> {
         .copied()
         .filter(|f| !dir.join(f).is_file())
         .collect();
+    if missing == ["tokenizer.json"] && dir.join("spiece.model").is_file() {
+        // SigLIP 1 (google/siglip-*) ships only its SentencePiece model.
+        return Err(Error::invalid_model(
+            dir,
+            "this model's tokenizer is spiece.model (SigLIP 1) with no tokenizer.json: \
+             scry reads SigLIP tokenizers from tokenizer.json, which SigLIP 2 ships \
+             (e.g. google/siglip2-base-patch16-224)",
+        ));
+    }
     if !missing.is_empty() {
         return Err(Error::invalid_model(
             dir,

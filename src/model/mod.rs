@@ -31,9 +31,10 @@ use rayon::prelude::*;
 use encoder::{TextTower, VisionTower};
 
 pub use config::ClipConfig;
+pub use config::Family;
 pub use hub::{ModelSpec, DEFAULT_MODEL};
 pub use sentence::SentenceTower;
-pub use tokenizer::ClipTokenizer;
+pub use tokenizer::{ClipTokenizer, SiglipTokenizer, TextTokenizer};
 
 use crate::error::{Error, Result};
 use crate::preprocess::Preprocessor;
@@ -83,7 +84,7 @@ pub struct ClipModel {
     /// reads the image tower, and `scry index` with nothing to embed reads none.
     text: OnceLock<std::result::Result<TextTower, String>>,
     vision: OnceLock<std::result::Result<VisionTower, String>>,
-    tokenizer: ClipTokenizer,
+    tokenizer: Box<dyn TextTokenizer>,
     preprocessor: Preprocessor,
     /// A text tower trained into this model's image space (`--text-model`):
     /// every text is encoded by it instead of CLIP's own.
@@ -113,27 +114,33 @@ impl ClipModel {
     pub fn load_dir(dir: &Path) -> Result<Self> {
         hub::resolve(&ModelSpec::Dir(dir.to_path_buf()), false)?;
         let config = ClipConfig::from_file(&dir.join("config.json"))?;
-        let tokenizer = ClipTokenizer::from_file(
-            &dir.join("tokenizer.json"),
-            config.text.max_position_embeddings,
-        )?;
-        if tokenizer.eot() as usize >= config.text.vocab_size {
+        let tok_path = dir.join("tokenizer.json");
+        let context = config.text.max_position_embeddings;
+        let tokenizer: Box<dyn TextTokenizer> = match config.family {
+            Family::Clip => Box::new(ClipTokenizer::from_file(&tok_path, context)?),
+            Family::Siglip => Box::new(SiglipTokenizer::from_file(&tok_path, context)?),
+        };
+        if tokenizer.max_id() as usize >= config.text.vocab_size {
             return Err(Error::invalid_model(
-                dir.join("tokenizer.json"),
+                tok_path,
                 format!(
                     "token id {} is outside the model's vocabulary of {} (config.json): \
                      tokenizer and model do not belong together",
-                    tokenizer.eot(),
+                    tokenizer.max_id(),
                     config.text.vocab_size
                 ),
             ));
         }
         let image_size = config.vision.image_size as u32;
+        let base = match config.family {
+            Family::Clip => Preprocessor::clip(image_size),
+            Family::Siglip => Preprocessor::siglip(image_size),
+        };
         let pre_path = dir.join(hub::PREPROCESSOR_FILE);
         let preprocessor = if pre_path.is_file() {
-            Preprocessor::from_config_file(&pre_path, image_size)?
+            Preprocessor::from_config_file(&pre_path, base)?
         } else {
-            Preprocessor::clip(image_size)
+            base
         };
 
         // Every tensor is checked here (names and shapes); the towers' weights are
@@ -262,9 +269,15 @@ impl ClipModel {
         &self.config
     }
 
-    /// The tokenizer (OpenAI's original behaviour).
-    pub fn tokenizer(&self) -> &ClipTokenizer {
-        &self.tokenizer
+    /// The tokenizer (CLIP: OpenAI's original behaviour; SigLIP: the folder's
+    /// `tokenizer.json`, lowercased and padded).
+    pub fn tokenizer(&self) -> &dyn TextTokenizer {
+        self.tokenizer.as_ref()
+    }
+
+    /// The model family (`config.json`'s `model_type`).
+    pub fn family(&self) -> Family {
+        self.config.family
     }
 
     /// The preprocessing recipe for this model's input size.
@@ -310,20 +323,33 @@ impl ClipModel {
 
     /// Raw (unnormalised) projected text features for token sequences.
     ///
-    /// Each sequence is encoded at its real length: CLIP's text tower is causal and
-    /// pools at the first end-of-text token, so padding to 77 changes nothing but
-    /// costs up to ~10× the work for a short query. A batch is padded to its longest
-    /// member only, and each row is pooled at its own end-of-text token.
+    /// CLIP: each sequence is encoded at its real length: the text tower is causal
+    /// and pools at the first end-of-text token, so padding to 77 changes nothing
+    /// but costs up to ~10× the work for a short query. A batch is padded to its
+    /// longest member only, and each row is pooled at its own end-of-text token.
+    ///
+    /// SigLIP: every sequence must be padded to the full text length (as the
+    /// tokenizer gives them): the tower attends both ways over every position and
+    /// pools the last one.
     pub fn text_features(&self, ids: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
+        let context = self.config.text.max_position_embeddings;
         let max_len = ids.iter().map(Vec::len).max().unwrap_or(0);
-        if max_len == 0 || max_len > self.config.text.max_position_embeddings {
+        if max_len == 0 || max_len > context {
             return Err(Error::InvalidArgument(format!(
-                "token sequences must have 1..={} ids, got {max_len}",
-                self.config.text.max_position_embeddings
+                "token sequences must have 1..={context} ids, got {max_len}"
             )));
+        }
+        if self.config.padded_text() {
+            if let Some(short) = ids.iter().find(|s| s.len() != context) {
+                return Err(Error::InvalidArgument(format!(
+                    "{} token sequences must be padded to {context} ids, got {}",
+                    self.config.family.name(),
+                    short.len()
+                )));
+            }
         }
         if let Some(bad) = ids
             .iter()
@@ -335,7 +361,11 @@ impl ClipModel {
                 self.config.text.vocab_size
             )));
         }
-        let (flat, pool_at) = pad_and_pool(ids, max_len);
+        let (flat, pool_at) = if self.config.padded_text() {
+            (ids.concat(), vec![context - 1; ids.len()])
+        } else {
+            pad_and_pool(ids, max_len)
+        };
         let out = self
             .text_tower()?
             .forward(&flat, ids.len(), max_len, &pool_at);

@@ -26,6 +26,12 @@ impl ReferenceClip {
     /// Loads a model folder in Hugging Face layout (checked as [`super::ClipModel`] does).
     pub fn load_dir(dir: &Path) -> Result<Self> {
         let config = ClipConfig::from_file(&dir.join("config.json"))?;
+        if config.family != super::config::Family::Clip {
+            return Err(Error::invalid_model(
+                dir.join("config.json"),
+                "candle's reference towers are CLIP's; this is a SigLIP model",
+            ));
+        }
         if config.text_act() != super::config::Act::QuickGelu
             || config.vision_act() != super::config::Act::QuickGelu
         {

@@ -9,6 +9,11 @@
 //!
 //! The BPE itself is the `tokenizers` crate's, built from the vocabulary and merges
 //! of the model's `tokenizer.json` (ids are the same in both tokenizers).
+//!
+//! SigLIP's tokenizer ([`SiglipTokenizer`]) is the model folder's `tokenizer.json`
+//! as the `tokenizers` crate runs it, with SigLIP's training recipe on top:
+//! lowercased, and padded on the right to the model's full text length. Both sit
+//! behind [`TextTokenizer`].
 
 use std::path::Path;
 
@@ -18,6 +23,119 @@ use tokenizers::Model;
 
 use super::textclean::clean_text;
 use crate::error::{Error, Result};
+
+/// Text → the token ids a model's text tower reads.
+pub trait TextTokenizer: Send + Sync + std::fmt::Debug {
+    /// The ids for `text`, special tokens included; padded to
+    /// [`TextTokenizer::context_length`] where the family pads (SigLIP).
+    fn encode(&self, text: &str) -> Vec<u32>;
+    /// The most ids the text tower reads.
+    fn context_length(&self) -> usize;
+    /// The largest id the tokenizer can produce (checked against the model's
+    /// vocabulary when the model loads).
+    fn max_id(&self) -> u32;
+}
+
+impl TextTokenizer for ClipTokenizer {
+    fn encode(&self, text: &str) -> Vec<u32> {
+        ClipTokenizer::encode(self, text)
+    }
+    fn context_length(&self) -> usize {
+        self.context_length
+    }
+    fn max_id(&self) -> u32 {
+        self.eot
+    }
+}
+
+/// SigLIP's tokenizer: the folder's `tokenizer.json` (SigLIP 2: Gemma's BPE with
+/// byte fallback) with the training recipe applied, as transformers'
+/// `Siglip2Tokenizer` and big_vision do: the text lowercased (the `tokenizers`
+/// `Lowercase` normaliser, put before the file's own), truncated to the model's
+/// text length (special tokens kept) and padded on the right to that length with
+/// the file's pad token. The model reads every position and pools the last one,
+/// so the padding is part of the input, not an optimisation to skip.
+#[derive(Debug)]
+pub struct SiglipTokenizer {
+    inner: tokenizers::Tokenizer,
+    context_length: usize,
+    max_id: u32,
+}
+
+impl SiglipTokenizer {
+    /// Loads `tokenizer.json` for a text tower that reads `context_length` ids.
+    pub fn from_file(path: &Path, context_length: usize) -> Result<Self> {
+        let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| {
+            Error::invalid_model(path, format!("not a readable tokenizer.json: {e}"))
+        })?;
+        Self::new(inner, context_length).map_err(|m| Error::invalid_model(path, m))
+    }
+
+    fn new(
+        mut inner: tokenizers::Tokenizer,
+        context_length: usize,
+    ) -> std::result::Result<Self, String> {
+        use tokenizers::normalizers::{Lowercase, NormalizerWrapper, Sequence};
+        let pad_id = inner
+            .get_padding()
+            .map(|p| p.pad_id)
+            .or_else(|| inner.token_to_id("<pad>"))
+            .ok_or("no padding token: neither a \"padding\" section nor a <pad> token, and SigLIP pads every text")?;
+        let pad_token = inner
+            .id_to_token(pad_id)
+            .ok_or_else(|| format!("the padding id {pad_id} is not in the vocabulary"))?;
+        let lowercase: NormalizerWrapper = Lowercase.into();
+        let normalizer = match inner.get_normalizer().cloned() {
+            Some(own) => Sequence::new(vec![lowercase, own]).into(),
+            None => lowercase,
+        };
+        inner
+            .with_normalizer(Some(normalizer))
+            .map_err(|e| format!("cannot put the lowercase normaliser in front: {e}"))?;
+        inner
+            .with_truncation(Some(tokenizers::TruncationParams {
+                max_length: context_length,
+                ..Default::default()
+            }))
+            .map_err(|e| format!("cannot truncate to {context_length} tokens: {e}"))?;
+        inner.with_padding(Some(tokenizers::PaddingParams {
+            strategy: tokenizers::PaddingStrategy::Fixed(context_length),
+            direction: tokenizers::PaddingDirection::Right,
+            pad_id,
+            pad_token,
+            ..Default::default()
+        }));
+        let max_id = inner.get_vocab_size(true).saturating_sub(1) as u32;
+        Ok(Self {
+            inner,
+            context_length,
+            max_id,
+        })
+    }
+}
+
+impl TextTokenizer for SiglipTokenizer {
+    fn encode(&self, text: &str) -> Vec<u32> {
+        match self.inner.encode(text, true) {
+            Ok(e) => e.get_ids().to_vec(),
+            // Byte fallback leaves nothing unencodable; should the file's model
+            // still fail on a text, an empty text stands in for it.
+            Err(e) => {
+                tracing::warn!("tokenizer: {e}; encoding an empty text instead");
+                self.inner
+                    .encode("", true)
+                    .map(|e| e.get_ids().to_vec())
+                    .unwrap_or_else(|_| vec![0; self.context_length])
+            }
+        }
+    }
+    fn context_length(&self) -> usize {
+        self.context_length
+    }
+    fn max_id(&self) -> u32 {
+        self.max_id
+    }
+}
 
 /// Text → CLIP token ids (`<start_of_text> … <end_of_text>`, unpadded).
 pub struct ClipTokenizer {

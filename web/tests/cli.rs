@@ -2178,3 +2178,107 @@ fn the_model_catalogue_lists_and_fetches() {
         ],
     );
 }
+
+#[test]
+fn a_siglip_model_embeds_indexes_and_searches() {
+    let home = tempfile::tempdir().unwrap();
+    let siglip = root().join("tests/fixtures/tiny-siglip");
+    let model = siglip.to_str().unwrap();
+    let golden: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(root().join("tests/fixtures/golden-siglip.json")).unwrap(),
+    )
+    .unwrap();
+    let reference = |key: &str, field: &str, value: &str| -> Vec<f32> {
+        let entry = golden[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e[field] == value)
+            .unwrap_or_else(|| panic!("{value} is not in golden-siglip.json"));
+        let v: Vec<f32> = serde_json::from_value(entry["features"].clone()).unwrap();
+        scry::model::normalize(v)
+    };
+    let floats = |v: &serde_json::Value| -> Vec<f32> { serde_json::from_value(v.clone()).unwrap() };
+
+    // scry embed: the reference's embeddings, from the text and from the file.
+    let out = scry(
+        &[
+            "embed",
+            "--model",
+            model,
+            "--text",
+            "A Photo Of A CAT",
+            "--image",
+            "sample_data/animals/chelsea.jpg",
+        ],
+        home.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["dim"], 48);
+    let text = floats(&json["texts"][0]["embedding"]);
+    let want = reference("texts", "text", "A Photo Of A CAT");
+    assert!(scry::model::cosine(&text, &want) >= 0.99999);
+    let image = floats(&json["images"][0]["embedding"]);
+    let want = reference("images", "file", "../../sample_data/animals/chelsea.jpg");
+    let cos = scry::model::cosine(&image, &want);
+    assert!(cos >= 0.999, "chelsea.jpg from the file: cosine {cos}");
+
+    // A library indexed with it: image and text searches rank by its embeddings.
+    let db = home.path().join("db");
+    let db = db.to_str().unwrap();
+    let run = |args: &[&str]| -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.extend(["--db", db, "--model", model]);
+        let out = scry(&all, home.path());
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+    };
+    run(&["index", "sample_data"]);
+    let like = run(&[
+        "search",
+        "--like",
+        "sample_data/animals/chelsea.jpg",
+        "--json",
+    ]);
+    let top = like["hits"][0]["path"].as_str().unwrap();
+    assert!(top.ends_with("chelsea.jpg"), "{like}");
+    // The text query's best image, computed here with the library API.
+    let m = scry::ClipModel::load_dir(&siglip).unwrap();
+    let q = m.embed_texts(&["zqx vlorp"]).unwrap().remove(0);
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root().join("sample_data"), &mut files);
+    let best = m
+        .embed_image_files(&files, 8)
+        .unwrap()
+        .into_iter()
+        .zip(&files)
+        .filter_map(|(e, f)| Some((scry::model::cosine(&e.ok()?, &q), f)))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap();
+    let hits = run(&["search", "zqx vlorp", "--json"]);
+    let top = hits["hits"][0]["path"].as_str().unwrap();
+    assert!(
+        best.1.ends_with(top) || top.ends_with(best.1.file_name().unwrap().to_str().unwrap()),
+        "search ranks {top} first, the embeddings {}",
+        best.1.display()
+    );
+}
