@@ -89,13 +89,13 @@ fn an_unsupported_activation_is_one_clear_error_naming_it() {
     }
     let config = std::fs::read_to_string(gelu_dir().join("config.json"))
         .unwrap()
-        .replace("\"gelu\"", "\"gelu_new\"");
+        .replace("\"gelu\"", "\"silu\"");
     std::fs::write(tmp.path().join("config.json"), config).unwrap();
     let Err(err) = ClipModel::load_dir(tmp.path()) else {
-        panic!("a model with gelu_new loaded");
+        panic!("a model with silu loaded");
     };
     let err = err.to_string();
-    assert!(err.contains("hidden_act is \"gelu_new\""), "{err}");
+    assert!(err.contains("hidden_act is \"silu\""), "{err}");
     assert!(err.contains("\"gelu\""), "{err}");
 }
 

@@ -114,12 +114,12 @@ fn a_config_that_is_not_clip_is_refused_by_name() {
     copy_model(&tiny_model_dir(), tmp.path());
     std::fs::write(
         tmp.path().join("config.json"),
-        r#"{"model_type":"siglip","text_config":{},"vision_config":{}}"#,
+        r#"{"model_type":"blip","text_config":{},"vision_config":{}}"#,
     )
     .unwrap();
     let msg = load_err(tmp.path());
     assert!(
-        msg.contains("config.json") && msg.contains("siglip"),
+        msg.contains("config.json") && msg.contains("blip") && msg.contains("siglip"),
         "{msg}"
     );
 }

@@ -661,7 +661,7 @@ fn activate(act: Act, x: &mut [f32]) {
 /// `gelu(approximate="tanh")`; `tanh u = 1 − 2 / (1 + e^{2u})`.
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
 fn gelu_tanh_chunk(x: &mut [f32]) {
-    const K: f32 = 0.797_884_56; // √(2/π)
+    const K: f32 = 0.797_884_6; // √(2/π)
     for v in x.iter_mut() {
         let u = K * (*v + 0.044_715 * *v * *v * *v);
         let tanh = 1.0 - 2.0 / (1.0 + exp(2.0 * u));
@@ -756,7 +756,7 @@ enum ImagePool {
     /// CLIP: the class token, layer-normed, through `visual_projection`.
     Cls { projection: Linear },
     /// SigLIP: every token layer-normed, then the attention-pooling head.
-    Map(MapHead),
+    Map(Box<MapHead>),
 }
 
 /// SigLIP's multihead attention pooling: one learned query (`probe`) attends
@@ -928,14 +928,14 @@ impl VisionTower {
                 )?,
             }
         } else {
-            ImagePool::Map(MapHead::load(
+            ImagePool::Map(Box::new(MapHead::load(
                 &v.pp("head"),
                 d,
                 c.intermediate_size,
                 c.num_attention_heads,
                 eps,
                 act,
-            )?)
+            )?))
         };
         Ok(Self {
             patch,
@@ -1359,6 +1359,36 @@ mod tests {
         assert_eq!(exp(0.0), 1.0);
         assert!(exp(-1000.0) >= 0.0 && exp(-1000.0) < 1e-37);
         assert!(exp(1000.0).is_finite());
+    }
+
+    #[test]
+    fn gelu_tanh_is_pytorchs_tanh_approximation() {
+        // PyTorch: F.gelu(x, approximate="tanh"), as transformers' gelu_pytorch_tanh.
+        let xs = [-3.0f32, -1.0, 0.0, 0.5, 1.0, 2.0, 6.0, -6.0];
+        let want = [
+            -0.003_637_433,
+            -0.158_808,
+            0.0,
+            0.345_714,
+            0.841_192,
+            1.954_597_7,
+            6.0,
+            0.0,
+        ];
+        let mut g = xs.to_vec();
+        activate(Act::GeluTanh, &mut g);
+        for i in 0..xs.len() {
+            assert!(
+                (g[i] - want[i]).abs() < 1e-6,
+                "gelu_tanh({}) = {}",
+                xs[i],
+                g[i]
+            );
+        }
+        // Not the exact GELU (the two differ by ~1.5e-4 at -1).
+        let mut e = xs.to_vec();
+        gelu(&mut e);
+        assert!((e[1] - g[1]).abs() > 1e-4);
     }
 
     #[test]
