@@ -375,6 +375,19 @@ fn siglip_images_match_the_reference() {
         );
         assert!(cos >= 0.999, "{}: cosine {cos}", entry["file"]);
     }
+    // bf16 (where the CPU has it) runs the head's dense layers in bf16 too.
+    if ClipModel::bf16_supported() {
+        let mut bf16 = ClipModel::load_dir(&dir).unwrap();
+        bf16.set_precision(scry::model::Precision::Bf16).unwrap();
+        for (entry, got) in images
+            .iter()
+            .zip(bf16.embed_image_files(&files, 4).unwrap())
+        {
+            let cos = cosine(&got.unwrap(), &floats(&entry["features"]));
+            println!("siglip image {} in bf16: cosine {cos:.6}", entry["file"]);
+            assert!(cos >= 0.999, "{} in bf16: cosine {cos}", entry["file"]);
+        }
+    }
     // The weights are not degenerate: images are told apart.
     let feats: Vec<Vec<f32>> = images.iter().map(|e| floats(&e["features"])).collect();
     let closest = (0..feats.len())

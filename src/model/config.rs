@@ -292,9 +292,12 @@ impl ClipConfig {
                 v.hidden_size, v.num_attention_heads
             ));
         }
-        if !v.image_size.is_multiple_of(v.patch_size) {
+        // Like the reference's "valid" convolution, a remainder of fewer than
+        // patch_size pixels at the right and bottom is not read (SigLIP
+        // so400m-patch14-384: 27 × 14 = 378 of 384).
+        if v.image_size < v.patch_size {
             return Err(format!(
-                "vision_config.image_size {} is not a multiple of patch_size {}",
+                "vision_config.image_size {} is smaller than patch_size {}",
                 v.image_size, v.patch_size
             ));
         }
@@ -607,6 +610,22 @@ mod tests {
         assert!(ClipConfig::from_json(apart)
             .unwrap_err()
             .contains("projection_size"));
+    }
+
+    #[test]
+    fn so400m_at_384_reads_27_by_27_patches_as_the_valid_convolution_does() {
+        let json = r#"{"model_type":"siglip",
+            "text_config":{"hidden_size":1152,"intermediate_size":4304,"num_hidden_layers":27,
+                "num_attention_heads":16,"vocab_size":256000},
+            "vision_config":{"hidden_size":1152,"intermediate_size":4304,"num_hidden_layers":27,
+                "num_attention_heads":16,"image_size":384,"patch_size":14}}"#;
+        let c = ClipConfig::from_json(json).unwrap();
+        assert_eq!(c.vision_positions(), 27 * 27);
+        assert_eq!(
+            (c.projection_dim, c.text.max_position_embeddings),
+            (1152, 64)
+        );
+        assert_eq!(c.vision_act(), Act::GeluTanh);
     }
 
     #[test]

@@ -2228,6 +2228,19 @@ fn a_siglip_model_embeds_indexes_and_searches() {
     let cos = scry::model::cosine(&image, &want);
     assert!(cos >= 0.999, "chelsea.jpg from the file: cosine {cos}");
 
+    let out = scry(&["model", "info", "--model", model], home.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (info["family"].as_str(), info["dim"].as_u64()),
+        (Some("SigLIP"), Some(48))
+    );
+    assert_eq!(info["text"]["context"], 64);
+
     // A library indexed with it: image and text searches rank by its embeddings.
     let db = home.path().join("db");
     let db = db.to_str().unwrap();

@@ -58,6 +58,7 @@ pub fn run(cmd: ModelCommand) -> anyhow::Result<()> {
                 "model": model.id(),
                 "dir": model.dir(),
                 "dim": model.dim(),
+                "family": model.family().name(),
                 "image_size": c.vision.image_size,
                 "patch_size": c.vision.patch_size,
                 "vision": {"hidden": c.vision.hidden_size, "layers": c.vision.num_hidden_layers, "heads": c.vision.num_attention_heads},
