@@ -199,6 +199,18 @@ def make_model(model_dir: Path, dims: dict, store_f16: bool, hidden_act: str = "
     return model
 
 
+def exact_u8(pixels: torch.Tensor, processor, what) -> np.ndarray:
+    """The uint8 image (CHW) behind a PIL-path processor's tensor, checked to
+    normalise back to that tensor exactly, so a PNG of it can stand for it."""
+    mean = np.array(processor.image_mean, dtype=np.float32)[:, None, None]
+    std = np.array(processor.image_std, dtype=np.float32)[:, None, None]
+    arr = pixels[0].numpy()
+    u8 = np.rint((arr * std + mean) * 255.0).clip(0, 255).astype(np.uint8)
+    again = (u8.astype(np.float32) / 255.0 - mean) / std
+    assert np.abs(again - arr).max() < 1e-5, what
+    return u8
+
+
 def synthetic_images(out: Path) -> list[Path]:
     """Edge cases a real photo folder may lack: alpha, grey, odd sizes, upscaling."""
     rng = np.random.default_rng(SEED)
@@ -255,18 +267,12 @@ def main() -> int:
     processor = CLIPImageProcessorPil()
     images = [ROOT / p for p in SAMPLE_IMAGES] + synthetic_images(out / "images")
     golden = {"model": model_name, "seed": SEED, "images": [], "texts": []}
-    mean = np.array(processor.image_mean, dtype=np.float32)[:, None, None]
-    std = np.array(processor.image_std, dtype=np.float32)[:, None, None]
     with torch.no_grad():
         for path in images:
             pil = Image.open(path)
             pixels = processor(images=pil, return_tensors="pt")["pixel_values"]
-            # The PIL path resizes and crops in uint8: recover that crop and check it
-            # normalises back to the tensor exactly, so a PNG can stand for it.
-            arr = pixels[0].numpy()
-            u8 = np.rint((arr * std + mean) * 255.0).clip(0, 255).astype(np.uint8)
-            again = (u8.astype(np.float32) / 255.0 - mean) / std
-            assert np.abs(again - arr).max() < 1e-5, path
+            # The PIL path resizes and crops in uint8: recover that crop.
+            u8 = exact_u8(pixels, processor, path)
             name = path.stem
             Image.fromarray(u8.transpose(1, 2, 0), "RGB").save(out / "pixels" / f"{name}.png")
             raw = reloaded.get_image_features(pixel_values=pixels).pooler_output[0]

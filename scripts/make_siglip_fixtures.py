@@ -44,7 +44,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image
 from tokenizers import Tokenizer, models, normalizers, trainers
@@ -159,17 +158,12 @@ def golden(model: SiglipModel, ids_of, out_dir: Path, pixels_dir: Path | None) -
     for text in corpus():
         result["tokens"].append({"text": text, "ids": ids_of(text)})
     reference = json.loads((FIX / "golden.json").read_text())
-    mean = np.array(proc.image_mean, dtype=np.float32)[:, None, None]
-    std = np.array(proc.image_std, dtype=np.float32)[:, None, None]
     with torch.no_grad():
         for entry in reference["images"]:
             path = FIX / entry["file"]
             pil = Image.open(path)
             pixels = proc(images=pil, return_tensors="pt")["pixel_values"]
-            arr = pixels[0].numpy()
-            u8 = np.rint((arr * std + mean) * 255.0).clip(0, 255).astype(np.uint8)
-            again = (u8.astype(np.float32) / 255.0 - mean) / std
-            assert np.abs(again - arr).max() < 1e-5, path
+            u8 = mf.exact_u8(pixels, proc, path)
             feats = model.get_image_features(pixel_values=pixels).pooler_output[0]
             item = {"file": entry["file"], "features": feats.tolist()}
             if pixels_dir is not None:

@@ -11,7 +11,7 @@ use scry::model::SentenceTower;
 use scry::preprocess::to_rgb;
 use scry::ClipModel;
 
-use crate::common::{copy_model, floats, max_abs_diff, read_json, repo_root};
+use crate::common::{copy_model, floats, max_abs_diff, read_json, repo_root, token_ids};
 
 fn gelu_dir() -> std::path::PathBuf {
     repo_root().join("tests/fixtures/tiny-clip-gelu")
@@ -305,12 +305,7 @@ fn siglip_token_ids_equal_the_reference_tokenizer() {
     let mut checked = 0;
     for entry in golden["tokens"].as_array().unwrap() {
         let text = entry["text"].as_str().unwrap();
-        let want: Vec<u32> = entry["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
+        let want: Vec<u32> = token_ids(&entry["ids"]);
         assert_eq!(tok.encode(text), want, "{text:?}");
         checked += 1;
     }
@@ -403,12 +398,7 @@ fn siglip_texts_match_the_reference_padded_and_pooled_at_the_last_position() {
     let model = ClipModel::load_dir(&dir).unwrap();
     let texts = golden["texts"].as_array().unwrap();
     for entry in texts {
-        let ids: Vec<u32> = entry["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
+        let ids: Vec<u32> = token_ids(&entry["ids"]);
         let want = floats(&entry["features"]);
         let got = model
             .text_features(std::slice::from_ref(&ids))

@@ -11,7 +11,9 @@ use scry::model::cosine;
 use scry::preprocess::to_rgb;
 use scry::ClipModel;
 
-use crate::common::{fixture_dir, floats, golden, golden_model, max_abs_diff, repo_root};
+use crate::common::{
+    fixture_dir, floats, golden, golden_model, max_abs_diff, repo_root, token_ids,
+};
 
 /// The reference's pixels: its uint8 crop (saved losslessly) normalised exactly as
 /// the reference does; make_fixtures.py checks this reproduces its tensor to 1e-5.
@@ -138,12 +140,7 @@ fn text_embedding_matches_the_padded_reference() {
     for entry in golden()["texts"].as_array().unwrap() {
         let text = entry["text"].as_str().unwrap();
         let ids = model.tokenizer().encode(text);
-        let want_ids: Vec<u32> = entry["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
+        let want_ids: Vec<u32> = token_ids(&entry["ids"]);
         assert_eq!(ids, want_ids, "{text:?}");
         // Ours runs unpadded; the reference ran padded to 77.
         let got = &model.text_features(&[ids]).unwrap()[0];

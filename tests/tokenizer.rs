@@ -2,7 +2,7 @@
 
 use scry::model::ClipTokenizer;
 
-use crate::common::{read_json, repo_root, tiny_model_dir};
+use crate::common::{read_json, repo_root, tiny_model_dir, token_ids};
 
 fn tokenizer() -> ClipTokenizer {
     ClipTokenizer::from_file(&tiny_model_dir().join("tokenizer.json"), 77).unwrap()
@@ -20,12 +20,7 @@ fn every_corpus_string_tokenizes_exactly_as_open_clip() {
     let mut failures = Vec::new();
     for case in cases {
         let text = case["text"].as_str().unwrap();
-        let want: Vec<u32> = case["ids"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as u32)
-            .collect();
+        let want: Vec<u32> = token_ids(&case["ids"]);
         let got = tok.encode(text);
         if got != want {
             failures.push(format!("{text:?}\n  want {want:?}\n  got  {got:?}"));

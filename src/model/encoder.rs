@@ -515,11 +515,14 @@ impl Encoder {
         let mut attn = vec![0f32; rows * d];
         let mut mlp = vec![0f32; rows * self.mlp];
         let last = self.layers.len().saturating_sub(1);
+        // Every row kept in order (SigLIP's image tokens, all pooled by its
+        // head): nothing to gather.
+        let all = keep.len() == rows && keep.iter().enumerate().all(|(i, &r)| i == r);
         for (i, layer) in self.layers.iter().enumerate() {
             layer.ln1.forward(&x[..rows * d], &mut h);
             layer.qkv.forward(&h, rows, &mut qkv, false);
             attention(&qkv, batch, seq, d, self.heads, causal, &mut attn);
-            if i == last {
+            if i == last && !all {
                 // Only the pooled rows matter from here on.
                 x = gather_rows(&x, d, keep);
                 attn = gather_rows(&attn, d, keep);
@@ -531,7 +534,7 @@ impl Encoder {
             activate(self.act, &mut mlp[..rows * self.mlp]);
             layer.fc2.forward(&mlp, rows, &mut x, true);
         }
-        if self.layers.is_empty() {
+        if self.layers.is_empty() && !all {
             x = gather_rows(&x, d, keep);
         }
         x.truncate(keep.len() * d);

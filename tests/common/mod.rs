@@ -47,6 +47,15 @@ pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Token ids as the golden files store them (an array of integers).
+pub fn token_ids(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .expect("array of token ids")
+        .iter()
+        .map(|x| u32::try_from(x.as_u64().expect("integer")).expect("a u32 token id"))
+        .collect()
+}
+
 pub fn floats(v: &Value) -> Vec<f32> {
     v.as_array()
         .expect("array of numbers")
