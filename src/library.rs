@@ -301,6 +301,58 @@ impl Library {
         self.home.count(scope)
     }
 
+    /// The library's own tag categories ([`crate::tags`]), beside the
+    /// built-in vocabulary.
+    pub fn categories(&self) -> Result<Vec<String>> {
+        self.home.categories()
+    }
+
+    /// Adds a tag category (checked with [`crate::tags::check_category`]); false
+    /// when the vocabulary already has one with that keyword (built in or
+    /// added before).
+    pub fn add_category(&mut self, name: &str) -> Result<bool> {
+        let name = crate::tags::check_category(name)?;
+        let mut mine = self.home.categories()?;
+        let k = crate::tags::keyword(&name);
+        if crate::tags::vocabulary(&mine)
+            .iter()
+            .any(|c| crate::tags::keyword(c) == k)
+        {
+            return Ok(false);
+        }
+        if mine.len() >= crate::tags::MAX_CATEGORIES {
+            return Err(Error::InvalidArgument(format!(
+                "a library has at most {} categories of its own; remove one first",
+                crate::tags::MAX_CATEGORIES
+            )));
+        }
+        mine.push(name);
+        self.home.set_categories(&mine)?;
+        Ok(true)
+    }
+
+    /// Removes one of the library's own categories, by name or keyword; false
+    /// if it had none such. Built-in categories stay.
+    pub fn remove_category(&mut self, name: &str) -> Result<bool> {
+        let k = crate::tags::keyword(name);
+        if crate::tags::VOCABULARY
+            .iter()
+            .any(|c| crate::tags::keyword(c) == k)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{name:?} is a built-in category; only the library's own can be removed"
+            )));
+        }
+        let mut mine = self.home.categories()?;
+        let before = mine.len();
+        mine.retain(|c| crate::tags::keyword(c) != k);
+        if mine.len() == before {
+            return Ok(false);
+        }
+        self.home.set_categories(&mine)?;
+        Ok(true)
+    }
+
     /// The smart albums, by name.
     pub fn albums(&self) -> Result<Vec<Album>> {
         Ok(self.home.albums()?.into_values().collect())

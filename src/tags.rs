@@ -11,10 +11,14 @@
 //! vocabulary re-tags a library with one dot product per image and category,
 //! and nothing is re-embedded.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::library::Library;
 use crate::model::{normalize, ClipModel};
+use crate::store::ImageId;
 
 /// Prompt templates, from the 80 the CLIP authors ensembled for ImageNet
 /// (`notebooks/Prompt_Engineering_for_ImageNet.ipynb` in openai/CLIP): those
@@ -375,6 +379,10 @@ pub const DEFAULT_MIN_SHARE: f32 = 0.1;
 /// Most tags an image gets.
 pub const MAX_TAGS: usize = 5;
 
+/// Most categories a library adds to the built-in vocabulary (tags are
+/// indexed by `u16`, and each one costs a pass of the text tower once).
+pub const MAX_CATEGORIES: usize = 1000;
+
 /// A category as a keyword: lower case, words joined by `-`
 /// (`tag:hot-air-balloon`).
 pub fn keyword(category: &str) -> String {
@@ -652,6 +660,230 @@ impl Tagger {
             counts: vec![0; self.names.len()],
             images: 0,
         }
+    }
+}
+
+/// Every image's tags under one vocabulary: what `tag:NAME` filters by and
+/// what the facets count. Built from the stored vectors ([`TagTable::build`]),
+/// so a changed vocabulary or threshold costs one pass over the vectors and
+/// nothing is re-embedded.
+#[derive(Debug, Clone)]
+pub struct TagTable {
+    names: Vec<String>,
+    /// Each tagged image's categories (indices into `names`), largest share
+    /// first; an image without a tag is absent.
+    tags: HashMap<ImageId, Vec<u16>>,
+    images: usize,
+}
+
+impl TagTable {
+    /// Tags every image of `lib` with `tagger`, a few thousand vectors at a
+    /// time on every core (the home streams them; they are never all held).
+    pub fn build(lib: &Library, tagger: &Tagger) -> Result<TagTable> {
+        if lib.dim() != 0 && lib.dim() != tagger.dim() {
+            return Err(Error::InvalidArgument(format!(
+                "a vocabulary of dimension {} for a library of dimension {}",
+                tagger.dim(),
+                lib.dim()
+            )));
+        }
+        const BATCH: usize = 4096;
+        let mut tags = HashMap::new();
+        let mut images = 0usize;
+        let mut ids: Vec<ImageId> = Vec::with_capacity(BATCH);
+        let mut flat: Vec<f32> = Vec::with_capacity(BATCH * tagger.dim());
+        let flush = |ids: &mut Vec<ImageId>,
+                     flat: &mut Vec<f32>,
+                     tags: &mut HashMap<ImageId, Vec<u16>>| {
+            use rayon::prelude::*;
+            let found: Vec<(ImageId, Vec<u16>)> = ids
+                .par_iter()
+                .zip(flat.par_chunks(tagger.dim()))
+                .filter_map(|(&id, v)| {
+                    let t: Vec<u16> = tagger.tags(v).iter().map(|t| t.category as u16).collect();
+                    (!t.is_empty()).then_some((id, t))
+                })
+                .collect();
+            tags.extend(found);
+            ids.clear();
+            flat.clear();
+        };
+        lib.for_each(true, |item| {
+            let Some(v) = item.vector else { return };
+            if v.len() != tagger.dim() {
+                return;
+            }
+            images += 1;
+            ids.push(item.id);
+            flat.extend_from_slice(v);
+            if ids.len() == BATCH {
+                flush(&mut ids, &mut flat, &mut tags);
+            }
+        })?;
+        flush(&mut ids, &mut flat, &mut tags);
+        Ok(TagTable {
+            names: tagger.names().to_vec(),
+            tags,
+            images,
+        })
+    }
+
+    /// The categories, as the tagger had them.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Images looked at.
+    pub fn images(&self) -> usize {
+        self.images
+    }
+
+    /// The index of the category with this name or keyword.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        let k = keyword(name);
+        self.names.iter().position(|n| keyword(n) == k)
+    }
+
+    /// An image's tags, as keywords, largest share first.
+    pub fn of(&self, id: ImageId) -> Vec<String> {
+        self.tags
+            .get(&id)
+            .map(|t| {
+                t.iter()
+                    .map(|&c| keyword(&self.names[c as usize]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The images carrying category `category`.
+    pub fn with(&self, category: usize) -> HashSet<ImageId> {
+        self.tags
+            .iter()
+            .filter(|(_, t)| t.contains(&(category as u16)))
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
+    /// (category, images carrying it) over the images `counted` accepts,
+    /// most first, ties by name; categories no such image carries are left
+    /// out.
+    pub fn facets(&self, counted: impl Fn(ImageId) -> bool) -> Vec<(String, usize)> {
+        let mut counts = vec![0usize; self.names.len()];
+        for (&id, t) in &self.tags {
+            if counted(id) {
+                for &c in t {
+                    counts[c as usize] += 1;
+                }
+            }
+        }
+        let mut out: Vec<(String, usize)> = self
+            .names
+            .iter()
+            .cloned()
+            .zip(counts)
+            .filter(|&(_, c)| c > 0)
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+}
+
+/// Where encoded vocabularies are kept between runs: the user's cache folder
+/// (`~/.cache/scry/tags` on Linux), else the temporary folder.
+pub fn default_cache_dir() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("scry")
+        .join("tags")
+}
+
+/// A library's tagger and tag table, kept between searches: the vocabulary is
+/// encoded once per model and vocabulary (and read back from
+/// [`default_cache_dir`] by later processes), the table rebuilt only when the
+/// images change.
+pub struct TagCache {
+    dir: PathBuf,
+    state: std::sync::Mutex<Option<Cached>>,
+}
+
+struct Cached {
+    model: String,
+    vocabulary: Vec<String>,
+    tagger: Arc<Tagger>,
+    table: Option<(u64, Arc<TagTable>)>,
+}
+
+impl Default for TagCache {
+    fn default() -> Self {
+        TagCache::new(default_cache_dir())
+    }
+}
+
+impl TagCache {
+    /// A cache whose encoded vocabularies live in `dir`.
+    pub fn new(dir: PathBuf) -> TagCache {
+        TagCache {
+            dir,
+            state: Default::default(),
+        }
+    }
+
+    /// The library's tagger: the built-in vocabulary and the library's own
+    /// categories, encoded with `model` (`progress` hears of the categories
+    /// done when it has to be encoded).
+    pub fn tagger(
+        &self,
+        lib: &Library,
+        model: &ClipModel,
+        progress: impl FnMut(usize),
+    ) -> Result<Arc<Tagger>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.current(&mut state, lib, model, progress)
+            .map(|c| c.tagger.clone())
+    }
+
+    /// The library's tag table as its images are now, and its tagger.
+    pub fn table(
+        &self,
+        lib: &Library,
+        model: &ClipModel,
+        progress: impl FnMut(usize),
+    ) -> Result<(Arc<Tagger>, Arc<TagTable>)> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = lib.generation()?;
+        let cached = self.current(&mut state, lib, model, progress)?;
+        if let Some((g, table)) = &cached.table {
+            if *g == generation {
+                return Ok((cached.tagger.clone(), table.clone()));
+            }
+        }
+        let table = Arc::new(TagTable::build(lib, &cached.tagger)?);
+        cached.table = Some((generation, table.clone()));
+        Ok((cached.tagger.clone(), table))
+    }
+
+    fn current<'s>(
+        &self,
+        state: &'s mut Option<Cached>,
+        lib: &Library,
+        model: &ClipModel,
+        progress: impl FnMut(usize),
+    ) -> Result<&'s mut Cached> {
+        let vocabulary = vocabulary(&lib.categories()?);
+        let fresh = state
+            .as_ref()
+            .is_some_and(|c| c.model == model.id() && c.vocabulary == vocabulary);
+        if !fresh {
+            let tagger = Tagger::encode_cached(model, &vocabulary, &self.dir, progress)?;
+            *state = Some(Cached {
+                model: model.id().to_string(),
+                vocabulary,
+                tagger: Arc::new(tagger),
+                table: None,
+            });
+        }
+        Ok(state.as_mut().expect("set above"))
     }
 }
 

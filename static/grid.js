@@ -6,7 +6,7 @@ import { $, el, formatDate, formatScore, icon, make, plural } from './dom.js';
 import { openLightbox } from './lightbox.js';
 import { removeImage, removeLike, runSearch, searchController } from './search.js';
 import { clearFilters, countFilters, syncClearButton } from './searchbox.js';
-import { SUGGESTIONS, images, knownFolders, state } from './state.js';
+import { MAX_TAG_FACETS, SUGGESTIONS, images, knownFolders, state } from './state.js';
 import { hasQuery, writeUrl } from './url.js';
 
 // ------------------------------------------------------------------ rendering
@@ -71,6 +71,7 @@ export function renderEmpty() {
   const activeFilters = countFilters();
   el.suggestions.replaceChildren();
   el.emptyActions.replaceChildren();
+  el.tagFacets.hidden = true;
   if (hasQuery()) {
     // A query is active: the empty state only shows once a search came back with nothing.
     const none = state.searched && state.hits.length === 0;
@@ -116,6 +117,52 @@ export function renderEmpty() {
   const pick = make('button', { type: 'button', class: 'btn btn-ghost' }, icon('upload'), 'Search with an image');
   pick.addEventListener('click', () => el.file.click());
   el.emptyActions.append(pick);
+  renderTagFacets();
+}
+
+// The library's auto-tags with their counts (the facets): one click lists a
+// tag's photos. Loaded once a page; a server without them shows none.
+let tagFacetsLoading = false;
+
+function searchFor(q) {
+  state.q = q;
+  state.keep = [];
+  el.q.value = q;
+  syncClearButton();
+  writeUrl('push');
+  runSearch();
+  el.q.focus();
+}
+
+function renderTagFacets() {
+  const tags = state.tagFacets;
+  if (tags == null) {
+    el.tagFacets.hidden = true;
+    if (!tagFacetsLoading) {
+      tagFacetsLoading = true;
+      api('/api/tags').then((data) => {
+        state.tagFacets = Array.isArray(data.tags) ? data.tags.slice(0, MAX_TAG_FACETS) : [];
+      }).catch(() => {
+        state.tagFacets = [];
+      }).finally(() => {
+        tagFacetsLoading = false;
+        if (!hasQuery()) renderTagFacets();
+      });
+    }
+    return;
+  }
+  el.tagFacetList.replaceChildren(...tags.map((t) => {
+    const b = make('button', {
+      type: 'button',
+      class: 'tag-facet',
+      'data-tag': t.tag,
+      'aria-label': `${t.category}: ${plural(t.count, 'photo')}`,
+    }, make('span', { class: 'tag-facet-name', text: t.category }),
+    make('span', { class: 'tag-facet-count', text: String(t.count) }));
+    b.addEventListener('click', () => searchFor(`tag:${t.tag}`));
+    return b;
+  }));
+  el.tagFacets.hidden = tags.length === 0 || hasQuery();
 }
 
 export function renderChips() {

@@ -49,6 +49,8 @@ export function openLightbox(index) {
   setMeta(el.lbSize, '…');
   el.lbTextRow.hidden = true;
   el.lbText.textContent = '';
+  el.lbTagsRow.hidden = true;
+  el.lbTags.replaceChildren();
   el.lbOriginal.href = hit.original || `/api/images/${hit.id}/original`;
   el.lbFolder.hidden = !hit.folder || state.filters.in === hit.folder;
   renderTeach(hit);
@@ -106,6 +108,22 @@ export async function loadDetails(hit) {
     // Text read in the picture (scry index --ocr), as lines.
     el.lbText.textContent = info.text || '';
     el.lbTextRow.hidden = !info.text;
+    // Its auto-tags: one click lists the photos carrying one.
+    const tags = Array.isArray(info.tags) ? info.tags : [];
+    el.lbTags.replaceChildren(...tags.map((t) => {
+      const b = make('button', { type: 'button', class: 'tag-facet', 'data-tag': t, text: t.replace(/-/g, ' '), title: `Photos tagged ${t}` });
+      b.addEventListener('click', () => {
+        state.q = `tag:${t}`;
+        state.keep = [];
+        state.lbIndex = -1;
+        closeLightbox();
+        stateToControls();
+        writeUrl('push');
+        runSearch();
+      });
+      return b;
+    }));
+    el.lbTagsRow.hidden = tags.length === 0;
   } catch (e) {
     if (e.name === 'AbortError' || controller !== detailsController) return;
     setMeta(el.lbCamera, null);

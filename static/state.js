@@ -31,7 +31,11 @@ export const state = {
   focusIndex: 0,       // roving tabindex position in the grid
   lbIndex: -1,         // index into hits shown in the lightbox
   view: '',            // '' (search), 'albums' or 'dupes'
+  tagFacets: null,     // the library's auto-tags with counts (/api/tags), once loaded
 };
+
+// Tags shown on the start page.
+export const MAX_TAG_FACETS = 24;
 
 // Uploaded images by history key (the File itself can't live in the URL).
 export const images = new Map();

@@ -90,3 +90,141 @@ fn the_encoded_vocabulary_is_cached_by_model_and_categories() {
     Tagger::encode_cached(model, &names, &cache, |_| n += 1).unwrap();
     assert_eq!(n, 0);
 }
+
+/// A library of constructed vectors: image `i` shows category `shows[i]`
+/// (its axis, with a little of axis 63 so no two are identical).
+fn constructed_library(
+    dir: &std::path::Path,
+    dim: usize,
+    shows: &[usize],
+) -> (scry::Library, Vec<u64>) {
+    use scry::store::{ChangeSet, ImageRecord, NewImage};
+    let mut lib = scry::Library::open(dir).unwrap();
+    lib.bind_model("constructed", dim).unwrap();
+    let added = shows
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let mut v = vec![0.0; dim];
+            v[c] = 1.0;
+            v[dim - 1] = 0.01 * i as f32;
+            NewImage {
+                record: ImageRecord {
+                    path: format!("/photos/img_{i}.jpg").into_bytes(),
+                    size: i as u64,
+                    mtime_ns: 0,
+                    hash: [i as u8; 32],
+                    width: 100,
+                    height: 100,
+                    format: "jpeg".into(),
+                    taken: None,
+                    camera: None,
+                    indexed_at: 0,
+                    gps: None,
+                    place: None,
+                    text: None,
+                },
+                vector: scry::model::normalize(v),
+                thumbnail: Vec::new(),
+                phash: i as u64,
+            }
+        })
+        .collect();
+    let ids = lib
+        .commit(&ChangeSet {
+            added,
+            ..Default::default()
+        })
+        .unwrap()
+        .added_ids;
+    (lib, ids)
+}
+
+fn axis_tagger(names: &[&str], dim: usize) -> Tagger {
+    let vectors = (0..names.len())
+        .map(|i| {
+            let mut v = vec![0.0; dim];
+            v[i] = 1.0;
+            v
+        })
+        .collect();
+    Tagger::from_vectors(names.iter().map(|s| s.to_string()).collect(), vectors).unwrap()
+}
+
+/// The tag table holds each stored vector's tags, counts them as facets
+/// (narrowed to what a viewer may see) and lists a tag's images; a wider
+/// vocabulary re-tags the same stored vectors.
+#[test]
+fn the_tag_table_tags_stored_vectors_and_counts_facets() {
+    let dim = 64;
+    let tmp = tempfile::tempdir().unwrap();
+    // 0: dog, 1: beach, 2: receipt; 5 is no category of the first vocabulary.
+    let shows = [0, 0, 0, 1, 1, 2, 5, 5];
+    let (lib, ids) = constructed_library(tmp.path(), dim, &shows);
+    let lenient = axis_tagger(&["dog", "beach", "receipt"], dim);
+    let table = tags::TagTable::build(&lib, &lenient).unwrap();
+    assert_eq!(table.images(), 8);
+    // With three categories, an image orthogonal to all spreads evenly (a
+    // third each): at the default share of 0.1 it carries all three.
+    assert_eq!(table.of(ids[6]).len(), 3);
+    let tagger = axis_tagger(&["dog", "beach", "receipt"], dim)
+        .with_min_share(0.5)
+        .unwrap();
+    let table_strict = tags::TagTable::build(&lib, &tagger).unwrap();
+    let dogs: std::collections::HashSet<u64> = ids[..3].iter().copied().collect();
+    assert_eq!(table_strict.with(0), dogs);
+    assert_eq!(table_strict.with(2), [ids[5]].into_iter().collect());
+    assert_eq!(table_strict.of(ids[3]), ["beach"]);
+    assert!(table_strict.of(ids[6]).is_empty(), "nothing stands out");
+    assert_eq!(
+        table_strict.facets(|_| true),
+        [
+            ("dog".to_string(), 3),
+            ("beach".to_string(), 2),
+            ("receipt".to_string(), 1)
+        ]
+    );
+    // Facets of what one viewer sees: the first four images.
+    let seen: std::collections::HashSet<u64> = ids[..4].iter().copied().collect();
+    assert_eq!(
+        table_strict.facets(|id| seen.contains(&id)),
+        [("dog".to_string(), 3), ("beach".to_string(), 1)]
+    );
+    // A category for axis 5: the same vectors, re-tagged, nothing embedded.
+    let wider = axis_tagger(&["dog", "beach", "receipt", "x", "y", "kayak"], dim)
+        .with_min_share(0.5)
+        .unwrap();
+    let table = tags::TagTable::build(&lib, &wider).unwrap();
+    assert_eq!(table.find("Kayak"), Some(5));
+    assert_eq!(table.with(5), [ids[6], ids[7]].into_iter().collect());
+    // A vocabulary of another dimension is refused, naming both.
+    let other = axis_tagger(&["dog"], 32);
+    let e = tags::TagTable::build(&lib, &other).unwrap_err().to_string();
+    assert!(e.contains("32") && e.contains("64"), "{e}");
+}
+
+/// A library's own categories persist, are checked, and built-in ones stay.
+#[test]
+fn library_categories_persist_and_are_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    {
+        let (mut lib, _) = constructed_library(tmp.path(), 8, &[0]);
+        assert!(lib.categories().unwrap().is_empty());
+        assert!(lib.add_category("  sea   kayak ").unwrap());
+        assert!(!lib.add_category("Sea Kayak").unwrap(), "the same tag");
+        assert!(!lib.add_category("dog").unwrap(), "built in");
+        assert!(lib.add_category("a/b").is_err());
+        assert!(lib.add_category("paddle board").unwrap());
+    }
+    let mut lib = scry::Library::open(tmp.path()).unwrap();
+    assert_eq!(lib.categories().unwrap(), ["sea kayak", "paddle board"]);
+    assert_eq!(
+        tags::vocabulary(&lib.categories().unwrap()).len(),
+        tags::VOCABULARY.len() + 2
+    );
+    let e = lib.remove_category("dog").unwrap_err().to_string();
+    assert!(e.contains("built-in"), "{e}");
+    assert!(lib.remove_category("sea-kayak").unwrap());
+    assert!(!lib.remove_category("sea-kayak").unwrap());
+    assert_eq!(lib.categories().unwrap(), ["paddle board"]);
+}

@@ -43,6 +43,7 @@ const KEY_ANN: &[u8] = b"ann";
 const KEY_LAST_RUN: &[u8] = b"last_run";
 const KEY_OCR: &[u8] = b"ocr";
 const KEY_ALBUMS: &[u8] = b"albums";
+const KEY_CATEGORIES: &[u8] = b"categories";
 /// The users and groups: a file of its own, so a rebuild (which sets the
 /// catalog aside) keeps them.
 const ACCESS_FILE: &str = "access.json";
@@ -547,6 +548,15 @@ impl Home for LocalLibrary {
 
     fn set_ocr(&mut self, languages: Option<&str>) -> Result<()> {
         self.store.meta_set(KEY_OCR, &languages)?;
+        self.store.flush()
+    }
+
+    fn categories(&self) -> Result<Vec<String>> {
+        Ok(self.store.meta_get(KEY_CATEGORIES)?.unwrap_or_default())
+    }
+
+    fn set_categories(&mut self, categories: &[String]) -> Result<()> {
+        self.store.meta_set(KEY_CATEGORIES, &categories)?;
         self.store.flush()
     }
 

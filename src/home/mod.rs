@@ -104,6 +104,10 @@ pub trait Home: std::any::Any + Send + Sync {
     /// `None`: OCR is off.
     fn ocr(&self) -> Result<Option<String>>;
     fn set_ocr(&mut self, languages: Option<&str>) -> Result<()>;
+    /// The library's own tag categories ([`crate::tags`]), beside the
+    /// built-in vocabulary, in the order they were added.
+    fn categories(&self) -> Result<Vec<String>>;
+    fn set_categories(&mut self, categories: &[String]) -> Result<()>;
     /// The smart albums, by name.
     fn albums(&self) -> Result<BTreeMap<String, Album>>;
     fn set_albums(&mut self, albums: &BTreeMap<String, Album>) -> Result<()>;

@@ -198,6 +198,9 @@ struct Settings {
     /// The OCR languages indexing reads text in; none: OCR is off.
     #[serde(default)]
     ocr: Option<String>,
+    /// The library's own tag categories.
+    #[serde(default)]
+    categories: Vec<String>,
     /// The users and groups, JSON text.
     #[serde(default)]
     access_json: Option<String>,
@@ -1517,6 +1520,15 @@ impl Home for QdrantLibrary {
         }
         let l = languages.map(str::to_string);
         self.update_settings(|s| s.ocr = l)
+    }
+
+    fn categories(&self) -> Result<Vec<String>> {
+        Ok(self.settings()?.categories)
+    }
+
+    fn set_categories(&mut self, categories: &[String]) -> Result<()> {
+        let c = categories.to_vec();
+        self.update_settings(|s| s.categories = c)
     }
 
     fn albums(&self) -> Result<BTreeMap<String, Album>> {

@@ -46,6 +46,36 @@ pub struct Read {
     /// `text:"…"`: only images whose text holds these words in a row
     /// ([`Filters::text`]).
     pub in_text: Option<Vec<String>>,
+    /// `tag:NAME`s typed: only images carrying every one ([`Filters::tags`]).
+    pub tags: Vec<String>,
+}
+
+/// Takes every `tag:NAME` out of a typed query (`tag:dog`,
+/// `tag:hot-air-balloon`): the rest of the text and the tags' keywords
+/// ([`crate::tags::keyword`]), without repeats.
+pub fn take_tags(query: &str) -> Result<(String, Vec<String>)> {
+    let mut tags: Vec<String> = Vec::new();
+    let mut rest: Vec<&str> = Vec::new();
+    for w in query.split_whitespace() {
+        match w.strip_prefix("tag:") {
+            Some(name) => {
+                let k = crate::tags::keyword(name);
+                if k.is_empty() || crate::tags::check_category(&k).is_err() {
+                    return Err(Error::InvalidArgument(format!(
+                        "{w:?}: a tag is a category's keyword, as in tag:dog or tag:hot-air-balloon (scry tags lists them)"
+                    )));
+                }
+                if !tags.contains(&k) {
+                    tags.push(k);
+                }
+            }
+            None => rest.push(w),
+        }
+    }
+    if tags.is_empty() {
+        return Ok((query.to_string(), tags));
+    }
+    Ok((rest.join(" "), tags))
 }
 
 /// Takes `text:WORD` or `text:"A PHRASE"` out of a typed query: the rest and
@@ -96,9 +126,12 @@ pub fn read(
     // also what is searched (CLIP reads some text too, and the keyword index
     // ranks the images holding it).
     let (rest, in_text) = take_text(query)?;
+    // Tags next: `tag:march` is a category, not a month.
+    let (rest, tags) = take_tags(&rest)?;
     let query = rest.as_str();
-    // The phrase stands in for "a photo" when nothing else is left.
-    let has_images_or_text = has_images || in_text.is_some();
+    // The phrase stands in for "a photo" when nothing else is left, and a tag
+    // for itself (its category's vector ranks its images).
+    let has_images_or_text = has_images || in_text.is_some() || !tags.is_empty();
     let typed = place::understand(query, keep, literal)?;
     if let (Some(t), Some(g)) = (&typed.found, &given.near) {
         return Err(Error::InvalidArgument(format!(
@@ -134,6 +167,7 @@ pub fn read(
         place,
         chips,
         in_text,
+        tags,
     })
 }
 
@@ -171,6 +205,10 @@ pub struct Filters {
     pub min_size: Option<u32>,
     /// Only members of this smart album ([`crate::albums`]).
     pub album: Option<String>,
+    /// Only images carrying every one of these auto-tags (keywords:
+    /// [`crate::tags::keyword`]); resolved, like the album, to the images
+    /// that carry them before the search.
+    pub tags: Vec<String>,
     /// Only photos taken here: near a place, or in a country or region
     /// ([`crate::places`]); photos without a position never match.
     pub place: Option<crate::places::Where>,
@@ -408,6 +446,9 @@ pub struct TextCache {
     cache: Mutex<lru::LruCache<String, Embedding>>,
     hits: std::sync::atomic::AtomicU64,
     misses: std::sync::atomic::AtomicU64,
+    /// The tag vocabulary as the model encoded it, and the library's tags
+    /// (`tag:NAME`, facets).
+    pub tags: crate::tags::TagCache,
 }
 
 impl TextCache {
@@ -418,6 +459,7 @@ impl TextCache {
             )),
             hits: Default::default(),
             misses: Default::default(),
+            tags: Default::default(),
         }
     }
 
@@ -535,10 +577,34 @@ pub fn search(
     };
     let started = std::time::Instant::now();
     let mut timings = Timings::default();
-    // `album:NAME` alone lists the album, best match first.
+    // Each tag: the images carrying it, and its category's vector.
+    let mut tagged: Option<std::collections::HashSet<ImageId>> = None;
+    let mut tag_vector = None;
+    if !req.filters.tags.is_empty() {
+        let (tagger, table) = cache.tags.table(lib, model, |_| {})?;
+        for t in &req.filters.tags {
+            let c = table.find(t).ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no tag {t:?} in this library's vocabulary; `scry tags` lists the tags, \
+                     `scry tags --add NAME` adds a category"
+                ))
+            })?;
+            let with = table.with(c);
+            tagged = Some(match tagged {
+                Some(so_far) => so_far.intersection(&with).copied().collect(),
+                None => with,
+            });
+            tag_vector.get_or_insert_with(|| tagger.vector(c).to_vec());
+        }
+    }
+    // `album:NAME` or `tag:NAME` alone lists the album or the tag, best match
+    // first.
     let qv = match (query_vector(lib, model, cache, &req.terms)?, &album) {
         (Some(qv), _) => qv,
         (None, Some(a)) if req.terms.is_empty() => a.vector.clone(),
+        (None, None) if req.terms.is_empty() && tag_vector.is_some() => {
+            tag_vector.take().expect("checked")
+        }
         (None, _) => {
             return Ok(SearchResult {
                 hits: Vec::new(),
@@ -555,6 +621,10 @@ pub fn search(
                 .collect(),
         ),
         None => None,
+    };
+    let members = match (members, tagged) {
+        (Some(a), Some(t)) => Some(a.intersection(&t).copied().collect()),
+        (a, t) => a.or(t),
     };
     let want = req.offset + req.k + 1;
     // "More like this" does not return the image itself.

@@ -313,6 +313,8 @@ async function handleApi(req, res, url) {
   if (p === '/api/health') return sendJson(res, 200, { ok: true });
   if (p === '/api/me') return sendJson(res, 200, { user: null, admin: true, roots: null, via: 'open' });
   if (p === '/api/status') return sendJson(res, 200, status());
+  // No model here: no auto-tags (the page then shows none).
+  if (p === '/api/tags') return sendJson(res, 200, { images: LIBRARY.length, vocabulary: 0, categories: [], tags: [] });
   if (p === '/api/search' && req.method === 'GET') {
     return sendJson(res, 200, search(parseQuery((k) => url.searchParams.get(k)), null));
   }

@@ -181,6 +181,41 @@ test('start page: empty state, status line, no errors', async () => {
   assertClean('start page');
 });
 
+test('the library\'s auto-tags on the start page list a tag\'s photos', async () => {
+  if (mock) return; // the mock server has no model, so no tags
+  await page.goto(`${base}/`);
+  const facet = page.locator('#tag-facets .tag-facet').first();
+  await facet.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  const tag = await facet.getAttribute('data-tag');
+  const count = Number((await facet.locator('.tag-facet-count').innerText()).trim());
+  assert.ok(count >= 1, `a facet counts its photos: ${count}`);
+  const counts = await page.locator('#tag-facets .tag-facet-count').allInnerTexts();
+  assert.deepEqual(counts.map(Number), [...counts.map(Number)].sort((a, b) => b - a), 'most first');
+  await shot('tag-facets.png');
+  await facet.click();
+  await page.waitForFunction((t) => new URLSearchParams(location.search).get('q') === `tag:${t}`, tag);
+  await page.waitForFunction((n) => {
+    const grid = document.querySelector('#results');
+    return grid && !grid.hidden && grid.querySelectorAll('.hit').length === n &&
+      !document.body.classList.contains('is-loading');
+  }, Math.min(count, 30), { timeout: STEP_TIMEOUT });
+  assert.ok(await page.locator('#tag-facets').isHidden(), 'the facets leave with the start page');
+  // Each of them carries the tag: the photo viewer lists it among the
+  // photo's tags, and a click on one of them lists that tag's photos.
+  await hits().first().click();
+  await page.locator('#lb-tags-row').waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  const shown = await page.locator('#lb-tags .tag-facet').evaluateAll((bs) => bs.map((b) => b.dataset.tag));
+  assert.ok(shown.includes(tag), `${tag} among the photo's tags: ${shown}`);
+  await shot('lightbox-tags.png');
+  const other = shown[shown.length - 1];
+  await page.locator(`#lb-tags .tag-facet[data-tag="${other}"]`).click();
+  await page.waitForFunction((t) => new URLSearchParams(location.search).get('q') === `tag:${t}`, other);
+  await page.locator('#lightbox').waitFor({ state: 'hidden' });
+  await waitForHits(1);
+  assertClean('tag facets');
+  await page.goto(`${base}/`);
+});
+
 test('typing searches as you type (debounced) and fills the grid', async () => {
   const searches = [];
   const onReq = (r) => { if (r.url().includes('/api/search')) searches.push(r.url()); };

@@ -155,6 +155,10 @@ pub struct ImageView {
     /// absent when it was not read or holds none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// Its auto-tags, largest share first (`tag:NAME` searches them); only
+    /// in `GET /api/images/{id}`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
 }
 
 impl ImageView {
@@ -173,6 +177,7 @@ impl ImageView {
             size_bytes: rec.size,
             place: PlaceView::new(rec),
             text: rec.text.clone().filter(|t| !t.is_empty()),
+            tags: Vec::new(),
         }
     }
 }
@@ -415,6 +420,36 @@ pub struct SuggestedAlbum {
 pub struct Albums {
     pub albums: Vec<AlbumView>,
     pub suggested: Vec<SuggestedAlbum>,
+}
+
+/// One auto-tag and how many images carry it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"tag": "hot-air-balloon", "category": "hot air balloon", "count": 12}))]
+pub struct TagCount {
+    /// What to type: `tag:` and this.
+    pub tag: String,
+    /// The category as the vocabulary spells it.
+    pub category: String,
+    pub count: usize,
+}
+
+/// `GET /api/tags`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TagFacets {
+    /// The images counted (those the caller can see).
+    pub images: usize,
+    /// Categories in the vocabulary (built in and the library's own).
+    pub vocabulary: usize,
+    /// The library's own categories.
+    pub categories: Vec<String>,
+    /// Tags carried by at least one image, most first.
+    pub tags: Vec<TagCount>,
+}
+
+/// The library's own categories, after a change.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TagCategories {
+    pub categories: Vec<String>,
 }
 
 /// Images that a threshold preview adds or drops.

@@ -193,6 +193,7 @@ fn request(method: &str, uri: &str) -> test::TestRequest {
         "GET" => test::TestRequest::get(),
         "POST" => test::TestRequest::post(),
         "PATCH" => test::TestRequest::patch(),
+        "PUT" => test::TestRequest::put(),
         "DELETE" => test::TestRequest::delete(),
         other => panic!("no request for method {other}"),
     };
@@ -565,6 +566,61 @@ async fn probe(w: &World, method: &str, path: &str) {
             assert_eq!(r.body["marks"], json!([{"id": b0, "yes": false}]));
             let r = send(w, as_user("GET", "/api/albums/bobonly?k=100", &w.bob)).await;
             assert!(!ids(&r.body["images"]).contains(&b0), "a no is out");
+        }
+        ("GET", "/api/tags") => {
+            // Counts over the caller's own images; each tag's search finds
+            // exactly the images counted, all of them the caller's.
+            let r = send(w, as_user("GET", "/api/tags", &w.ann)).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.body["images"], 11, "{}", r.body);
+            let listed = r.body["tags"].as_array().unwrap().clone();
+            assert!(!listed.is_empty(), "{}", r.body);
+            let total: u64 = listed.iter().map(|t| t["count"].as_u64().unwrap()).sum();
+            assert!(total <= 11 * scry::tags::MAX_TAGS as u64, "{}", r.body);
+            for t in listed.iter().take(3) {
+                let uri = format!("/api/search?q=tag:{}&k=100", t["tag"].as_str().unwrap());
+                let found = ids(&send(w, as_user("GET", &uri, &w.ann)).await.body["hits"]);
+                assert_eq!(found.len() as u64, t["count"].as_u64().unwrap(), "{t}");
+                assert!(all_in(&found, &w.a_ids), "{t}: {found:?}");
+            }
+            let all = send(w, as_user("GET", "/api/tags", &w.admin)).await;
+            assert_eq!(all.body["images"], 21, "{}", all.body);
+        }
+        ("PUT", "/api/tags/categories/{name}") => {
+            let r = send(w, as_user("PUT", "/api/tags/categories/a%2Fb", &w.admin)).await;
+            assert_eq!(r.status, 400, "{}", r.body);
+            let before = send(w, as_user("GET", "/api/tags", &w.admin)).await;
+            let r = send(
+                w,
+                as_user("PUT", "/api/tags/categories/sea%20kayak", &w.admin),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            assert_eq!(r.body["categories"], json!(["sea kayak"]));
+            let after = send(w, as_user("GET", "/api/tags", &w.admin)).await;
+            assert_eq!(
+                after.body["vocabulary"].as_u64().unwrap(),
+                before.body["vocabulary"].as_u64().unwrap() + 1
+            );
+            // Users search with it at once.
+            let r = send(w, as_user("GET", "/api/search?q=tag:sea-kayak", &w.ann)).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            let r = send(
+                w,
+                as_user("DELETE", "/api/tags/categories/sea-kayak", &w.admin),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+        ("DELETE", "/api/tags/categories/{name}") => {
+            let r = send(w, as_user("DELETE", "/api/tags/categories/dog", &w.admin)).await;
+            assert_eq!(r.status, 400, "built in: {}", r.body);
+            let r = send(w, as_user("DELETE", "/api/tags/categories/kayak", &w.admin)).await;
+            assert_eq!(r.status, 404, "{}", r.body);
+            // Gone from the vocabulary: tag:sea-kayak is unknown again.
+            let r = send(w, as_user("GET", "/api/search?q=tag:sea-kayak", &w.ann)).await;
+            assert_eq!(r.status, 404, "{}", r.body);
+            assert!(r.body["message"].as_str().unwrap().contains("sea-kayak"));
         }
         ("POST", "/api/rescan") => {
             // The rule (403 for users) is checked for every Admin route below;

@@ -1285,6 +1285,51 @@ fn dupes_and_albums_from_the_command_line() {
         &run(with_db(&["tags", "--image", "Cargo.toml"])),
         &["--image Cargo.toml", "not in the library"],
     );
+    // `tag:NAME` in a search lists exactly the images the facets count.
+    let plain = |extra: &[&str]| -> serde_json::Value {
+        let mut a = with_db(&["tags", "--json", "-k", "1000"]);
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a.extend(model.map(String::from));
+        serde_json::from_str(&ok(a)).unwrap()
+    };
+    let v = plain(&[]);
+    let listed = v["tags"].as_array().unwrap().clone();
+    for t in listed.iter().take(2) {
+        let mut search = with_db(&[
+            "search",
+            &format!("tag:{}", t["tag"].as_str().unwrap()),
+            "--paths",
+            "-k",
+            "50",
+        ]);
+        search.extend(model.map(String::from));
+        assert_eq!(
+            ok(search).lines().count() as u64,
+            t["count"].as_u64().unwrap(),
+            "{t}"
+        );
+    }
+    // The library's own categories: kept, in every later run's vocabulary,
+    // searchable; removed again.
+    let added = plain(&["--add", "sea kayak"]);
+    assert_eq!(added["vocabulary"], scry::tags::VOCABULARY.len() + 1);
+    assert_eq!(plain(&[])["vocabulary"], scry::tags::VOCABULARY.len() + 1);
+    let mut search = with_db(&["search", "tag:sea-kayak", "--json"]);
+    search.extend(model.map(String::from));
+    ok(search);
+    let mut remove = with_db(&["tags", "--remove", "Sea Kayak", "--json"]);
+    remove.extend(model.map(String::from));
+    ok(remove);
+    assert_eq!(plain(&[])["vocabulary"], scry::tags::VOCABULARY.len());
+    let mut search = with_db(&["search", "tag:sea-kayak"]);
+    search.extend(model.map(String::from));
+    assert_clean_failure(&run(search), &["no tag \"sea-kayak\"", "scry tags"]);
+    let mut remove = with_db(&["tags", "--remove", "dog"]);
+    remove.extend(model.map(String::from));
+    assert_clean_failure(&run(remove), &["--remove", "built-in"]);
+    let mut search = with_db(&["search", "tag:a/b"]);
+    search.extend(model.map(String::from));
+    assert_clean_failure(&run(search), &["tag:a/b"]);
     assert_clean_failure(
         &run(with_db(&["album", "show", "everything"])),
         &["no album named \"everything\"", "screenshots"],

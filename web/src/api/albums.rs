@@ -26,7 +26,7 @@ fn remember(lib: &scry::Library) {
     }
 }
 
-fn writable(state: &AppState) -> Result<(), ApiError> {
+pub(crate) fn writable(state: &AppState) -> Result<(), ApiError> {
     if state.read().is_snapshot() {
         return Err(ApiError {
             status: actix_web::http::StatusCode::CONFLICT,

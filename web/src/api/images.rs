@@ -30,7 +30,39 @@ pub(crate) async fn meta(
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    Ok(HttpResponse::Ok().json(ImageView::new(id, &record(&state, id, &viewer)?)))
+    let st = state.clone();
+    let view = web::block(move || -> Result<ImageView, ApiError> {
+        let mut view = ImageView::new(id, &record(&st, id, &viewer)?);
+        view.tags = tags_of(&st, id);
+        Ok(view)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// The image's auto-tags, from its stored vector and the library's
+/// vocabulary (encoded once per model); none when they cannot be had.
+fn tags_of(state: &AppState, id: u64) -> Vec<String> {
+    let found = (|| -> scry::Result<Vec<String>> {
+        let lib = state.read();
+        let Some(vector) = lib.vector(id)? else {
+            return Ok(Vec::new());
+        };
+        let model = state.model_for(&lib)?;
+        let tagger = state.cache.tags.tagger(&lib, &model, |_| {})?;
+        if tagger.dim() != vector.len() {
+            return Ok(Vec::new());
+        }
+        Ok(tagger
+            .tags(&vector)
+            .iter()
+            .map(|t| scry::tags::keyword(&tagger.names()[t.category]))
+            .collect())
+    })();
+    found.unwrap_or_else(|e| {
+        tracing::warn!("the tags of image {id}: {e}");
+        Vec::new()
+    })
 }
 
 /// The image's thumbnail (JPEG).

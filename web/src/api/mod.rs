@@ -13,6 +13,7 @@ pub mod rescan;
 pub mod search;
 pub mod session;
 pub mod status;
+pub mod tags;
 
 use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
@@ -200,6 +201,27 @@ pub static ENDPOINTS: &[Endpoint] = &[
         enforces: "the caller's own album (a shared one only by an admin, 403); the marked \
                    image must be visible (404)",
         route: || web::post().to(albums::mark),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/tags",
+        rule: Rule::Signed,
+        enforces: "tag counts over the caller's images only; the library's own categories",
+        route: || web::get().to(tags::list_tags),
+    },
+    Endpoint {
+        method: "PUT",
+        path: "/api/tags/categories/{name}",
+        rule: Rule::Admin,
+        enforces: "admins only (403 for users): the vocabulary is the library's",
+        route: || web::put().to(tags::add_category),
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/api/tags/categories/{name}",
+        rule: Rule::Admin,
+        enforces: "admins only (403 for users)",
+        route: || web::delete().to(tags::remove_category),
     },
     Endpoint {
         method: "POST",

@@ -300,6 +300,7 @@ impl SearchParams {
                 place: reading.place.map(|f| f.place),
                 text: reading.in_text.clone(),
                 album,
+                tags: reading.tags.clone(),
                 within: None,
             },
             k: number("k", &self.k, 30usize, MAX_K as u64)?,

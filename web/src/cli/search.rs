@@ -85,6 +85,10 @@ pub struct SearchArgs {
     /// lists the album best match first.
     #[arg(long, value_name = "NAME")]
     album: Option<String>,
+    /// Only images with this auto-tag (also `tag:NAME` in the query;
+    /// repeatable: every one); alone, lists the tag's images, best first.
+    #[arg(long = "tag", value_name = "NAME")]
+    tags: Vec<String>,
     #[command(flatten)]
     library: LibraryArgs,
     #[command(flatten)]
@@ -115,6 +119,11 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         },
     )?;
     let (query, chips) = (reading.text, reading.chips);
+    let mut tags = reading.tags.clone();
+    for t in &args.tags {
+        let (_, named) = scry::query::take_tags(&format!("tag:{t}")).context("--tag")?;
+        tags.extend(named.into_iter().filter(|k| !reading.tags.contains(k)));
+    }
     if !args.json && !args.paths {
         for c in &chips {
             eprintln!(
@@ -146,13 +155,18 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             weight: 1.0,
         });
     }
-    if terms.is_empty() && album.is_none() {
+    if terms.is_empty() && album.is_none() && tags.is_empty() {
         anyhow::bail!(
-            "nothing to search for: give a text, --image PATH, --like PATH or --album NAME"
+            "nothing to search for: give a text, --image PATH, --like PATH, --album NAME or --tag NAME"
         );
     }
     let model = args.model.load()?;
     lib.check_model(model.id())?;
+    let cache = TextCache::new(8);
+    if !tags.is_empty() {
+        // The vocabulary is encoded once per model: say so while it is.
+        super::tags::warm(&cache.tags, &lib, &model, args.json || args.paths)?;
+    }
     let folder = match &args.folder {
         Some(f) => Some(std::fs::canonicalize(f).with_context(|| format!("--in {}", f.display()))?),
         None => None,
@@ -169,6 +183,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             place: reading.place.map(|f| f.place),
             text: reading.in_text.clone(),
             album,
+            tags,
             // The command line reads the library's files: it sees them all.
             within: None,
         },
@@ -176,7 +191,7 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         offset: args.offset as usize,
         cutoff: args.cutoff,
     };
-    let result = scry::query::search(&lib, &model, &TextCache::new(8), &req)?;
+    let result = scry::query::search(&lib, &model, &cache, &req)?;
     let hits: Vec<HitView> = result.hits.iter().map(HitView::new).collect();
     if args.json {
         let understood: Vec<_> = chips

@@ -14,10 +14,17 @@ pub struct TagsArgs {
     /// One photo's tags with their shares, instead of the whole library's counts.
     #[arg(long, value_name = "PATH")]
     image: Option<PathBuf>,
-    /// A category to add to the built-in vocabulary for this run (repeatable);
+    /// A category to add to the vocabulary for this run only (repeatable);
     /// nothing is re-embedded.
     #[arg(long = "category", value_name = "NAME")]
     categories: Vec<String>,
+    /// Adds a category to the library's vocabulary for good (repeatable):
+    /// searches, the server and later runs tag with it (`tag:NAME`).
+    #[arg(long = "add", value_name = "NAME")]
+    add: Vec<String>,
+    /// Removes one of the library's own categories (repeatable).
+    #[arg(long = "remove", value_name = "NAME")]
+    remove: Vec<String>,
     /// Share of an image's zero-shot distribution a tag needs (0–1).
     #[arg(long, value_name = "SHARE", default_value_t = tags::DEFAULT_MIN_SHARE)]
     min_share: f32,
@@ -38,9 +45,35 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
         .iter()
         .map(|c| tags::check_category(c).with_context(|| "--category".to_string()))
         .collect::<anyhow::Result<_>>()?;
+    let added: Vec<String> = args
+        .add
+        .iter()
+        .map(|c| tags::check_category(c).with_context(|| "--add".to_string()))
+        .collect::<anyhow::Result<_>>()?;
     tags::check_min_share(args.min_share).context("--min-share")?;
     let loc = args.library.location()?;
-    let lib = library::open_existing(&loc)?;
+    let mut lib = if args.add.is_empty() && args.remove.is_empty() {
+        library::open_existing(&loc)?
+    } else {
+        library::open_existing_to_write(&loc)?
+    };
+    for name in &args.remove {
+        if lib.remove_category(name).context("--remove")? {
+            eprintln!("removed category {name:?}");
+        } else {
+            anyhow::bail!(
+                "--remove {name:?}: the library has no category of its own by that name (its own: {})",
+                list(&lib.categories()?)
+            );
+        }
+    }
+    for name in &added {
+        if lib.add_category(name)? {
+            eprintln!("added category {name:?} (tag:{})", tags::keyword(name));
+        } else {
+            eprintln!("{name:?} is already in the vocabulary");
+        }
+    }
     // The photo is found before the model is loaded: a wrong path fails fast.
     let image = match &args.image {
         Some(p) => {
@@ -51,13 +84,12 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
     };
     let model = args.model.load()?;
     lib.check_model(model.id())?;
-    let vocabulary = tags::vocabulary(&extra);
+    let mut own = lib.categories()?;
+    own.extend(extra);
+    let vocabulary = tags::vocabulary(&own);
     let quiet = args.json || !std::io::IsTerminal::is_terminal(&std::io::stderr());
     // Encoded once per model and vocabulary, then read back from the cache.
-    let cache = dirs::cache_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("scry")
-        .join("tags");
+    let cache = tags::default_cache_dir();
     let mut progressed = false;
     let tagger = Tagger::encode_cached(&model, &vocabulary, &cache, |done| {
         if !quiet {
@@ -102,15 +134,10 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    // Counted as the home hands the vectors over: none is copied.
-    let mut counter = tagger.counter();
-    lib.for_each(true, |item| {
-        if let Some(v) = item.vector {
-            counter.add(v);
-        }
-    })?;
-    let images = counter.images();
-    let facets = counter.finish();
+    // Tagged as the home hands the vectors over, on every core.
+    let table = tags::TagTable::build(&lib, &tagger)?;
+    let images = table.images();
+    let facets = table.facets(|_| true);
     let shown = &facets[..facets.len().min(args.k)];
     if args.json {
         let list: Vec<serde_json::Value> = shown
@@ -131,6 +158,37 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
     );
     for (n, c) in shown {
         println!("{c:>7}  tag:{}", tags::keyword(n));
+    }
+    Ok(())
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Makes sure the library's vocabulary is encoded for `model`, saying so on a
+/// terminal while it is (once per model and vocabulary; then it is read back).
+pub fn warm(
+    cache: &tags::TagCache,
+    lib: &scry::Library,
+    model: &scry::ClipModel,
+    quiet: bool,
+) -> anyhow::Result<()> {
+    let quiet = quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut progressed = false;
+    cache.tagger(lib, model, |done| {
+        if !quiet {
+            progressed = true;
+            eprint!("\rencoding the tag vocabulary (once for this model): {done} categories");
+            let _ = std::io::stderr().flush();
+        }
+    })?;
+    if progressed {
+        eprintln!();
     }
     Ok(())
 }
