@@ -467,3 +467,75 @@ fn siglip_folders_scry_cannot_read_are_named() {
         "{err}"
     );
 }
+
+/// A patch grid that does not divide the image (so400m-patch14-384: 27
+/// patches of 14 cover 378 of 384 pixels) is read as the reference's valid
+/// convolution reads it: the last pixels of each row and column are never
+/// looked at. The tiny SigLIP at 239 pixels (7 patches of 32 and 15 left
+/// over) embeds a picture exactly as the same weights at 224 embed its
+/// top-left 224 × 224, whatever the 15 pixels hold.
+#[test]
+fn a_patch_grid_that_does_not_divide_the_image_ignores_the_remainder() {
+    let tiny = repo_root().join("tests/fixtures/tiny-siglip");
+    let tmp = tempfile::tempdir().unwrap();
+    let wide = tmp.path().join("siglip-239");
+    copy_model(&tiny, &wide);
+    for file in ["config.json", "preprocessor_config.json"] {
+        let path = wide.join(file);
+        let mut v = read_json(&path);
+        if file == "config.json" {
+            v["vision_config"]["image_size"] = 239.into();
+        } else {
+            v["size"] = serde_json::json!({"height": 239, "width": 239});
+        }
+        std::fs::write(&path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    }
+    let at_224 = scry::ClipModel::load_dir(&tiny).unwrap();
+    let at_239 = scry::ClipModel::load_dir(&wide).unwrap();
+    assert_eq!(at_239.preprocessor().crop, 239);
+    // Deterministic pixels in the normalised range.
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    };
+    let (big, small) = (239usize, 224usize);
+    let picture: Vec<f32> = (0..3 * big * big).map(|_| next()).collect();
+    let crop = |p: &[f32]| -> Vec<f32> {
+        let mut out = Vec::with_capacity(3 * small * small);
+        for c in 0..3 {
+            for y in 0..small {
+                let row = c * big * big + y * big;
+                out.extend_from_slice(&p[row..row + small]);
+            }
+        }
+        out
+    };
+    let want = at_224.embed_pixels(&[crop(&picture)], 1).unwrap().remove(0);
+    let got = at_239
+        .embed_pixels(&[picture.clone()], 1)
+        .unwrap()
+        .remove(0);
+    let d = max_abs_diff(&got, &want);
+    assert!(d < 1e-5, "{d}");
+    // Other pixels in the remainder: the same embedding.
+    let mut other = picture.clone();
+    for c in 0..3 {
+        for y in 0..big {
+            for x in 0..big {
+                if x >= small || y >= small {
+                    other[c * big * big + y * big + x] = -other[c * big * big + y * big + x];
+                }
+            }
+        }
+    }
+    let same = at_239.embed_pixels(&[other], 1).unwrap().remove(0);
+    assert!(max_abs_diff(&same, &got) < 1e-6);
+    // While a change inside the grid changes it.
+    let mut inside = picture;
+    inside[5 * big + 5] += 1.0;
+    let moved = at_239.embed_pixels(&[inside], 1).unwrap().remove(0);
+    assert!(max_abs_diff(&moved, &got) > 1e-5);
+}
