@@ -448,12 +448,17 @@ fn siglip_folders_scry_cannot_read_are_named() {
     let dir = tmp.path().join("siglip1");
     copy_model(&repo_root().join("tests/fixtures/tiny-siglip"), &dir);
     std::fs::remove_file(dir.join("tokenizer.json")).unwrap();
-    std::fs::write(dir.join("spiece.model"), b"sentencepiece").unwrap();
+    // A spiece.model that is not one: named, with what it should be.
+    std::fs::write(dir.join("spiece.model"), b"\xff\xff sentencepiece").unwrap();
     let err = ClipModel::load_dir(&dir).unwrap_err().to_string();
     assert!(
-        err.contains("spiece.model") && err.contains("SigLIP 2"),
+        err.contains("spiece.model") && err.contains("SentencePiece"),
         "{err}"
     );
+    // Neither tokenizer: the missing file is named.
+    std::fs::remove_file(dir.join("spiece.model")).unwrap();
+    let err = ClipModel::load_dir(&dir).unwrap_err().to_string();
+    assert!(err.contains("tokenizer.json"), "{err}");
 
     // NaFlex (variable resolution) is a different architecture: one line says so.
     let naflex = tmp.path().join("naflex");
@@ -538,4 +543,82 @@ fn a_patch_grid_that_does_not_divide_the_image_ignores_the_remainder() {
     inside[5 * big + 5] += 1.0;
     let moved = at_239.embed_pixels(&[inside], 1).unwrap().remove(0);
     assert!(max_abs_diff(&moved, &got) > 1e-5);
+}
+
+/// SigLIP 1 ships its tokenizer as spiece.model (a SentencePiece unigram
+/// model) and no tokenizer.json: scry reads it and runs transformers'
+/// `SiglipTokenizer` recipe around it, with the same ids on the tokenizer
+/// corpus, the multilingual one and SigLIP's edge cases (punctuation,
+/// special tokens typed in the text, "▁", full-width and ligature letters,
+/// truncation), from `scripts/make_siglip1_fixtures.py`.
+#[test]
+fn siglip1_spiece_tokenizer_equals_transformers() {
+    let fixtures = repo_root().join("tests/fixtures");
+    let golden = read_json(&fixtures.join("golden-siglip1.json"));
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("siglip1");
+    // The weights of the tiny SigLIP (the same architecture), with SigLIP 1's
+    // tokenizer files in place of tokenizer.json.
+    copy_model(&fixtures.join("tiny-siglip"), &dir);
+    for f in [
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+    ] {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+    copy_model(&fixtures.join("tiny-siglip1"), &dir);
+    let model = ClipModel::load_dir(&dir).unwrap();
+    let tok = model.tokenizer();
+    let mut wrong = Vec::new();
+    let mut ties = 0;
+    let entries = golden["tokens"].as_array().unwrap();
+    for entry in entries {
+        let text = entry["text"].as_str().unwrap();
+        let want: Vec<u32> = token_ids(&entry["ids"]);
+        let got = tok.encode(text);
+        // A long run of one repeated unit ("aaaa…", "abab…") has many
+        // segmentations of equal score; SentencePiece sums the scores in
+        // float32 and the `tokenizers` unigram in float64, so the tie may be
+        // broken in another order: the same pieces, in another order.
+        let chars: Vec<char> = text.chars().collect();
+        let run = chars.len() >= 50
+            && (1..=2).any(|unit| chars.iter().enumerate().all(|(i, c)| *c == chars[i % unit]));
+        if run && got != want {
+            let (mut a, mut b) = (got.clone(), want.clone());
+            a.sort_unstable();
+            b.sort_unstable();
+            if a == b {
+                ties += 1;
+                continue;
+            }
+        }
+        if got != want {
+            wrong.push(format!("{text:?}\n  got  {got:?}\n  want {want:?}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {}:\n{}",
+        wrong.len(),
+        entries.len(),
+        wrong.join("\n")
+    );
+    assert!(entries.len() > 440);
+    assert!(ties <= 4, "{ties} ties");
+    println!(
+        "{} texts: token ids equal ({ties} long runs: the same pieces, ties ordered otherwise)",
+        entries.len() - ties
+    );
+    // Punctuation and case do not matter; "</s>" (1) ends and pads the text.
+    assert_eq!(
+        tok.encode("A Photo, of a CAT!"),
+        tok.encode("a photo of a cat")
+    );
+    let short = tok.encode("a cat");
+    assert_eq!(short.len(), 64);
+    assert!(short.iter().rev().take(60).all(|&i| i == 1));
+    // And the text tower reads the ids: a query embeds.
+    let e = model.embed_texts(&["a photo of a cat"]).unwrap();
+    assert_eq!(e[0].len(), model.dim());
 }

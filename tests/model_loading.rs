@@ -88,6 +88,46 @@ fn a_hub_repo_is_found_in_the_hf_cache_offline() {
     assert!(msg.contains("testorg/not-there"), "{msg}");
 }
 
+/// A SigLIP 1 repo in the cache has spiece.model where others have
+/// tokenizer.json: it is found offline and loads.
+#[test]
+fn a_siglip1_repo_without_tokenizer_json_is_found_in_the_hf_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let commit = "89abcdef0123456789abcdef0123456789abcdef";
+    let repo_dir = cache.path().join("models--testorg--tiny-siglip1");
+    std::fs::create_dir_all(repo_dir.join("refs")).unwrap();
+    std::fs::write(repo_dir.join("refs/main"), commit).unwrap();
+    let snap = repo_dir.join("snapshots").join(commit);
+    let fixtures = crate::common::repo_root().join("tests/fixtures");
+    copy_model(&fixtures.join("tiny-siglip"), &snap);
+    for f in [
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+    ] {
+        let _ = std::fs::remove_file(snap.join(f));
+    }
+    copy_model(&fixtures.join("tiny-siglip1"), &snap);
+    let dir = hub::resolve_in(
+        &ModelSpec::parse("testorg/tiny-siglip1"),
+        cache.path(),
+        false,
+    )
+    .unwrap();
+    assert!(dir.ends_with(commit));
+    let model = ClipModel::load_dir(&dir).unwrap();
+    assert_eq!(model.tokenizer().encode("a cat").len(), 64);
+    // Without either tokenizer file the repo is not in the cache.
+    std::fs::remove_file(snap.join("spiece.model")).unwrap();
+    let err = hub::resolve_in(
+        &ModelSpec::parse("testorg/tiny-siglip1"),
+        cache.path(),
+        false,
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::ModelNotFound(_)), "{err}");
+}
+
 #[test]
 fn a_missing_folder_says_how_to_get_a_model() {
     let msg = load_err(Path::new("/nonexistent/scry-model"));

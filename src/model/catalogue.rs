@@ -48,6 +48,7 @@ pub struct Entry {
 const OPENAI_CLIP: &str = "OpenAI CLIP";
 const OPEN_CLIP: &str = "LAION CLIP";
 const SIGLIP2: &str = "SigLIP 2";
+const SIGLIP: &str = "SigLIP";
 
 /// The catalogue, image models first, the default first of all.
 pub const CATALOGUE: &[Entry] = &[
@@ -180,6 +181,34 @@ pub const CATALOGUE: &[Entry] = &[
         dim: 1152,
         image_size: Some(384),
         languages: "multilingual",
+        licence: "Apache-2.0",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    // SigLIP 1: the same architecture, its tokenizer a SentencePiece
+    // unigram model (spiece.model), English.
+    Entry {
+        id: "google/siglip-base-patch16-224",
+        family: SIGLIP,
+        role: Role::ImageAndText,
+        dim: 768,
+        image_size: Some(224),
+        languages: "en",
+        licence: "Apache-2.0",
+        images_per_s: None,
+        torch_images_per_s: None,
+        text_ms: None,
+        torch_text_ms: None,
+    },
+    Entry {
+        id: "google/siglip-so400m-patch14-384",
+        family: SIGLIP,
+        role: Role::ImageAndText,
+        dim: 1152,
+        image_size: Some(384),
+        languages: "en",
         licence: "Apache-2.0",
         images_per_s: None,
         torch_images_per_s: None,

@@ -19,6 +19,9 @@ pub const DEFAULT_REVISION: &str = "refs/pr/15";
 
 /// Files of a model in Hugging Face layout.
 pub const REQUIRED_FILES: [&str; 3] = ["config.json", "model.safetensors", "tokenizer.json"];
+
+/// SigLIP 1's tokenizer, in place of `tokenizer.json`.
+pub const SPIECE_FILE: &str = "spiece.model";
 /// Optional; CLIP's defaults apply without it.
 pub const PREPROCESSOR_FILE: &str = "preprocessor_config.json";
 
@@ -130,7 +133,12 @@ fn cached(cache: &Cache, repo: &Repo) -> Option<PathBuf> {
     let cache = cache.repo(repo.clone());
     let mut dir = None;
     for file in REQUIRED_FILES {
-        let path = cache.get(file)?;
+        let path = match cache.get(file) {
+            Some(p) => p,
+            // SigLIP 1: its SentencePiece model stands in for tokenizer.json.
+            None if file == "tokenizer.json" => cache.get(SPIECE_FILE)?,
+            None => return None,
+        };
         dir = path.parent().map(Path::to_path_buf);
     }
     dir
@@ -150,9 +158,21 @@ fn download(cache: &Cache, repo: &Repo) -> std::result::Result<PathBuf, String> 
     let api = api_repo(cache, repo)?;
     let mut dir = None;
     for file in REQUIRED_FILES {
-        let path = api
-            .get(file)
-            .map_err(|e| format!("downloading {file}: {e}"))?;
+        let path = match api.get(file) {
+            Ok(p) => p,
+            // SigLIP 1 ships spiece.model (and its tokenizer_config.json)
+            // instead of tokenizer.json.
+            Err(e) if file == "tokenizer.json" => match api.get(SPIECE_FILE) {
+                Ok(p) => {
+                    if let Err(e) = api.get("tokenizer_config.json") {
+                        tracing::debug!("no tokenizer_config.json for {}: {e}", repo.url());
+                    }
+                    p
+                }
+                Err(_) => return Err(format!("downloading {file}: {e}")),
+            },
+            Err(e) => return Err(format!("downloading {file}: {e}")),
+        };
         dir = path.parent().map(Path::to_path_buf);
     }
     // Optional: its absence (or a failed fetch) leaves CLIP's defaults.
@@ -253,14 +273,9 @@ fn check_dir(dir: &Path) -> Result<()> {
         .copied()
         .filter(|f| !dir.join(f).is_file())
         .collect();
-    if missing == ["tokenizer.json"] && dir.join("spiece.model").is_file() {
+    if missing == ["tokenizer.json"] && dir.join(SPIECE_FILE).is_file() {
         // SigLIP 1 (google/siglip-*) ships only its SentencePiece model.
-        return Err(Error::invalid_model(
-            dir,
-            "this model's tokenizer is spiece.model (SigLIP 1) with no tokenizer.json: \
-             scry reads SigLIP tokenizers from tokenizer.json, which SigLIP 2 ships \
-             (e.g. google/siglip2-base-patch16-224)",
-        ));
+        return Ok(());
     }
     if !missing.is_empty() {
         return Err(Error::invalid_model(

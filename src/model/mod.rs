@@ -17,6 +17,7 @@ pub mod hub;
 mod mapped;
 pub mod reference;
 pub mod sentence;
+pub mod spiece;
 pub mod textclean;
 pub mod tokenizer;
 
@@ -118,6 +119,10 @@ impl ClipModel {
         let context = config.text.max_position_embeddings;
         let tokenizer: Box<dyn TextTokenizer> = match config.family {
             Family::Clip => Box::new(ClipTokenizer::from_file(&tok_path, context)?),
+            // SigLIP 2 ships tokenizer.json; SigLIP 1 only its spiece.model.
+            Family::Siglip if !tok_path.is_file() && dir.join("spiece.model").is_file() => {
+                Box::new(SiglipTokenizer::from_spiece(dir, context)?)
+            }
             Family::Siglip => Box::new(SiglipTokenizer::from_file(&tok_path, context)?),
         };
         if tokenizer.max_id() as usize >= config.text.vocab_size {

@@ -60,6 +60,72 @@ pub struct SiglipTokenizer {
     inner: tokenizers::Tokenizer,
     context_length: usize,
     max_id: u32,
+    /// SigLIP 1: the recipe transformers' `SiglipTokenizer` runs around the
+    /// SentencePiece model (`inner` then encodes as SentencePiece does).
+    spm: Option<SpmRecipe>,
+}
+
+/// SigLIP 1's text recipe (transformers' `SiglipTokenizer`, after
+/// big_vision): special tokens typed in the text are split out first (with the
+/// whitespace around them); every other part is canonicalised (lower-cased,
+/// ASCII punctuation removed, whitespace runs made one space, stripped) and
+/// encoded by SentencePiece, only the first with a "▁" in front; "</s>" ends
+/// the text unless it already does; cut to the text length (the "</s>" kept)
+/// and padded on the right with the pad token ("</s>").
+#[derive(Debug)]
+struct SpmRecipe {
+    /// The special tokens as typed, longest first, with their ids.
+    specials: Vec<(String, u32)>,
+    eos: u32,
+    pad: u32,
+    /// The id of the piece "▁".
+    underline: Option<u32>,
+    lower: bool,
+}
+
+/// Python's `str.isspace`: Unicode whitespace and the four ASCII separators.
+fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// big_vision's canonical text (transformers' `canonicalize_text`):
+/// lower-cased, without ASCII punctuation (Python's `string.punctuation`),
+/// whitespace runs made one space, stripped.
+fn canonicalize(text: &str, lower: bool) -> String {
+    let lowered;
+    let text = if lower {
+        lowered = text.to_lowercase();
+        lowered.as_str()
+    } else {
+        text
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut gap = false;
+    for c in text.chars().filter(|c| !c.is_ascii_punctuation()) {
+        if py_space(c) {
+            gap = true;
+        } else {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A value of `tokenizer_config.json`: a string, or an `AddedToken` object.
+fn config_token(config: &serde_json::Value, key: &str, default: &str) -> String {
+    match &config[key] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Object(o) => o
+            .get("content")
+            .and_then(|c| c.as_str())
+            .unwrap_or(default)
+            .to_string(),
+        _ => default.to_string(),
+    }
 }
 
 impl SiglipTokenizer {
@@ -110,12 +176,136 @@ impl SiglipTokenizer {
             inner,
             context_length,
             max_id,
+            spm: None,
         })
+    }
+
+    /// SigLIP 1's tokenizer: the folder's `spiece.model` (SentencePiece
+    /// unigram) with transformers' `SiglipTokenizer` recipe, its tokens and
+    /// lower-casing from `tokenizer_config.json` when the folder has one.
+    pub fn from_spiece(dir: &Path, context_length: usize) -> Result<Self> {
+        let model = dir.join("spiece.model");
+        let inner = super::spiece::load(&model)?;
+        let config_file = dir.join("tokenizer_config.json");
+        let config: serde_json::Value = match std::fs::read(&config_file) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::invalid_model(&config_file, format!("not valid JSON: {e}")))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
+            Err(e) => return Err(Error::io(&config_file, e)),
+        };
+        let id = |key: &str, default: &str| -> Result<(String, u32)> {
+            let token = config_token(&config, key, default);
+            let id = super::spiece::piece_id(&inner, &token).ok_or_else(|| {
+                Error::invalid_model(
+                    &model,
+                    format!("its {key} {token:?} is not one of its pieces"),
+                )
+            })?;
+            Ok((token, id))
+        };
+        let (eos_text, eos) = id("eos_token", "</s>")?;
+        let (unk, unk_id) = id("unk_token", "<unk>")?;
+        let (pad_text, pad) = id("pad_token", "</s>")?;
+        let mut specials = vec![(eos_text, eos), (unk, unk_id), (pad_text, pad)];
+        specials.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
+        specials.dedup_by(|a, b| a.0 == b.0);
+        let lower = config["do_lower_case"].as_bool().unwrap_or(true);
+        let max_id = inner.get_vocab_size(true).saturating_sub(1) as u32;
+        Ok(Self {
+            inner,
+            context_length,
+            max_id,
+            spm: None,
+        }
+        .with_recipe(SpmRecipe {
+            specials,
+            eos,
+            pad,
+            underline: None,
+            lower,
+        }))
+    }
+
+    fn with_recipe(mut self, mut recipe: SpmRecipe) -> Self {
+        recipe.underline = super::spiece::piece_id(&self.inner, "▁");
+        self.spm = Some(recipe);
+        self
+    }
+
+    /// [`SpmRecipe`]'s ids for `text`.
+    fn encode_spm(&self, r: &SpmRecipe, text: &str) -> Vec<u32> {
+        enum Part {
+            Special(u32),
+            Text(String),
+        }
+        let text = format!("▁{}", text.replace('▁', " "));
+        // Split on the special tokens, leftmost first, the longest where two
+        // start at the same place.
+        let mut parts = Vec::new();
+        let mut rest = text.as_str();
+        loop {
+            let next = r
+                .specials
+                .iter()
+                .filter_map(|(t, id)| rest.find(t.as_str()).map(|at| (at, t.len(), *id)))
+                .min_by_key(|&(at, len, _)| (at, std::cmp::Reverse(len)));
+            let Some((at, len, id)) = next else {
+                parts.push(Part::Text(rest.to_string()));
+                break;
+            };
+            parts.push(Part::Text(rest[..at].to_string()));
+            parts.push(Part::Special(id));
+            rest = &rest[at + len..];
+        }
+        // Special tokens take the whitespace on both sides with them.
+        for i in 0..parts.len() {
+            if matches!(parts[i], Part::Special(_)) {
+                if let Some(Part::Text(t)) = parts.get_mut(i + 1) {
+                    *t = t.trim_start_matches(py_space).to_string();
+                }
+                if let Some(Part::Text(t)) = i.checked_sub(1).and_then(|j| parts.get_mut(j)) {
+                    *t = t.trim_end_matches(py_space).to_string();
+                }
+            }
+        }
+        let mut ids: Vec<u32> = Vec::new();
+        // Whether the second id is a special token typed in the text (not an
+        // unknown piece, which has the same id as "<unk>").
+        let mut second_special = false;
+        for part in &parts {
+            if ids.len() == 1 {
+                second_special = matches!(part, Part::Special(_));
+            }
+            match part {
+                Part::Special(id) => ids.push(*id),
+                Part::Text(t) if t.is_empty() => {}
+                // Encoded as SentencePiece encodes text that follows other
+                // text (transformers encodes it behind "<unk>" and drops
+                // those pieces): the first part has its own "▁" in front.
+                Part::Text(t) => match self.inner.encode(canonicalize(t, r.lower), false) {
+                    Ok(e) => ids.extend_from_slice(e.get_ids()),
+                    Err(e) => tracing::warn!("tokenizer: {e}; a part of the text is left out"),
+                },
+            }
+        }
+        // A text that starts with a special token: the lone "▁" in front goes.
+        if ids.len() > 1 && r.underline == Some(ids[0]) && second_special {
+            ids.remove(0);
+        }
+        ids.truncate(self.context_length.saturating_sub(1));
+        if ids.last() != Some(&r.eos) {
+            ids.push(r.eos);
+        }
+        ids.resize(self.context_length, r.pad);
+        ids
     }
 }
 
 impl TextTokenizer for SiglipTokenizer {
     fn encode(&self, text: &str) -> Vec<u32> {
+        if let Some(r) = &self.spm {
+            return self.encode_spm(r, text);
+        }
         match self.inner.encode(text, true) {
             Ok(e) => e.get_ids().to_vec(),
             // Byte fallback leaves nothing unencodable; should the file's model
