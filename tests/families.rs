@@ -520,7 +520,7 @@ fn a_patch_grid_that_does_not_divide_the_image_ignores_the_remainder() {
     };
     let want = at_224.embed_pixels(&[crop(&picture)], 1).unwrap().remove(0);
     let got = at_239
-        .embed_pixels(&[picture.clone()], 1)
+        .embed_pixels(std::slice::from_ref(&picture), 1)
         .unwrap()
         .remove(0);
     let d = max_abs_diff(&got, &want);
