@@ -18,7 +18,7 @@ fn at_cosine(c: f32, dim: usize) -> Vec<f32> {
     v
 }
 
-fn image(i: u64, vector: Vec<f32>) -> NewImage {
+pub(crate) fn image(i: u64, vector: Vec<f32>) -> NewImage {
     NewImage {
         record: ImageRecord {
             path: format!("/photos/img_{i}.jpg").into_bytes(),
@@ -41,8 +41,13 @@ fn image(i: u64, vector: Vec<f32>) -> NewImage {
     }
 }
 
-/// A new library in `dir` holding `added`, and their ids.
-fn library_with(dir: &std::path::Path, dim: usize, added: Vec<NewImage>) -> (Library, Vec<u64>) {
+/// A new library in `dir` holding `added`, and their ids (also for the tag
+/// tests).
+pub(crate) fn library_with(
+    dir: &std::path::Path,
+    dim: usize,
+    added: Vec<NewImage>,
+) -> (Library, Vec<u64>) {
     let mut lib = Library::open(dir).unwrap();
     lib.bind_model("test-model", dim).unwrap();
     let ids = lib

@@ -557,17 +557,7 @@ fn siglip1_spiece_tokenizer_equals_transformers() {
     let golden = read_json(&fixtures.join("golden-siglip1.json"));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("siglip1");
-    // The weights of the tiny SigLIP (the same architecture), with SigLIP 1's
-    // tokenizer files in place of tokenizer.json.
-    copy_model(&fixtures.join("tiny-siglip"), &dir);
-    for f in [
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "special_tokens_map.json",
-    ] {
-        let _ = std::fs::remove_file(dir.join(f));
-    }
-    copy_model(&fixtures.join("tiny-siglip1"), &dir);
+    crate::common::siglip1_model(&dir);
     let model = ClipModel::load_dir(&dir).unwrap();
     let tok = model.tokenizer();
     let mut wrong = Vec::new();

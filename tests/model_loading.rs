@@ -98,16 +98,7 @@ fn a_siglip1_repo_without_tokenizer_json_is_found_in_the_hf_cache() {
     std::fs::create_dir_all(repo_dir.join("refs")).unwrap();
     std::fs::write(repo_dir.join("refs/main"), commit).unwrap();
     let snap = repo_dir.join("snapshots").join(commit);
-    let fixtures = crate::common::repo_root().join("tests/fixtures");
-    copy_model(&fixtures.join("tiny-siglip"), &snap);
-    for f in [
-        "tokenizer.json",
-        "tokenizer_config.json",
-        "special_tokens_map.json",
-    ] {
-        let _ = std::fs::remove_file(snap.join(f));
-    }
-    copy_model(&fixtures.join("tiny-siglip1"), &snap);
+    crate::common::siglip1_model(&snap);
     let dir = hub::resolve_in(
         &ModelSpec::parse("testorg/tiny-siglip1"),
         cache.path(),

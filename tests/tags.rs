@@ -92,15 +92,12 @@ fn the_encoded_vocabulary_is_cached_by_model_and_categories() {
 }
 
 /// A library of constructed vectors: image `i` shows category `shows[i]`
-/// (its axis, with a little of axis 63 so no two are identical).
+/// (its axis, with a little of the last axis so no two are identical).
 fn constructed_library(
     dir: &std::path::Path,
     dim: usize,
     shows: &[usize],
 ) -> (scry::Library, Vec<u64>) {
-    use scry::store::{ChangeSet, ImageRecord, NewImage};
-    let mut lib = scry::Library::open(dir).unwrap();
-    lib.bind_model("constructed", dim).unwrap();
     let added = shows
         .iter()
         .enumerate()
@@ -108,36 +105,10 @@ fn constructed_library(
             let mut v = vec![0.0; dim];
             v[c] = 1.0;
             v[dim - 1] = 0.01 * i as f32;
-            NewImage {
-                record: ImageRecord {
-                    path: format!("/photos/img_{i}.jpg").into_bytes(),
-                    size: i as u64,
-                    mtime_ns: 0,
-                    hash: [i as u8; 32],
-                    width: 100,
-                    height: 100,
-                    format: "jpeg".into(),
-                    taken: None,
-                    camera: None,
-                    indexed_at: 0,
-                    gps: None,
-                    place: None,
-                    text: None,
-                },
-                vector: scry::model::normalize(v),
-                thumbnail: Vec::new(),
-                phash: i as u64,
-            }
+            crate::albums::image(i as u64, scry::model::normalize(v))
         })
         .collect();
-    let ids = lib
-        .commit(&ChangeSet {
-            added,
-            ..Default::default()
-        })
-        .unwrap()
-        .added_ids;
-    (lib, ids)
+    crate::albums::library_with(dir, dim, added)
 }
 
 fn axis_tagger(names: &[&str], dim: usize) -> Tagger {

@@ -210,26 +210,20 @@ impl SiglipTokenizer {
         specials.sort_by_key(|(t, _)| std::cmp::Reverse(t.len()));
         specials.dedup_by(|a, b| a.0 == b.0);
         let lower = config["do_lower_case"].as_bool().unwrap_or(true);
+        let recipe = SpmRecipe {
+            specials,
+            eos,
+            pad,
+            underline: super::spiece::piece_id(&inner, "▁"),
+            lower,
+        };
         let max_id = inner.get_vocab_size(true).saturating_sub(1) as u32;
         Ok(Self {
             inner,
             context_length,
             max_id,
-            spm: None,
-        }
-        .with_recipe(SpmRecipe {
-            specials,
-            eos,
-            pad,
-            underline: None,
-            lower,
-        }))
-    }
-
-    fn with_recipe(mut self, mut recipe: SpmRecipe) -> Self {
-        recipe.underline = super::spiece::piece_id(&self.inner, "▁");
-        self.spm = Some(recipe);
-        self
+            spm: Some(recipe),
+        })
     }
 
     /// [`SpmRecipe`]'s ids for `text`.

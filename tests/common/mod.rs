@@ -84,3 +84,19 @@ pub fn copy_model(src: &Path, dst: &Path) {
         }
     }
 }
+
+/// A SigLIP 1 model folder at `dst`: the tiny SigLIP's weights (the same
+/// architecture) with SigLIP 1's tokenizer files (`tests/fixtures/tiny-siglip1`:
+/// spiece.model, tokenizer_config.json) in place of tokenizer.json.
+pub fn siglip1_model(dst: &Path) {
+    let fixtures = repo_root().join("tests/fixtures");
+    copy_model(&fixtures.join("tiny-siglip"), dst);
+    for f in [
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+    ] {
+        let _ = std::fs::remove_file(dst.join(f));
+    }
+    copy_model(&fixtures.join("tiny-siglip1"), dst);
+}

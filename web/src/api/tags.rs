@@ -65,18 +65,11 @@ pub(crate) async fn add_category(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    super::albums::writable(&state)?;
-    let st = state.clone();
-    let categories = web::block(move || -> Result<Vec<String>, ApiError> {
-        let mut lib = st.write();
-        lib.add_category(&name).map_err(|e| match e {
-            scry::Error::InvalidArgument(m) => ApiError::bad_request("invalid_category", m),
-            other => other.into(),
-        })?;
-        Ok(lib.categories()?)
+    change_categories(state, move |lib| {
+        lib.add_category(&name).map_err(invalid)?;
+        Ok(())
     })
-    .await??;
-    Ok(HttpResponse::Ok().json(TagCategories { categories }))
+    .await
 }
 
 /// Removes one of the library's own categories (admins).
@@ -90,20 +83,36 @@ pub(crate) async fn remove_category(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    change_categories(state, move |lib| {
+        if lib.remove_category(&name).map_err(invalid)? {
+            return Ok(());
+        }
+        Err(ApiError::not_found(format!(
+            "the library has no category of its own named {:?}",
+            name.as_str()
+        )))
+    })
+    .await
+}
+
+fn invalid(e: scry::Error) -> ApiError {
+    match e {
+        scry::Error::InvalidArgument(m) => ApiError::bad_request("invalid_category", m),
+        other => other.into(),
+    }
+}
+
+/// Runs `change` on the library (which must be writable) and answers the
+/// library's own categories after it.
+async fn change_categories(
+    state: web::Data<AppState>,
+    change: impl FnOnce(&mut scry::Library) -> Result<(), ApiError> + Send + 'static,
+) -> Result<HttpResponse, ApiError> {
     super::albums::writable(&state)?;
     let st = state.clone();
     let categories = web::block(move || -> Result<Vec<String>, ApiError> {
         let mut lib = st.write();
-        let had = lib.remove_category(&name).map_err(|e| match e {
-            scry::Error::InvalidArgument(m) => ApiError::bad_request("invalid_category", m),
-            other => other.into(),
-        })?;
-        if !had {
-            return Err(ApiError::not_found(format!(
-                "the library has no category of its own named {:?}",
-                name.as_str()
-            )));
-        }
+        change(&mut lib)?;
         Ok(lib.categories()?)
     })
     .await??;
