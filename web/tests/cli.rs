@@ -1313,6 +1313,7 @@ fn dupes_and_albums_from_the_command_line() {
     // searchable; removed again.
     let added = plain(&["--add", "sea kayak"]);
     assert_eq!(added["vocabulary"], scry::tags::VOCABULARY.len() + 1);
+    assert_eq!(added["categories"], serde_json::json!(["sea kayak"]));
     assert_eq!(plain(&[])["vocabulary"], scry::tags::VOCABULARY.len() + 1);
     let mut search = with_db(&["search", "tag:sea-kayak", "--json"]);
     search.extend(model.map(String::from));

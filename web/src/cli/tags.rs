@@ -84,7 +84,8 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
     };
     let model = args.model.load()?;
     lib.check_model(model.id())?;
-    let mut own = lib.categories()?;
+    let stored = lib.categories()?;
+    let mut own = stored.clone();
     own.extend(extra);
     let vocabulary = tags::vocabulary(&own);
     let quiet = args.json || !std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -145,7 +146,7 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
             .map(|(n, c)| serde_json::json!({"tag": tags::keyword(n), "category": n, "count": c}))
             .collect();
         let out = serde_json::json!({
-            "images": images, "vocabulary": vocabulary.len(), "tags": list,
+            "images": images, "vocabulary": vocabulary.len(), "categories": stored, "tags": list,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
@@ -156,6 +157,9 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
         facets.len(),
         vocabulary.len()
     );
+    if !stored.is_empty() {
+        println!("the library's own categories: {}", stored.join(", "));
+    }
     for (n, c) in shown {
         println!("{c:>7}  tag:{}", tags::keyword(n));
     }
