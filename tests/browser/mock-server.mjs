@@ -315,6 +315,8 @@ async function handleApi(req, res, url) {
   if (p === '/api/status') return sendJson(res, 200, status());
   // No model here: no auto-tags (the page then shows none).
   if (p === '/api/tags') return sendJson(res, 200, { images: LIBRARY.length, vocabulary: 0, categories: [], tags: [] });
+  // No albums here (the albums test runs against the real server only).
+  if (p === '/api/albums' && req.method === 'GET') return sendJson(res, 200, { albums: [], suggested: [] });
   if (p === '/api/search' && req.method === 'GET') {
     return sendJson(res, 200, search(parseQuery((k) => url.searchParams.get(k)), null));
   }
