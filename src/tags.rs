@@ -445,40 +445,23 @@ pub struct Tagger {
     min_share: f32,
 }
 
-/// Tag counts over images added one at a time ([`Tagger::counter`]).
-pub struct Facets<'t> {
-    tagger: &'t Tagger,
-    counts: Vec<usize>,
-    images: usize,
+/// (category, images carrying it) from per-category counts, most first, ties
+/// by name; categories no image carries are left out.
+fn ranked(names: &[String], counts: Vec<usize>) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = names
+        .iter()
+        .cloned()
+        .zip(counts)
+        .filter(|&(_, c)| c > 0)
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
 }
 
-impl Facets<'_> {
-    pub fn add(&mut self, image: &[f32]) {
-        self.images += 1;
-        for t in self.tagger.tags(image) {
-            self.counts[t.category] += 1;
-        }
-    }
-
-    /// Images added so far.
-    pub fn images(&self) -> usize {
-        self.images
-    }
-
-    /// (category, images carrying it), most first, ties by name; categories
-    /// no image carries are left out.
-    pub fn finish(self) -> Vec<(String, usize)> {
-        let mut out: Vec<(String, usize)> = self
-            .tagger
-            .names
-            .iter()
-            .cloned()
-            .zip(self.counts)
-            .filter(|&(_, c)| c > 0)
-            .collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        out
-    }
+/// The index of the category of `names` with this name or keyword.
+fn position(names: &[String], name: &str) -> Option<usize> {
+    let k = keyword(name);
+    names.iter().position(|n| keyword(n) == k)
 }
 
 /// One image's tag: the category's index in the vocabulary and its share.
@@ -608,8 +591,7 @@ impl Tagger {
 
     /// The index of the category with this name or keyword.
     pub fn find(&self, name: &str) -> Option<usize> {
-        let k = keyword(name);
-        self.names.iter().position(|n| keyword(n) == k)
+        position(&self.names, name)
     }
 
     /// The image's share of each category: the softmax of its cosines at
@@ -645,21 +627,13 @@ impl Tagger {
     /// How many images carry each tag (the facets), most first, ties by name;
     /// categories no image carries are left out.
     pub fn facets<'a>(&self, images: impl IntoIterator<Item = &'a [f32]>) -> Vec<(String, usize)> {
-        let mut counter = self.counter();
+        let mut counts = vec![0; self.names.len()];
         for v in images {
-            counter.add(v);
+            for t in self.tags(v) {
+                counts[t.category] += 1;
+            }
         }
-        counter.finish()
-    }
-
-    /// A facet counter fed one image at a time (a library's vectors as its
-    /// home hands them over, never all held at once).
-    pub fn counter(&self) -> Facets<'_> {
-        Facets {
-            tagger: self,
-            counts: vec![0; self.names.len()],
-            images: 0,
-        }
+        ranked(&self.names, counts)
     }
 }
 
@@ -728,11 +702,6 @@ impl TagTable {
         })
     }
 
-    /// The categories, as the tagger had them.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
     /// Images looked at.
     pub fn images(&self) -> usize {
         self.images
@@ -740,8 +709,7 @@ impl TagTable {
 
     /// The index of the category with this name or keyword.
     pub fn find(&self, name: &str) -> Option<usize> {
-        let k = keyword(name);
-        self.names.iter().position(|n| keyword(n) == k)
+        position(&self.names, name)
     }
 
     /// An image's tags, as keywords, largest share first.
@@ -777,15 +745,7 @@ impl TagTable {
                 }
             }
         }
-        let mut out: Vec<(String, usize)> = self
-            .names
-            .iter()
-            .cloned()
-            .zip(counts)
-            .filter(|&(_, c)| c > 0)
-            .collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        out
+        ranked(&self.names, counts)
     }
 }
 

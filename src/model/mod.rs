@@ -120,7 +120,7 @@ impl ClipModel {
         let tokenizer: Box<dyn TextTokenizer> = match config.family {
             Family::Clip => Box::new(ClipTokenizer::from_file(&tok_path, context)?),
             // SigLIP 2 ships tokenizer.json; SigLIP 1 only its spiece.model.
-            Family::Siglip if !tok_path.is_file() && dir.join("spiece.model").is_file() => {
+            Family::Siglip if !tok_path.is_file() && dir.join(hub::SPIECE_FILE).is_file() => {
                 Box::new(SiglipTokenizer::from_spiece(dir, context)?)
             }
             Family::Siglip => Box::new(SiglipTokenizer::from_file(&tok_path, context)?),

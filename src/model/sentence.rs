@@ -78,7 +78,8 @@ struct ModuleEntry {
     kind: String,
 }
 
-fn read_json(path: &Path) -> Result<serde_json::Value> {
+/// A JSON file of a model folder; unreadable or not JSON is an error naming it.
+pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| Error::invalid_model(path, format!("not JSON: {e}")))
 }

@@ -184,14 +184,13 @@ impl SiglipTokenizer {
     /// unigram) with transformers' `SiglipTokenizer` recipe, its tokens and
     /// lower-casing from `tokenizer_config.json` when the folder has one.
     pub fn from_spiece(dir: &Path, context_length: usize) -> Result<Self> {
-        let model = dir.join("spiece.model");
+        let model = dir.join(super::hub::SPIECE_FILE);
         let inner = super::spiece::load(&model)?;
         let config_file = dir.join("tokenizer_config.json");
-        let config: serde_json::Value = match std::fs::read(&config_file) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| Error::invalid_model(&config_file, format!("not valid JSON: {e}")))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
-            Err(e) => return Err(Error::io(&config_file, e)),
+        let config = if config_file.is_file() {
+            super::sentence::read_json(&config_file)?
+        } else {
+            serde_json::Value::Null
         };
         let id = |key: &str, default: &str| -> Result<(String, u32)> {
             let token = config_token(&config, key, default);

@@ -579,7 +579,7 @@ pub fn search(
     let mut timings = Timings::default();
     // Each tag: the images carrying it, and its category's vector.
     let mut tagged: Option<std::collections::HashSet<ImageId>> = None;
-    let mut tag_vector = None;
+    let mut tag_vector: Option<Vec<f32>> = None;
     if !req.filters.tags.is_empty() {
         let (tagger, table) = cache.tags.table(lib, model, |_| {})?;
         for t in &req.filters.tags {
@@ -599,13 +599,14 @@ pub fn search(
     }
     // `album:NAME` or `tag:NAME` alone lists the album or the tag, best match
     // first.
-    let qv = match (query_vector(lib, model, cache, &req.terms)?, &album) {
-        (Some(qv), _) => qv,
-        (None, Some(a)) if req.terms.is_empty() => a.vector.clone(),
-        (None, None) if req.terms.is_empty() && tag_vector.is_some() => {
-            tag_vector.take().expect("checked")
-        }
-        (None, _) => {
+    let listed = if req.terms.is_empty() {
+        album.as_ref().map(|a| a.vector.clone()).or(tag_vector)
+    } else {
+        None
+    };
+    let qv = match query_vector(lib, model, cache, &req.terms)?.or(listed) {
+        Some(qv) => qv,
+        None => {
             return Ok(SearchResult {
                 hits: Vec::new(),
                 has_more: false,

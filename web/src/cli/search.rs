@@ -122,7 +122,11 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
     let mut tags = reading.tags.clone();
     for t in &args.tags {
         let (_, named) = scry::query::take_tags(&format!("tag:{t}")).context("--tag")?;
-        tags.extend(named.into_iter().filter(|k| !reading.tags.contains(k)));
+        for k in named {
+            if !tags.contains(&k) {
+                tags.push(k);
+            }
+        }
     }
     if !args.json && !args.paths {
         for c in &chips {

@@ -88,24 +88,13 @@ pub fn run(args: TagsArgs) -> anyhow::Result<()> {
     let mut own = stored.clone();
     own.extend(extra);
     let vocabulary = tags::vocabulary(&own);
-    let quiet = args.json || !std::io::IsTerminal::is_terminal(&std::io::stderr());
     // Encoded once per model and vocabulary, then read back from the cache.
-    let cache = tags::default_cache_dir();
-    let mut progressed = false;
-    let tagger = Tagger::encode_cached(&model, &vocabulary, &cache, |done| {
-        if !quiet {
-            progressed = true;
-            eprint!(
-                "\rencoding the vocabulary (once for this model): {done}/{}",
-                vocabulary.len()
-            );
-            let _ = std::io::stderr().flush();
-        }
+    let mut shown = Encoding::new(args.json, vocabulary.len());
+    let tagger = Tagger::encode_cached(&model, &vocabulary, &tags::default_cache_dir(), |d| {
+        shown.done(d)
     })?
     .with_min_share(args.min_share)?;
-    if progressed {
-        eprintln!();
-    }
+    shown.finish();
     if let Some((path, vector)) = image {
         let found: Vec<(String, f32)> = tagger
             .tags(&vector)
@@ -174,6 +163,41 @@ fn list(names: &[String]) -> String {
     }
 }
 
+/// The progress of encoding a vocabulary, on a terminal (and unless `quiet`).
+struct Encoding {
+    quiet: bool,
+    total: usize,
+    shown: bool,
+}
+
+impl Encoding {
+    fn new(quiet: bool, total: usize) -> Self {
+        Encoding {
+            quiet: quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            total,
+            shown: false,
+        }
+    }
+
+    /// `done` categories of the total are encoded.
+    fn done(&mut self, done: usize) {
+        if !self.quiet {
+            self.shown = true;
+            eprint!(
+                "\rencoding the tag vocabulary (once for this model): {done}/{}",
+                self.total
+            );
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn finish(self) {
+        if self.shown {
+            eprintln!();
+        }
+    }
+}
+
 /// Makes sure the library's vocabulary is encoded for `model`, saying so on a
 /// terminal while it is (once per model and vocabulary; then it is read back).
 pub fn warm(
@@ -182,17 +206,8 @@ pub fn warm(
     model: &scry::ClipModel,
     quiet: bool,
 ) -> anyhow::Result<()> {
-    let quiet = quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut progressed = false;
-    cache.tagger(lib, model, |done| {
-        if !quiet {
-            progressed = true;
-            eprint!("\rencoding the tag vocabulary (once for this model): {done} categories");
-            let _ = std::io::stderr().flush();
-        }
-    })?;
-    if progressed {
-        eprintln!();
-    }
+    let mut shown = Encoding::new(quiet, tags::vocabulary(&lib.categories()?).len());
+    cache.tagger(lib, model, |d| shown.done(d))?;
+    shown.finish();
     Ok(())
 }
