@@ -213,7 +213,11 @@ test('the library\'s auto-tags on the start page list a tag\'s photos', async ()
   await page.locator('#lightbox').waitFor({ state: 'hidden' });
   await waitForHits(1);
   assertClean('tag facets');
+  // Back on the start page as the next test expects it: settled, with the
+  // search box focused (it focuses itself after loading).
   await page.goto(`${base}/`);
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'q', null, { timeout: STEP_TIMEOUT });
+  await page.waitForFunction(() => !/Connecting/.test(document.querySelector('#status').textContent), null, { timeout: STEP_TIMEOUT });
 });
 
 test('typing searches as you type (debounced) and fills the grid', async () => {
