@@ -52,10 +52,12 @@ fn main() {
                         gps: None,
                         place: None,
                         text: None,
+                        video: None,
                     },
                     vector: scry::model::normalize((0..dim).map(|_| next()).collect()),
                     thumbnail: Vec::new(),
                     phash: 0,
+                    frames: Vec::new(),
                 })
                 .collect();
             lib.commit(&ChangeSet {

@@ -25,9 +25,12 @@ pub mod query;
 mod simd;
 pub mod store;
 pub mod tags;
+pub mod video;
 
 pub use error::{Error, Result};
 pub use library::Library;
 pub use model::{ClipModel, Embedding, ModelSpec, Precision};
 pub use preprocess::Preprocessor;
+/// The image crate, whose pixel types the engine hands out.
+pub use image;
 pub use store::{ImageId, ImageRecord};

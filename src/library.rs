@@ -128,6 +128,33 @@ impl Library {
         self.home.vectors(ids)
     }
 
+    /// Where in a video `query` matches best: that frame's time in seconds and
+    /// its cosine (the poster's when no other frame does better); `None` for a
+    /// photo.
+    pub fn best_frame(
+        &self,
+        id: ImageId,
+        record: &ImageRecord,
+        query: &[f32],
+    ) -> Result<Option<(f64, f32)>> {
+        let Some(video) = &record.video else {
+            return Ok(None);
+        };
+        let Some(poster) = self.vector(id)? else {
+            return Ok(None);
+        };
+        let frames = self.home.frames(id)?;
+        let best = std::iter::once(poster.as_slice())
+            .chain(frames.iter().map(Vec::as_slice))
+            .zip(&video.frames_ms)
+            .map(|(v, &ms)| (f64::from(ms) / 1000.0, crate::ann::dot(query, v)))
+            .fold(None, |best: Option<(f64, f32)>, (t, c)| match best {
+                Some((_, b)) if b >= c => best,
+                _ => Some((t, c)),
+            });
+        Ok(best)
+    }
+
     /// An image's thumbnail (JPEG).
     pub fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>> {
         self.home.thumbnail(id)

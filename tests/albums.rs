@@ -34,10 +34,12 @@ pub(crate) fn image(i: u64, vector: Vec<f32>) -> NewImage {
             gps: None,
             place: None,
             text: None,
+            video: None,
         },
         vector,
         thumbnail: Vec::new(),
         phash: i,
+        frames: Vec::new(),
     }
 }
 

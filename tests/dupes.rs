@@ -132,10 +132,12 @@ fn bursts_retakes_and_near_duplicates_are_kept_apart() {
                 gps: None,
                 place: None,
                 text: None,
+                video: None,
             },
             vector: s.vector.clone(),
             thumbnail: Vec::new(),
             phash: s.phash,
+            frames: Vec::new(),
         })
         .collect();
     lib.commit(&ChangeSet {

@@ -38,10 +38,12 @@ fn image(i: usize, v: Vec<f32>) -> NewImage {
             gps: None,
             place: None,
             text: None,
+            video: None,
         },
         vector: v,
         thumbnail: vec![0xFF, 0xD8],
         phash: i as u64,
+        frames: Vec::new(),
     }
 }
 

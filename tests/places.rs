@@ -57,10 +57,12 @@ fn library(dir: &std::path::Path) -> Library {
                 place: meta.gps.and_then(|g| scry::places::gazetteer().nearest(&g)),
                 gps: meta.gps,
                 text: None,
+                video: None,
             },
             vector: model.embed_pixels(&[pixels], 1).unwrap().remove(0),
             thumbnail: vec![],
             phash: 0,
+            frames: Vec::new(),
         });
     }
     lib.commit(&ChangeSet {

@@ -21,6 +21,7 @@ fn rec(path: &str, taken: Option<i64>, w: u32) -> ImageRecord {
         gps: None,
         place: None,
         text: None,
+        video: None,
     }
 }
 
@@ -62,6 +63,7 @@ fn library(dir: &std::path::Path) -> Library {
                 vector: v.clone(),
                 thumbnail: vec![],
                 phash: 0,
+                frames: Vec::new(),
             });
         }
     }
@@ -70,6 +72,7 @@ fn library(dir: &std::path::Path) -> Library {
         vector: vecs[4].clone(),
         thumbnail: vec![],
         phash: 0,
+        frames: Vec::new(),
     });
     lib.commit(&ChangeSet {
         added,

@@ -82,6 +82,7 @@ pub fn record(i: usize) -> scry::store::ImageRecord {
         gps: None,
         place: None,
         text: None,
+        video: None,
     }
 }
 
@@ -95,6 +96,7 @@ pub fn images(range: std::ops::Range<usize>, centres: &[Vec<f32>]) -> Vec<scry::
             vector: vector(i, centres),
             thumbnail: Vec::new(),
             phash: i as u64,
+            frames: Vec::new(),
         })
         .collect()
 }

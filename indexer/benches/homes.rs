@@ -203,10 +203,12 @@ fn main() {
                         gps: None,
                         place: None,
                         text: None,
+                        video: None,
                     },
                     vector: v.clone(),
                     thumbnail: Vec::new(),
                     phash: 0,
+                    frames: Vec::new(),
                 })
                 .collect(),
             ..Default::default()

@@ -136,32 +136,63 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
     "orf", "rw2", "pef", "srw", "3fr", "iiq", "rwl", "erf", "kdc", "mrw",
 ];
 
+/// Extensions of video files (decoded by their bytes too).
+pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "m4v", "mov", "qt", "mkv", "webm", "avi", "3gp"];
+
 /// What a file looks like before decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// An image extension, or image bytes under another name.
     Image,
-    /// Not an image (a sidecar, a video, a document).
+    /// A video's extension or bytes.
+    Video,
+    /// Neither (a sidecar, a document).
     Other,
+}
+
+/// The file's extension, lower-case.
+fn extension(path: &Path) -> String {
+    path.extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// The key a photo and its motion clip share: the folder and the file name
+/// without its extension, lower-case (`IMG_1234.HEIC` and `IMG_1234.MOV`).
+pub fn motion_key(path: &Path) -> Option<(PathBuf, String)> {
+    Some((
+        path.parent()?.to_path_buf(),
+        path.file_stem()?.to_string_lossy().to_lowercase(),
+    ))
+}
+
+/// Whether the file's extension is a photo's.
+pub fn has_image_extension(path: &Path) -> bool {
+    IMAGE_EXTENSIONS.contains(&extension(path).as_str())
+}
+
+/// Whether the file's extension is a video's.
+pub fn has_video_extension(path: &Path) -> bool {
+    VIDEO_EXTENSIONS.contains(&extension(path).as_str())
 }
 
 /// Classifies by extension, and by the first bytes for files whose extension is
 /// not an image's (a JPEG saved as `.dat` is still a photo).
 pub fn classify(path: &Path) -> Kind {
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    if IMAGE_EXTENSIONS.contains(&ext.as_str()) {
+    if has_image_extension(path) {
         return Kind::Image;
+    }
+    if has_video_extension(path) {
+        return Kind::Video;
     }
     let mut head = [0u8; 64];
     let n = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
         .unwrap_or(0);
-    if scry::decode::is_image_signature(&head[..n]) {
-        Kind::Image
-    } else {
-        Kind::Other
+    match scry::decode::detect(&head[..n]) {
+        _ if n < 4 => Kind::Other,
+        Some(f) if f.is_image() => Kind::Image,
+        Some(_) => Kind::Video,
+        None => Kind::Other,
     }
 }

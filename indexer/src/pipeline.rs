@@ -85,9 +85,43 @@ struct Prepared {
     ocr_read: bool,
     record: ImageRecord,
     replaces: Option<ImageId>,
-    pixels: Vec<f32>,
+    /// The model's input: one for a photo, one per chosen frame for a video
+    /// (in time order).
+    pixels: Vec<Vec<f32>>,
     thumbnail: Vec<u8>,
     phash: u64,
+    /// A video's frames as thumbnails: the poster's becomes the thumbnail once
+    /// the frames are embedded ([`scry::video::poster`]).
+    frames: Vec<scry::image::RgbImage>,
+}
+
+impl Prepared {
+    /// The record, vectors and thumbnail once the model embedded `vectors`
+    /// (one per `pixels`): a video's poster frame first.
+    fn into_new(self, mut vectors: Vec<Vec<f32>>) -> NewImage {
+        let mut record = self.record;
+        let Some(video) = record.video.as_mut().filter(|_| !self.frames.is_empty()) else {
+            return NewImage {
+                record,
+                vector: vectors.swap_remove(0),
+                thumbnail: self.thumbnail,
+                phash: self.phash,
+                frames: Vec::new(),
+            };
+        };
+        let poster = scry::video::poster(&vectors);
+        let at = video.frames_ms.remove(poster);
+        video.frames_ms.insert(0, at);
+        let vector = vectors.remove(poster);
+        let small = &self.frames[poster];
+        NewImage {
+            record,
+            vector,
+            thumbnail: encode_thumbnail(small),
+            phash: scry::dupes::perceptual_hash(small),
+            frames: vectors,
+        }
+    }
 }
 
 /// A file to (re-)index.
@@ -115,6 +149,9 @@ fn now_secs() -> i64 {
 /// catalog record from the same decode.
 fn prepare(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outcome, Failure> {
     let path = &c.entry.path;
+    if is_video(path) {
+        return prepare_video(c, pre, ocr);
+    }
     let bytes = std::fs::read(path).map_err(|e| {
         Failure::new(
             path.clone(),
@@ -156,11 +193,90 @@ fn prepare(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outco
             place: meta.gps.and_then(|g| scry::places::gazetteer().nearest(&g)),
             gps: meta.gps,
             text,
+            video: None,
         },
         replaces: c.replaces.as_ref().map(|(id, _)| *id),
-        pixels: pre.pixels(&rgb),
+        pixels: vec![pre.pixels(&rgb)],
         thumbnail: encode_thumbnail(&small),
         phash: scry::dupes::perceptual_hash(&small),
+        frames: Vec::new(),
+    }))
+}
+
+/// Whether the file's first bytes are a video's.
+fn is_video(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
+    read.is_ok() && scry::decode::detect(&head).is_some_and(|f| !f.is_image())
+}
+
+/// A video: hashed as a stream (never read whole), probed, and its chosen
+/// frames prepared one at a time ([`scry::video`]).
+fn prepare_video(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outcome, Failure> {
+    let path = &c.entry.path;
+    let unreadable = |e: std::io::Error| {
+        Failure::new(path.clone(), FailureKind::Unreadable, format!("cannot read: {e}"))
+    };
+    let mut head = Vec::new();
+    let hash = {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        (&mut file).take(64).read_to_end(&mut head).map_err(unreadable)?;
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&head);
+        hasher.update_reader(file).map_err(unreadable)?;
+        *hasher.finalize().as_bytes()
+    };
+    if let Some((id, old)) = &c.replaces {
+        if old.hash == hash {
+            let mut rec = old.clone();
+            rec.size = c.entry.size;
+            rec.mtime_ns = c.entry.mtime_ns;
+            return Ok(Outcome::Touched(*id, rec));
+        }
+    }
+    let failed = |m: String| Failure::new(path.clone(), FailureKind::from_message(&m), m);
+    let probe = scry::video::probe(path).map_err(failed)?;
+    let mut times_ms = Vec::new();
+    let mut pixels = Vec::new();
+    let mut frames = Vec::new();
+    scry::video::frames(path, &probe, &mut |t, rgb| {
+        times_ms.push((t * 1000.0).round().clamp(0.0, u32::MAX as f64) as u32);
+        pixels.push(pre.pixels(&rgb));
+        frames.push(thumbnail_rgb(&rgb, THUMBNAIL_SHORT_SIDE));
+    })
+    .map_err(failed)?;
+    if frames.is_empty() {
+        return Err(failed("corrupt or truncated video: no frame could be decoded".into()));
+    }
+    Ok(Outcome::Ready(Prepared {
+        ocr_read: false,
+        record: ImageRecord {
+            path: path_to_bytes(path),
+            size: c.entry.size,
+            mtime_ns: c.entry.mtime_ns,
+            hash,
+            width: probe.width,
+            height: probe.height,
+            format: scry::video::container(&head).to_string(),
+            taken: probe.taken,
+            camera: probe.camera,
+            indexed_at: now_secs(),
+            place: probe.gps.and_then(|g| scry::places::gazetteer().nearest(&g)),
+            gps: probe.gps,
+            // Text is read in photos only: "looked, none" when OCR is on.
+            text: ocr.map(|_| String::new()),
+            video: Some(scry::store::Video {
+                duration_ms: (probe.duration * 1000.0).round() as u64,
+                frames_ms: times_ms,
+            }),
+        },
+        replaces: c.replaces.as_ref().map(|(id, _)| *id),
+        pixels,
+        thumbnail: Vec::new(),
+        phash: 0,
+        frames,
     }))
 }
 
@@ -357,6 +473,21 @@ pub fn index(
     if opts.shard.is_some() {
         entries.retain(|e| mine(&e.path));
     }
+    // A Live Photo's or Motion Photo's clip (a video named as a photo beside
+    // it) belongs to the photo: not indexed apart (and removed if it was).
+    let photos: std::collections::HashSet<(PathBuf, String)> = entries
+        .iter()
+        .filter(|e| crate::crawl::has_image_extension(&e.path))
+        .filter_map(|e| crate::crawl::motion_key(&e.path))
+        .collect();
+    if !photos.is_empty() {
+        let before = entries.len();
+        entries.retain(|e| {
+            !(crate::crawl::has_video_extension(&e.path)
+                && crate::crawl::motion_key(&e.path).is_some_and(|k| photos.contains(&k)))
+        });
+        summary.motion_clips = before - entries.len();
+    }
 
     // 2. Compare with the catalog (read once: one pass over a remote library).
     let mut catalog: HashMap<Vec<u8>, (ImageId, ImageRecord)> = read(lib)
@@ -378,10 +509,14 @@ pub fn index(
         match known {
             Some((id, rec)) if rec.size == entry.size && rec.mtime_ns == entry.mtime_ns => {
                 summary.unchanged += 1;
-                if ocr.is_some() && rec.text.is_none() {
+                if ocr.is_some() && rec.text.is_none() && rec.video.is_none() {
                     to_read.push((id, rec.clone()));
                 }
-                if place_unchanged && rec.gps.is_none() && may_have_position(&rec.format) {
+                if place_unchanged
+                    && rec.gps.is_none()
+                    && rec.video.is_none()
+                    && may_have_position(&rec.format)
+                {
                     to_place.push((id, rec));
                 }
             }
@@ -390,7 +525,7 @@ pub fn index(
                 replaces: Some(known),
             }),
             None => match classify(&entry.path) {
-                Kind::Image => candidates.push(Candidate {
+                Kind::Image | Kind::Video => candidates.push(Candidate {
                     entry,
                     replaces: None,
                 }),
@@ -494,19 +629,20 @@ pub fn index(
             if pending.is_empty() {
                 return Ok(());
             }
+            let counts: Vec<usize> = pending.iter().map(|p| p.pixels.len()).collect();
             let pixels: Vec<Vec<f32>> = pending
                 .iter_mut()
-                .map(|p| std::mem::take(&mut p.pixels))
+                .flat_map(|p| std::mem::take(&mut p.pixels))
                 .collect();
-            let vectors = model.embed_pixels(&pixels, batch_size)?;
-            summary.embedded += vectors.len();
-            for (p, vector) in pending.drain(..).zip(vectors) {
-                changes.added.push(NewImage {
-                    record: p.record,
-                    vector,
-                    thumbnail: p.thumbnail,
-                    phash: p.phash,
-                });
+            let mut vectors = model.embed_pixels(&pixels, batch_size)?.into_iter();
+            summary.embedded += pending.len();
+            summary.frames += pending
+                .iter()
+                .filter(|p| p.record.video.is_some())
+                .map(|p| p.frames.len())
+                .sum::<usize>();
+            for (p, n) in pending.drain(..).zip(counts) {
+                changes.added.push(p.into_new(vectors.by_ref().take(n).collect()));
             }
             Ok(())
         };
@@ -534,20 +670,19 @@ pub fn index(
                         } else {
                             summary.new += 1;
                         }
-                        // A byte-identical copy of an indexed image: reuse its vector.
-                        let copy = read(lib).vector_of_copy(&p.record.hash, p.replaces)?;
+                        // A byte-identical copy of an indexed photo: reuse its
+                        // vector (a video's frames are embedded again).
+                        let copy = match p.record.video {
+                            None => read(lib).vector_of_copy(&p.record.hash, p.replaces)?,
+                            Some(_) => None,
+                        };
                         if let Some(vector) = copy {
-                            changes.added.push(NewImage {
-                                record: p.record,
-                                vector,
-                                thumbnail: p.thumbnail,
-                                phash: p.phash,
-                            });
+                            changes.added.push(p.into_new(vec![vector]));
                             summary.copies += 1;
                             progress.advance(1);
                         } else {
                             pending.push(p);
-                            if pending.len() >= batch_size {
+                            if pending.iter().map(|p| p.pixels.len()).sum::<usize>() >= batch_size {
                                 let n = pending.len();
                                 embed(&mut pending, &mut changes, &mut summary)?;
                                 progress.advance(n);

@@ -106,14 +106,20 @@ pub struct Summary {
     pub removed: usize,
     /// New files that are byte-identical copies of indexed ones: vector reused.
     pub copies: usize,
-    /// Files that are not images (sidecars, videos, documents): ignored.
+    /// Files that are neither photos nor videos (sidecars, documents): ignored.
     pub ignored: usize,
+    /// Live Photos' and Motion Photos' clips: a video beside a photo of the
+    /// same name, kept with the photo rather than indexed apart.
+    pub motion_clips: usize,
     /// Files not indexed because of an error.
     pub failed: usize,
-    /// Photos scry cannot decode here (HEIC without libheif, RAW without a preview).
+    /// Files scry cannot decode here (HEIC without libheif, a video without
+    /// ffmpeg, RAW without a preview).
     pub unsupported: usize,
-    /// Images embedded by the model in this run.
+    /// Images embedded by the model in this run (a video counts once).
     pub embedded: usize,
+    /// Videos' frames embedded in this run.
+    pub frames: usize,
     /// Images in the library after the run.
     pub total: usize,
     pub seconds: f64,

@@ -10,6 +10,7 @@
 //! | JPEG XL | `jxl` (jxl-oxide) | built in |
 //! | camera RAW | `raw` (the embedded JPEG preview) | built in |
 //! | HEIC/HEIF, AVIF | `heif` | libheif, loaded at run time |
+//! | video (MP4, MOV, MKV, WebM, AVI) | [`crate::video`], frames by scene | the ffmpeg program |
 //!
 //! Optional system libraries and programs are found in one place, [`system`],
 //! which also reports what this machine can read.
@@ -72,7 +73,7 @@ impl Family {
         }
     }
 
-    /// Whether scry indexes files of this family as photos.
+    /// Whether files of this family are photos (not videos).
     pub fn is_image(self) -> bool {
         !matches!(self, Family::Video)
     }
@@ -228,7 +229,10 @@ pub fn decode_full(
         Family::Jxl => jxl::decode(bytes)?,
         Family::Raw(kind) => raw::decode(bytes, kind, min_short_side)?,
         Family::Video => {
-            return Err("unsupported format: video (scry indexes photos only for now)".into())
+            return Err(match crate::video::tools() {
+                Err(why) => crate::video::missing_message(&why),
+                Ok(_) => "a video: scry reads videos from their files (crate::video), not as one picture".into(),
+            })
         }
     };
     Ok(Decoded {

@@ -44,6 +44,16 @@ pub fn optional_codecs() -> Vec<OptionalCodec> {
             version: heif.as_ref().ok().map(|l| l.version()),
             install: LIBHEIF_INSTALL,
         },
+        {
+            let ffmpeg = crate::video::tools();
+            OptionalCodec {
+                formats: "video (MP4, MOV, M4V, MKV, WebM, AVI)",
+                provider: "ffmpeg",
+                available: ffmpeg.is_ok(),
+                version: ffmpeg.as_ref().ok().map(|t| t.version.clone()),
+                install: crate::video::FFMPEG_INSTALL,
+            }
+        },
         OptionalCodec {
             formats: "text in images (scry index --ocr)",
             provider: "tesseract",

@@ -13,6 +13,12 @@
 //!    recorded dump is loaded and catalog vectors with higher ids are inserted;
 //!    removed images are tombstones filtered at query time; a dump that is missing
 //!    or unreadable is rebuilt from the catalog's vectors.
+//!
+//! A video's other frames (beyond the poster, whose vector is the record's) are
+//! kept apart from the images' vectors and scanned exactly at each search: a
+//! video scores as its best frame. Frames are few beside photos (at most 31 a
+//! video), so the scan stays small; everything that counts images (albums,
+//! duplicates, tags) sees the poster only.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -60,6 +66,8 @@ pub struct LocalLibrary {
     dir: PathBuf,
     store: Store,
     vectors: Vectors,
+    /// Videos' other frames, under [`frame_point`] ids.
+    frames: Vectors,
     graph: Option<Graph>,
     graph_dirty: bool,
     /// Opened by [`LocalLibrary::open_without_graph`]: the graph is read before the
@@ -151,6 +159,13 @@ impl LocalLibrary {
                 ),
             });
         }
+        let mut frames = Vectors::new(dim);
+        for item in store.all_frames(dim) {
+            let (id, fs) = item?;
+            for (k, v) in fs.iter().enumerate() {
+                frames.insert(frame_point(id, k + 1), v);
+            }
+        }
         let mut metas = HashMap::with_capacity(images);
         for item in store.records() {
             let (id, rec) = item?;
@@ -166,6 +181,7 @@ impl LocalLibrary {
             dir: dir.to_path_buf(),
             store,
             vectors,
+            frames,
             graph: None,
             graph_dirty: false,
             graph_deferred: false,
@@ -363,8 +379,26 @@ impl LocalLibrary {
                 self.vectors.dim()
             )));
         }
+        if let Some(bad) = changes
+            .added
+            .iter()
+            .find(|a| a.frames.len() >= FRAMES_PER_VIDEO || a.frames.iter().any(|f| f.len() != self.vectors.dim()))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{}: {} frames, at most {} of dimension {}",
+                bad.record.path_buf().display(),
+                bad.frames.len() + 1,
+                FRAMES_PER_VIDEO,
+                self.vectors.dim()
+            )));
+        }
         let applied = self.store.apply(changes)?;
         for &id in changes.removed.iter().chain(&applied.replaced) {
+            for k in 1..FRAMES_PER_VIDEO {
+                if !self.frames.remove(frame_point(id, k)) {
+                    break;
+                }
+            }
             self.vectors.remove(id);
             self.keyword.remove(id);
             self.metas.remove(&id);
@@ -376,6 +410,9 @@ impl LocalLibrary {
         }
         for (new, &id) in changes.added.iter().zip(&applied.added_ids) {
             self.vectors.insert(id, &new.vector);
+            for (k, v) in new.frames.iter().enumerate() {
+                self.frames.insert(frame_point(id, k + 1), v);
+            }
             self.metas.insert(id, new.record.clone());
             self.phashes.insert(id, new.phash);
             if let Some(g) = self.graph.as_mut() {
@@ -477,12 +514,55 @@ impl LocalLibrary {
         k: usize,
         keep: &dyn Fn(ImageId) -> bool,
     ) -> Vec<Scored> {
+        let found = self.nearest_posters(query, k, keep);
+        self.with_frames(query, k, found, keep)
+    }
+
+    /// As [`LocalLibrary::nearest_where`], with each video its poster frame only
+    /// (duplicates compare posters).
+    fn nearest_posters(&self, query: &[f32], k: usize, keep: &dyn Fn(ImageId) -> bool) -> Vec<Scored> {
         let live = |id: ImageId| self.vectors.contains(id) && keep(id);
         match &self.graph {
             Some(g) => g.search(query, k, &live),
             None => self.vectors.search(query, k, &live),
         }
     }
+
+    /// Adds the videos' other frames to a search's results: each video scores as
+    /// its best frame, and appears once.
+    fn with_frames(
+        &self,
+        query: &[f32],
+        k: usize,
+        found: Vec<Scored>,
+        keep: &dyn Fn(ImageId) -> bool,
+    ) -> Vec<Scored> {
+        if self.frames.is_empty() {
+            return found;
+        }
+        let frames = self
+            .frames
+            .search(query, k, &|p| keep(p / FRAMES_PER_VIDEO as u64));
+        let mut best: HashMap<ImageId, f32> = found.into_iter().collect();
+        for (p, score) in frames {
+            let id = p / FRAMES_PER_VIDEO as u64;
+            let s = best.entry(id).or_insert(score);
+            *s = s.max(score);
+        }
+        let mut out: Vec<Scored> = best.into_iter().collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(k);
+        out
+    }
+}
+
+/// Most frames a video may have (the poster and its others); a frame's id in
+/// the frame index is the video's id times this plus its number.
+const FRAMES_PER_VIDEO: usize = 64;
+
+/// The id of a video's `k`-th other frame (from 1) in the frame index.
+fn frame_point(id: ImageId, k: usize) -> ImageId {
+    id * FRAMES_PER_VIDEO as u64 + k as u64
 }
 
 impl Home for LocalLibrary {
@@ -611,6 +691,12 @@ impl Home for LocalLibrary {
         self.store.thumbnail(id)
     }
 
+    fn frames(&self, id: ImageId) -> Result<Vec<Vec<f32>>> {
+        Ok((1..FRAMES_PER_VIDEO)
+            .map_while(|k| self.frames.get(frame_point(id, k)).map(<[f32]>::to_vec))
+            .collect())
+    }
+
     fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>> {
         self.store.id_for_path(path)
     }
@@ -666,7 +752,8 @@ impl Home for LocalLibrary {
             .count();
         let allowed = hits * self.metas.len() / sampled.max(1);
         Ok(if allowed < GRAPH_MIN_POINTS || allowed * 20 < self.len() {
-            self.vectors.search(query, k, &keep)
+            let found = self.vectors.search(query, k, &keep);
+            self.with_frames(query, k, found, &keep)
         } else {
             self.nearest_where(query, k, &keep)
         })
@@ -676,7 +763,7 @@ impl Home for LocalLibrary {
         use rayon::prelude::*;
         Ok(queries
             .par_iter()
-            .map(|q| self.nearest_where(q, k, &|_| true))
+            .map(|q| self.nearest_posters(q, k, &|_| true))
             .collect())
     }
 

@@ -139,6 +139,9 @@ pub trait Home: std::any::Any + Send + Sync {
     fn vectors(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, Vec<f32>)>>;
     /// The image's thumbnail (JPEG).
     fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>>;
+    /// A video's other frames' vectors, in the order of its record's
+    /// `video.frames_ms[1..]`; none for a photo.
+    fn frames(&self, id: ImageId) -> Result<Vec<Vec<f32>>>;
     /// The image at this path (raw path bytes).
     fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>>;
     /// Every image, in no particular order; vectors only when asked for.
@@ -154,7 +157,8 @@ pub trait Home: std::any::Any + Send + Sync {
     fn checkpoint(&mut self) -> Result<()>;
 
     /// The `k` images nearest to `query` within `scope`, best first, with their
-    /// cosine. Filters apply inside the search: k results when k images pass.
+    /// cosine; a video scores as its best frame and appears once. Filters apply
+    /// inside the search: k results when k images pass.
     fn nearest(&self, query: &[f32], k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>>;
     /// A query's two candidate lists: [`Home::nearest`] and, for `text`,
     /// [`Home::keyword`] (a remote home answers both in one request).
@@ -172,7 +176,8 @@ pub trait Home: std::any::Any + Send + Sync {
         };
         Ok((semantic, keyword))
     }
-    /// Several [`Home::nearest`] searches over the whole library at once.
+    /// Several [`Home::nearest`] searches over the whole library at once, each
+    /// video by its poster frame only (for duplicates).
     fn nearest_many(&self, queries: &[&[f32]], k: usize) -> Result<Vec<Vec<Scored>>> {
         queries
             .iter()

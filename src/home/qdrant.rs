@@ -253,10 +253,17 @@ struct ImagePayload {
     text: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     text_words: Option<String>,
+    /// A video's length and frame times (the record's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    video: Option<crate::store::Video>,
+    /// A video's other frames' vectors: little-endian f32s one after another,
+    /// base64 (read only by [`Home::frames`], like the thumbnail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    frames: Option<String>,
 }
 
 impl ImagePayload {
-    fn new(rec: &ImageRecord, phash: u64, thumb: Option<&[u8]>) -> Self {
+    fn new(rec: &ImageRecord, phash: u64, thumb: Option<&[u8]>, frames: Option<String>) -> Self {
         let path = rec.path_buf();
         let text = std::str::from_utf8(&rec.path).ok();
         ImagePayload {
@@ -297,6 +304,8 @@ impl ImagePayload {
                 .text
                 .as_ref()
                 .map(|t| crate::keyword::tokens(t).join(" ")),
+            video: rec.video.clone(),
+            frames,
         }
     }
 
@@ -331,8 +340,18 @@ impl ImagePayload {
                 _ => None,
             },
             text: self.text.clone(),
+            video: self.video.clone(),
         }
     }
+}
+
+/// A video's other frames as the payload keeps them.
+fn frames_payload(frames: &[Vec<f32>]) -> Option<String> {
+    if frames.is_empty() {
+        return None;
+    }
+    let bytes: Vec<u8> = frames.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// A word's dimension in the sparse vector.
@@ -399,7 +418,7 @@ fn image_payload(p: HashMap<String, qdrant_client::qdrant::Value>) -> Option<Ima
 
 fn no_thumb() -> PayloadExcludeSelector {
     PayloadExcludeSelector {
-        fields: vec!["thumb".into()],
+        fields: vec!["thumb".into(), "frames".into()],
     }
 }
 
@@ -1623,6 +1642,30 @@ impl Home for QdrantLibrary {
             }))
     }
 
+    fn frames(&self, id: ImageId) -> Result<Vec<Vec<f32>>> {
+        let Some(p) = self
+            .get("reading a video's frames", &[id], Some(only(&["frames"])), false)?
+            .into_iter()
+            .next()
+        else {
+            return Ok(Vec::new());
+        };
+        let Some(text) = p.payload.get("frames").and_then(|f| f.as_str()) else {
+            return Ok(Vec::new());
+        };
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|e| Error::Remote {
+                location: self.location(),
+                message: format!("the frames of image {id} are unreadable: {e}"),
+            })?;
+        let all: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        Ok(all.chunks_exact(self.dim.max(1)).map(<[f32]>::to_vec).collect())
+    }
+
     fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>> {
         Ok(self
             .locate(&[path])?
@@ -1677,7 +1720,12 @@ impl Home for QdrantLibrary {
         let ids = self.locate(&paths)?;
         let mut points = Vec::with_capacity(changes.added.len() + changes.moved.len());
         for (new, (id, _)) in changes.added.iter().zip(&ids) {
-            let payload = ImagePayload::new(&new.record, new.phash, Some(&new.thumbnail));
+            let payload = ImagePayload::new(
+                &new.record,
+                new.phash,
+                Some(&new.thumbnail),
+                frames_payload(&new.frames),
+            );
             points.push(Self::point(*id, new.vector.clone(), &payload, &new.record)?);
         }
         // Moved or re-timed: the same vector, thumbnail and hash under the new
@@ -1689,7 +1737,7 @@ impl Home for QdrantLibrary {
                 .get(
                     "reading moved images",
                     &old_ids,
-                    Some(only(&["thumb", "phash"])),
+                    Some(only(&["thumb", "phash", "frames"])),
                     true,
                 )?
                 .into_iter()
@@ -1720,7 +1768,12 @@ impl Home for QdrantLibrary {
                     .get("phash")
                     .and_then(|h| h.as_integer())
                     .unwrap_or(0) as u64;
-                let payload = ImagePayload::new(rec, phash, thumb.as_deref());
+                let frames = p
+                    .payload
+                    .get("frames")
+                    .and_then(|f| f.as_str())
+                    .cloned();
+                let payload = ImagePayload::new(rec, phash, thumb.as_deref(), frames);
                 points.push(Self::point(new_id, v, &payload, rec)?);
                 if new_id != *old_id {
                     gone.push(*old_id);
@@ -1918,8 +1971,12 @@ mod tests {
             gps: None,
             place: None,
             text: None,
+            video: Some(crate::store::Video {
+                duration_ms: 61_000,
+                frames_ms: vec![12_000, 0, 30_500],
+            }),
         };
-        let p = ImagePayload::new(&rec, u64::MAX - 3, Some(b"jpeg"));
+        let p = ImagePayload::new(&rec, u64::MAX - 3, Some(b"jpeg"), None);
         assert_eq!(p.dirs, ["/photos/2019", "/photos", "/"]);
         assert_eq!(p.short_side, 480);
         let json = serde_json::to_value(&p).unwrap();

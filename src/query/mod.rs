@@ -318,9 +318,12 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 #[derive(Debug, Clone)]
 pub struct Hit {
     pub id: ImageId,
-    /// Cosine similarity between the query vector and the image.
+    /// Cosine similarity between the query vector and the image (a video's
+    /// best frame).
     pub score: f32,
     pub record: ImageRecord,
+    /// For a video: when its best frame is, in seconds.
+    pub time: Option<f64>,
 }
 
 /// A page of results.
@@ -676,17 +679,23 @@ pub fn search(
     }
     let has_more = fused.len() > req.offset + req.k;
     let page: Vec<ImageId> = fused.into_iter().skip(req.offset).take(req.k).collect();
-    let hits = lib
-        .records(&page)?
-        .into_iter()
-        .filter_map(|(id, record)| {
-            Some(Hit {
-                id,
-                score: *cosine.get(&id)?,
-                record,
-            })
-        })
-        .collect();
+    let mut hits = Vec::with_capacity(page.len());
+    for (id, record) in lib.records(&page)? {
+        let Some(&score) = cosine.get(&id) else {
+            continue;
+        };
+        // A video is shown at its best frame.
+        let (time, score) = match lib.best_frame(id, &record, &qv)? {
+            Some((t, c)) => (Some(t), c.max(score)),
+            None => (None, score),
+        };
+        hits.push(Hit {
+            id,
+            score,
+            record,
+            time,
+        });
+    }
     timings.fuse = started.elapsed() - timings.encode - timings.search;
     Ok(SearchResult {
         hits,

@@ -12,6 +12,8 @@
 //! - `vectors`: id → little-endian f32s.
 //! - `thumbs`: id → JPEG bytes.
 //! - `phash`: id → 64-bit perceptual hash (big-endian), for near-duplicates.
+//! - `frames`: id → a video's other frames' vectors, one after another
+//!   (little-endian f32s; the record's `video.frames_ms[1..]` says when each is).
 //!
 //! Every change is one sled transaction across the trees, followed by a flush: a
 //! batch is either entirely in the catalog or not at all, whatever moment a crash
@@ -61,6 +63,28 @@ pub struct ImageRecord {
     /// looked for (OCR off, or a record written before scry read text),
     /// `Some("")` when it was and there is none.
     pub text: Option<String>,
+    /// For a video: its length and the frames embedded ([`Video`]). Records
+    /// written before scry read videos have none.
+    #[serde(default)]
+    pub video: Option<Video>,
+}
+
+/// What the catalog keeps about a video's frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Video {
+    /// Its length, in milliseconds.
+    pub duration_ms: u64,
+    /// When each embedded frame is, in milliseconds: the poster first (the
+    /// frame whose vector is the record's, the thumbnail's), then the others
+    /// in time order (their vectors are the catalog's `frames`).
+    pub frames_ms: Vec<u32>,
+}
+
+impl Video {
+    /// The poster frame's time, in seconds.
+    pub fn poster_seconds(&self) -> f64 {
+        self.frames_ms.first().map_or(0.0, |&t| f64::from(t) / 1000.0)
+    }
 }
 
 /// A record as the first catalog layout wrote it (no position, no place).
@@ -108,8 +132,16 @@ impl RecordV1 {
             gps,
             place,
             text: None,
+            video: None,
         }
     }
+}
+
+/// A record as the third layout wrote it (no video).
+#[derive(Deserialize)]
+struct RecordV3 {
+    v2: RecordV2,
+    text: Option<String>,
 }
 
 /// Reads a stored record, in the current layout or an older one (postcard
@@ -119,6 +151,11 @@ pub fn decode_record(bytes: &[u8]) -> std::result::Result<ImageRecord, postcard:
     // Each layout only adds fields at the end, so an older record fails to
     // decode as a newer one (it ends early): try the newest first.
     postcard::from_bytes(bytes).or_else(|e| {
+        if let Ok(v3) = postcard::from_bytes::<RecordV3>(bytes) {
+            let mut rec = v3.v2.first.into_current(v3.v2.gps, v3.v2.place);
+            rec.text = v3.text;
+            return Ok(rec);
+        }
         if let Ok(v2) = postcard::from_bytes::<RecordV2>(bytes) {
             return Ok(v2.first.into_current(v2.gps, v2.place));
         }
@@ -212,6 +249,9 @@ pub struct NewImage {
     pub thumbnail: Vec<u8>,
     /// Perceptual hash of the pixels ([`crate::dupes::perceptual_hash`]).
     pub phash: u64,
+    /// A video's other frames' vectors, in the order of the record's
+    /// `video.frames_ms[1..]`; empty for a photo.
+    pub frames: Vec<Vec<f32>>,
 }
 
 /// One batch of changes, applied atomically.
@@ -257,6 +297,7 @@ struct Trees {
     vectors: sled::Tree,
     thumbs: sled::Tree,
     phash: sled::Tree,
+    frames: sled::Tree,
 }
 
 impl Drop for Store {
@@ -346,6 +387,7 @@ impl Store {
             vectors: tree("vectors")?,
             thumbs: tree("thumbs")?,
             phash: tree("phash")?,
+            frames: tree("frames")?,
             db,
         };
         let store = Store {
@@ -491,6 +533,25 @@ impl Store {
             .map(|v| floats_from(&v)))
     }
 
+    /// A video's other frames' vectors (none for a photo).
+    pub fn frames(&self, id: ImageId, dim: usize) -> Result<Vec<Vec<f32>>> {
+        Ok(self
+            .t
+            .frames
+            .get(id.to_be_bytes())
+            .map_err(|e| self.sled_err(e))?
+            .map(|v| split_frames(&floats_from(&v), dim))
+            .unwrap_or_default())
+    }
+
+    /// Every video's other frames' vectors.
+    pub fn all_frames(&self, dim: usize) -> impl Iterator<Item = Result<(ImageId, Vec<Vec<f32>>)>> + '_ {
+        self.t.frames.iter().map(move |kv| {
+            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
+            Ok((id_from(&k), split_frames(&floats_from(&v), dim)))
+        })
+    }
+
     pub fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>> {
         Ok(self
             .t
@@ -567,8 +628,9 @@ impl Store {
             &self.t.vectors,
             &self.t.thumbs,
             &self.t.phash,
+            &self.t.frames,
         )
-            .transaction(|(meta, images, paths, hashes, vectors, thumbs, phash)| {
+            .transaction(|(meta, images, paths, hashes, vectors, thumbs, phash, frames)| {
                 let read_u64 = |key: &[u8]| -> std::result::Result<
                     u64,
                     ConflictableTransactionError<String>,
@@ -594,6 +656,7 @@ impl Store {
                     vectors.remove(&key)?;
                     thumbs.remove(&key)?;
                     phash.remove(&key)?;
+                    frames.remove(&key)?;
                 }
                 for ((id, rec), bytes) in changes.moved.iter().zip(&moved) {
                     let key = id.to_be_bytes();
@@ -624,6 +687,7 @@ impl Store {
                         vectors.remove(&old_id.to_be_bytes())?;
                         thumbs.remove(&old_id.to_be_bytes())?;
                         phash.remove(&old_id.to_be_bytes())?;
+                        frames.remove(&old_id.to_be_bytes())?;
                         replaced.push(old_id);
                     }
                     images.insert(&key, bytes.as_slice())?;
@@ -632,6 +696,9 @@ impl Store {
                     vectors.insert(&key, floats_to(&new.vector))?;
                     thumbs.insert(&key, new.thumbnail.as_slice())?;
                     phash.insert(&key, &new.phash.to_be_bytes())?;
+                    if !new.frames.is_empty() {
+                        frames.insert(&key, floats_to(&new.frames.concat()))?;
+                    }
                     added_ids.push(id);
                 }
                 meta.insert(KEY_NEXT_ID, serde_json::to_vec(&next).expect("u64"))?;
@@ -698,6 +765,14 @@ fn id_from(bytes: &[u8]) -> ImageId {
 
 fn floats_to(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// A video's frames, stored one after another, as one vector each.
+fn split_frames(all: &[f32], dim: usize) -> Vec<Vec<f32>> {
+    if dim == 0 {
+        return Vec::new();
+    }
+    all.chunks_exact(dim).map(<[f32]>::to_vec).collect()
 }
 
 fn floats_from(bytes: &[u8]) -> Vec<f32> {
@@ -782,6 +857,7 @@ mod tests {
             gps: None,
             place: None,
             text: None,
+            video: None,
         };
         for p in paths {
             rec.path = p.as_bytes().to_vec();
