@@ -155,6 +155,29 @@ impl Library {
         Ok(best)
     }
 
+    /// The vector of a video's frame nearest `seconds` (its poster's when it
+    /// is a photo, or has no other frame).
+    pub fn frame_vector(&self, id: ImageId, seconds: f64) -> Result<Option<Vec<f32>>> {
+        let Some(poster) = self.vector(id)? else {
+            return Ok(None);
+        };
+        let Some(video) = self.meta(id)?.and_then(|r| r.video) else {
+            return Ok(Some(poster));
+        };
+        let frames = self.home.frames(id)?;
+        let at = (seconds * 1000.0).round();
+        let nearest = video
+            .frames_ms
+            .iter()
+            .enumerate()
+            .min_by(|a, b| (f64::from(*a.1) - at).abs().total_cmp(&(f64::from(*b.1) - at).abs()))
+            .map_or(0, |(i, _)| i);
+        Ok(Some(match nearest {
+            0 => poster,
+            i => frames.get(i - 1).cloned().unwrap_or(poster),
+        }))
+    }
+
     /// An image's thumbnail (JPEG).
     pub fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>> {
         self.home.thumbnail(id)

@@ -46,6 +46,33 @@ pub const START_SECONDS: f64 = 1.0;
 /// Largest width or height of a video scry decodes (8K).
 pub const MAX_DIMENSION: u32 = 8192;
 
+/// Extensions of video files (videos are told by their bytes too).
+pub const EXTENSIONS: &[&str] = &["mp4", "m4v", "mov", "qt", "mkv", "webm", "avi", "3gp"];
+
+/// Whether `path`'s extension is a video's.
+pub fn has_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// A Live Photo's or Motion Photo's clip: the video beside `photo` with the
+/// same name but for the extension (`IMG_1234.HEIC` → `IMG_1234.MOV`), letter
+/// case aside.
+pub fn motion_clip(photo: &Path) -> Option<std::path::PathBuf> {
+    let stem = photo.file_stem()?.to_string_lossy().to_lowercase();
+    std::fs::read_dir(photo.parent()?)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            has_extension(p)
+                && p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy().to_lowercase() == stem)
+                && p.is_file()
+        })
+}
+
 /// ffmpeg and ffprobe, as found on PATH.
 #[derive(Debug)]
 pub struct Tools {

@@ -23,6 +23,10 @@ mod parity;
 /// embeddings, orientation, detection by bytes, hostile files.
 mod formats;
 
+/// Videos against the reference (ffmpeg's frames + transformers): the frames
+/// chosen, their embeddings, rotation, damaged files, a video found at a frame.
+mod video;
+
 /// Model families beyond OpenAI's CLIP against their reference (LAION-style GELU).
 mod families;
 

@@ -136,8 +136,6 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
     "orf", "rw2", "pef", "srw", "3fr", "iiq", "rwl", "erf", "kdc", "mrw",
 ];
 
-/// Extensions of video files (decoded by their bytes too).
-pub const VIDEO_EXTENSIONS: &[&str] = &["mp4", "m4v", "mov", "qt", "mkv", "webm", "avi", "3gp"];
 
 /// What a file looks like before decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -173,7 +171,7 @@ pub fn has_image_extension(path: &Path) -> bool {
 
 /// Whether the file's extension is a video's.
 pub fn has_video_extension(path: &Path) -> bool {
-    VIDEO_EXTENSIONS.contains(&extension(path).as_str())
+    scry::video::has_extension(path)
 }
 
 /// Classifies by extension, and by the first bytes for files whose extension is

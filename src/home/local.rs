@@ -592,6 +592,7 @@ impl Home for LocalLibrary {
         self.store.flush()?;
         if self.vectors.is_empty() {
             self.vectors = Vectors::new(dim);
+            self.frames = Vectors::new(dim);
         }
         Ok(())
     }

@@ -179,6 +179,9 @@ pub enum Term {
     ImageBytes(Vec<u8>),
     /// An indexed image, by catalog id ("more like this").
     Like(ImageId),
+    /// A video's frame nearest this many seconds (`like:ID@SECONDS`: more like
+    /// this moment of it).
+    LikeFrame(ImageId, f64),
 }
 
 /// A term with its weight (negative: "less like this").
@@ -377,10 +380,25 @@ pub fn parse_query(input: &str) -> Result<Vec<Weighted>> {
             )));
         }
         let body = body.trim().trim_matches('"').trim();
-        let term = if let Some(id) = body.strip_prefix("like:") {
-            Term::Like(id.trim().parse().map_err(|_| {
-                Error::InvalidArgument(format!("like:{id}: expected an image id (a number)"))
-            })?)
+        let term = if let Some(like) = body.strip_prefix("like:") {
+            let (id, at) = match like.split_once('@') {
+                Some((id, at)) => (id, Some(at)),
+                None => (like, None),
+            };
+            let id = id.trim().parse().map_err(|_| {
+                Error::InvalidArgument(format!("like:{like}: expected an image id (a number)"))
+            })?;
+            match at {
+                None => Term::Like(id),
+                Some(at) => Term::LikeFrame(
+                    id,
+                    at.trim().parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| {
+                        Error::InvalidArgument(format!(
+                            "like:{like}: expected a time in seconds after @ (like:42@12.5)"
+                        ))
+                    })?,
+                ),
+            }
         } else if looks_like_path(body) && Path::new(body).is_file() {
             Term::ImageFile(PathBuf::from(body))
         } else {
@@ -522,6 +540,9 @@ pub fn query_vector(
             Term::Like(id) => lib
                 .vector(*id)?
                 .ok_or_else(|| Error::NotFound(format!("no image with id {id}")))?,
+            Term::LikeFrame(id, at) => lib
+                .frame_vector(*id, *at)?
+                .ok_or_else(|| Error::NotFound(format!("no image with id {id}")))?,
         };
         let acc = sum.get_or_insert_with(|| vec![0.0; e.len()]);
         if acc.len() != e.len() {
@@ -565,7 +586,7 @@ pub fn search(
             .terms
             .iter()
             .filter_map(|w| match w.term {
-                Term::Like(id) => Some(id),
+                Term::Like(id) | Term::LikeFrame(id, _) => Some(id),
                 _ => None,
             })
             .collect();
@@ -636,7 +657,7 @@ pub fn search(
         .terms
         .iter()
         .filter_map(|w| match w.term {
-            Term::Like(id) if w.weight > 0.0 => Some(id),
+            Term::Like(id) | Term::LikeFrame(id, _) if w.weight > 0.0 => Some(id),
             _ => None,
         })
         .collect();
@@ -838,6 +859,12 @@ mod tests {
             }]
         );
         assert!(parse_query("like:abc").is_err());
+        assert_eq!(
+            parse_query("like:7@12.5").unwrap()[0].term,
+            Term::LikeFrame(7, 12.5)
+        );
+        assert!(parse_query("like:7@soon").is_err());
+        assert!(parse_query("like:7@-1").is_err());
         assert_eq!(parse_query("   ").unwrap(), []);
         let t = parse_query("- dark").unwrap();
         assert_eq!(t[0].weight, -1.0);

@@ -53,6 +53,18 @@ pub struct HitView {
     pub display: String,
     /// Where it was taken (EXIF GPS), if known.
     pub place: Option<PlaceView>,
+    /// For a video: its length in seconds (`original` is the video; play it
+    /// from `time`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// For a video: when the frame that matched best is, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<f64>,
+}
+
+/// A video's length in seconds.
+fn duration_of(rec: &ImageRecord) -> Option<f64> {
+    rec.video.as_ref().map(|v| v.duration_ms as f64 / 1000.0)
 }
 
 /// Where a photo was taken.
@@ -91,9 +103,12 @@ pub fn browser_shows(format: &str) -> bool {
     matches!(format, "jpeg" | "png" | "webp" | "gif" | "bmp" | "avif")
 }
 
-/// The URL of a picture of image `id` the browser can show.
-pub fn display_url(id: u64, format: &str) -> String {
-    if browser_shows(format) {
+/// The URL of a picture of image `id` the browser can show: for a video, its
+/// poster (the thumbnail; the video itself is `original`).
+pub fn display_url(id: u64, rec: &ImageRecord) -> String {
+    if rec.video.is_some() {
+        format!("/api/images/{id}/thumbnail")
+    } else if browser_shows(&rec.format) {
         format!("/api/images/{id}/original")
     } else {
         format!("/api/images/{id}/display")
@@ -130,8 +145,10 @@ impl HitView {
             format: rec.format.clone(),
             thumbnail: format!("/api/images/{}/thumbnail", hit.id),
             original: format!("/api/images/{}/original", hit.id),
-            display: display_url(hit.id, &rec.format),
+            display: display_url(hit.id, rec),
             place: PlaceView::new(rec),
+            duration: duration_of(rec),
+            time: hit.time,
         }
     }
 }
@@ -159,6 +176,17 @@ pub struct ImageView {
     /// in `GET /api/images/{id}`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// For a video: its length in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    /// For a video: the times of the frames it is searched by, in seconds
+    /// (the poster's first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<f64>,
+    /// For a Live Photo or Motion Photo: its clip (`/api/images/{id}/motion`);
+    /// only in `GET /api/images/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motion: Option<String>,
 }
 
 impl ImageView {
@@ -178,6 +206,13 @@ impl ImageView {
             place: PlaceView::new(rec),
             text: rec.text.clone().filter(|t| !t.is_empty()),
             tags: Vec::new(),
+            duration: duration_of(rec),
+            frames: rec
+                .video
+                .iter()
+                .flat_map(|v| v.frames_ms.iter().map(|&t| f64::from(t) / 1000.0))
+                .collect(),
+            motion: None,
         }
     }
 }
@@ -229,7 +264,7 @@ impl DupeGroupView {
                         phash_bits: m.phash_bits,
                         thumbnail: format!("/api/images/{}/thumbnail", m.id),
                         original: format!("/api/images/{}/original", m.id),
-                        display: display_url(m.id, &rec.format),
+                        display: display_url(m.id, rec),
                     })
                 })
                 .collect(),
@@ -321,7 +356,7 @@ impl ScoredImageView {
                     score: (score * 10_000.0).round() / 10_000.0,
                     thumbnail: format!("/api/images/{id}/thumbnail"),
                     original: format!("/api/images/{id}/original"),
-                    display: display_url(id, &rec.format),
+                    display: display_url(id, rec),
                 })
             })
             .collect())

@@ -3,7 +3,7 @@
 //! are under one of the library's roots.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::search::SearchParams;
@@ -32,8 +32,12 @@ pub(crate) async fn meta(
     let id = id.into_inner();
     let st = state.clone();
     let view = web::block(move || -> Result<ImageView, ApiError> {
-        let mut view = ImageView::new(id, &record(&st, id, &viewer)?);
+        let rec = record(&st, id, &viewer)?;
+        let mut view = ImageView::new(id, &rec);
         view.tags = tags_of(&st, id);
+        if rec.video.is_none() && scry::video::motion_clip(&rec.path_buf()).is_some() {
+            view.motion = Some(format!("/api/images/{id}/motion"));
+        }
         Ok(view)
     })
     .await??;
@@ -90,8 +94,24 @@ fn picture(mime: &str, bytes: Vec<u8>) -> HttpResponse {
         .body(bytes)
 }
 
-/// The file of image `id`, read only when it is really under one of the roots
-/// (links and `..` resolved first).
+/// Where `path` really is, when it is under one of the library's roots
+/// (links and `..` resolved first); never a file outside them.
+fn inside_roots(roots: &[std::path::PathBuf], path: &std::path::Path) -> Result<std::path::PathBuf, ApiError> {
+    let real =
+        std::fs::canonicalize(path).map_err(|_| ApiError::not_found("the original file is gone"))?;
+    let inside = roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .any(|r| real.starts_with(r));
+    if !inside {
+        return Err(ApiError::not_found(
+            "the original file is not under an indexed folder",
+        ));
+    }
+    Ok(real)
+}
+
+/// The file of image `id`, read only when it is really under one of the roots.
 async fn read_original(
     state: &web::Data<AppState>,
     id: u64,
@@ -101,21 +121,38 @@ async fn read_original(
     let roots = state.read().roots()?;
     let path = rec.path_buf();
     let bytes = web::block(move || -> Result<Vec<u8>, ApiError> {
-        let real = std::fs::canonicalize(&path)
-            .map_err(|_| ApiError::not_found("the original file is gone"))?;
-        let inside = roots
-            .iter()
-            .filter_map(|r| std::fs::canonicalize(r).ok())
-            .any(|r| real.starts_with(r));
-        if !inside {
-            return Err(ApiError::not_found(
-                "the original file is not under an indexed folder",
-            ));
-        }
+        let real = inside_roots(&roots, &path)?;
         std::fs::read(&real).map_err(|_| ApiError::not_found("the original file cannot be read"))
     })
     .await??;
     Ok((rec, bytes))
+}
+
+/// Streams the file at `path` (under a root, checked by the caller) with
+/// `mime`: byte ranges (`Range`, so a video plays from any moment and seeks
+/// without being read whole), `ETag` and `Last-Modified` by actix-files.
+async fn serve_file(
+    req: &HttpRequest,
+    roots: Vec<std::path::PathBuf>,
+    path: std::path::PathBuf,
+    mime: &'static str,
+) -> Result<HttpResponse, ApiError> {
+    let file = web::block(move || -> Result<actix_files::NamedFile, ApiError> {
+        let real = inside_roots(&roots, &path)?;
+        actix_files::NamedFile::open(&real)
+            .map_err(|_| ApiError::not_found("the original file cannot be read"))
+    })
+    .await??;
+    let mut res = file
+        .set_content_type(mime.parse().expect("a media type"))
+        .use_etag(true)
+        .use_last_modified(true)
+        .into_response(req);
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(res)
 }
 
 fn mime_of(format: &str) -> &'static str {
@@ -130,20 +167,59 @@ fn mime_of(format: &str) -> &'static str {
         "heic" => "image/heic",
         "jxl" => "image/jxl",
         "dng" => "image/x-adobe-dng",
+        "mp4" => "video/mp4",
+        "m4v" => "video/x-m4v",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "mkv" => "video/x-matroska",
+        "avi" => "video/x-msvideo",
         _ => "application/octet-stream",
     }
 }
 
-/// The original file, as it is on disk.
+/// The original file, as it is on disk (a video too), with byte ranges.
 #[utoipa::path(get, path = "/api/images/{id}/original", tag = "images", params(("id" = u64, Path, description = "Image id")),
-    responses((status = 200, description = "The file, with its format's media type", content_type = "application/octet-stream"), (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such image, or not one the caller may see", body = ApiError)))]
+    responses((status = 200, description = "The file, with its format's media type", content_type = "application/octet-stream"),
+        (status = 206, description = "The part a `Range` header asked for", content_type = "application/octet-stream"),
+        (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such image, or not one the caller may see", body = ApiError)))]
 pub(crate) async fn original(
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<u64>,
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let (rec, bytes) = read_original(&state, id.into_inner(), &viewer).await?;
-    Ok(picture(mime_of(&rec.format), bytes))
+    let rec = record(&state, id.into_inner(), &viewer)?;
+    let roots = state.read().roots()?;
+    serve_file(&req, roots, rec.path_buf(), mime_of(&rec.format)).await
+}
+
+/// A Live Photo's or Motion Photo's clip: the video beside the photo with its
+/// name (`IMG_1234.MOV` beside `IMG_1234.HEIC`), with byte ranges.
+#[utoipa::path(get, path = "/api/images/{id}/motion", tag = "images", params(("id" = u64, Path, description = "Image id")),
+    responses((status = 200, description = "The clip", content_type = "video/quicktime"),
+        (status = 206, description = "The part a `Range` header asked for", content_type = "video/quicktime"),
+        (status = 401, description = "Not signed in", body = ApiError), (status = 404, description = "No such image, or not one the caller may see, or no clip beside it", body = ApiError)))]
+pub(crate) async fn motion(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<u64>,
+    viewer: Viewer,
+) -> Result<HttpResponse, ApiError> {
+    let rec = record(&state, id.into_inner(), &viewer)?;
+    let roots = state.read().roots()?;
+    let photo = rec.path_buf();
+    let clip = web::block(move || scry::video::motion_clip(&photo))
+        .await?
+        .filter(|_| rec.video.is_none())
+        .ok_or_else(|| ApiError::not_found("no motion clip beside this photo"))?;
+    let mime = match std::fs::File::open(&clip).ok().and_then(|mut f| {
+        let mut head = [0u8; 64];
+        std::io::Read::read(&mut f, &mut head).ok().map(|n| head[..n].to_vec())
+    }) {
+        Some(head) => mime_of(scry::video::container(&head)),
+        None => "video/quicktime",
+    };
+    serve_file(&req, roots, clip, mime).await
 }
 
 /// Longest side of the JPEG rendition of formats browsers do not display.
@@ -162,7 +238,16 @@ pub(crate) async fn display(
     id: web::Path<u64>,
     viewer: Viewer,
 ) -> Result<HttpResponse, ApiError> {
-    let (rec, bytes) = read_original(&state, id.into_inner(), &viewer).await?;
+    let id = id.into_inner();
+    // A video's picture is its poster frame (never read the video whole).
+    if record(&state, id, &viewer)?.video.is_some() {
+        let jpeg = state
+            .read()
+            .thumbnail(id)?
+            .ok_or_else(|| ApiError::not_found(format!("no image with id {id}")))?;
+        return Ok(picture("image/jpeg", jpeg));
+    }
+    let (rec, bytes) = read_original(&state, id, &viewer).await?;
     if crate::views::browser_shows(&rec.format) {
         return Ok(picture(mime_of(&rec.format), bytes));
     }

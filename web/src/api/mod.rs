@@ -129,6 +129,14 @@ pub static ENDPOINTS: &[Endpoint] = &[
     },
     Endpoint {
         method: "GET",
+        path: "/api/images/{id}/motion",
+        rule: Rule::Signed,
+        enforces: "404 unless the photo is under the caller's folders (and its clip under \
+                   a library root)",
+        route: || web::get().to(images::motion),
+    },
+    Endpoint {
+        method: "GET",
         path: "/api/images/{id}/display",
         rule: Rule::Signed,
         enforces: "404 unless the image is under the caller's folders",

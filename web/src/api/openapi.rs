@@ -29,6 +29,7 @@ use crate::server::ApiError;
         super::images::meta,
         super::images::thumbnail,
         super::images::original,
+        super::images::motion,
         super::images::display,
         super::images::similar,
         super::status::status,

@@ -26,6 +26,11 @@ pub struct SearchParams {
     #[param(value_type = Option<u64>)]
     #[schema(value_type = Option<u64>)]
     pub like: Option<String>,
+    /// With `like` of a video: the moment, in seconds, whose frame to search
+    /// like (a hit's `time`); the poster without it.
+    #[param(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>)]
+    pub at: Option<String>,
     /// Only images under this folder.
     #[serde(rename = "in")]
     pub folder: Option<String>,
@@ -259,6 +264,12 @@ impl SearchParams {
                 _ => w,
             })
             .collect();
+        if self.at.is_some() && self.like.as_deref().is_none_or(|l| l.trim().is_empty()) {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                "at is the moment of a video given by like: give like too",
+            ));
+        }
         if let Some(like) = self
             .like
             .as_deref()
@@ -271,8 +282,25 @@ impl SearchParams {
                     format!("like must be an image id, got {like:?}"),
                 )
             })?;
+            let at = match self.at.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+                None => None,
+                Some(at) => Some(
+                    at.parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .ok_or_else(|| {
+                            ApiError::bad_request(
+                                "invalid_parameter",
+                                format!("at must be a time in seconds, got {at:?}"),
+                            )
+                        })?,
+                ),
+            };
             terms.push(Weighted {
-                term: Term::Like(id),
+                term: match at {
+                    Some(at) => Term::LikeFrame(id, at),
+                    None => Term::Like(id),
+                },
                 weight: 1.0,
             });
         }

@@ -26,6 +26,10 @@ pub struct SearchArgs {
     /// More like this indexed image (repeatable).
     #[arg(long = "like", value_name = "PATH")]
     like: Vec<PathBuf>,
+    /// With --like of a video: more like its frame at this moment (seconds, or
+    /// M:SS as `scry search` prints a video's time).
+    #[arg(long = "at", value_name = "TIME", requires = "like", value_parser = parse_clock)]
+    at: Option<f64>,
     /// Number of results.
     #[arg(short = 'k', long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=scry::query::MAX_K as i64))]
     k: u32,
@@ -155,7 +159,10 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
             )
         })?;
         terms.push(Weighted {
-            term: Term::Like(id),
+            term: match args.at {
+                Some(at) => Term::LikeFrame(id, at),
+                None => Term::Like(id),
+            },
             weight: 1.0,
         });
     }
@@ -227,7 +234,9 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|p| format!("  ({})", p.label))
                 .unwrap_or_default();
-            writeln!(out, "{:>6.3}  {date:<10}  {}{place}", h.score, h.path)?;
+            // A video: where in it the best frame is.
+            let at = h.time.map(|t| format!("  at {}", clock(t))).unwrap_or_default();
+            writeln!(out, "{:>6.3}  {date:<10}  {}{at}{place}", h.score, h.path)?;
             if let Some(protocol) = preview {
                 if let Some(jpeg) = lib.thumbnail(h.id)? {
                     super::preview::show(&mut out, protocol, &jpeg)?;
@@ -239,4 +248,47 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// "24", "24.5", "0:24" or "1:02:05" → seconds.
+fn parse_clock(s: &str) -> Result<f64, String> {
+    let mut total = 0.0;
+    for (i, part) in s.trim().split(':').enumerate() {
+        let v: f64 = part
+            .parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite() && *v >= 0.0 && (i == 0 || *v < 60.0))
+            .ok_or_else(|| format!("{s:?}: expected seconds (24.5) or M:SS (0:24)"))?;
+        if i > 2 {
+            return Err(format!("{s:?}: expected seconds (24.5) or M:SS (0:24)"));
+        }
+        total = total * 60.0 + v;
+    }
+    Ok(total)
+}
+
+/// Seconds as a video player shows them: "0:24", "1:02:05".
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod clock_tests {
+    #[test]
+    fn times_read_as_a_player_shows_them() {
+        assert_eq!(super::clock(24.0), "0:24");
+        assert_eq!(super::clock(62.4), "1:02");
+        assert_eq!(super::clock(3725.0), "1:02:05");
+        assert_eq!(super::parse_clock("0:24"), Ok(24.0));
+        assert_eq!(super::parse_clock("24.5"), Ok(24.5));
+        assert_eq!(super::parse_clock("1:02:05"), Ok(3725.0));
+        assert!(super::parse_clock("1:75").is_err());
+        assert!(super::parse_clock("soon").is_err());
+    }
 }
