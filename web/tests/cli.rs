@@ -1739,6 +1739,123 @@ fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
         .contains("JPEG XL"));
 }
 
+/// Videos from the command line: indexed with no "unsupported" line when
+/// ffmpeg is here, found by a frame's content with that frame's time printed,
+/// searched like from a moment of them; a Live Photo's clip stays with its
+/// photo; without ffmpeg (hidden) the video is listed as unsupported with what
+/// to install, and `scry status` says whether video is readable.
+#[test]
+fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_their_photo() {
+    let home = tempfile::tempdir().unwrap();
+    let photos = home.path().join("photos");
+    std::fs::create_dir_all(photos.join("trip")).unwrap();
+    let fixtures = root().join("tests/fixtures/video");
+    std::fs::copy(fixtures.join("scenes.mp4"), photos.join("trip/beach.mp4")).unwrap();
+    // A Live Photo: the still and its clip, named alike.
+    std::fs::copy(
+        root().join("sample_data/animals/chelsea.jpg"),
+        photos.join("IMG_0001.JPG"),
+    )
+    .unwrap();
+    std::fs::copy(fixtures.join("upright.mp4"), photos.join("IMG_0001.MOV")).unwrap();
+    let tiny = tiny();
+    let ffmpeg = scry::video::tools().is_ok();
+    if !ffmpeg && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
+        panic!("SCRY_REQUIRE_CODECS is set but ffmpeg is missing");
+    }
+    let index = |db: &Path, hide: bool| -> (serde_json::Value, String) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scry"));
+        cmd.args(index_args(&photos, db, &tiny, &[]))
+            .env("HF_HOME", home.path())
+            .env("HF_HUB_OFFLINE", "1");
+        let mut st = Command::new(env!("CARGO_BIN_EXE_scry"));
+        st.args(["status", "--json", "--db", db.to_str().unwrap()]);
+        if hide {
+            cmd.env("SCRY_HIDE_CODECS", "ffmpeg");
+            st.env("SCRY_HIDE_CODECS", "ffmpeg");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let status = serde_json::from_slice(&st.output().unwrap().stdout).unwrap();
+        (status, text)
+    };
+    let ffmpeg_listed = |status: &serde_json::Value| {
+        status["formats"]["optional"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["provider"] == "ffmpeg")
+            .unwrap_or_else(|| panic!("ffmpeg not among the optional codecs: {status}"))["available"]
+            .as_bool()
+            .unwrap()
+    };
+
+    if ffmpeg {
+        let db = home.path().join("lib");
+        let (status, text) = index(&db, false);
+        assert!(!text.contains("unsupported"), "{text}");
+        assert!(text.contains("2 new"), "{text}");
+        assert!(text.contains("videos: 3 frames embedded"), "{text}");
+        assert!(text.contains("1 Live Photo clips kept"), "{text}");
+        assert_eq!(status["images"], 2);
+        assert!(ffmpeg_listed(&status));
+        let db_arg = db.to_str().unwrap();
+        // The frame at 24 s as a picture finds the video there.
+        let frame = fixtures.join("frame-24.png");
+        let out = scry(
+            &["search", "--image", frame.to_str().unwrap(), "--db", db_arg, "--model", tiny.to_str().unwrap()],
+            home.path(),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        let first = text.lines().nth(1).unwrap_or_default();
+        assert!(first.contains("beach.mp4") && first.contains("at 0:24"), "{text}");
+        let out = scry(
+            &["search", "--image", frame.to_str().unwrap(), "--db", db_arg, "--model", tiny.to_str().unwrap(), "--json"],
+            home.path(),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["hits"][0]["time"], 24.0, "{v}");
+        assert_eq!(v["hits"][0]["duration"], 36.0, "{v}");
+        assert_eq!(v["hits"][0]["format"], "mp4", "{v}");
+        // The photo is no video: no time.
+        assert!(v["hits"][1].get("time").is_none(), "{v}");
+        // More like the video's moment at 0:24: the photo (the video itself is
+        // the example, so not a result).
+        let video = photos.join("trip/beach.mp4");
+        let out = scry(
+            &["search", "--like", video.to_str().unwrap(), "--at", "0:24", "--db", db_arg, "--model", tiny.to_str().unwrap(), "--json"],
+            home.path(),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        let hits = v["hits"].as_array().unwrap();
+        assert_eq!(hits.len(), 1, "{v}");
+        assert!(hits[0]["path"].as_str().unwrap().ends_with("IMG_0001.JPG"), "{v}");
+        // An unchanged video is not read again.
+        let (_, text) = index(&db, false);
+        assert!(text.contains("0 new, 0 changed, 2 unchanged"), "{text}");
+    }
+
+    let db = home.path().join("lib-without-ffmpeg");
+    let (status, text) = index(&db, true);
+    assert!(text.contains("1 unsupported"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("beach.mp4"))
+        .unwrap_or_else(|| panic!("the video is not listed: {text}"));
+    assert!(line.contains("needs ffmpeg") && line.contains("apt install ffmpeg"), "{line}");
+    // The Live Photo's clip is the photo's, not an unsupported file.
+    assert!(!text.contains("IMG_0001.MOV"), "{text}");
+    assert_eq!(status["images"], 1);
+    assert!(!ffmpeg_listed(&status));
+}
+
 /// `scry export` round-trips: the .npy array and its JSONL sidecar, and the
 /// JSONL with embeddings, hold for each file the vector `scry embed` gives it.
 #[test]

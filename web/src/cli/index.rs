@@ -308,6 +308,15 @@ fn print_summary(s: &Summary) {
     if let Some(why) = &s.ocr_skipped {
         println!("text in images was not read: {why}");
     }
+    if s.frames > 0 {
+        println!("videos: {} frames embedded", s.frames);
+    }
+    if s.motion_clips > 0 {
+        println!(
+            "{} Live Photo clips kept with their photos (not indexed apart)",
+            s.motion_clips
+        );
+    }
     if s.ignored > 0 {
         println!("{} files are not images and were ignored", s.ignored);
     }
