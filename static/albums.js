@@ -50,6 +50,7 @@ export function renderAlbum(a) {
     state.q = '';
     state.like = null;
     state.likeInfo = null;
+    state.likeAt = null;
     clearImageState();
     showView('', 'push');
     stateToControls();

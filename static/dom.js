@@ -40,6 +40,8 @@ export const el = {
   lb: $('#lightbox'),
   lbStage: $('#lb-stage'),
   lbImg: $('#lb-img'),
+  lbVideo: $('#lb-video'),
+  lbMotion: $('#lb-motion'),
   lbThumb: $('#lb-thumb'),
   lbPrev: $('#lb-prev'),
   lbNext: $('#lb-next'),
@@ -132,6 +134,14 @@ export function formatBytes(n) {
   let v = n;
   while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
   return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}
+// Seconds as a video player shows them: 0:24, 1:02:05.
+export function formatClock(seconds) {
+  const s = Math.max(0, Math.round(Number(seconds) || 0));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor(s / 60) % 60;
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 export function formatScore(s) {
   return typeof s === 'number' && Number.isFinite(s) ? s.toFixed(3) : '–';

@@ -2,7 +2,7 @@
 // states, and moving through the grid with the keyboard.
 
 import { api } from './api.js';
-import { $, el, formatDate, formatScore, icon, make, plural } from './dom.js';
+import { $, el, formatClock, formatDate, formatScore, icon, make, plural } from './dom.js';
 import { openLightbox } from './lightbox.js';
 import { removeImage, removeLike, runSearch, searchController } from './search.js';
 import { clearFilters, countFilters, syncClearButton } from './searchbox.js';
@@ -35,7 +35,8 @@ export function renderHit(hit, index) {
   img.addEventListener('load', () => { img.parentElement && img.parentElement.classList.add('is-loaded'); }, { once: true });
   img.addEventListener('error', () => { img.parentElement && img.parentElement.classList.add('is-broken'); }, { once: true });
   const dateText = hit.date ? formatDate(hit.date) : '';
-  const label = [hit.name, dateText, `score ${formatScore(hit.score)}`].filter(Boolean).join(', ');
+  const video = typeof hit.duration === 'number' ? `video at ${formatClock(hit.time ?? 0)}` : '';
+  const label = [hit.name, video, dateText, `score ${formatScore(hit.score)}`].filter(Boolean).join(', ');
   const a = make('a', {
     class: 'hit',
     href: hit.original || `/api/images/${hit.id}/original`,
@@ -47,6 +48,10 @@ export function renderHit(hit, index) {
   },
   img,
   make('span', { class: 'hit-score', 'aria-hidden': 'true', text: formatScore(hit.score) }),
+  // A video: where in it the match is.
+  typeof hit.duration === 'number'
+    ? make('span', { class: 'hit-video', 'aria-hidden': 'true', text: `▶ ${formatClock(hit.time ?? 0)}` })
+    : null,
   make('span', { class: 'hit-meta', 'aria-hidden': 'true' },
     make('span', { class: 'hit-name', text: hit.name || '' }),
     dateText ? make('span', { class: 'hit-date', text: dateText }) : null));
@@ -170,7 +175,8 @@ export function renderChips() {
   if (state.image) {
     el.chips.append(chip(state.imageUrl, 'Image', state.image.name || 'pasted image', 'Remove the query image', removeImage));
   } else if (state.like != null) {
-    const name = state.likeInfo && state.likeInfo.id === state.like ? state.likeInfo.name : `#${state.like}`;
+    const base = state.likeInfo && state.likeInfo.id === state.like ? state.likeInfo.name : `#${state.like}`;
+    const name = state.likeAt != null ? `${base} at ${formatClock(state.likeAt)}` : base;
     el.chips.append(chip(`/api/images/${state.like}/thumbnail`, 'Like', name, 'Stop searching for similar photos', removeLike));
   }
 }

@@ -1,7 +1,7 @@
 // The lightbox: one photo large, its details, previous and next, swipes.
 
 import { api } from './api.js';
-import { $, el, formatBytes, formatDate, formatScore, make, nf, toast } from './dom.js';
+import { $, el, formatBytes, formatClock, formatDate, formatScore, make, nf, toast } from './dom.js';
 import { focusHit, hitElements } from './grid.js';
 import { runSearch, searchController, searchLike } from './search.js';
 import { images, state } from './state.js';
@@ -29,7 +29,16 @@ export function openLightbox(index) {
   el.lbImg.alt = hit.name || '';
   // Replacing src on the same element: drop the old picture first so it doesn't flash.
   el.lbImg.removeAttribute('src');
-  el.lbImg.src = hit.display || hit.original || `/api/images/${hit.id}/original`;
+  stopVideo();
+  el.lbMotion.hidden = true;
+  if (typeof hit.duration === 'number') {
+    // A video: played from the moment that matched (the server answers byte
+    // ranges, so it starts there without downloading the rest).
+    playVideo(hit.original || `/api/images/${hit.id}/original`, hit.time || 0, hit.thumbnail);
+  } else {
+    el.lbImg.hidden = false;
+    el.lbImg.src = hit.display || hit.original || `/api/images/${hit.id}/original`;
+  }
 
   el.lbTitle.textContent = hit.name || `Image ${hit.id}`;
   el.lbScore.replaceChildren();
@@ -44,7 +53,7 @@ export function openLightbox(index) {
   setMeta(el.lbDate, hit.date ? formatDate(hit.date, true) : null);
   setMeta(el.lbPlace, hit.place ? hit.place.label : null);
   el.lbHere.hidden = !hit.place;
-  setMeta(el.lbFormat, hit.format ? hit.format.toUpperCase() : null);
+  setMeta(el.lbFormat, hit.format ? hit.format.toUpperCase() + (typeof hit.duration === 'number' ? ` · video ${formatClock(hit.duration)}` : '') : null);
   setMeta(el.lbCamera, '…');
   setMeta(el.lbSize, '…');
   el.lbTextRow.hidden = true;
@@ -104,7 +113,11 @@ export async function loadDetails(hit) {
     if (info.path) setPath(info.path);
     if (info.width && info.height) renderDims(info.width, info.height);
     if (info.date) setMeta(el.lbDate, formatDate(info.date, true));
-    if (info.format) setMeta(el.lbFormat, String(info.format).toUpperCase());
+    if (info.format) setMeta(el.lbFormat, String(info.format).toUpperCase() + (typeof info.duration === 'number' ? ` · video ${formatClock(info.duration)}` : ''));
+    // A Live Photo: its clip plays on demand.
+    el.lbMotion.hidden = !info.motion;
+    el.lbMotion.dataset.src = info.motion || '';
+    el.lbMotion.setAttribute('aria-pressed', 'false');
     // Text read in the picture (scry index --ocr), as lines.
     el.lbText.textContent = info.text || '';
     el.lbTextRow.hidden = !info.text;
@@ -143,6 +156,53 @@ export async function lightboxStep(delta) {
   openLightbox(next);
 }
 
+// Shows the video element in place of the picture, playing `src` from `at`
+// seconds (muted, so browsers let it start by itself).
+function playVideo(src, at, poster) {
+  el.lbImg.hidden = true;
+  const v = el.lbVideo;
+  v.hidden = false;
+  if (poster) v.poster = poster;
+  v.dataset.at = String(at);
+  v.src = `${src}#t=${at}`;
+  v.addEventListener('loadedmetadata', () => {
+    if (Math.abs(v.currentTime - at) > 0.5) v.currentTime = at;
+    el.lbStage.classList.add('is-loaded');
+    v.classList.add('is-loaded');
+    const playing = v.play();
+    if (playing) playing.catch(() => {});
+  }, { once: true });
+}
+
+function stopVideo() {
+  const v = el.lbVideo;
+  v.pause();
+  v.removeAttribute('src');
+  v.removeAttribute('poster');
+  v.classList.remove('is-loaded');
+  v.hidden = true;
+  v.load();
+}
+
+el.lbMotion.addEventListener('click', () => {
+  const src = el.lbMotion.dataset.src;
+  if (!src) return;
+  if (el.lbMotion.getAttribute('aria-pressed') === 'true') {
+    stopVideo();
+    el.lbImg.hidden = false;
+    el.lbMotion.setAttribute('aria-pressed', 'false');
+    return;
+  }
+  el.lbMotion.setAttribute('aria-pressed', 'true');
+  playVideo(src, 0, el.lbImg.currentSrc || null);
+});
+
+el.lbVideo.addEventListener('error', () => {
+  if (!el.lbVideo.getAttribute('src')) return;
+  el.lbStage.classList.add('is-loaded');
+  toast('This browser cannot play the video; Download opens the file');
+});
+
 export function closeLightbox() {
   if (el.lb.open) el.lb.close();
 }
@@ -160,6 +220,7 @@ el.lbImg.addEventListener('error', () => {
 el.lb.addEventListener('close', () => {
   if (detailsController) detailsController.abort();
   el.lbImg.removeAttribute('src');
+  stopVideo();
   const idx = state.lbIndex;
   state.lbIndex = -1;
   if (idx >= 0 && hitElements()[idx]) focusHit(idx);

@@ -32,6 +32,7 @@ export function buildRequest(offset) {
   const p = new URLSearchParams();
   if (fields.q) p.set('q', fields.q);
   if (state.like != null) p.set('like', String(state.like));
+  if (state.like != null && state.likeAt != null) p.set('at', String(state.likeAt));
   for (const key of ['in', 'after', 'before', 'min_size', 'album', 'k', 'offset', 'keep']) if (fields[key]) p.set(key, fields[key]);
   return [`/api/search?${p}`, { method: 'GET' }];
 }
@@ -174,6 +175,7 @@ export function searchByImage(file) {
   setImageState(file, key);
   state.like = null;
   state.likeInfo = null;
+  state.likeAt = null;
   renderChips();
   writeUrl('push');
   runSearch();
@@ -189,6 +191,7 @@ export function removeImage() {
 export function removeLike() {
   state.like = null;
   state.likeInfo = null;
+  state.likeAt = null;
   renderChips();
   writeUrl('push');
   runSearch();
@@ -197,6 +200,8 @@ export function removeLike() {
 export function searchLike(hit) {
   state.like = hit.id;
   state.likeInfo = { id: hit.id, name: hit.name };
+  // A video: more like the moment that matched.
+  state.likeAt = typeof hit.time === 'number' ? hit.time : null;
   state.q = '';
   el.q.value = '';
   syncClearButton();

@@ -15,6 +15,7 @@ export const state = {
   q: '',
   like: null,          // image id (number) for "more like this"
   likeInfo: null,      // {id, name} once known
+  likeAt: null,        // with like of a video: the moment (seconds) to search like
   image: null,         // File for search-by-image
   imageUrl: null,      // blob: URL of that file for the chip
   imageKey: null,      // key into `images` so Back/Forward can restore it

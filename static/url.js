@@ -16,6 +16,7 @@ export function stateToParams() {
   const p = new URLSearchParams();
   if (state.q.trim()) p.set('q', state.q.trim());
   if (state.like != null) p.set('like', String(state.like));
+  if (state.like != null && state.likeAt != null) p.set('at', String(state.likeAt));
   if (state.filters.in) p.set('in', state.filters.in);
   if (state.filters.after) p.set('after', state.filters.after);
   if (state.filters.before) p.set('before', state.filters.before);
@@ -47,6 +48,8 @@ export function readUrl() {
   const like = p.get('like');
   state.like = like && /^\d+$/.test(like) ? Number(like) : null;
   if (!state.likeInfo || state.likeInfo.id !== state.like) state.likeInfo = null;
+  const at = p.get('at');
+  state.likeAt = state.like != null && at && /^\d+(\.\d+)?$/.test(at) ? Number(at) : null;
   state.filters.in = p.get('in') || '';
   state.filters.after = DATE_RE.test(p.get('after') || '') ? p.get('after') : '';
   state.filters.before = DATE_RE.test(p.get('before') || '') ? p.get('before') : '';

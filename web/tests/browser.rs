@@ -185,6 +185,41 @@ fn text_in_images_in_a_real_browser() {
     drop(server);
 }
 
+/// Videos: a library of a WebM of three shots and a Live Photo; the frame at
+/// 24 s finds the video, which plays from there in the lightbox (the original
+/// in byte ranges), and the Live Photo plays its clip.
+#[test]
+fn videos_in_a_real_browser() {
+    if !can_run() {
+        return;
+    }
+    if scry::video::tools().is_err() {
+        assert!(
+            std::env::var_os("SCRY_REQUIRE_CODECS").is_none(),
+            "SCRY_REQUIRE_CODECS is set but ffmpeg is missing"
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(photos.join("trip")).unwrap();
+    let video = root().join("tests/fixtures/video/scenes.webm");
+    std::fs::copy(&video, photos.join("trip/beach.webm")).unwrap();
+    std::fs::copy(
+        root().join("sample_data/animals/chelsea.jpg"),
+        photos.join("IMG_0001.JPG"),
+    )
+    .unwrap();
+    std::fs::copy(&video, photos.join("IMG_0001.webm")).unwrap();
+    let folder = photos.to_str().unwrap().to_string();
+    let (_tmp, server, addr) = index_and_serve_with(tmp, &folder, &[], &[]);
+    node_test(
+        "tests/browser/video.test.mjs",
+        &[("SCRY_URL", &format!("http://{addr}"))],
+    );
+    drop(server);
+}
+
 /// Queries in other languages through `scry serve --text-model`: the UI ranks
 /// the library by the multilingual tower's vectors (the reference's, from
 /// golden-multilingual.json, against the same files' image vectors).
