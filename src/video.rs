@@ -606,8 +606,11 @@ mod tests {
             let n = (a * a + b * b).sqrt();
             vec![a / n, b / n]
         };
-        // Two frames of one shot and an outlier: one of the shot's is the poster.
+        // Three frames of one shot and an outlier: the shot's frame nearest
+        // their mean (the outlier pulls it its way a little) is the poster.
         let frames = [v(1.0, 0.0), v(0.0, 1.0), v(1.0, 0.1), v(1.0, 0.05)];
-        assert_eq!(poster(&frames), 3);
+        assert_eq!(poster(&frames), 2);
+        assert_eq!(poster(&frames[..1]), 0);
+        assert_eq!(poster(&[]), 0);
     }
 }

@@ -260,6 +260,11 @@ struct ImagePayload {
     /// base64 (read only by [`Home::frames`], like the thumbnail).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     frames: Option<String>,
+    /// A frame point's video (its image id) and time in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    of: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    at: Option<u32>,
 }
 
 impl ImagePayload {
@@ -306,7 +311,22 @@ impl ImagePayload {
                 .map(|t| crate::keyword::tokens(t).join(" ")),
             video: rec.video.clone(),
             frames,
+            of: None,
+            at: None,
         }
+    }
+
+    /// The payload of a video's frame point: the video's filter fields (so a
+    /// search's filters apply to its frames alike), never its words (keyword
+    /// matches are the video's own point), thumbnail or frames.
+    fn frame(rec: &ImageRecord, video: ImageId, at_ms: u32) -> Self {
+        let mut p = ImagePayload::new(rec, 0, None, None);
+        p.kind = "frame".into();
+        p.words = Vec::new();
+        p.text = None;
+        p.of = Some(video);
+        p.at = Some(at_ms);
+        p
     }
 
     fn record(&self) -> ImageRecord {
@@ -470,6 +490,43 @@ fn dir_key(folder: &Path) -> String {
 
 fn is_image() -> Condition {
     Condition::matches("kind", vec!["image".to_string()])
+}
+
+/// The first id of videos' frame points: above every image id (53 bits) and
+/// the settings point (2^60).
+const FRAME_IDS: u64 = 1 << 61;
+
+/// The point id of a video's `k`-th other frame (from 1).
+fn frame_point(video: ImageId, k: usize) -> u64 {
+    FRAME_IDS | (video << 6) | k as u64
+}
+
+/// The image a point stands for: a frame point's video, else itself.
+fn image_of(point: u64) -> ImageId {
+    if point >= FRAME_IDS {
+        (point & (FRAME_IDS - 1)) >> 6
+    } else {
+        point
+    }
+}
+
+/// A nearest-vector search's points as images: each video once, at its best
+/// frame's score, best first.
+fn merge_frames(points: Vec<Scored>) -> Vec<Scored> {
+    let mut out: Vec<Scored> = Vec::with_capacity(points.len());
+    let mut seen: HashMap<ImageId, usize> = HashMap::new();
+    for (p, score) in points {
+        let id = image_of(p);
+        match seen.get(&id) {
+            Some(&i) => out[i].1 = out[i].1.max(score),
+            None => {
+                seen.insert(id, out.len());
+                out.push((id, score));
+            }
+        }
+    }
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
 }
 
 /// Whether the request never reached the server (the client reports a refused or
@@ -886,6 +943,10 @@ impl QdrantLibrary {
                         .phrase_matching(field == "text_words")
                         .build(),
                 ),
+                // A frame's video is matched, never ranged.
+                FieldType::Integer if field == "of" => {
+                    req.field_index_params(IntegerIndexParamsBuilder::new(true, false).build())
+                }
                 FieldType::Integer => {
                     req.field_index_params(IntegerIndexParamsBuilder::new(false, true).build())
                 }
@@ -928,7 +989,7 @@ impl QdrantLibrary {
             async move { c.create_collection(req).await }
         })?;
         self.wait_active(name)?;
-        let indexes: [(&str, FieldType); 12] = [
+        let indexes: [(&str, FieldType); 13] = [
             ("kind", FieldType::Keyword),
             ("words", FieldType::Keyword),
             ("dirs", FieldType::Keyword),
@@ -940,6 +1001,7 @@ impl QdrantLibrary {
             ("location", FieldType::Geo),
             ("country", FieldType::Keyword),
             ("region", FieldType::Keyword),
+            ("of", FieldType::Integer),
             ("text_words", FieldType::Text),
         ];
         for (field, kind) in indexes {
@@ -1144,6 +1206,48 @@ impl QdrantLibrary {
         Ok(())
     }
 
+    /// Removes the frame points of these videos (any image id may be given).
+    fn delete_frames_of(&self, ids: &[ImageId]) -> Result<()> {
+        for chunk in ids.chunks(1024) {
+            let col = self.collection.clone();
+            let of: Vec<i64> = chunk.iter().map(|&i| i as i64).collect();
+            let res = self.call("removing video frames", move |c| {
+                let req = DeletePointsBuilder::new(col.clone())
+                    .points(Filter::must([
+                        Condition::matches("kind", vec!["frame".to_string()]),
+                        Condition::matches("of", of.clone()),
+                    ]))
+                    .wait(true);
+                async move { c.delete_points(req).await }
+            })?;
+            self.applied("removing video frames", res.result.map(|r| r.status))?;
+        }
+        Ok(())
+    }
+
+    /// The points of a video's other frames (none for a photo).
+    fn frame_points(id: ImageId, rec: &ImageRecord, frames: &[Vec<f32>]) -> Result<Vec<PointStruct>> {
+        let Some(video) = &rec.video else {
+            return Ok(Vec::new());
+        };
+        frames
+            .iter()
+            .zip(video.frames_ms.iter().skip(1))
+            .enumerate()
+            .map(|(k, (v, &at))| {
+                let payload = ImagePayload::frame(rec, id, at);
+                let payload =
+                    Payload::try_from(serde_json::to_value(&payload).expect("payload serialises"))
+                        .map_err(|e| Error::InvalidArgument(format!("frame payload: {e}")))?;
+                Ok(PointStruct::new(
+                    frame_point(id, k + 1),
+                    NamedVectors::default().add_vector(DENSE, v.clone()),
+                    payload,
+                ))
+            })
+            .collect()
+    }
+
     fn point(
         id: ImageId,
         vector: Vec<f32>,
@@ -1226,13 +1330,23 @@ impl QdrantLibrary {
         if let Some(words) = &f.text {
             must.push(Condition::matches_phrase("text_words", words.join(" ")));
         }
+        // An album's members and a search's examples by id, and their
+        // videos' frames by the video they belong to.
         if let Some(members) = scope.members {
-            must.push(Condition::has_id(members.iter().copied()));
+            let ids: Vec<i64> = members.iter().map(|&m| m as i64).collect();
+            must.push(Condition::from(Filter::should([
+                Condition::has_id(members.iter().copied()),
+                Condition::matches("of", ids),
+            ])));
         }
         let must_not = if scope.exclude.is_empty() {
             Vec::new()
         } else {
-            vec![Condition::has_id(scope.exclude.iter().copied())]
+            let ids: Vec<i64> = scope.exclude.iter().map(|&m| m as i64).collect();
+            vec![
+                Condition::has_id(scope.exclude.iter().copied()),
+                Condition::matches("of", ids),
+            ]
         };
         Filter {
             must,
@@ -1718,8 +1832,15 @@ impl Home for QdrantLibrary {
             .map(|a| a.record.path.as_slice())
             .collect();
         let ids = self.locate(&paths)?;
+        // A path indexed again: its old video's frames go (the new ones, if
+        // any, are written below).
+        let again: Vec<ImageId> = ids.iter().filter(|(_, e)| *e).map(|(id, _)| *id).collect();
+        if !again.is_empty() {
+            self.delete_frames_of(&again)?;
+        }
         let mut points = Vec::with_capacity(changes.added.len() + changes.moved.len());
         for (new, (id, _)) in changes.added.iter().zip(&ids) {
+            points.extend(Self::frame_points(*id, &new.record, &new.frames)?);
             let payload = ImagePayload::new(
                 &new.record,
                 new.phash,
@@ -1773,6 +1894,19 @@ impl Home for QdrantLibrary {
                     .get("frames")
                     .and_then(|f| f.as_str())
                     .cloned();
+                // A video's frames move with it (their payload is the record's).
+                let vectors: Vec<Vec<f32>> = frames
+                    .as_deref()
+                    .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
+                    .map(|b| {
+                        let all: Vec<f32> = b
+                            .chunks_exact(4)
+                            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                            .collect();
+                        all.chunks_exact(self.dim.max(1)).map(<[f32]>::to_vec).collect()
+                    })
+                    .unwrap_or_default();
+                points.extend(Self::frame_points(new_id, rec, &vectors)?);
                 let payload = ImagePayload::new(rec, phash, thumb.as_deref(), frames);
                 points.push(Self::point(new_id, v, &payload, rec)?);
                 if new_id != *old_id {
@@ -1782,6 +1916,7 @@ impl Home for QdrantLibrary {
         }
         self.upsert(points)?;
         self.delete(&gone)?;
+        self.delete_frames_of(&gone)?;
         // Not a counter: workers applying batches at once would both write
         // n + 1. A fresh number each time changes for every reader.
         let generation = fresh_generation();
@@ -1799,9 +1934,21 @@ impl Home for QdrantLibrary {
     }
 
     fn nearest(&self, query: &[f32], k: usize, scope: &Scope<'_>) -> Result<Vec<Scored>> {
-        match self.nearest_query(query, k, scope) {
-            Some(req) => self.scored("searching", req),
-            None => Ok(Vec::new()),
+        // Videos' frames are points too: ask for more until k images are
+        // found (a video's frames count once) or the collection has no more.
+        let mut limit = k;
+        loop {
+            let Some(req) = self.nearest_query(query, limit, scope) else {
+                return Ok(Vec::new());
+            };
+            let raw = self.scored("searching", req)?;
+            let exhausted = raw.len() < limit;
+            let mut found = merge_frames(raw);
+            if found.len() >= k || exhausted || limit >= k * (crate::video::MAX_FRAMES + 1) {
+                found.truncate(k);
+                return Ok(found);
+            }
+            limit *= 4;
         }
     }
 
@@ -1809,9 +1956,10 @@ impl Home for QdrantLibrary {
         if queries.is_empty() || self.dim == 0 {
             return Ok(vec![Vec::new(); queries.len()]);
         }
+        // Images only: duplicates compare videos by their posters.
         let reqs: Vec<QueryPoints> = queries
             .iter()
-            .map(|q| self.dense_query(q, k, None))
+            .map(|q| self.dense_query(q, k, Some(Filter::must([is_image()]))))
             .collect();
         let col = self.collection.clone();
         let res = self.call("searching", move |c| {
@@ -1841,6 +1989,7 @@ impl Home for QdrantLibrary {
             .using(DENSE)
             .limit(n as u64)
             .score_threshold(threshold)
+            .filter(Filter::must([is_image()]))
             .with_payload(false)
             .params(self.search_params(n).exact(true));
         let mut out = self.scored("listing album members", req.build())?;
@@ -1882,7 +2031,15 @@ impl Home for QdrantLibrary {
                 .collect::<Vec<Scored>>()
         });
         let semantic = if has.0 {
-            lists.next().unwrap_or_default()
+            let raw = lists.next().unwrap_or_default();
+            let full = raw.len() == k;
+            let mut found = merge_frames(raw);
+            if found.len() < k && full {
+                // Frames of the same videos took places: ask again for more.
+                found = self.nearest(query, k, scope)?;
+            }
+            found.truncate(k);
+            found
         } else {
             Vec::new()
         };

@@ -357,6 +357,14 @@ async fn probe(w: &World, method: &str, path: &str) {
             assert!(all_in(&got, &w.a_ids));
         }
         ("GET", p) if p.starts_with("/api/images/{id}") => {
+            if p.ends_with("/motion") {
+                // A Live Photo's clip beside A's photo and beside each of B's.
+                let clip = root().join("tests/fixtures/video/upright.mp4");
+                for &id in w.b_ids.iter().chain([&a_id]) {
+                    let rec = w.state.read().meta(id).unwrap().unwrap();
+                    std::fs::copy(&clip, rec.path_buf().with_extension("MOV")).unwrap();
+                }
+            }
             // Every one of B's ids, guessed: 404, the same as an id that does not exist.
             for &id in &w.b_ids {
                 let r = send(w, as_user("GET", &with_id(id), &w.ann)).await;
