@@ -6,6 +6,8 @@
 //! Each file is decoded as the indexer does: full decode for HEIC/AVIF/JPEG XL,
 //! DCT-scaled to the model's input for JPEG and RAW previews (`min_short_side`
 //! 224), and once at full size for comparison with the reference's full decode.
+//! A video is probed and its frames picked and decoded as the indexer does
+//! (`scry::video`): the time, and how many frames it gave.
 
 use std::time::Instant;
 
@@ -26,6 +28,10 @@ fn main() {
         .collect();
     files.sort();
     for path in files {
+        if scry::video::has_extension(&path) {
+            video(&path);
+            continue;
+        }
         let bytes = std::fs::read(&path).unwrap();
         let time = |min: Option<u32>| {
             median(
@@ -50,4 +56,31 @@ fn main() {
             })
         );
     }
+}
+
+/// A video as the indexer reads it: probe, then the chosen frames as RGB.
+fn video(path: &std::path::Path) {
+    let mut frames = 0;
+    let ms = median(
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                let probe = scry::video::probe(path).expect("probes");
+                frames = scry::video::frames(path, &probe, &mut |_, rgb| {
+                    std::hint::black_box(rgb);
+                })
+                .expect("decodes");
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    println!(
+        "{}",
+        serde_json::json!({
+            "file": path.file_name().unwrap().to_string_lossy(),
+            "full_ms": ms,
+            "indexer_ms": ms,
+            "frames": frames,
+        })
+    );
 }

@@ -10,6 +10,13 @@ Files (made here from sample_data/animals/chelsea.jpg, upscaled):
   12 MP JPEG XL (4000x3000, cjxl)       reference: djxl to PNG, read by Pillow
   24 MP RAW (NEF with a 6000x4000 JPEG preview)
                                         reference: rawpy extract_thumb + Pillow
+  1-minute 1080p H.264 video (30 fps, a key frame a second, six shots of 10 s
+  slowly zooming into sample photos; ffmpeg)
+                                        reference: the same frames through the
+                                        fixture script's pipeline (ffmpeg's select
+                                        on key frames, read by numpy/Pillow); and
+                                        one frame a second (ffmpeg fps=1, every
+                                        frame decoded), the usual sampling
 scry's figures: a full decode, and the indexer's (scaled for a 224 model input
 where the family allows: JPEG and RAW previews in the DCT domain).
 """
@@ -60,6 +67,29 @@ def main() -> int:
         preview = jpeg_bytes(twenty_four, quality=92)
         (d / "24mp.nef").write_bytes(make_tiff_raw("nef", preview, thumbnail(twenty_four), 1))
 
+        # Six shots of 10 s, each slowly zooming into a sample photo.
+        shots = ["animals/chelsea.jpg", "food/coffee.png", "animals/horse.png",
+                 "people/camera.png", "misc/COINS.PNG", "textures/brick.png"]
+        inputs, chains = [], []
+        for i, rel in enumerate(shots):
+            inputs += ["-loop", "1", "-framerate", "30", "-t", "10", "-i", str(ROOT / "sample_data" / rel)]
+            chains.append(f"[{i}]scale=1920:1080,zoompan=z='1+0.002*on':d=1:s=1920x1080:fps=30,"
+                          f"trim=duration=10,format=yuv420p[v{i}]")
+        graph = ";".join(chains) + ";" + "".join(f"[v{i}]" for i in range(len(shots))) + f"concat=n={len(shots)}:v=1:a=0"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, "-r", "30",
+                        "-g", "30", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+                        str(d / "1min-1080p.mp4")], check=True)
+        from make_video_fixtures import frames as reference_frames, probe as reference_probe  # noqa: E402
+
+        def video_reference():
+            info = reference_probe(d / "1min-1080p.mp4")
+            return len(reference_frames(d / "1min-1080p.mp4", info))
+
+        def video_fps1():
+            p = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(d / "1min-1080p.mp4"), "-vf", "fps=1",
+                                "-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"], check=True, capture_output=True)
+            return len(p.stdout) // (1920 * 1080 * 3)
+
         def pil(path):
             return lambda: Image.open(path).convert("RGB").load()
 
@@ -78,7 +108,10 @@ def main() -> int:
             "12mp.avif": ("Pillow AVIF", timed(pil(d / "12mp.avif"))),
             "12mp.jxl": ("djxl + Pillow", timed(djxl)),
             "24mp.nef": ("rawpy extract_thumb + Pillow", timed(raw)),
+            "1min-1080p.mp4": ("the fixture script's frames", timed(video_reference)),
         }
+        fps1_ms = timed(video_fps1)
+        picked = video_reference()
         if (d / "out.png").exists():
             (d / "out.png").unlink()
         env = dict(os.environ, SCRY_FORMAT_BENCH_DIR=str(d))
@@ -92,6 +125,10 @@ def main() -> int:
             print(f"{r['file']}: scry full {r['full_ms']:.0f} ms, indexer path {r['indexer_ms']:.0f} ms; "
                   f"{name} {ref_ms:.0f} ms; reference/scry {ref_ms / r['full_ms']:.2f}x full, "
                   f"{ref_ms / r['indexer_ms']:.2f}x indexer path")
+            if "frames" in r:
+                print(f"  {r['frames']} frames embedded for 60 s (reference picks {picked}); "
+                      f"one frame a second (60 frames, every frame decoded): {fps1_ms:.0f} ms, "
+                      f"{fps1_ms / r['full_ms']:.2f}x scry's time")
     return 0
 
 

@@ -23,6 +23,8 @@ Files:
   upright.mp4    one photo, 4 s
   sideways.mp4   the same stored turned a quarter (portrait) with a display
                  rotation of 90°: players show it upright, as scry must
+  tagged.mov     upright.mp4 in a QuickTime file with a phone's tags (creation
+                 time, make and model, an ISO 6709 location)
   truncated.mp4  the first 60 % of scenes.mp4 (its index, at the end, is gone)
   corrupt.mp4    an MP4 header followed by noise
   frame-24.png   scenes.mp4's frame at 24 s as ffmpeg decodes it (a query that
@@ -139,6 +141,9 @@ def main() -> int:
         stored = Path(tmp) / "stored.mp4"
         ffmpeg(*args, "-vf", chain + ",transpose=2,format=yuv420p", "-r", "2", "-g", "2", *h264, str(stored))
         ffmpeg("-i", str(stored), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(OUT / "sideways.mp4"))
+    ffmpeg("-i", str(OUT / "upright.mp4"), "-c", "copy", "-metadata", "creation_time=2023-05-01T12:34:56Z",
+           "-metadata", "make=Apple", "-metadata", "model=iPhone 14", "-metadata", "location=+48.8584+002.2945/",
+           str(OUT / "tagged.mov"))
     whole = (OUT / "scenes.mp4").read_bytes()
     (OUT / "truncated.mp4").write_bytes(whole[: len(whole) * 6 // 10])
     rng = np.random.default_rng(7)

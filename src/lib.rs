@@ -28,9 +28,9 @@ pub mod tags;
 pub mod video;
 
 pub use error::{Error, Result};
+/// The image crate, whose pixel types the engine hands out.
+pub use image;
 pub use library::Library;
 pub use model::{ClipModel, Embedding, ModelSpec, Precision};
 pub use preprocess::Preprocessor;
-/// The image crate, whose pixel types the engine hands out.
-pub use image;
 pub use store::{ImageId, ImageRecord};

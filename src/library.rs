@@ -170,7 +170,11 @@ impl Library {
             .frames_ms
             .iter()
             .enumerate()
-            .min_by(|a, b| (f64::from(*a.1) - at).abs().total_cmp(&(f64::from(*b.1) - at).abs()))
+            .min_by(|a, b| {
+                (f64::from(*a.1) - at)
+                    .abs()
+                    .total_cmp(&(f64::from(*b.1) - at).abs())
+            })
             .map_or(0, |(i, _)| i);
         Ok(Some(match nearest {
             0 => poster,

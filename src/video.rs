@@ -140,12 +140,22 @@ pub struct Probe {
 pub fn probe(path: &Path) -> Result<Probe, String> {
     tools().map_err(|why| missing_message(&why))?;
     let mut cmd = Command::new("ffprobe");
-    cmd.args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"])
-        .args(["-select_streams", "v:0"])
-        .arg(path);
+    cmd.args([
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+    ])
+    .args(["-select_streams", "v:0"])
+    .arg(path);
     let (out, err) = run(cmd, Duration::from_secs(30), None, &mut |_| Ok(()))?;
     let json: serde_json::Value = serde_json::from_slice(&out).map_err(|_| {
-        format!("corrupt or truncated video: ffprobe could not read it ({})", last_line(&err))
+        format!(
+            "corrupt or truncated video: ffprobe could not read it ({})",
+            last_line(&err)
+        )
     })?;
     parse_probe(&json).ok_or_else(|| {
         let why = last_line(&err);
@@ -341,27 +351,32 @@ fn frames_from(
     let size = probe.width as usize * probe.height as usize * 3;
     let (times_tx, times) = std::sync::mpsc::channel();
     let mut n = 0;
-    let (_, err) = run(cmd, time_limit(probe.duration), Some(times_tx), &mut |out| {
-        // Frames are handed over as they are decoded; one is held at a time.
-        // showinfo logs a frame's time before ffmpeg writes the frame.
-        loop {
-            let mut buf = vec![0u8; size];
-            match read_full(out, &mut buf)? {
-                0 => return Ok(()),
-                got if got < size => return Err("video ends in the middle of a frame".into()),
-                _ => {}
+    let (_, err) = run(
+        cmd,
+        time_limit(probe.duration),
+        Some(times_tx),
+        &mut |out| {
+            // Frames are handed over as they are decoded; one is held at a time.
+            // showinfo logs a frame's time before ffmpeg writes the frame.
+            loop {
+                let mut buf = vec![0u8; size];
+                match read_full(out, &mut buf)? {
+                    0 => return Ok(()),
+                    got if got < size => return Err("video ends in the middle of a frame".into()),
+                    _ => {}
+                }
+                let t = times
+                    .recv()
+                    .map_err(|_| "ffmpeg gave a frame without its time".to_string())?;
+                if n < MAX_FRAMES {
+                    let img = RgbImage::from_raw(probe.width, probe.height, buf)
+                        .expect("buffer of the frame's size");
+                    each(t, img);
+                    n += 1;
+                }
             }
-            let t = times
-                .recv()
-                .map_err(|_| "ffmpeg gave a frame without its time".to_string())?;
-            if n < MAX_FRAMES {
-                let img = RgbImage::from_raw(probe.width, probe.height, buf)
-                    .expect("buffer of the frame's size");
-                each(t, img);
-                n += 1;
-            }
-        }
-    })?;
+        },
+    )?;
     if n == 0 {
         let why = last_line(&err);
         if why.to_ascii_lowercase().contains("invalid") {
@@ -565,7 +580,10 @@ mod tests {
         assert_eq!(p.duration, 61.5);
         assert_eq!(p.codec, "hevc");
         // The phone's wall clock, as EXIF dates are kept.
-        assert_eq!(p.taken, crate::dates::parse_exif_datetime("2023:05:01 14:34:56"));
+        assert_eq!(
+            p.taken,
+            crate::dates::parse_exif_datetime("2023:05:01 14:34:56")
+        );
         assert_eq!(p.camera.as_deref(), Some("Apple iPhone 14"));
         assert!((p.gps.unwrap().lat - 48.8584).abs() < 1e-9);
         // No stream of known size: not a video scry can read.
@@ -596,7 +614,10 @@ mod tests {
     fn containers_by_their_bytes() {
         assert_eq!(container(b"\0\0\0\x14ftypqt  \0\0\0\0"), "mov");
         assert_eq!(container(b"\0\0\0\x18ftypisom\0\0\0\0"), "mp4");
-        assert_eq!(container(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm"), "webm");
+        assert_eq!(
+            container(b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm"),
+            "webm"
+        );
         assert_eq!(container(b"RIFF\0\0\0\0AVI "), "avi");
     }
 

@@ -58,7 +58,10 @@ fn our_frames(file: &str) -> (scry::video::Probe, Vec<(f64, Vec<f32>)>) {
     .unwrap_or_else(|m| panic!("{file}: {m}"));
     let pixels: Vec<Vec<f32>> = got.iter().map(|(_, p)| p.clone()).collect();
     let vectors = model.embed_pixels(&pixels, 4).unwrap();
-    (probe, got.into_iter().map(|(t, _)| t).zip(vectors).collect())
+    (
+        probe,
+        got.into_iter().map(|(t, _)| t).zip(vectors).collect(),
+    )
 }
 
 #[test]
@@ -80,7 +83,10 @@ fn frames_and_embeddings_match_the_reference() {
         assert!((probe.duration - e["duration"].as_f64().unwrap()).abs() < 0.01);
         let reference = e["frames"].as_array().unwrap();
         let times: Vec<f64> = ours.iter().map(|(t, _)| *t).collect();
-        let want: Vec<f64> = reference.iter().map(|f| f["time"].as_f64().unwrap()).collect();
+        let want: Vec<f64> = reference
+            .iter()
+            .map(|f| f["time"].as_f64().unwrap())
+            .collect();
         assert_eq!(times, want, "{file}: the frames chosen");
         for ((t, v), r) in ours.iter().zip(reference) {
             let cos = cosine(v, &floats(&r["features"]));
@@ -131,7 +137,35 @@ fn damaged_videos_are_refused_with_a_reason() {
     }
     // Detected by their bytes as videos, whatever their names.
     let head = std::fs::read(dir().join("scenes.webm")).unwrap();
-    assert_eq!(scry::decode::detect(&head), Some(scry::decode::Family::Video));
+    assert_eq!(
+        scry::decode::detect(&head),
+        Some(scry::decode::Family::Video)
+    );
+}
+
+#[test]
+fn a_phones_tags_give_the_date_camera_and_place() {
+    if !ffmpeg_available() {
+        return;
+    }
+    let path = dir().join("tagged.mov");
+    let p = scry::video::probe(&path).unwrap();
+    assert_eq!(
+        p.taken,
+        scry::dates::parse_exif_datetime("2023:05:01 12:34:56")
+    );
+    assert_eq!(p.camera.as_deref(), Some("Apple iPhone 14"));
+    let gps = p.gps.expect("the location tag");
+    assert!((gps.lat - 48.8584).abs() < 1e-6 && (gps.lon - 2.2945).abs() < 1e-6);
+    assert_eq!(
+        scry::places::gazetteer().nearest(&gps).map(|pl| pl.country),
+        Some("FR".to_string())
+    );
+    let head = std::fs::read(&path).unwrap();
+    assert_eq!(scry::video::container(&head), "mov");
+    // A file without tags has none.
+    let plain = scry::video::probe(&dir().join("upright.mp4")).unwrap();
+    assert_eq!((plain.taken, plain.camera, plain.gps), (None, None, None));
 }
 
 /// A library holding scenes.mp4 as the indexer stores it (its poster first),

@@ -136,7 +136,6 @@ pub const IMAGE_EXTENSIONS: &[&str] = &[
     "orf", "rw2", "pef", "srw", "3fr", "iiq", "rwl", "erf", "kdc", "mrw",
 ];
 
-
 /// What a file looks like before decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -216,13 +216,20 @@ fn is_video(path: &Path) -> bool {
 fn prepare_video(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outcome, Failure> {
     let path = &c.entry.path;
     let unreadable = |e: std::io::Error| {
-        Failure::new(path.clone(), FailureKind::Unreadable, format!("cannot read: {e}"))
+        Failure::new(
+            path.clone(),
+            FailureKind::Unreadable,
+            format!("cannot read: {e}"),
+        )
     };
     let mut head = Vec::new();
     let hash = {
         use std::io::Read;
         let mut file = std::fs::File::open(path).map_err(unreadable)?;
-        (&mut file).take(64).read_to_end(&mut head).map_err(unreadable)?;
+        (&mut file)
+            .take(64)
+            .read_to_end(&mut head)
+            .map_err(unreadable)?;
         let mut hasher = blake3::Hasher::new();
         hasher.update(&head);
         hasher.update_reader(file).map_err(unreadable)?;
@@ -248,7 +255,9 @@ fn prepare_video(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result
     })
     .map_err(failed)?;
     if frames.is_empty() {
-        return Err(failed("corrupt or truncated video: no frame could be decoded".into()));
+        return Err(failed(
+            "corrupt or truncated video: no frame could be decoded".into(),
+        ));
     }
     Ok(Outcome::Ready(Prepared {
         ocr_read: false,
@@ -263,7 +272,9 @@ fn prepare_video(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result
             taken: probe.taken,
             camera: probe.camera,
             indexed_at: now_secs(),
-            place: probe.gps.and_then(|g| scry::places::gazetteer().nearest(&g)),
+            place: probe
+                .gps
+                .and_then(|g| scry::places::gazetteer().nearest(&g)),
             gps: probe.gps,
             // Text is read in photos only: "looked, none" when OCR is on.
             text: ocr.map(|_| String::new()),
@@ -642,7 +653,9 @@ pub fn index(
                 .map(|p| p.frames.len())
                 .sum::<usize>();
             for (p, n) in pending.drain(..).zip(counts) {
-                changes.added.push(p.into_new(vectors.by_ref().take(n).collect()));
+                changes
+                    .added
+                    .push(p.into_new(vectors.by_ref().take(n).collect()));
             }
             Ok(())
         };

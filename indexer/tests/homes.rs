@@ -748,7 +748,11 @@ fn text_in_images_is_read_and_found_on_both_homes() {
 
 /// A search by the picture of the video's frame at `seconds`: the hits'
 /// file names, scores and times.
-fn frame_search(lib: &RwLock<Library>, frame: &Path, filters: Filters) -> Vec<(String, f32, Option<f64>)> {
+fn frame_search(
+    lib: &RwLock<Library>,
+    frame: &Path,
+    filters: Filters,
+) -> Vec<(String, f32, Option<f64>)> {
     let req = SearchRequest {
         terms: vec![Weighted {
             term: Term::ImageFile(frame.to_path_buf()),
@@ -766,7 +770,12 @@ fn frame_search(lib: &RwLock<Library>, frame: &Path, filters: Filters) -> Vec<(S
         .into_iter()
         .map(|h| {
             (
-                h.record.path_buf().file_name().unwrap().to_string_lossy().into_owned(),
+                h.record
+                    .path_buf()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
                 h.score,
                 h.time,
             )
@@ -795,10 +804,18 @@ fn videos(home: Home) {
     let fixtures = root().join("tests/fixtures/video");
     std::fs::copy(fixtures.join("scenes.mp4"), photos.join("trip/beach.mp4")).unwrap();
     for name in ["chelsea.jpg", "horse.png"] {
-        std::fs::copy(root().join("sample_data/animals").join(name), photos.join(name)).unwrap();
+        std::fs::copy(
+            root().join("sample_data/animals").join(name),
+            photos.join(name),
+        )
+        .unwrap();
     }
     let first = run(&lib, &photos);
-    assert_eq!((first.new, first.embedded, first.frames), (3, 3, 3), "{home:?}: {first:?}");
+    assert_eq!(
+        (first.new, first.embedded, first.frames),
+        (3, 3, 3),
+        "{home:?}: {first:?}"
+    );
     assert_catalog_matches_disk(&lib, 3);
     let frame = fixtures.join("frame-24.png");
 
@@ -807,7 +824,10 @@ fn videos(home: Home) {
     assert_eq!(hits[0].0, "beach.mp4", "{home:?}: {hits:?}");
     assert_eq!(hits[0].2, Some(24.0), "{home:?}: {hits:?}");
     assert!(hits[0].1 > 0.999, "{home:?}: {hits:?}");
-    assert!(hits[1..].iter().all(|h| h.2.is_none()), "{home:?}: {hits:?}");
+    assert!(
+        hits[1..].iter().all(|h| h.2.is_none()),
+        "{home:?}: {hits:?}"
+    );
     // Filters reach the frames: the video's folder finds it at 24 s, another
     // folder never does.
     let folder = |f: &Path| Filters {
@@ -815,13 +835,22 @@ fn videos(home: Home) {
         ..Default::default()
     };
     let hits = frame_search(&lib, &frame, folder(&photos.join("trip")));
-    assert_eq!(hits, vec![("beach.mp4".to_string(), hits[0].1, Some(24.0))], "{home:?}");
+    assert_eq!(
+        hits,
+        vec![("beach.mp4".to_string(), hits[0].1, Some(24.0))],
+        "{home:?}"
+    );
     std::fs::create_dir_all(photos.join("empty")).unwrap();
-    assert!(frame_search(&lib, &frame, folder(&photos.join("empty"))).is_empty(), "{home:?}");
+    assert!(
+        frame_search(&lib, &frame, folder(&photos.join("empty"))).is_empty(),
+        "{home:?}"
+    );
     // More like the video's moment at 24 s: never the video itself.
     let video = {
         let l = lib.read().unwrap();
-        l.id_for_path(&canonical(&photos.join("trip/beach.mp4"))).unwrap().unwrap()
+        l.id_for_path(&canonical(&photos.join("trip/beach.mp4")))
+            .unwrap()
+            .unwrap()
     };
     let like = SearchRequest {
         terms: parse_query(&format!("like:{video}@24")).unwrap(),
@@ -831,7 +860,9 @@ fn videos(home: Home) {
         cutoff: false,
     };
     let cache = TextCache::new(4);
-    let liked = search(&lib.read().unwrap(), model(), &cache, &like).unwrap().hits;
+    let liked = search(&lib.read().unwrap(), model(), &cache, &like)
+        .unwrap()
+        .hits;
     assert_eq!(liked.len(), 2, "{home:?}");
     assert!(liked.iter().all(|h| h.id != video), "{home:?}");
 
@@ -841,7 +872,11 @@ fn videos(home: Home) {
     assert_eq!((moved.moved, moved.embedded), (1, 0), "{home:?}: {moved:?}");
     let hits = frame_search(&lib, &frame, Filters::default());
     assert_eq!(hits.len(), 3, "{home:?}: {hits:?}");
-    assert_eq!((hits[0].0.as_str(), hits[0].2), ("sea.mp4", Some(24.0)), "{home:?}: {hits:?}");
+    assert_eq!(
+        (hits[0].0.as_str(), hits[0].2),
+        ("sea.mp4", Some(24.0)),
+        "{home:?}: {hits:?}"
+    );
     // Duplicates compare the video by its poster, once.
     let groups = scry::dupes::find(&lib.read().unwrap(), None, &Default::default()).unwrap();
     for g in &groups {
@@ -849,7 +884,10 @@ fn videos(home: Home) {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), g.members.len(), "{home:?}: {g:?}");
-        assert!(lib.read().unwrap().records(&ids).unwrap().len() == ids.len(), "{home:?}: {g:?}");
+        assert!(
+            lib.read().unwrap().records(&ids).unwrap().len() == ids.len(),
+            "{home:?}: {g:?}"
+        );
     }
 
     // Removed: its frames go with it.

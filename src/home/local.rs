@@ -379,11 +379,10 @@ impl LocalLibrary {
                 self.vectors.dim()
             )));
         }
-        if let Some(bad) = changes
-            .added
-            .iter()
-            .find(|a| a.frames.len() >= FRAMES_PER_VIDEO || a.frames.iter().any(|f| f.len() != self.vectors.dim()))
-        {
+        if let Some(bad) = changes.added.iter().find(|a| {
+            a.frames.len() >= FRAMES_PER_VIDEO
+                || a.frames.iter().any(|f| f.len() != self.vectors.dim())
+        }) {
             return Err(Error::InvalidArgument(format!(
                 "{}: {} frames, at most {} of dimension {}",
                 bad.record.path_buf().display(),
@@ -520,7 +519,12 @@ impl LocalLibrary {
 
     /// As [`LocalLibrary::nearest_where`], with each video its poster frame only
     /// (duplicates compare posters).
-    fn nearest_posters(&self, query: &[f32], k: usize, keep: &dyn Fn(ImageId) -> bool) -> Vec<Scored> {
+    fn nearest_posters(
+        &self,
+        query: &[f32],
+        k: usize,
+        keep: &dyn Fn(ImageId) -> bool,
+    ) -> Vec<Scored> {
         let live = |id: ImageId| self.vectors.contains(id) && keep(id);
         match &self.graph {
             Some(g) => g.search(query, k, &live),

@@ -370,7 +370,11 @@ fn frames_payload(frames: &[Vec<f32>]) -> Option<String> {
     if frames.is_empty() {
         return None;
     }
-    let bytes: Vec<u8> = frames.iter().flatten().flat_map(|x| x.to_le_bytes()).collect();
+    let bytes: Vec<u8> = frames
+        .iter()
+        .flatten()
+        .flat_map(|x| x.to_le_bytes())
+        .collect();
     Some(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
@@ -1226,7 +1230,11 @@ impl QdrantLibrary {
     }
 
     /// The points of a video's other frames (none for a photo).
-    fn frame_points(id: ImageId, rec: &ImageRecord, frames: &[Vec<f32>]) -> Result<Vec<PointStruct>> {
+    fn frame_points(
+        id: ImageId,
+        rec: &ImageRecord,
+        frames: &[Vec<f32>],
+    ) -> Result<Vec<PointStruct>> {
         let Some(video) = &rec.video else {
             return Ok(Vec::new());
         };
@@ -1758,7 +1766,12 @@ impl Home for QdrantLibrary {
 
     fn frames(&self, id: ImageId) -> Result<Vec<Vec<f32>>> {
         let Some(p) = self
-            .get("reading a video's frames", &[id], Some(only(&["frames"])), false)?
+            .get(
+                "reading a video's frames",
+                &[id],
+                Some(only(&["frames"])),
+                false,
+            )?
             .into_iter()
             .next()
         else {
@@ -1777,7 +1790,10 @@ impl Home for QdrantLibrary {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        Ok(all.chunks_exact(self.dim.max(1)).map(<[f32]>::to_vec).collect())
+        Ok(all
+            .chunks_exact(self.dim.max(1))
+            .map(<[f32]>::to_vec)
+            .collect())
     }
 
     fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>> {
@@ -1889,11 +1905,7 @@ impl Home for QdrantLibrary {
                     .get("phash")
                     .and_then(|h| h.as_integer())
                     .unwrap_or(0) as u64;
-                let frames = p
-                    .payload
-                    .get("frames")
-                    .and_then(|f| f.as_str())
-                    .cloned();
+                let frames = p.payload.get("frames").and_then(|f| f.as_str()).cloned();
                 // A video's frames move with it (their payload is the record's).
                 let vectors: Vec<Vec<f32>> = frames
                     .as_deref()
@@ -1903,7 +1915,9 @@ impl Home for QdrantLibrary {
                             .chunks_exact(4)
                             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                             .collect();
-                        all.chunks_exact(self.dim.max(1)).map(<[f32]>::to_vec).collect()
+                        all.chunks_exact(self.dim.max(1))
+                            .map(<[f32]>::to_vec)
+                            .collect()
                     })
                     .unwrap_or_default();
                 points.extend(Self::frame_points(new_id, rec, &vectors)?);

@@ -392,11 +392,15 @@ pub fn parse_query(input: &str) -> Result<Vec<Weighted>> {
                 None => Term::Like(id),
                 Some(at) => Term::LikeFrame(
                     id,
-                    at.trim().parse().ok().filter(|s: &f64| s.is_finite() && *s >= 0.0).ok_or_else(|| {
-                        Error::InvalidArgument(format!(
-                            "like:{like}: expected a time in seconds after @ (like:42@12.5)"
-                        ))
-                    })?,
+                    at.trim()
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s >= 0.0)
+                        .ok_or_else(|| {
+                            Error::InvalidArgument(format!(
+                                "like:{like}: expected a time in seconds after @ (like:42@12.5)"
+                            ))
+                        })?,
                 ),
             }
         } else if looks_like_path(body) && Path::new(body).is_file() {

@@ -83,7 +83,9 @@ pub struct Video {
 impl Video {
     /// The poster frame's time, in seconds.
     pub fn poster_seconds(&self) -> f64 {
-        self.frames_ms.first().map_or(0.0, |&t| f64::from(t) / 1000.0)
+        self.frames_ms
+            .first()
+            .map_or(0.0, |&t| f64::from(t) / 1000.0)
     }
 }
 
@@ -545,7 +547,10 @@ impl Store {
     }
 
     /// Every video's other frames' vectors.
-    pub fn all_frames(&self, dim: usize) -> impl Iterator<Item = Result<(ImageId, Vec<Vec<f32>>)>> + '_ {
+    pub fn all_frames(
+        &self,
+        dim: usize,
+    ) -> impl Iterator<Item = Result<(ImageId, Vec<Vec<f32>>)>> + '_ {
         self.t.frames.iter().map(move |kv| {
             let (k, v) = kv.map_err(|e| self.sled_err(e))?;
             Ok((id_from(&k), split_frames(&floats_from(&v), dim)))
@@ -630,88 +635,91 @@ impl Store {
             &self.t.phash,
             &self.t.frames,
         )
-            .transaction(|(meta, images, paths, hashes, vectors, thumbs, phash, frames)| {
-                let read_u64 = |key: &[u8]| -> std::result::Result<
-                    u64,
-                    ConflictableTransactionError<String>,
-                > {
-                    Ok(match meta.get(key)? {
-                        Some(v) => serde_json::from_slice(&v)
-                            .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?,
-                        None => 0,
-                    })
-                };
-                let mut next = read_u64(KEY_NEXT_ID)?.max(1);
-                let generation = read_u64(KEY_GENERATION)? + 1;
-                for &id in &changes.removed {
-                    let key = id.to_be_bytes();
-                    if let Some(old) = images.remove(&key)? {
-                        let rec: ImageRecord = decode_record(&old)
-                            .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-                        if paths.get(&rec.path)?.map(|v| id_from(&v)) == Some(id) {
-                            paths.remove(rec.path.as_slice())?;
+            .transaction(
+                |(meta, images, paths, hashes, vectors, thumbs, phash, frames)| {
+                    let read_u64 = |key: &[u8]| -> std::result::Result<
+                        u64,
+                        ConflictableTransactionError<String>,
+                    > {
+                        Ok(match meta.get(key)? {
+                            Some(v) => serde_json::from_slice(&v)
+                                .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?,
+                            None => 0,
+                        })
+                    };
+                    let mut next = read_u64(KEY_NEXT_ID)?.max(1);
+                    let generation = read_u64(KEY_GENERATION)? + 1;
+                    for &id in &changes.removed {
+                        let key = id.to_be_bytes();
+                        if let Some(old) = images.remove(&key)? {
+                            let rec: ImageRecord = decode_record(&old)
+                                .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
+                            if paths.get(&rec.path)?.map(|v| id_from(&v)) == Some(id) {
+                                paths.remove(rec.path.as_slice())?;
+                            }
+                            hashes.remove(hash_key(&rec.hash, id).as_slice())?;
                         }
-                        hashes.remove(hash_key(&rec.hash, id).as_slice())?;
+                        vectors.remove(&key)?;
+                        thumbs.remove(&key)?;
+                        phash.remove(&key)?;
+                        frames.remove(&key)?;
                     }
-                    vectors.remove(&key)?;
-                    thumbs.remove(&key)?;
-                    phash.remove(&key)?;
-                    frames.remove(&key)?;
-                }
-                for ((id, rec), bytes) in changes.moved.iter().zip(&moved) {
-                    let key = id.to_be_bytes();
-                    if let Some(old) = images.get(key)? {
-                        let old: ImageRecord = decode_record(&old)
-                            .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-                        if paths.get(&old.path)?.map(|v| id_from(&v)) == Some(*id) {
-                            paths.remove(old.path.as_slice())?;
-                        }
-                    }
-                    images.insert(&key, bytes.as_slice())?;
-                    paths.insert(rec.path.as_slice(), &key)?;
-                }
-                let mut added_ids = Vec::with_capacity(changes.added.len());
-                let mut replaced = Vec::new();
-                for (new, bytes) in changes.added.iter().zip(&encoded) {
-                    let id = next;
-                    next += 1;
-                    let key = id.to_be_bytes();
-                    // A path re-added with new content replaces its old record.
-                    if let Some(old_id) = paths.get(&new.record.path)? {
-                        let old_id = id_from(&old_id);
-                        if let Some(old) = images.remove(&old_id.to_be_bytes())? {
+                    for ((id, rec), bytes) in changes.moved.iter().zip(&moved) {
+                        let key = id.to_be_bytes();
+                        if let Some(old) = images.get(key)? {
                             let old: ImageRecord = decode_record(&old)
                                 .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-                            hashes.remove(hash_key(&old.hash, old_id).as_slice())?;
+                            if paths.get(&old.path)?.map(|v| id_from(&v)) == Some(*id) {
+                                paths.remove(old.path.as_slice())?;
+                            }
                         }
-                        vectors.remove(&old_id.to_be_bytes())?;
-                        thumbs.remove(&old_id.to_be_bytes())?;
-                        phash.remove(&old_id.to_be_bytes())?;
-                        frames.remove(&old_id.to_be_bytes())?;
-                        replaced.push(old_id);
+                        images.insert(&key, bytes.as_slice())?;
+                        paths.insert(rec.path.as_slice(), &key)?;
                     }
-                    images.insert(&key, bytes.as_slice())?;
-                    paths.insert(new.record.path.as_slice(), &key)?;
-                    hashes.insert(hash_key(&new.record.hash, id), &[])?;
-                    vectors.insert(&key, floats_to(&new.vector))?;
-                    thumbs.insert(&key, new.thumbnail.as_slice())?;
-                    phash.insert(&key, &new.phash.to_be_bytes())?;
-                    if !new.frames.is_empty() {
-                        frames.insert(&key, floats_to(&new.frames.concat()))?;
+                    let mut added_ids = Vec::with_capacity(changes.added.len());
+                    let mut replaced = Vec::new();
+                    for (new, bytes) in changes.added.iter().zip(&encoded) {
+                        let id = next;
+                        next += 1;
+                        let key = id.to_be_bytes();
+                        // A path re-added with new content replaces its old record.
+                        if let Some(old_id) = paths.get(&new.record.path)? {
+                            let old_id = id_from(&old_id);
+                            if let Some(old) = images.remove(&old_id.to_be_bytes())? {
+                                let old: ImageRecord = decode_record(&old).map_err(|e| {
+                                    ConflictableTransactionError::Abort(e.to_string())
+                                })?;
+                                hashes.remove(hash_key(&old.hash, old_id).as_slice())?;
+                            }
+                            vectors.remove(&old_id.to_be_bytes())?;
+                            thumbs.remove(&old_id.to_be_bytes())?;
+                            phash.remove(&old_id.to_be_bytes())?;
+                            frames.remove(&old_id.to_be_bytes())?;
+                            replaced.push(old_id);
+                        }
+                        images.insert(&key, bytes.as_slice())?;
+                        paths.insert(new.record.path.as_slice(), &key)?;
+                        hashes.insert(hash_key(&new.record.hash, id), &[])?;
+                        vectors.insert(&key, floats_to(&new.vector))?;
+                        thumbs.insert(&key, new.thumbnail.as_slice())?;
+                        phash.insert(&key, &new.phash.to_be_bytes())?;
+                        if !new.frames.is_empty() {
+                            frames.insert(&key, floats_to(&new.frames.concat()))?;
+                        }
+                        added_ids.push(id);
                     }
-                    added_ids.push(id);
-                }
-                meta.insert(KEY_NEXT_ID, serde_json::to_vec(&next).expect("u64"))?;
-                meta.insert(
-                    KEY_GENERATION,
-                    serde_json::to_vec(&generation).expect("u64"),
-                )?;
-                Ok(Applied {
-                    added_ids,
-                    replaced,
-                    generation,
-                })
-            });
+                    meta.insert(KEY_NEXT_ID, serde_json::to_vec(&next).expect("u64"))?;
+                    meta.insert(
+                        KEY_GENERATION,
+                        serde_json::to_vec(&generation).expect("u64"),
+                    )?;
+                    Ok(Applied {
+                        added_ids,
+                        replaced,
+                        generation,
+                    })
+                },
+            );
         let applied = result.map_err(|e| match e {
             TransactionError::Abort(m) => self.err(m),
             TransactionError::Storage(e) => self.sled_err(e),

@@ -1790,7 +1790,8 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
             .unwrap()
             .iter()
             .find(|c| c["provider"] == "ffmpeg")
-            .unwrap_or_else(|| panic!("ffmpeg not among the optional codecs: {status}"))["available"]
+            .unwrap_or_else(|| panic!("ffmpeg not among the optional codecs: {status}"))
+            ["available"]
             .as_bool()
             .unwrap()
     };
@@ -1808,15 +1809,39 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
         // The frame at 24 s as a picture finds the video there.
         let frame = fixtures.join("frame-24.png");
         let out = scry(
-            &["search", "--image", frame.to_str().unwrap(), "--db", db_arg, "--model", tiny.to_str().unwrap()],
+            &[
+                "search",
+                "--image",
+                frame.to_str().unwrap(),
+                "--db",
+                db_arg,
+                "--model",
+                tiny.to_str().unwrap(),
+            ],
             home.path(),
         );
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let first = text.lines().nth(1).unwrap_or_default();
-        assert!(first.contains("beach.mp4") && first.contains("at 0:24"), "{text}");
+        assert!(
+            first.contains("beach.mp4") && first.contains("at 0:24"),
+            "{text}"
+        );
         let out = scry(
-            &["search", "--image", frame.to_str().unwrap(), "--db", db_arg, "--model", tiny.to_str().unwrap(), "--json"],
+            &[
+                "search",
+                "--image",
+                frame.to_str().unwrap(),
+                "--db",
+                db_arg,
+                "--model",
+                tiny.to_str().unwrap(),
+                "--json",
+            ],
             home.path(),
         );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -1829,14 +1854,28 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
         // the example, so not a result).
         let video = photos.join("trip/beach.mp4");
         let out = scry(
-            &["search", "--like", video.to_str().unwrap(), "--at", "0:24", "--db", db_arg, "--model", tiny.to_str().unwrap(), "--json"],
+            &[
+                "search",
+                "--like",
+                video.to_str().unwrap(),
+                "--at",
+                "0:24",
+                "--db",
+                db_arg,
+                "--model",
+                tiny.to_str().unwrap(),
+                "--json",
+            ],
             home.path(),
         );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
         let hits = v["hits"].as_array().unwrap();
         assert_eq!(hits.len(), 1, "{v}");
-        assert!(hits[0]["path"].as_str().unwrap().ends_with("IMG_0001.JPG"), "{v}");
+        assert!(
+            hits[0]["path"].as_str().unwrap().ends_with("IMG_0001.JPG"),
+            "{v}"
+        );
         // An unchanged video is not read again.
         let (_, text) = index(&db, false);
         assert!(text.contains("0 new, 0 changed, 2 unchanged"), "{text}");
@@ -1849,7 +1888,10 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
         .lines()
         .find(|l| l.contains("beach.mp4"))
         .unwrap_or_else(|| panic!("the video is not listed: {text}"));
-    assert!(line.contains("needs ffmpeg") && line.contains("apt install ffmpeg"), "{line}");
+    assert!(
+        line.contains("needs ffmpeg") && line.contains("apt install ffmpeg"),
+        "{line}"
+    );
     // The Live Photo's clip is the photo's, not an unsupported file.
     assert!(!text.contains("IMG_0001.MOV"), "{text}");
     assert_eq!(status["images"], 1);

@@ -96,9 +96,12 @@ fn picture(mime: &str, bytes: Vec<u8>) -> HttpResponse {
 
 /// Where `path` really is, when it is under one of the library's roots
 /// (links and `..` resolved first); never a file outside them.
-fn inside_roots(roots: &[std::path::PathBuf], path: &std::path::Path) -> Result<std::path::PathBuf, ApiError> {
-    let real =
-        std::fs::canonicalize(path).map_err(|_| ApiError::not_found("the original file is gone"))?;
+fn inside_roots(
+    roots: &[std::path::PathBuf],
+    path: &std::path::Path,
+) -> Result<std::path::PathBuf, ApiError> {
+    let real = std::fs::canonicalize(path)
+        .map_err(|_| ApiError::not_found("the original file is gone"))?;
     let inside = roots
         .iter()
         .filter_map(|r| std::fs::canonicalize(r).ok())
@@ -214,7 +217,9 @@ pub(crate) async fn motion(
         .ok_or_else(|| ApiError::not_found("no motion clip beside this photo"))?;
     let mime = match std::fs::File::open(&clip).ok().and_then(|mut f| {
         let mut head = [0u8; 64];
-        std::io::Read::read(&mut f, &mut head).ok().map(|n| head[..n].to_vec())
+        std::io::Read::read(&mut f, &mut head)
+            .ok()
+            .map(|n| head[..n].to_vec())
     }) {
         Some(head) => mime_of(scry::video::container(&head)),
         None => "video/quicktime",

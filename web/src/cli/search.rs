@@ -235,7 +235,10 @@ pub fn run(args: SearchArgs) -> anyhow::Result<()> {
                 .map(|p| format!("  ({})", p.label))
                 .unwrap_or_default();
             // A video: where in it the best frame is.
-            let at = h.time.map(|t| format!("  at {}", clock(t))).unwrap_or_default();
+            let at = h
+                .time
+                .map(|t| format!("  at {}", clock(t)))
+                .unwrap_or_default();
             writeln!(out, "{:>6.3}  {date:<10}  {}{at}{place}", h.score, h.path)?;
             if let Some(protocol) = preview {
                 if let Some(jpeg) = lib.thumbnail(h.id)? {
