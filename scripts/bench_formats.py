@@ -74,7 +74,7 @@ def main() -> int:
         for i, rel in enumerate(shots):
             inputs += ["-loop", "1", "-framerate", "30", "-t", "10", "-i", str(ROOT / "sample_data" / rel)]
             chains.append(f"[{i}]scale=1920:1080,zoompan=z='1+0.002*on':d=1:s=1920x1080:fps=30,"
-                          f"trim=duration=10,format=yuv420p[v{i}]")
+                          f"trim=duration=10,setsar=1,format=yuv420p[v{i}]")
         graph = ";".join(chains) + ";" + "".join(f"[v{i}]" for i in range(len(shots))) + f"concat=n={len(shots)}:v=1:a=0"
         subprocess.run(["ffmpeg", "-v", "error", "-y", *inputs, "-filter_complex", graph, "-r", "30",
                         "-g", "30", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",

@@ -50,8 +50,8 @@ SAMPLES = ROOT / "sample_data"
 
 # scry's constants (src/video.rs).
 MAX_FRAMES = 32
-MIN_GAP = 10.0
-SCENE = 0.3
+MIN_GAP = 5.0
+SCENE = 0.15
 STEADY = 3.0
 START = 1.0
 

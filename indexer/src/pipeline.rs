@@ -147,10 +147,32 @@ fn now_secs() -> i64 {
 
 /// Reads, hashes, decodes (once) and prepares one file: model input, thumbnail and
 /// catalog record from the same decode.
-fn prepare(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outcome, Failure> {
+fn prepare(
+    c: &Candidate,
+    pre: &Preprocessor,
+    ocr: Option<&str>,
+    budget: &FrameBudget,
+    cancel: &AtomicBool,
+) -> Result<Outcome, Failure> {
     let path = &c.entry.path;
     if is_video(path) {
-        return prepare_video(c, pre, ocr);
+        // Its frames' room is taken first (as many as a video may have),
+        // what it did not use given back at once, the rest once embedded.
+        let most = scry::video::MAX_FRAMES;
+        if !budget.take(most, cancel) {
+            return Err(Failure::new(
+                path.clone(),
+                FailureKind::Unreadable,
+                "indexing stopped",
+            ));
+        }
+        let got = prepare_video(c, pre, ocr);
+        let kept = match &got {
+            Ok(Outcome::Ready(p)) => p.frames.len(),
+            _ => 0,
+        };
+        budget.give(most - kept);
+        return got;
     }
     let bytes = std::fs::read(path).map_err(|e| {
         Failure::new(
@@ -201,6 +223,57 @@ fn prepare(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outco
         phash: scry::dupes::perceptual_hash(&small),
         frames: Vec::new(),
     }))
+}
+
+/// Videos' frames decoded and waiting for the model, held to a budget: a
+/// video's frames weigh up to [`scry::video::MAX_FRAMES`] photos, and the
+/// decoders run ahead of the model by a channel counted in files.
+struct FrameBudget {
+    left: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+/// Frames in flight at most (~75 MB of model input at 224 px).
+const FRAMES_IN_FLIGHT: usize = 4 * scry::video::MAX_FRAMES;
+
+impl FrameBudget {
+    fn new(frames: usize) -> Self {
+        FrameBudget {
+            left: std::sync::Mutex::new(frames),
+            freed: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Takes `n` frames of the budget, waiting while they are out; `false`
+    /// when the run is cancelled meanwhile.
+    fn take(&self, n: usize, cancel: &AtomicBool) -> bool {
+        let mut left = self
+            .left
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while *left < n {
+            if cancel.load(Ordering::Relaxed) {
+                return false;
+            }
+            left = self
+                .freed
+                .wait_timeout(left, Duration::from_millis(100))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+        *left -= n;
+        true
+    }
+
+    fn give(&self, n: usize) {
+        if n > 0 {
+            *self
+                .left
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) += n;
+            self.freed.notify_all();
+        }
+    }
 }
 
 /// Whether the file's first bytes are a video's.
@@ -613,19 +686,20 @@ pub fn index(
         .map_err(|e| scry::Error::InvalidArgument(format!("cannot start decoding threads: {e}")))?;
     let (tx, rx) = sync_channel::<Result<Outcome, Failure>>(opts.batch_size.max(1) * 4);
     let cancel = AtomicBool::new(false);
+    let budget = FrameBudget::new(FRAMES_IN_FLIGHT);
     let batch_size = opts.batch_size.max(1);
     let commit_every = opts.commit_every.max(1);
 
     let outcome = std::thread::scope(|s| -> scry::Result<()> {
         let candidates = &candidates;
-        let (pre, cancel, pool) = (&pre, &cancel, &pool);
+        let (pre, cancel, pool, budget) = (&pre, &cancel, &pool, &budget);
         s.spawn(move || {
             pool.install(|| {
                 candidates.par_iter().for_each_with(tx, |tx, c| {
                     if cancel.load(Ordering::Relaxed) {
                         return;
                     }
-                    let _ = tx.send(prepare(c, pre, ocr));
+                    let _ = tx.send(prepare(c, pre, ocr, budget, cancel));
                 });
             });
         });
@@ -653,6 +727,7 @@ pub fn index(
                 .map(|p| p.frames.len())
                 .sum::<usize>();
             for (p, n) in pending.drain(..).zip(counts) {
+                budget.give(p.frames.len());
                 changes
                     .added
                     .push(p.into_new(vectors.by_ref().take(n).collect()));
