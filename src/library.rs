@@ -137,22 +137,47 @@ impl Library {
         record: &ImageRecord,
         query: &[f32],
     ) -> Result<Option<(f64, f32)>> {
-        let Some(video) = &record.video else {
-            return Ok(None);
-        };
-        let Some(poster) = self.vector(id)? else {
-            return Ok(None);
-        };
-        let frames = self.home.frames(id)?;
-        let best = std::iter::once(poster.as_slice())
-            .chain(frames.iter().map(Vec::as_slice))
-            .zip(&video.frames_ms)
-            .map(|(v, &ms)| (f64::from(ms) / 1000.0, crate::ann::dot(query, v)))
-            .fold(None, |best: Option<(f64, f32)>, (t, c)| match best {
-                Some((_, b)) if b >= c => best,
-                _ => Some((t, c)),
-            });
-        Ok(best)
+        Ok(self
+            .best_frames(&[(id, record)], query)?
+            .into_iter()
+            .next()
+            .map(|(_, t, c)| (t, c)))
+    }
+
+    /// [`Library::best_frame`] of several images at once (one request for all
+    /// their frames on a remote home): `(id, seconds, cosine)` for the videos.
+    pub fn best_frames(
+        &self,
+        hits: &[(ImageId, &ImageRecord)],
+        query: &[f32],
+    ) -> Result<Vec<(ImageId, f64, f32)>> {
+        let videos: Vec<(ImageId, &crate::store::Video)> = hits
+            .iter()
+            .filter_map(|(id, r)| Some((*id, r.video.as_ref()?)))
+            .collect();
+        if videos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<ImageId> = videos.iter().map(|(id, _)| *id).collect();
+        let posters: std::collections::HashMap<ImageId, Vec<f32>> =
+            self.vectors(&ids)?.into_iter().collect();
+        let mut others: std::collections::HashMap<ImageId, Vec<Vec<f32>>> =
+            self.home.frames(&ids)?.into_iter().collect();
+        Ok(videos
+            .into_iter()
+            .filter_map(|(id, video)| {
+                let poster = posters.get(&id)?;
+                let frames = others.remove(&id).unwrap_or_default();
+                std::iter::once(poster.as_slice())
+                    .chain(frames.iter().map(Vec::as_slice))
+                    .zip(&video.frames_ms)
+                    .map(|(v, &ms)| (id, f64::from(ms) / 1000.0, crate::ann::dot(query, v)))
+                    .fold(None, |best: Option<(ImageId, f64, f32)>, x| match best {
+                        Some(b) if b.2 >= x.2 => Some(b),
+                        _ => Some(x),
+                    })
+            })
+            .collect())
     }
 
     /// The vector of a video's frame nearest `seconds` (its poster's when it
@@ -164,7 +189,13 @@ impl Library {
         let Some(video) = self.meta(id)?.and_then(|r| r.video) else {
             return Ok(Some(poster));
         };
-        let frames = self.home.frames(id)?;
+        let frames = self
+            .home
+            .frames(&[id])?
+            .into_iter()
+            .next()
+            .map(|(_, f)| f)
+            .unwrap_or_default();
         let at = (seconds * 1000.0).round();
         let nearest = video
             .frames_ms

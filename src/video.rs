@@ -154,7 +154,12 @@ pub fn probe(path: &Path) -> Result<Probe, String> {
     ])
     .args(["-select_streams", "v:0"])
     .arg(path);
-    let (out, err) = run(cmd, Duration::from_secs(30), None, &mut |_| Ok(()))?;
+    let (out, err) = run(
+        cmd,
+        time_limit(0.0).min(Duration::from_secs(30)),
+        None,
+        &mut |_| Ok(()),
+    )?;
     let json: serde_json::Value = serde_json::from_slice(&out).map_err(|_| {
         format!(
             "corrupt or truncated video: ffprobe could not read it ({})",
@@ -317,7 +322,15 @@ pub fn frame_arguments(path: &Path, probe: &Probe, start: f64) -> Vec<std::ffi::
 }
 
 /// How long ffmpeg may take over a video this long before it is stopped.
+/// `SCRY_VIDEO_TIMEOUT` (seconds) replaces it, for slow disks or machines.
 pub fn time_limit(duration: f64) -> Duration {
+    if let Some(s) = std::env::var("SCRY_VIDEO_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s > 0.0)
+    {
+        return Duration::from_secs_f64(s);
+    }
     Duration::from_secs_f64(60.0 + duration.clamp(0.0, 36_000.0) / 4.0)
 }
 
@@ -491,8 +504,9 @@ fn run(
     let err = err_reader.join().unwrap_or_default();
     if killed.load(std::sync::atomic::Ordering::SeqCst) {
         return Err(format!(
-            "{program} took longer than {} s over this video (a damaged file?): stopped",
-            limit.as_secs()
+            "{program} took longer than {} s over this video (a damaged file?): stopped \
+             (SCRY_VIDEO_TIMEOUT=SECONDS allows more)",
+            limit.as_secs_f64()
         ));
     }
     read_result?;

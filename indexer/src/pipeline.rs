@@ -145,6 +145,19 @@ fn now_secs() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// A changed file whose bytes are those indexed: only its size or time
+/// changed (a copy without -p, a touch), so its record is updated, nothing
+/// decoded.
+fn touched(c: &Candidate, hash: &[u8; 32]) -> Option<Outcome> {
+    let (id, old) = c.replaces.as_ref()?;
+    (old.hash == *hash).then(|| {
+        let mut rec = old.clone();
+        rec.size = c.entry.size;
+        rec.mtime_ns = c.entry.mtime_ns;
+        Outcome::Touched(*id, rec)
+    })
+}
+
 /// Reads, hashes, decodes (once) and prepares one file: model input, thumbnail and
 /// catalog record from the same decode.
 fn prepare(
@@ -182,13 +195,8 @@ fn prepare(
         )
     })?;
     let hash = content_hash(&bytes);
-    if let Some((id, old)) = &c.replaces {
-        if old.hash == hash {
-            let mut rec = old.clone();
-            rec.size = c.entry.size;
-            rec.mtime_ns = c.entry.mtime_ns;
-            return Ok(Outcome::Touched(*id, rec));
-        }
+    if let Some(same) = touched(c, &hash) {
+        return Ok(same);
     }
     let decoded = decode_full(&bytes, Some(pre.decode_min_side()))
         .map_err(|m| Failure::new(path.clone(), FailureKind::from_message(&m), m))?;
@@ -308,13 +316,8 @@ fn prepare_video(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result
         hasher.update_reader(file).map_err(unreadable)?;
         *hasher.finalize().as_bytes()
     };
-    if let Some((id, old)) = &c.replaces {
-        if old.hash == hash {
-            let mut rec = old.clone();
-            rec.size = c.entry.size;
-            rec.mtime_ns = c.entry.mtime_ns;
-            return Ok(Outcome::Touched(*id, rec));
-        }
+    if let Some(same) = touched(c, &hash) {
+        return Ok(same);
     }
     let failed = |m: String| Failure::new(path.clone(), FailureKind::from_message(&m), m);
     let probe = scry::video::probe(path).map_err(failed)?;

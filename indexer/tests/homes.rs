@@ -908,3 +908,81 @@ fn videos_on_the_local_library() {
 fn videos_on_qdrant() {
     videos(Home::Qdrant);
 }
+
+/// SigLIP on Qdrant: a library indexed with the SigLIP fixture model (its own
+/// dimension, preprocessing and text tower) stores that model and ranks text,
+/// "more like this" and filtered queries as the local library does.
+#[test]
+fn siglip_libraries_rank_alike_on_both_homes() {
+    let siglip = scry::ClipModel::load_dir(&root().join("tests/fixtures/tiny-siglip")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    copy_dir(&root().join("sample_data"), &photos);
+    let Some(remote) = new_library(Home::Qdrant, tmp.path(), true) else {
+        return;
+    };
+    let local = new_library(Home::Local, tmp.path(), true).unwrap();
+    let libs = [RwLock::new(local), RwLock::new(remote)];
+    for lib in &libs {
+        let s = index(
+            lib,
+            &siglip,
+            &[photos.clone()],
+            &IndexOptions::default(),
+            &Silent,
+        )
+        .unwrap();
+        assert_eq!((s.failed, s.new), (0, 19), "{s:?}");
+        let l = lib.read().unwrap();
+        assert_eq!(l.model().unwrap().as_deref(), Some(siglip.id()));
+        assert_eq!(l.dim(), siglip.dim());
+    }
+    let cache = TextCache::new(16);
+    let ranked = |lib: &RwLock<Library>, q: &str, filters: Filters| -> Vec<(String, f32)> {
+        let l = lib.read().unwrap();
+        let mut terms = parse_query(q).unwrap();
+        if q.is_empty() {
+            let id = l
+                .id_for_path(&canonical(&photos.join("animals/chelsea.jpg")))
+                .unwrap()
+                .unwrap();
+            terms.push(Weighted {
+                term: Term::Like(id),
+                weight: 1.0,
+            });
+        }
+        let req = SearchRequest {
+            terms,
+            filters,
+            k: 10,
+            offset: 0,
+            cutoff: false,
+        };
+        search(&l, &siglip, &cache, &req)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| (h.record.path_buf().display().to_string(), h.score))
+            .collect()
+    };
+    let space = Filters {
+        folder: Some(canonical(&photos.join("space"))),
+        ..Default::default()
+    };
+    for (q, filters) in [
+        ("a cat", Filters::default()),
+        ("an astronaut in space", Filters::default()),
+        ("a cup of coffee", Filters::default()),
+        ("a red brick wall - grass", Filters::default()),
+        ("a rocket", space),
+        ("", Filters::default()),
+    ] {
+        let (a, b) = (
+            ranked(&libs[0], q, filters.clone()),
+            ranked(&libs[1], q, filters),
+        );
+        assert!(!a.is_empty(), "{q:?}");
+        same_ranking(&a, &b)
+            .unwrap_or_else(|e| panic!("{q:?}: {e}\n  local:  {a:?}\n  qdrant: {b:?}"));
+    }
+}

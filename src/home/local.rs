@@ -696,9 +696,16 @@ impl Home for LocalLibrary {
         self.store.thumbnail(id)
     }
 
-    fn frames(&self, id: ImageId) -> Result<Vec<Vec<f32>>> {
-        Ok((1..FRAMES_PER_VIDEO)
-            .map_while(|k| self.frames.get(frame_point(id, k)).map(<[f32]>::to_vec))
+    fn frames(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, Vec<Vec<f32>>)>> {
+        Ok(ids
+            .iter()
+            .map(|&id| {
+                let frames: Vec<Vec<f32>> = (1..FRAMES_PER_VIDEO)
+                    .map_while(|k| self.frames.get(frame_point(id, k)).map(<[f32]>::to_vec))
+                    .collect();
+                (id, frames)
+            })
+            .filter(|(_, f)| !f.is_empty())
             .collect())
     }
 

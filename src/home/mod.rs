@@ -139,9 +139,10 @@ pub trait Home: std::any::Any + Send + Sync {
     fn vectors(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, Vec<f32>)>>;
     /// The image's thumbnail (JPEG).
     fn thumbnail(&self, id: ImageId) -> Result<Option<Vec<u8>>>;
-    /// A video's other frames' vectors, in the order of its record's
-    /// `video.frames_ms[1..]`; none for a photo.
-    fn frames(&self, id: ImageId) -> Result<Vec<Vec<f32>>>;
+    /// Videos' other frames' vectors, each in the order of its record's
+    /// `video.frames_ms[1..]` (photos and unknown ids are left out), in one
+    /// request where the home is remote.
+    fn frames(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, Vec<Vec<f32>>)>>;
     /// The image at this path (raw path bytes).
     fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>>;
     /// Every image, in no particular order; vectors only when asked for.

@@ -1764,36 +1764,38 @@ impl Home for QdrantLibrary {
             }))
     }
 
-    fn frames(&self, id: ImageId) -> Result<Vec<Vec<f32>>> {
-        let Some(p) = self
-            .get(
-                "reading a video's frames",
-                &[id],
-                Some(only(&["frames"])),
-                false,
-            )?
-            .into_iter()
-            .next()
-        else {
-            return Ok(Vec::new());
-        };
-        let Some(text) = p.payload.get("frames").and_then(|f| f.as_str()) else {
-            return Ok(Vec::new());
-        };
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map_err(|e| Error::Remote {
-                location: self.location(),
-                message: format!("the frames of image {id} are unreadable: {e}"),
-            })?;
-        let all: Vec<f32> = bytes
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        Ok(all
-            .chunks_exact(self.dim.max(1))
-            .map(<[f32]>::to_vec)
-            .collect())
+    fn frames(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, Vec<Vec<f32>>)>> {
+        let mut out = Vec::new();
+        for p in self.get(
+            "reading videos' frames",
+            ids,
+            Some(only(&["frames"])),
+            false,
+        )? {
+            let (Some(id), Some(text)) = (
+                point_u64(&p.id),
+                p.payload.get("frames").and_then(|f| f.as_str()),
+            ) else {
+                continue;
+            };
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|e| Error::Remote {
+                    location: self.location(),
+                    message: format!("the frames of image {id} are unreadable: {e}"),
+                })?;
+            let all: Vec<f32> = bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            out.push((
+                id,
+                all.chunks_exact(self.dim.max(1))
+                    .map(<[f32]>::to_vec)
+                    .collect(),
+            ));
+        }
+        Ok(out)
     }
 
     fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>> {

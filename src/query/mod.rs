@@ -704,23 +704,30 @@ pub fn search(
     }
     let has_more = fused.len() > req.offset + req.k;
     let page: Vec<ImageId> = fused.into_iter().skip(req.offset).take(req.k).collect();
-    let mut hits = Vec::with_capacity(page.len());
-    for (id, record) in lib.records(&page)? {
-        let Some(&score) = cosine.get(&id) else {
-            continue;
-        };
-        // A video is shown at its best frame.
-        let (time, score) = match lib.best_frame(id, &record, &qv)? {
-            Some((t, c)) => (Some(t), c.max(score)),
-            None => (None, score),
-        };
-        hits.push(Hit {
-            id,
-            score,
-            record,
-            time,
-        });
-    }
+    let records = lib.records(&page)?;
+    // A video is shown at its best frame (its frames read in one go).
+    let listed: Vec<(ImageId, &ImageRecord)> = records.iter().map(|(id, r)| (*id, r)).collect();
+    let best: HashMap<ImageId, (f64, f32)> = lib
+        .best_frames(&listed, &qv)?
+        .into_iter()
+        .map(|(id, t, c)| (id, (t, c)))
+        .collect();
+    let hits = records
+        .into_iter()
+        .filter_map(|(id, record)| {
+            let score = *cosine.get(&id)?;
+            let (time, score) = match best.get(&id) {
+                Some(&(t, c)) => (Some(t), c.max(score)),
+                None => (None, score),
+            };
+            Some(Hit {
+                id,
+                score,
+                record,
+                time,
+            })
+        })
+        .collect();
     timings.fuse = started.elapsed() - timings.encode - timings.search;
     Ok(SearchResult {
         hits,

@@ -1806,45 +1806,29 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
         assert_eq!(status["images"], 2);
         assert!(ffmpeg_listed(&status));
         let db_arg = db.to_str().unwrap();
+        let search = |args: &[&str]| -> (String, Option<serde_json::Value>) {
+            let mut all = vec!["search", "--db", db_arg, "--model", tiny.to_str().unwrap()];
+            all.extend_from_slice(args);
+            let out = scry(&all, home.path());
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(
+                out.status.success(),
+                "{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let json = serde_json::from_str(&text).ok();
+            (text, json)
+        };
         // The frame at 24 s as a picture finds the video there.
         let frame = fixtures.join("frame-24.png");
-        let out = scry(
-            &[
-                "search",
-                "--image",
-                frame.to_str().unwrap(),
-                "--db",
-                db_arg,
-                "--model",
-                tiny.to_str().unwrap(),
-            ],
-            home.path(),
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let frame = frame.to_str().unwrap();
+        let (text, _) = search(&["--image", frame]);
         let first = text.lines().nth(1).unwrap_or_default();
         assert!(
             first.contains("beach.mp4") && first.contains("at 0:24"),
             "{text}"
         );
-        let out = scry(
-            &[
-                "search",
-                "--image",
-                frame.to_str().unwrap(),
-                "--db",
-                db_arg,
-                "--model",
-                tiny.to_str().unwrap(),
-                "--json",
-            ],
-            home.path(),
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = search(&["--image", frame, "--json"]).1.unwrap();
         assert_eq!(v["hits"][0]["time"], 24.0, "{v}");
         assert_eq!(v["hits"][0]["duration"], 36.0, "{v}");
         assert_eq!(v["hits"][0]["format"], "mp4", "{v}");
@@ -1853,23 +1837,9 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
         // More like the video's moment at 0:24: the photo (the video itself is
         // the example, so not a result).
         let video = photos.join("trip/beach.mp4");
-        let out = scry(
-            &[
-                "search",
-                "--like",
-                video.to_str().unwrap(),
-                "--at",
-                "0:24",
-                "--db",
-                db_arg,
-                "--model",
-                tiny.to_str().unwrap(),
-                "--json",
-            ],
-            home.path(),
-        );
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        let v = search(&["--like", video.to_str().unwrap(), "--at", "0:24", "--json"])
+            .1
+            .unwrap();
         let hits = v["hits"].as_array().unwrap();
         assert_eq!(hits.len(), 1, "{v}");
         assert!(
@@ -1896,6 +1866,90 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
     assert!(!text.contains("IMG_0001.MOV"), "{text}");
     assert_eq!(status["images"], 1);
     assert!(!ffmpeg_listed(&status));
+}
+
+/// A video that makes ffmpeg hang (here an ffmpeg that never answers) is
+/// stopped at the time limit and reported with the file's name; the rest of
+/// the folder is indexed.
+#[test]
+fn a_video_that_hangs_ffmpeg_is_stopped_and_reported() {
+    let (Ok(ffmpeg), Ok(ffprobe)) = (which("ffmpeg"), which("ffprobe")) else {
+        assert!(
+            std::env::var_os("SCRY_REQUIRE_CODECS").is_none(),
+            "SCRY_REQUIRE_CODECS is set but ffmpeg is missing"
+        );
+        return;
+    };
+    let home = tempfile::tempdir().unwrap();
+    let bin = home.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let script = |name: &str, body: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    // ffprobe answers; ffmpeg says its version, then never decodes (exec: the
+    // same process, so stopping it stops the wait).
+    script("ffprobe", &format!("exec {} \"$@\"", ffprobe.display()));
+    script(
+        "ffmpeg",
+        &format!(
+            "[ \"$1\" = -version ] && exec {} -version\nexec sleep 600",
+            ffmpeg.display()
+        ),
+    );
+    let photos = home.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/video/scenes.mp4"),
+        photos.join("stuck.mp4"),
+    )
+    .unwrap();
+    std::fs::copy(
+        root().join("sample_data/animals/chelsea.jpg"),
+        photos.join("chelsea.jpg"),
+    )
+    .unwrap();
+    let db = home.path().join("lib");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_scry"))
+        .args(index_args(&photos, &db, &tiny(), &[]))
+        .env("PATH", path)
+        .env("SCRY_VIDEO_TIMEOUT", "2")
+        .env("HF_HOME", home.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = text
+        .lines()
+        .find(|l| l.contains("stuck.mp4"))
+        .unwrap_or_else(|| panic!("the video is not listed: {text}"));
+    assert!(
+        line.contains("took longer than 2 s") && line.contains("stopped"),
+        "{line}"
+    );
+    assert!(text.contains("1 new"), "{text}");
+}
+
+/// The program `name` on PATH.
+fn which(name: &str) -> Result<PathBuf, ()> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or(())
 }
 
 /// `scry export` round-trips: the .npy array and its JSONL sidecar, and the
