@@ -927,7 +927,7 @@ fn siglip_libraries_rank_alike_on_both_homes() {
         let s = index(
             lib,
             &siglip,
-            &[photos.clone()],
+            std::slice::from_ref(&photos),
             &IndexOptions::default(),
             &Silent,
         )
