@@ -2,7 +2,7 @@
 // states, and moving through the grid with the keyboard.
 
 import { api } from './api.js';
-import { $, el, formatClock, formatDate, formatScore, icon, make, plural } from './dom.js';
+import { $, el, formatClock, formatDate, formatScore, icon, make, plural, toast } from './dom.js';
 import { openLightbox } from './lightbox.js';
 import { removeImage, removeLike, runSearch, searchController } from './search.js';
 import { clearFilters, countFilters, syncClearButton } from './searchbox.js';
@@ -147,6 +147,7 @@ function renderTagFacets() {
       tagFacetsLoading = true;
       api('/api/tags').then((data) => {
         state.tagFacets = Array.isArray(data.tags) ? data.tags.slice(0, MAX_TAG_FACETS) : [];
+        state.ownCategories = Array.isArray(data.categories) ? data.categories : [];
       }).catch(() => {
         state.tagFacets = [];
       }).finally(() => {
@@ -167,8 +168,36 @@ function renderTagFacets() {
     b.addEventListener('click', () => searchFor(`tag:${t.tag}`));
     return b;
   }));
+  // The library's own categories, each removable by an admin.
+  el.categoryForm.hidden = !state.admin;
+  el.ownCategories.replaceChildren(...(state.admin ? state.ownCategories : []).map((name) => {
+    const remove = make('button', { type: 'button', class: 'own-category-remove', 'aria-label': `Remove the category ${name}`, text: '×' });
+    remove.addEventListener('click', () => changeCategory('DELETE', name));
+    return make('span', { class: 'tag-facet own-category', 'data-name': name }, make('span', { text: name }), remove);
+  }));
   el.tagFacets.hidden = tags.length === 0 || hasQuery();
 }
+
+// Adds or removes one of the library's own categories (admins), then shows
+// the facets again: every photo is re-tagged from its stored vector.
+async function changeCategory(method, name) {
+  try {
+    await api(`/api/tags/categories/${encodeURIComponent(name)}`, { method });
+    state.tagFacets = null;
+    renderTagFacets();
+    toast(method === 'PUT' ? `Added the category “${name}”` : `Removed the category “${name}”`);
+  } catch (e) {
+    toast(e.message || 'The category could not be changed');
+  }
+}
+
+el.categoryForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const name = el.categoryName.value.trim();
+  if (!name) return;
+  el.categoryName.value = '';
+  changeCategory('PUT', name);
+});
 
 export function renderChips() {
   el.chips.replaceChildren();

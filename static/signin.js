@@ -49,6 +49,8 @@ export async function whoAmI() {
       el.signOut.hidden = me.via === 'proxy'; // signed in by the proxy, signed out there
     }
     $('#rescan').hidden = !me.admin; // rescans are for admins
+    state.admin = Boolean(me.admin); // and so are the library's own tag categories
+    el.categoryForm.hidden = !state.admin;
     return true;
   } catch (e) {
     return e.status !== 401; // a server that is down: the status line says so

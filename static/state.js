@@ -33,6 +33,8 @@ export const state = {
   lbIndex: -1,         // index into hits shown in the lightbox
   view: '',            // '' (search), 'albums' or 'dupes'
   tagFacets: null,     // the library's auto-tags with counts (/api/tags), once loaded
+  ownCategories: [],   // the library's own tag categories (/api/tags)
+  admin: false,        // whether the viewer may change the library (/api/me)
 };
 
 // Tags shown on the start page.

@@ -207,36 +207,36 @@ pub fn decode_full(
     let Some(family) = detect(bytes) else {
         return Err(unknown_format_message(bytes));
     };
-    let (image, width, height) =
-        match family {
-            Family::Jpeg => match jpeg::decode_jpeg(bytes, min_short_side) {
-                Ok((img, w, h, _)) => (img, w, h),
-                // libjpeg cannot convert CMYK/YCCK to RGB; the image crate can.
-                Err(jpeg::JpegError::Cmyk) => {
-                    full_dims(decode_with_image_crate(bytes, image::ImageFormat::Jpeg)?)
-                }
-                Err(jpeg::JpegError::Message(m)) => return Err(m),
-            },
-            Family::WebP => match webp::decode_webp(bytes, min_short_side) {
-                Some(d) => d?,
-                None => full_dims(decode_with_image_crate(bytes, image::ImageFormat::WebP)?),
-            },
-            Family::Png => full_dims(decode_with_image_crate(bytes, image::ImageFormat::Png)?),
-            Family::Gif => full_dims(decode_with_image_crate(bytes, image::ImageFormat::Gif)?),
-            Family::Bmp => full_dims(decode_with_image_crate(bytes, image::ImageFormat::Bmp)?),
-            Family::Tiff => full_dims(decode_with_image_crate(bytes, image::ImageFormat::Tiff)?),
-            Family::Heic => heif::decode(bytes, "HEIC")?,
-            Family::Avif => heif::decode(bytes, "AVIF")?,
-            Family::Jxl => jxl::decode(bytes)?,
-            Family::Raw(kind) => raw::decode(bytes, kind, min_short_side)?,
-            Family::Video => return Err(match crate::video::tools() {
+    let (image, width, height) = match family {
+        Family::Jpeg => match jpeg::decode_jpeg(bytes, min_short_side) {
+            Ok((img, w, h, _)) => (img, w, h),
+            // libjpeg cannot convert CMYK/YCCK to RGB; the image crate can.
+            Err(jpeg::JpegError::Cmyk) => {
+                full_dims(decode_with_image_crate(bytes, image::ImageFormat::Jpeg)?)
+            }
+            Err(jpeg::JpegError::Message(m)) => return Err(m),
+        },
+        Family::WebP => match webp::decode_webp(bytes, min_short_side) {
+            Some(d) => d?,
+            None => full_dims(decode_with_image_crate(bytes, image::ImageFormat::WebP)?),
+        },
+        Family::Png => full_dims(decode_with_image_crate(bytes, image::ImageFormat::Png)?),
+        Family::Gif => full_dims(decode_with_image_crate(bytes, image::ImageFormat::Gif)?),
+        Family::Bmp => full_dims(decode_with_image_crate(bytes, image::ImageFormat::Bmp)?),
+        Family::Tiff => full_dims(decode_with_image_crate(bytes, image::ImageFormat::Tiff)?),
+        Family::Heic => heif::decode(bytes, "HEIC")?,
+        Family::Avif => heif::decode(bytes, "AVIF")?,
+        Family::Jxl => jxl::decode(bytes)?,
+        Family::Raw(kind) => raw::decode(bytes, kind, min_short_side)?,
+        Family::Video => {
+            return Err(match crate::video::tools() {
                 Err(why) => crate::video::missing_message(&why),
-                Ok(_) => {
-                    "a video: scry reads videos from their files (crate::video), not as one picture"
-                        .into()
-                }
-            }),
-        };
+                Ok(_) => "unsupported here: a video, not a picture (index its folder to search \
+                          inside it, or give a picture of one of its frames)"
+                    .into(),
+            })
+        }
+    };
     Ok(Decoded {
         image,
         width,

@@ -220,6 +220,28 @@ test('the library\'s auto-tags on the start page list a tag\'s photos', async ()
   await page.waitForFunction(() => !/Connecting/.test(document.querySelector('#status').textContent), null, { timeout: STEP_TIMEOUT });
 });
 
+test('an admin adds a category of the library\'s own and removes it', async () => {
+  if (mock) return; // the mock server has no model, so no tags
+  await page.goto(`${base}/`);
+  const form = page.locator('#category-form');
+  await form.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await page.locator('#category-name').fill('sailboat at sea');
+  const added = page.waitForResponse((r) => /\/api\/tags\/categories\/sailboat%20at%20sea$/.test(r.url()) && r.request().method() === 'PUT');
+  await page.locator('#category-form button[type="submit"]').click();
+  assert.equal((await added).status(), 200);
+  const own = page.locator('#own-categories .own-category[data-name="sailboat at sea"]');
+  await own.waitFor({ state: 'visible', timeout: STEP_TIMEOUT });
+  await shot('own-category.png');
+  const removed = page.waitForResponse((r) => /\/api\/tags\/categories\//.test(r.url()) && r.request().method() === 'DELETE');
+  await own.locator('button').click();
+  assert.equal((await removed).status(), 200);
+  await own.waitFor({ state: 'detached', timeout: STEP_TIMEOUT });
+  assertClean('own categories');
+  await page.goto(`${base}/`);
+  await page.waitForFunction(() => document.activeElement && document.activeElement.id === 'q', null, { timeout: STEP_TIMEOUT });
+  await page.waitForFunction(() => !/Connecting/.test(document.querySelector('#status').textContent), null, { timeout: STEP_TIMEOUT });
+});
+
 test('typing searches as you type (debounced) and fills the grid', async () => {
   const searches = [];
   const onReq = (r) => { if (r.url().includes('/api/search')) searches.push(r.url()); };
