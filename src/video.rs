@@ -80,7 +80,7 @@ pub fn motion_clip(photo: &Path) -> Option<std::path::PathBuf> {
 /// ffmpeg and ffprobe, as found on PATH.
 #[derive(Debug)]
 pub struct Tools {
-    /// ffmpeg's version line ("ffmpeg version 5.1.6-0+deb12u1 …").
+    /// ffmpeg's version ("5.1.6-0+deb12u1", from its first line).
     pub version: String,
 }
 
@@ -101,11 +101,12 @@ pub fn tools() -> Result<&'static Tools, String> {
                 if !out.status.success() {
                     return Err(format!("{program} -version failed"));
                 }
-                Ok(String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string())
+                Ok(version_of(
+                    String::from_utf8_lossy(&out.stdout)
+                        .lines()
+                        .next()
+                        .unwrap_or_default(),
+                ))
             };
             let ffmpeg = version("ffmpeg")?;
             version("ffprobe")?;
@@ -113,6 +114,16 @@ pub fn tools() -> Result<&'static Tools, String> {
         })
         .as_ref()
         .map_err(Clone::clone)
+}
+
+/// The version in a `-version` banner's first line: "ffmpeg version 5.1.6-0+deb12u1
+/// Copyright …" → "5.1.6-0+deb12u1" (the whole line when it reads otherwise).
+pub fn version_of(line: &str) -> String {
+    line.split_once(" version ")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or(line)
+        .trim()
+        .to_string()
 }
 
 /// The message for a video on a machine without ffmpeg.
@@ -570,6 +581,18 @@ pub fn poster(vectors: &[Vec<f32>]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_from_banners() {
+        assert_eq!(
+            version_of(
+                "ffmpeg version 5.1.9-0+deb12u1 Copyright (c) 2000-2026 the FFmpeg developers"
+            ),
+            "5.1.9-0+deb12u1"
+        );
+        assert_eq!(version_of("ffmpeg version n7.1 Copyright"), "n7.1");
+        assert_eq!(version_of("something else"), "something else");
+    }
 
     #[test]
     fn iso6709_positions() {
