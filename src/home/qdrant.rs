@@ -365,6 +365,19 @@ impl ImagePayload {
     }
 }
 
+/// A video's other frames read back from [`frames_payload`]'s text.
+fn frames_of_payload(
+    text: &str,
+    dim: usize,
+) -> std::result::Result<Vec<Vec<f32>>, base64::DecodeError> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(text)?;
+    let all: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    Ok(all.chunks_exact(dim.max(1)).map(<[f32]>::to_vec).collect())
+}
+
 /// A video's other frames as the payload keeps them.
 fn frames_payload(frames: &[Vec<f32>]) -> Option<String> {
     if frames.is_empty() {
@@ -1778,22 +1791,11 @@ impl Home for QdrantLibrary {
             ) else {
                 continue;
             };
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(text)
-                .map_err(|e| Error::Remote {
-                    location: self.location(),
-                    message: format!("the frames of image {id} are unreadable: {e}"),
-                })?;
-            let all: Vec<f32> = bytes
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            out.push((
-                id,
-                all.chunks_exact(self.dim.max(1))
-                    .map(<[f32]>::to_vec)
-                    .collect(),
-            ));
+            let frames = frames_of_payload(text, self.dim).map_err(|e| Error::Remote {
+                location: self.location(),
+                message: format!("the frames of image {id} are unreadable: {e}"),
+            })?;
+            out.push((id, frames));
         }
         Ok(out)
     }
@@ -1911,16 +1913,7 @@ impl Home for QdrantLibrary {
                 // A video's frames move with it (their payload is the record's).
                 let vectors: Vec<Vec<f32>> = frames
                     .as_deref()
-                    .and_then(|t| base64::engine::general_purpose::STANDARD.decode(t).ok())
-                    .map(|b| {
-                        let all: Vec<f32> = b
-                            .chunks_exact(4)
-                            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                            .collect();
-                        all.chunks_exact(self.dim.max(1))
-                            .map(<[f32]>::to_vec)
-                            .collect()
-                    })
+                    .and_then(|t| frames_of_payload(t, self.dim).ok())
                     .unwrap_or_default();
                 points.extend(Self::frame_points(new_id, rec, &vectors)?);
                 let payload = ImagePayload::new(rec, phash, thumb.as_deref(), frames);
