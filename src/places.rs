@@ -156,6 +156,8 @@ pub struct Gazetteer {
     country_by_name: HashMap<String, String>,
     /// Lower-cased region name → [`region_key`]s, most populous region first.
     region_by_name: HashMap<String, Vec<u64>>,
+    /// The people of a region's places, by [`region_key`].
+    region_weight: HashMap<u64, u64>,
 }
 
 /// Names of places this populous beat regions of the same name.
@@ -262,7 +264,7 @@ impl Gazetteer {
         for c in cities.iter().filter(|c| c.region != 0) {
             *weight.entry(region_key(c.country, c.region)).or_default() += c.population as u64;
         }
-        let mut ranked: Vec<(u64, u64)> = weight.into_iter().collect();
+        let mut ranked: Vec<(u64, u64)> = weight.iter().map(|(&k, &w)| (k, w)).collect();
         ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut region_by_name: HashMap<String, Vec<u64>> = HashMap::new();
         for (key, _) in ranked {
@@ -279,6 +281,7 @@ impl Gazetteer {
             by_name,
             country_by_name,
             region_by_name,
+            region_weight: weight,
         }
     }
 
@@ -413,7 +416,19 @@ impl Gazetteer {
         } else {
             min_population
         };
-        if let Some(c) = cities.first().filter(|c| c.population >= BIG) {
+        // A big place beats a region of the same name, by its own name or by
+        // another name when it holds a tenth of the region's people ("New
+        // York" is the city; "Florida" is the state, not Floridablanca,
+        // Colombia, which some call Florida).
+        let region_people = self
+            .region_by_name
+            .get(&key)
+            .and_then(|rs| rs.first())
+            .map_or(0, |k| self.region_weight[k]);
+        if let Some(c) = cities.iter().find(|c| {
+            c.population >= BIG
+                && (fold(&c.name) == key || c.population as u64 * 10 >= region_people)
+        }) {
             return (c.population >= min_population).then(|| city(c));
         }
         // "Lisbon, Iowa" is a town, never the region of Lisbon.
@@ -540,6 +555,17 @@ mod tests {
                 region: "California".into()
             }
         );
+        // A region beats a big place known by its name only as another name;
+        // a big place that holds a fair share of the region's people does not.
+        assert_eq!(
+            g.resolve("Florida", 50_000).unwrap().place,
+            Where::Region {
+                country: "US".into(),
+                region: "Florida".into()
+            }
+        );
+        let (lat, _, _) = near_of("New York");
+        assert!((lat - 40.71).abs() < 0.01, "{lat}");
         assert!(g.resolve("Xyzzyville", 0).is_none());
         assert!(g.resolve("Paris, Narnia", 0).is_none());
         // A small place only when small places are asked for, or named with

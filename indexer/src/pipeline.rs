@@ -12,6 +12,7 @@
 //!   batches in flight.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -168,7 +169,22 @@ fn prepare(
     cancel: &AtomicBool,
 ) -> Result<Outcome, Failure> {
     let path = &c.entry.path;
-    if is_video(path) {
+    let unreadable = |e: std::io::Error| {
+        Failure::new(
+            path.clone(),
+            FailureKind::Unreadable,
+            format!("cannot read: {e}"),
+        )
+    };
+    // The file is opened once: its first bytes say whether it is a video
+    // (hashed as a stream, never read whole) or a photo (read whole).
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(c.entry.size).unwrap_or(0).min(1 << 30) + 1);
+    (&mut file)
+        .take(VIDEO_HEAD)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if scry::decode::detect(&bytes).is_some_and(|f| !f.is_image()) {
         // Its frames' room is taken first (as many as a video may have),
         // what it did not use given back at once, the rest once embedded.
         let most = scry::video::MAX_FRAMES;
@@ -179,7 +195,7 @@ fn prepare(
                 "indexing stopped",
             ));
         }
-        let got = prepare_video(c, pre, ocr);
+        let got = prepare_video(c, pre, ocr, &bytes, file);
         let kept = match &got {
             Ok(Outcome::Ready(p)) => p.frames.len(),
             _ => 0,
@@ -187,13 +203,7 @@ fn prepare(
         budget.give(most - kept);
         return got;
     }
-    let bytes = std::fs::read(path).map_err(|e| {
-        Failure::new(
-            path.clone(),
-            FailureKind::Unreadable,
-            format!("cannot read: {e}"),
-        )
-    })?;
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
     let hash = content_hash(&bytes);
     if let Some(same) = touched(c, &hash) {
         return Ok(same);
@@ -284,17 +294,19 @@ impl FrameBudget {
     }
 }
 
-/// Whether the file's first bytes are a video's.
-fn is_video(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(64 * 1024);
-    let read = std::fs::File::open(path).and_then(|f| f.take(64 * 1024).read_to_end(&mut head));
-    read.is_ok() && scry::decode::detect(&head).is_some_and(|f| !f.is_image())
-}
+/// How much of a file is read to tell a video from a photo.
+const VIDEO_HEAD: u64 = 64 * 1024;
 
-/// A video: hashed as a stream (never read whole), probed, and its chosen
-/// frames prepared one at a time ([`scry::video`]).
-fn prepare_video(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result<Outcome, Failure> {
+/// A video: hashed as a stream (its `head` already read from `rest`, the
+/// same open file; never read whole), probed, and its chosen frames prepared
+/// one at a time ([`scry::video`]).
+fn prepare_video(
+    c: &Candidate,
+    pre: &Preprocessor,
+    ocr: Option<&str>,
+    head: &[u8],
+    rest: std::fs::File,
+) -> Result<Outcome, Failure> {
     let path = &c.entry.path;
     let unreadable = |e: std::io::Error| {
         Failure::new(
@@ -303,17 +315,10 @@ fn prepare_video(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result
             format!("cannot read: {e}"),
         )
     };
-    let mut head = Vec::new();
     let hash = {
-        use std::io::Read;
-        let mut file = std::fs::File::open(path).map_err(unreadable)?;
-        (&mut file)
-            .take(64)
-            .read_to_end(&mut head)
-            .map_err(unreadable)?;
         let mut hasher = blake3::Hasher::new();
-        hasher.update(&head);
-        hasher.update_reader(file).map_err(unreadable)?;
+        hasher.update(head);
+        hasher.update_reader(rest).map_err(unreadable)?;
         *hasher.finalize().as_bytes()
     };
     if let Some(same) = touched(c, &hash) {
@@ -344,7 +349,7 @@ fn prepare_video(c: &Candidate, pre: &Preprocessor, ocr: Option<&str>) -> Result
             hash,
             width: probe.width,
             height: probe.height,
-            format: scry::video::container(&head).to_string(),
+            format: scry::video::container(head).to_string(),
             taken: probe.taken,
             camera: probe.camera,
             indexed_at: now_secs(),

@@ -13,7 +13,7 @@ use std::sync::RwLock;
 use std::time::{Duration, SystemTime};
 
 use common::qdrant::QdrantServer;
-use common::{copy_dir, model, root};
+use common::{copy_dir, copy_photos, ffmpeg_here, model, root, tesseract_here};
 use scry::home::qdrant::QdrantUrl;
 use scry::query::{parse_query, search, Filters, SearchRequest, Term, TextCache, Weighted};
 use scry::Library;
@@ -97,7 +97,7 @@ fn incremental(home: Home) {
     };
     let lib = RwLock::new(lib);
     let photos = tmp.path().join("photos");
-    copy_dir(&root().join("sample_data"), &photos);
+    copy_photos(&photos);
 
     let first = run(&lib, &photos);
     assert_eq!((first.new, first.embedded), (19, 19), "{home:?}: {first:?}");
@@ -478,7 +478,7 @@ fn queries(photos: &Path, like: &dyn Fn(&Path) -> u64) -> Vec<(String, SearchReq
 /// like a camera's, and photos with GPS positions (tests/fixtures/places).
 fn parity_photos(at: &Path) -> PathBuf {
     let photos = at.join("photos");
-    copy_dir(&root().join("sample_data"), &photos);
+    copy_photos(&photos);
     copy_dir(
         &root().join("tests/fixtures/places"),
         &photos.join("places"),
@@ -598,14 +598,6 @@ fn the_same_photos_give_the_same_results_on_both_homes() {
 
 /// Whether Tesseract is here; without it the OCR test is skipped, unless CI
 /// requires the optional codecs.
-fn tesseract_here() -> bool {
-    let here = scry::ocr::check("eng").is_ok();
-    if !here && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
-        panic!("SCRY_REQUIRE_CODECS is set but Tesseract (with English) is missing");
-    }
-    here
-}
-
 /// Text in images (tests/fixtures/ocr: screenshots, receipts, signs in
 /// photos, turned pages, small print) is read and found by its words, on both
 /// homes: on the local library by the back-fill of a library indexed without
@@ -787,11 +779,7 @@ fn frame_search(
 /// (filters and examples apply to its frames too), its frames moving with it
 /// and going with it, duplicates and counts seeing it once.
 fn videos(home: Home) {
-    if scry::video::tools().is_err() {
-        assert!(
-            std::env::var_os("SCRY_REQUIRE_CODECS").is_none(),
-            "SCRY_REQUIRE_CODECS is set but ffmpeg is missing"
-        );
+    if !ffmpeg_here() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -917,7 +905,7 @@ fn siglip_libraries_rank_alike_on_both_homes() {
     let siglip = scry::ClipModel::load_dir(&root().join("tests/fixtures/tiny-siglip")).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    copy_dir(&root().join("sample_data"), &photos);
+    copy_photos(&photos);
     let Some(remote) = new_library(Home::Qdrant, tmp.path(), true) else {
         return;
     };

@@ -7,7 +7,7 @@ use scry::Library;
 use scry_indexer::{index, FailureKind, IndexOptions, Silent, Summary};
 
 mod common;
-use common::{copy_dir, model, root};
+use common::{copy_dir, copy_photos, model, root};
 
 fn run(lib: &mut Library, root: &Path, follow: bool) -> Summary {
     let mut opts = IndexOptions::default();
@@ -34,7 +34,7 @@ fn id_of(lib: &Library, path: &Path) -> Option<u64> {
 fn incremental_runs_touch_delete_and_rename() {
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    copy_dir(&root().join("sample_data"), &photos);
+    copy_photos(&photos);
     let db = tmp.path().join("lib");
     let mut lib = Library::open(&db).unwrap();
 
@@ -556,7 +556,7 @@ fn shards_split_the_work_and_each_owns_its_files() {
     use scry_indexer::Shard;
     let tmp = tempfile::tempdir().unwrap();
     let photos = tmp.path().join("photos");
-    copy_dir(&root().join("sample_data"), &photos);
+    copy_photos(&photos);
     let photos = std::fs::canonicalize(&photos).unwrap();
     let mut lib = Library::open(&tmp.path().join("lib")).unwrap();
     let shard = |i: u32| Shard { index: i, count: 2 };

@@ -31,7 +31,7 @@ fn state() -> web::Data<AppState> {
             let s = scry_indexer::index(
                 &lib,
                 &model,
-                &[root().join("sample_data")],
+                &[common::photos()],
                 &Default::default(),
                 &scry_indexer::Silent,
             )
@@ -120,7 +120,7 @@ async fn pagination_is_stable_and_filters_apply() {
     let mut joined = ids(&p1);
     joined.extend(ids(&p2));
     assert_eq!(joined, ids(&all));
-    let folder = root().join("sample_data/space");
+    let folder = common::photos().join("space");
     let (status, v) = get(&format!("/api/search?q=x&k=10&in={}", folder.display())).await;
     assert_eq!(status, 200);
     let hits = v["hits"].as_array().unwrap();

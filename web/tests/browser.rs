@@ -73,8 +73,14 @@ fn signing_in_to_a_shared_server_in_a_real_browser() {
         args.extend(["--db", db.to_str().unwrap()]);
         String::from_utf8(common::run_ok(&args)).unwrap()
     };
-    run(&["index", "sample_data", "--model", tiny.to_str().unwrap()]);
-    let animals = std::fs::canonicalize(root().join("sample_data/animals")).unwrap();
+    let photos = common::photos();
+    run(&[
+        "index",
+        photos.to_str().unwrap(),
+        "--model",
+        tiny.to_str().unwrap(),
+    ]);
+    let animals = std::fs::canonicalize(photos.join("animals")).unwrap();
     let token = run(&["user", "add", "ann", "--root", animals.to_str().unwrap()]);
     let (server, addr) = common::serve(&[
         "--db",
@@ -158,11 +164,7 @@ fn text_in_images_in_a_real_browser() {
     if !can_run() {
         return;
     }
-    if scry::ocr::check("eng").is_err() {
-        assert!(
-            std::env::var_os("SCRY_REQUIRE_CODECS").is_none(),
-            "SCRY_REQUIRE_CODECS is set but Tesseract (with English) is missing"
-        );
+    if !common::tesseract_here() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -193,11 +195,7 @@ fn videos_in_a_real_browser() {
     if !can_run() {
         return;
     }
-    if scry::video::tools().is_err() {
-        assert!(
-            std::env::var_os("SCRY_REQUIRE_CODECS").is_none(),
-            "SCRY_REQUIRE_CODECS is set but ffmpeg is missing"
-        );
+    if !common::ffmpeg_here() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -229,14 +227,15 @@ fn queries_in_other_languages_in_a_real_browser() {
         return;
     }
     let tower = root().join("tests/fixtures/tiny-multilingual");
+    let photos = common::photos();
     let (_tmp, server, addr) = index_and_serve_with(
         tempfile::tempdir().unwrap(),
-        "sample_data",
+        photos.to_str().unwrap(),
         &[],
         &["--text-model", tower.to_str().unwrap()],
     );
     // The library is the server's now: the same vectors from the files.
-    let files: Vec<String> = std::fs::read_dir(root().join("sample_data"))
+    let files: Vec<String> = std::fs::read_dir(&photos)
         .unwrap()
         .map(|d| d.unwrap().path())
         // Hidden folders are not indexed.
@@ -318,7 +317,7 @@ fn the_ui_works_in_a_real_browser() {
     if !can_run() {
         return;
     }
-    let (_tmp, server, addr) = index_and_serve("sample_data");
+    let (_tmp, server, addr) = index_and_serve(common::photos().to_str().unwrap());
     let url = format!("http://{addr}");
     let out = Command::new("node")
         .args(["--test", "tests/browser/ui.test.mjs"])

@@ -308,15 +308,16 @@ fn users_are_managed_while_the_server_runs() {
         all.extend(["--db", db]);
         assert_clean_failure(&scry(&all, home.path()), expect);
     };
-    ok(&["index", "sample_data", "--model", model]);
+    let photos = common::photos();
+    ok(&["index", photos.to_str().unwrap(), "--model", model]);
     let (_server, addr) = common::serve(&["--db", db, "--model", model]);
     let get = |path: &str, token: Option<&str>| common::http_get(&addr, path, token);
     // Until there are users, one person's loopback server: no token needed.
     assert_eq!(get("/api/status", None).1["images"], 19);
 
-    let animals = root().join("sample_data/animals");
+    let animals = photos.join("animals");
     let animals = animals.to_str().unwrap();
-    let food = root().join("sample_data/food");
+    let food = photos.join("food");
     let food = food.to_str().unwrap();
     let token = ok(&["user", "add", "ann", "--root", animals]);
     let token = token.trim();
@@ -439,7 +440,14 @@ fn search_preview_draws_thumbnails_in_the_terminals_protocol() {
     let model = tiny();
     let model = model.to_str().unwrap();
     let out = scry(
-        &["index", "sample_data", "--db", db, "--model", model],
+        &[
+            "index",
+            common::photos().to_str().unwrap(),
+            "--db",
+            db,
+            "--model",
+            model,
+        ],
         home.path(),
     );
     assert!(out.status.success());
@@ -696,7 +704,7 @@ fn indexed(folder: &str) -> (tempfile::TempDir, Vec<String>, serde_json::Value) 
 
 #[test]
 fn index_then_search_prints_table_paths_and_json() {
-    let (home, args, summary) = indexed("sample_data");
+    let (home, args, summary) = indexed(common::photos().to_str().unwrap());
     let common: Vec<&str> = args.iter().map(String::as_str).collect();
     let db = home.path().join("lib");
     assert_eq!(summary["new"], 19);
@@ -727,9 +735,10 @@ fn index_then_search_prints_table_paths_and_json() {
     let paths = run(&["coffee", "-k", "3", "--paths"]);
     assert_eq!(paths.lines().count(), 3);
     assert!(paths.lines().all(|l| Path::new(l).is_file()), "{paths}");
+    let chelsea = common::photos().join("animals/chelsea.jpg");
     let json: serde_json::Value = serde_json::from_str(&run(&[
         "--like",
-        "sample_data/animals/chelsea.jpg",
+        chelsea.to_str().unwrap(),
         "-k",
         "2",
         "--json",
@@ -865,7 +874,7 @@ fn a_damaged_library_names_the_part_and_rebuild_recovers() {
     let dbs = db.to_str().unwrap();
     let model = tiny();
     let model = model.to_str().unwrap();
-    let sample = root().join("sample_data");
+    let sample = common::photos();
     let index = [
         "index",
         sample.to_str().unwrap(),
@@ -948,7 +957,7 @@ fn a_full_disk_is_a_clear_error_and_the_next_run_completes() {
     let _mount = Mount(mnt.clone());
     let db = mnt.join("lib");
     let model = tiny();
-    let sample = root().join("sample_data");
+    let sample = common::photos();
     let args_for = |dir: &Path| -> Vec<String> {
         [
             "index",
@@ -1101,7 +1110,8 @@ fn dupes_and_albums_from_the_command_line() {
         String::from_utf8(out.stdout).unwrap()
     };
     let model = ["--model", tiny.to_str().unwrap()];
-    let mut index = with_db(&["index", "sample_data"]);
+    let photos = common::photos();
+    let mut index = with_db(&["index", photos.to_str().unwrap()]);
     index.extend(model.map(String::from));
     ok(index);
 
@@ -1166,7 +1176,8 @@ fn dupes_and_albums_from_the_command_line() {
     assert_eq!(ok(search).lines().count(), 19);
     // Marks: a photo marked "no" leaves the album, its mark is kept, and
     // clearing it gives back the prompts' album; an unknown photo changes nothing.
-    let horse = "sample_data/animals/horse.png";
+    let horse = photos.join("animals/horse.png");
+    let horse = horse.to_str().unwrap();
     let members = |v: &serde_json::Value| -> Vec<String> {
         v["images"]
             .as_array()
@@ -1652,10 +1663,7 @@ fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
     let jpeg = image::open(fixtures.join("ref/chelsea.cr2.png")).unwrap();
     jpeg.to_rgb8().save(photos.join("IMG_1234.JPG")).unwrap();
     let tiny = tiny();
-    let heif = scry::decode::system::optional_codecs()[0].available;
-    if !heif && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
-        panic!("SCRY_REQUIRE_CODECS is set but libheif is missing");
-    }
+    let heif = common::libheif_here();
 
     let index = |db: &Path, hide: bool| -> (serde_json::Value, String) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_scry"));
@@ -1739,6 +1747,136 @@ fn phone_and_camera_formats_index_and_a_missing_codec_says_what_to_install() {
         .contains("JPEG XL"));
 }
 
+/// The README's main job on the whole of sample_data, phone files included:
+/// with libheif and ffmpeg here, the HEIC, the Nikon RAW and its JPEG, the
+/// video and the Live Photo index with no "unsupported" line, the video has
+/// its frames, the RAW and JPEG of one shot are one near-duplicate group, and
+/// "in Florida" finds the photo and the video by their GPS. Without the codecs
+/// (hidden), the HEIC and the video are listed with what to install, and the
+/// rest (RAW included: no system library) is indexed.
+#[test]
+fn sample_data_indexes_every_phone_file_and_names_missing_codecs() {
+    let home = tempfile::tempdir().unwrap();
+    let sample = root().join("sample_data");
+    let tiny = tiny();
+    let index = |db: &Path, hide: bool| -> (serde_json::Value, String) {
+        let run = |json: bool| {
+            let mut cmd = Command::new(env!("CARGO_BIN_EXE_scry"));
+            cmd.args(index_args(
+                &sample,
+                db,
+                &tiny,
+                if json { &["--json"] } else { &[] },
+            ))
+            .env("HF_HOME", home.path())
+            .env("HF_HUB_OFFLINE", "1");
+            if hide {
+                cmd.env("SCRY_HIDE_CODECS", "libheif,ffmpeg");
+            }
+            let out = cmd.output().unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            assert!(
+                out.status.success(),
+                "{text}{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            text
+        };
+        // The summary as JSON, then the same run again as a person reads it
+        // (nothing left to do the second time but the report of what is not
+        // indexed).
+        let summary = serde_json::from_str(&run(true)).unwrap();
+        (summary, run(false))
+    };
+    let phone = |name: &str| sample.join("phone").join(name);
+
+    if common::libheif_here() && common::ffmpeg_here() {
+        let db = home.path().join("lib");
+        let (s, text) = index(&db, false);
+        assert_eq!(s["unsupported"], 0, "{s}");
+        assert_eq!(s["failed"], 0, "{s}");
+        assert!(!text.contains("unsupported"), "{text}");
+        // 19 photos, then a HEIC, a RAW and its JPEG, and a video.
+        assert_eq!(
+            (s["new"].as_u64(), s["total"].as_u64()),
+            (Some(23), Some(23)),
+            "{s}"
+        );
+        assert_eq!(s["motion_clips"], 1, "the Live Photo's clip: {s}");
+        assert!(s["frames"].as_u64().unwrap() >= 2, "{s}");
+        let lib = scry::Library::open(&db).unwrap();
+        let formats: std::collections::BTreeSet<String> = lib
+            .all_records()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| String::from_utf8_lossy(&r.path).contains("/phone/"))
+            .map(|(_, r)| r.format.clone())
+            .collect();
+        assert_eq!(
+            formats.into_iter().collect::<Vec<_>>(),
+            ["heic", "jpeg", "mp4", "nef"]
+        );
+        drop(lib);
+        let out = scry(
+            &["dupes", "--json", "--db", db.to_str().unwrap()],
+            home.path(),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let groups = v["groups"].as_array().unwrap();
+        // The two look-alike pairs of the photos, and the camera's pair.
+        assert_eq!(groups.len(), 3, "{v}");
+        let pair = groups
+            .iter()
+            .find(|g| g.to_string().contains("DSC_0107.NEF"))
+            .unwrap_or_else(|| panic!("no group holds the RAW: {v}"));
+        assert!(pair.to_string().contains("DSC_0107.JPG"), "{pair}");
+        let out = scry(
+            &[
+                "search",
+                "sky in Florida",
+                "--paths",
+                "--db",
+                db.to_str().unwrap(),
+                "--model",
+                tiny.to_str().unwrap(),
+            ],
+            home.path(),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut found: Vec<&str> = text.lines().collect();
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                phone("IMG_0042.HEIC").to_str().unwrap(),
+                phone("VID_20240501_101500.mp4").to_str().unwrap()
+            ],
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let db = home.path().join("lib-without-codecs");
+    let (s, text) = index(&db, true);
+    assert_eq!(
+        (s["unsupported"].as_u64(), s["failed"].as_u64()),
+        (Some(2), Some(0)),
+        "{s}"
+    );
+    assert_eq!(s["total"], 21, "{s}");
+    assert!(text.contains("2 unsupported"), "{text}");
+    for (name, install) in [
+        ("IMG_0042.HEIC", "apt install libheif1"),
+        ("VID_20240501_101500.mp4", "apt install ffmpeg"),
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} not listed: {text}"));
+        assert!(line.contains(install), "{line}");
+    }
+}
+
 /// Videos from the command line: indexed with no "unsupported" line when
 /// ffmpeg is here, found by a frame's content with that frame's time printed,
 /// searched like from a moment of them; a Live Photo's clip stays with its
@@ -1759,10 +1897,7 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
     .unwrap();
     std::fs::copy(fixtures.join("upright.mp4"), photos.join("IMG_0001.MOV")).unwrap();
     let tiny = tiny();
-    let ffmpeg = scry::video::tools().is_ok();
-    if !ffmpeg && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
-        panic!("SCRY_REQUIRE_CODECS is set but ffmpeg is missing");
-    }
+    let ffmpeg = common::ffmpeg_here();
     let index = |db: &Path, hide: bool| -> (serde_json::Value, String) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_scry"));
         cmd.args(index_args(&photos, db, &tiny, &[]))
@@ -1874,10 +2009,7 @@ fn videos_are_found_at_the_frame_that_matches_and_live_photo_clips_stay_with_the
 #[test]
 fn a_video_that_hangs_ffmpeg_is_stopped_and_reported() {
     let (Ok(ffmpeg), Ok(ffprobe)) = (which("ffmpeg"), which("ffprobe")) else {
-        assert!(
-            std::env::var_os("SCRY_REQUIRE_CODECS").is_none(),
-            "SCRY_REQUIRE_CODECS is set but ffmpeg is missing"
-        );
+        common::codec_here("ffmpeg", false);
         return;
     };
     let home = tempfile::tempdir().unwrap();
@@ -2147,11 +2279,7 @@ fn text_in_images_from_the_command_line() {
         &["--ocr", "apt install libtesseract5 tesseract-ocr-eng"],
     );
 
-    let here = scry::ocr::check("eng").is_ok();
-    if !here && std::env::var_os("SCRY_REQUIRE_CODECS").is_some() {
-        panic!("SCRY_REQUIRE_CODECS is set but Tesseract (with English) is missing");
-    }
-    if !here {
+    if !common::tesseract_here() {
         return;
     }
     let out = index(&["--ocr-lang", "xq"]);
@@ -2253,7 +2381,7 @@ fn json_floats(v: &serde_json::Value) -> Vec<f32> {
 /// not there says how to get it.
 #[test]
 fn a_text_model_answers_other_languages_from_the_command_line() {
-    let (home, args, summary) = indexed("sample_data");
+    let (home, args, summary) = indexed(common::photos().to_str().unwrap());
     assert_eq!(summary["failed"], 0);
     let common: Vec<&str> = args.iter().map(String::as_str).collect();
     let tower = root().join("tests/fixtures/tiny-multilingual");
@@ -2514,13 +2642,10 @@ fn a_siglip_model_embeds_indexes_and_searches() {
         );
         serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
     };
-    run(&["index", "sample_data"]);
-    let like = run(&[
-        "search",
-        "--like",
-        "sample_data/animals/chelsea.jpg",
-        "--json",
-    ]);
+    let photos = common::photos();
+    run(&["index", photos.to_str().unwrap()]);
+    let chelsea = photos.join("animals/chelsea.jpg");
+    let like = run(&["search", "--like", chelsea.to_str().unwrap(), "--json"]);
     // The query image itself is left out; its sideways twin (EXIF-rotated on
     // decode) embeds the same.
     let top = &like["hits"][0];
@@ -2542,7 +2667,7 @@ fn a_siglip_model_embeds_indexes_and_searches() {
         }
     }
     let mut files = Vec::new();
-    walk(&root().join("sample_data"), &mut files);
+    walk(&photos, &mut files);
     let best = m
         .embed_image_files(&files, 8)
         .unwrap()

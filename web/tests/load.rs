@@ -105,7 +105,12 @@ fn mixed_load_at_32_and_128_connections_has_no_failures() {
     let tiny = root().join("tests/fixtures/tiny-clip");
     let scry = env!("CARGO_BIN_EXE_scry");
     let status = Command::new(scry)
-        .args(["index", "sample_data", "--db", db.to_str().unwrap()])
+        .args([
+            "index",
+            common::photos().to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ])
         .args(["--model", tiny.to_str().unwrap()])
         .current_dir(root())
         .env("HF_HUB_OFFLINE", "1")

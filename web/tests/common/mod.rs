@@ -1,9 +1,11 @@
 //! What the tests that run `scry` as a process share.
 #![allow(dead_code)]
 
+use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 
 /// The repository root (sample_data, tests/fixtures).
 pub fn root() -> PathBuf {
@@ -11,6 +13,94 @@ pub fn root() -> PathBuf {
         .parent()
         .unwrap()
         .to_path_buf()
+}
+
+/// sample_data without `phone/`: the 19 photos that the tests counting and
+/// ranking sample_data were written for. The phone's files (HEIC, RAW, video,
+/// a Live Photo) index only where libheif and ffmpeg are installed, so they
+/// are tested apart (`cli::sample_data_indexes_every_phone_file…`). One copy
+/// per content of the folder, under Cargo's temporary folder for tests; its
+/// path ends in `sample_data`, as the original's does.
+pub fn photos() -> PathBuf {
+    static PHOTOS: OnceLock<PathBuf> = OnceLock::new();
+    PHOTOS
+        .get_or_init(|| {
+            let src = root().join("sample_data");
+            let mut files = Vec::new();
+            list_photos(&src, Path::new(""), &mut files);
+            files.sort();
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for rel in &files {
+                rel.hash(&mut h);
+                std::fs::read(src.join(rel)).unwrap().hash(&mut h);
+            }
+            let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("photos");
+            let dir = base.join(format!("{:016x}", h.finish()));
+            if !dir.is_dir() {
+                // Copied aside, then renamed into place: test binaries may
+                // race to make it.
+                let tmp = base.join(format!(
+                    ".{}-{:?}",
+                    std::process::id(),
+                    std::thread::current().id()
+                ));
+                let _ = std::fs::remove_dir_all(&tmp);
+                for rel in &files {
+                    let to = tmp.join("sample_data").join(rel);
+                    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                    std::fs::copy(src.join(rel), to).unwrap();
+                }
+                if std::fs::rename(&tmp, &dir).is_err() {
+                    assert!(dir.is_dir(), "cannot make {}", dir.display());
+                    let _ = std::fs::remove_dir_all(&tmp);
+                }
+            }
+            dir.join("sample_data")
+        })
+        .clone()
+}
+
+fn list_photos(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let rel = rel.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if rel != Path::new("phone") {
+                list_photos(&e.path(), &rel, out);
+            }
+        } else {
+            out.push(rel);
+        }
+    }
+}
+
+/// Whether an optional codec or program is on this machine. Without it the
+/// test that needs it is skipped (said on stderr), unless `SCRY_REQUIRE_CODECS`
+/// is set (CI), where its absence fails.
+pub fn codec_here(what: &str, here: bool) -> bool {
+    if !here {
+        assert!(
+            std::env::var_os("SCRY_REQUIRE_CODECS").is_none(),
+            "SCRY_REQUIRE_CODECS is set but {what} is missing"
+        );
+        eprintln!("{what} not found: skipped");
+    }
+    here
+}
+
+pub fn ffmpeg_here() -> bool {
+    codec_here("ffmpeg", scry::video::tools().is_ok())
+}
+
+pub fn libheif_here() -> bool {
+    codec_here(
+        "libheif",
+        scry::decode::system::optional_codecs()[0].available,
+    )
+}
+
+pub fn tesseract_here() -> bool {
+    codec_here("Tesseract (with English)", scry::ocr::check("eng").is_ok())
 }
 
 /// A running `scry serve`, killed when dropped.
