@@ -21,20 +21,12 @@
 //! `SCRY_BF16_KERNEL=avx512` keeps AMX off (for comparisons); [`kernel`] says
 //! which one runs.
 
-#[cfg(target_arch = "x86_64")]
-use rayon::prelude::*;
+use super::amx::{self, Block, Tiles, TK, TM, TN as NR};
 
-/// Output columns per weight panel (two 16-lane vectors).
-const NR: usize = 32;
 /// Input rows per register block.
 const MR: usize = 12;
 /// k-pairs per cache block: a 32-column weight block is `KC × 128` bytes (16 KiB).
 const KC: usize = 128;
-
-/// k-pairs per AMX tile (a tile row is 64 bytes: 16 pairs of bf16).
-const TK: usize = 16;
-/// Output rows per AMX block (two tiles of 16 rows).
-const TM: usize = 32;
 /// Bytes of packed input kept in the L2 cache while every weight panel passes
 /// over them (a quarter of Sapphire Rapids' 2 MiB L2, leaving room for the panel).
 const AMX_INPUT_L2: usize = 512 << 10;
@@ -63,11 +55,19 @@ pub(crate) fn kernel() -> Option<Kernel> {
     if !supported() {
         return None;
     }
-    Some(if amx::available() {
+    Some(if amx_available() {
         Kernel::Amx
     } else {
         Kernel::Avx512
     })
+}
+
+/// Whether this process runs bf16 products on AMX tiles: the CPU has them and
+/// `SCRY_BF16_KERNEL` does not say `avx512`.
+fn amx_available() -> bool {
+    supported()
+        && amx::has_bf16()
+        && !std::env::var("SCRY_BF16_KERNEL").is_ok_and(|k| k == "avx512")
 }
 
 /// Whether this CPU runs the bf16 kernel.
@@ -120,20 +120,8 @@ impl PackedBf16 {
         // Whole AMX tiles of k: zero pairs past `k` add nothing (every CLIP layer's
         // k is a multiple of 32 already).
         let pairs = k.div_ceil(2 * TK) * TK;
-        let panels = n.div_ceil(NR);
-        let mut data = vec![0u32; panels * pairs * NR];
         let at = |r: usize, c: usize| if r < k { w(r, c) } else { 0.0 };
-        for j in 0..panels {
-            for p in 0..pairs {
-                let lanes = &mut data[(j * pairs + p) * NR..][..NR];
-                for (l, lane) in lanes.iter_mut().enumerate() {
-                    let c = j * NR + l;
-                    if c < n {
-                        *lane = pair(at(2 * p, c), at(2 * p + 1, c));
-                    }
-                }
-            }
-        }
+        let data = amx::pack_panels(pairs, n, |p, c| pair(at(2 * p, c), at(2 * p + 1, c)));
         Self { k, n, pairs, data }
     }
 
@@ -178,9 +166,9 @@ impl PackedBf16 {
         parallel: bool,
     ) {
         let n = self.n;
-        let amx = kernel == Kernel::Amx;
-        assert!(!amx || amx::available(), "AMX kernel without AMX");
-        let packed_a = if amx {
+        let on_tiles = kernel == Kernel::Amx;
+        assert!(!on_tiles || amx_available(), "AMX kernel without AMX");
+        let packed_a = if on_tiles {
             self.pack_rows(m, a)
         } else {
             self.pack_input(m, a)
@@ -188,29 +176,20 @@ impl PackedBf16 {
         let panels = n.div_ceil(NR);
         #[cfg(target_arch = "x86_64")]
         {
-            let dst_ptr = SendPtr(dst.as_mut_ptr());
-            let run = |j0: usize, j1: usize| {
-                // SAFETY: `supported()` (and for AMX `amx::available()`) was
+            let dst_ptr = amx::SendPtr(dst.as_mut_ptr());
+            amx::over_panels(panels, parallel, |j0, j1| {
+                // SAFETY: `supported()` (and for AMX `amx_available()`) was
                 // checked; the kernels write only rows < m and columns < n of
                 // `dst` (bounds asserted above), and tasks own disjoint column
                 // ranges.
                 unsafe {
-                    if amx {
+                    if on_tiles {
                         self.amx_panels(m, j0, j1, dst_ptr.get(), accumulate, &packed_a)
                     } else {
                         self.panels(m, j0, j1, dst_ptr.get(), accumulate, &packed_a)
                     }
                 }
-            };
-            let threads = rayon::current_num_threads();
-            if parallel && threads > 1 && panels > 1 {
-                let per = panels.div_ceil(threads);
-                (0..panels.div_ceil(per))
-                    .into_par_iter()
-                    .for_each(|t| run(t * per, ((t + 1) * per).min(panels)));
-            } else {
-                run(0, panels);
-            }
+            });
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (packed_a, panels, accumulate, dst, parallel);
@@ -236,7 +215,7 @@ impl PackedBf16 {
     /// Panels `j0..j1` of the product on AMX tiles, all rows.
     ///
     /// # Safety
-    /// AMX is available to this process (`amx::available()`); `dst` has `m` rows
+    /// AMX is available to this process (`amx_available()`); `dst` has `m` rows
     /// of `n` floats; `packed_a` comes from [`Self::pack_rows`].
     #[cfg(target_arch = "x86_64")]
     unsafe fn amx_panels(
@@ -251,8 +230,8 @@ impl PackedBf16 {
         let (pairs, n) = (self.pairs, self.n);
         let rows_padded = m.div_ceil(TM) * TM;
         debug_assert_eq!(packed_a.len(), rows_padded * pairs);
-        let mut block = amx::Block::new();
-        let _tiles = amx::Tiles::configure();
+        let mut block = Block::<f32>::new();
+        let _tiles = Tiles::configure();
         let rows_l2 = (AMX_INPUT_L2 / (pairs * 4) / TM).max(1) * TM;
         for r0 in (0..rows_padded).step_by(rows_l2) {
             let r1 = (r0 + rows_l2).min(rows_padded);
@@ -261,7 +240,7 @@ impl PackedBf16 {
                 let b = self.data.as_ptr().add(j * pairs * NR);
                 for blk in (r0..r1).step_by(TM) {
                     let a = packed_a.as_ptr().add(blk * pairs);
-                    amx::block(pairs, a, b, &mut block);
+                    amx::block_bf16(pairs, a, b, &mut block);
                     let rows = TM.min(m - blk);
                     for r in 0..rows {
                         let out =
@@ -330,21 +309,6 @@ impl PackedBf16 {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: used only to hand disjoint column ranges of one buffer to threads.
-#[cfg(target_arch = "x86_64")]
-unsafe impl Send for SendPtr {}
-#[cfg(target_arch = "x86_64")]
-unsafe impl Sync for SendPtr {}
-#[cfg(target_arch = "x86_64")]
-impl SendPtr {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
-}
-
 /// `c[rows × cols] (+)= a · b` over `kc` k-pairs: `a` holds `MR` lanes per pair,
 /// `b` holds `NR` lanes per pair, `c` has row stride `ldc`.
 ///
@@ -402,148 +366,6 @@ unsafe fn avx512_kernel(
     }
 }
 
-/// Intel AMX: detection, the tile configuration and the 32×32 block kernel,
-/// written with `asm!` (Rust's AMX intrinsics are not stable).
-mod amx {
-    /// Whether this process may use AMX BF16 tiles: the CPU has them, Linux
-    /// granted the tile data state (each process asks once) and
-    /// `SCRY_BF16_KERNEL` does not say `avx512`.
-    pub(super) fn available() -> bool {
-        static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVAILABLE.get_or_init(detect)
-    }
-
-    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-    fn detect() -> bool {
-        if std::env::var("SCRY_BF16_KERNEL").is_ok_and(|k| k == "avx512") {
-            return false;
-        }
-        if !super::supported() {
-            return false;
-        }
-        // CPUID leaf 7 (structured extended features) exists on every CPU with AVX-512.
-        let leaf7 = std::arch::x86_64::__cpuid_count(7, 0);
-        let (amx_bf16, amx_tile) = ((leaf7.edx >> 22) & 1 == 1, (leaf7.edx >> 24) & 1 == 1);
-        if !(amx_bf16 && amx_tile) {
-            return false;
-        }
-        const ARCH_REQ_XCOMP_PERM: libc::c_long = 0x1023;
-        const XFEATURE_XTILEDATA: libc::c_long = 18;
-        // SAFETY: a plain system call asking for the tile state; it fails
-        // harmlessly on kernels without AMX support.
-        unsafe {
-            libc::syscall(
-                libc::SYS_arch_prctl,
-                ARCH_REQ_XCOMP_PERM,
-                XFEATURE_XTILEDATA,
-            ) == 0
-        }
-    }
-
-    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-    fn detect() -> bool {
-        false
-    }
-
-    /// The f32 sums of one 32×32 output block, row-major.
-    #[repr(C, align(64))]
-    pub(super) struct Block(pub [f32; super::TM * super::NR]);
-
-    impl Block {
-        pub(super) fn new() -> Self {
-            Self([0.0; super::TM * super::NR])
-        }
-    }
-
-    /// The tile configuration of this thread while it lives: eight tiles of 16
-    /// rows × 64 bytes (C: tmm0–3, A: tmm4–5, B: tmm6–7); released on drop.
-    pub(super) struct Tiles;
-
-    #[cfg(target_arch = "x86_64")]
-    impl Tiles {
-        /// # Safety
-        /// [`available`] is true.
-        pub(super) unsafe fn configure() -> Self {
-            #[repr(C, align(64))]
-            struct Config([u8; 64]);
-            let mut cfg = Config([0; 64]);
-            cfg.0[0] = 1; // palette 1
-            for t in 0..8 {
-                cfg.0[16 + 2 * t] = 64; // bytes per row
-                cfg.0[48 + t] = 16; // rows
-            }
-            std::arch::asm!("ldtilecfg [{0}]", in(reg) cfg.0.as_ptr(), options(nostack, readonly));
-            Self
-        }
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    impl Drop for Tiles {
-        fn drop(&mut self) {
-            // SAFETY: the tiles were configured by `configure`.
-            unsafe { std::arch::asm!("tilerelease", options(nostack, nomem)) };
-        }
-    }
-
-    /// `out = A · B` for one 32×32 block: `a` is 32 rows of `pairs` bf16 pairs
-    /// (row-major), `b` a weight panel (`pairs` rows of 32 lanes).
-    ///
-    /// # Safety
-    /// Tiles are configured on this thread ([`Tiles::configure`]); `pairs` is a
-    /// multiple of 16; `a` holds 32 rows and `b` `pairs` rows.
-    #[cfg(target_arch = "x86_64")]
-    #[inline(always)]
-    pub(super) unsafe fn block(pairs: usize, a: *const u32, b: *const u32, out: &mut Block) {
-        use std::arch::asm;
-        let lda = pairs * 4;
-        let ldb = super::NR * 4;
-        asm!(
-            "tilezero tmm0",
-            "tilezero tmm1",
-            "tilezero tmm2",
-            "tilezero tmm3",
-            options(nostack, nomem)
-        );
-        for p0 in (0..pairs).step_by(super::TK) {
-            let a0 = a.add(p0);
-            let a1 = a0.add(16 * pairs);
-            let b0 = b.add(p0 * super::NR);
-            let b1 = b0.add(16);
-            asm!(
-                "tileloadd tmm4, [{a0} + {lda}*1]",
-                "tileloadd tmm5, [{a1} + {lda}*1]",
-                "tileloadd tmm6, [{b0} + {ldb}*1]",
-                "tileloadd tmm7, [{b1} + {ldb}*1]",
-                "tdpbf16ps tmm0, tmm4, tmm6",
-                "tdpbf16ps tmm1, tmm4, tmm7",
-                "tdpbf16ps tmm2, tmm5, tmm6",
-                "tdpbf16ps tmm3, tmm5, tmm7",
-                a0 = in(reg) a0,
-                a1 = in(reg) a1,
-                b0 = in(reg) b0,
-                b1 = in(reg) b1,
-                lda = in(reg) lda,
-                ldb = in(reg) ldb,
-                options(nostack, readonly)
-            );
-        }
-        let c = out.0.as_mut_ptr();
-        let ldc = super::NR * 4;
-        asm!(
-            "tilestored [{c0} + {ldc}*1], tmm0",
-            "tilestored [{c1} + {ldc}*1], tmm1",
-            "tilestored [{c2} + {ldc}*1], tmm2",
-            "tilestored [{c3} + {ldc}*1], tmm3",
-            c0 = in(reg) c,
-            c1 = in(reg) c.add(16),
-            c2 = in(reg) c.add(16 * super::NR),
-            c3 = in(reg) c.add(16 * super::NR + 16),
-            ldc = in(reg) ldc,
-            options(nostack)
-        );
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,7 +407,7 @@ mod tests {
             let kernels = [Kernel::Avx512, Kernel::Amx];
             for &kernel in kernels
                 .iter()
-                .filter(|&&k| k == Kernel::Avx512 || amx::available())
+                .filter(|&&k| k == Kernel::Avx512 || amx_available())
             {
                 for accumulate in [false, true] {
                     for parallel in [false, true] {
@@ -618,7 +440,7 @@ mod tests {
                 }
             }
         }
-        if !amx::available() {
+        if !amx_available() {
             eprintln!("AMX kernel not tested: this CPU (or SCRY_BF16_KERNEL) has no AMX");
         }
     }

@@ -27,7 +27,9 @@ use std::sync::Arc;
 
 use super::bf16::PackedBf16;
 use super::config::{Act, ClipConfig, Family};
+use super::int8::PackedInt8;
 use super::mapped::{Floats, MappedWeights};
+use super::Precision;
 
 /// A matrix product below this many multiply-adds runs on one thread.
 const PARALLEL_GEMM_MIN: usize = 1 << 20;
@@ -285,12 +287,18 @@ fn as_stored(
     }
 }
 
+/// A dense layer's weights packed for a lower-precision kernel.
+enum Packed {
+    Bf16(PackedBf16),
+    Int8(PackedInt8),
+}
+
 /// A dense layer; its weight stored as `layout` says.
 struct Linear {
     /// Owned, or read in place from the model file ([`MappedWeights`]).
     w: Floats,
-    /// The weights in bf16 instead of `w` (`--precision bf16`).
-    bf16: Option<PackedBf16>,
+    /// The weights in bf16 or int8 instead of `w` (`--precision`).
+    packed: Option<Packed>,
     layout: Layout,
     bias: Option<Vec<f32>>,
     n_in: usize,
@@ -319,7 +327,7 @@ impl Linear {
         };
         Ok(Self {
             w,
-            bf16: None,
+            packed: None,
             layout,
             bias,
             n_in,
@@ -350,7 +358,7 @@ impl Linear {
             .map(|b| b.concat());
         Self {
             w,
-            bf16: None,
+            packed: None,
             layout,
             bias,
             n_in,
@@ -372,9 +380,13 @@ impl Linear {
             }
             read_dst = true;
         }
-        if let Some(packed) = &self.bf16 {
+        if let Some(packed) = &self.packed {
             let parallel = !serial() && rows * self.n_in * self.n_out >= PARALLEL_GEMM_MIN;
-            packed.matmul(rows, out, read_dst, &x[..rows * self.n_in], parallel);
+            let x = &x[..rows * self.n_in];
+            match packed {
+                Packed::Bf16(p) => p.matmul(rows, out, read_dst, x, parallel),
+                Packed::Int8(p) => p.matmul(rows, out, read_dst, x, parallel),
+            }
             return;
         }
         matmul(
@@ -389,13 +401,20 @@ impl Linear {
         );
     }
 
-    /// Replaces the f32 weights with bf16 ones for the bf16 kernel.
-    fn use_bf16(&mut self) {
-        let (k, n, w) = (self.n_in, self.n_out, &self.w);
-        self.bf16 = Some(match self.layout {
-            Layout::InOut => PackedBf16::pack(k, n, |r, c| w[r * n + c]),
-            Layout::OutIn => PackedBf16::pack(k, n, |r, c| w[c * k + r]),
-        });
+    /// Replaces the f32 weights with bf16 or int8 ones for that kernel (f32
+    /// leaves them).
+    fn use_precision(&mut self, precision: Precision) {
+        let (k, n, w, layout) = (self.n_in, self.n_out, &self.w, self.layout);
+        let at = |r: usize, c: usize| match layout {
+            Layout::InOut => w[r * n + c],
+            Layout::OutIn => w[c * k + r],
+        };
+        let packed = match precision {
+            Precision::F32 => return,
+            Precision::Bf16 => Packed::Bf16(PackedBf16::pack(k, n, at)),
+            Precision::Int8 => Packed::Int8(PackedInt8::pack(k, n, at)),
+        };
+        self.packed = Some(packed);
         self.w = Floats::default();
     }
 }
@@ -805,7 +824,7 @@ impl MapHead {
             .collect();
         let kv = Linear {
             w: kv_w,
-            bf16: None,
+            packed: None,
             layout: Layout::InOut,
             bias: Some(b[d..].to_vec()),
             n_in: d,
@@ -873,9 +892,9 @@ impl MapHead {
         hidden
     }
 
-    fn use_bf16(&mut self) {
+    fn use_precision(&mut self, precision: Precision) {
         for lin in [&mut self.kv, &mut self.out, &mut self.fc1, &mut self.fc2] {
-            lin.use_bf16();
+            lin.use_precision(precision);
         }
     }
 }
@@ -907,7 +926,7 @@ impl VisionTower {
         let w = e.get((d, ch, p, p), "patch_embedding.weight")?;
         let patch = Linear {
             w: to_vec(w.reshape((d, ch * p * p))?.t()?.contiguous()?)?.into(),
-            bf16: None,
+            packed: None,
             layout: Layout::InOut,
             bias: if clip {
                 None
@@ -974,18 +993,19 @@ impl VisionTower {
         })
     }
 
-    /// Switches every dense layer to bf16 weights and the bf16 kernel (the caller
-    /// checks [`super::bf16::supported`]). Attention, norms and activations stay f32.
-    pub(crate) fn use_bf16(&mut self) {
-        self.patch.use_bf16();
+    /// Switches every dense layer to `precision`'s weights and kernel (the
+    /// caller checks that the CPU runs it). Attention, norms and activations
+    /// stay f32.
+    pub(crate) fn use_precision(&mut self, precision: Precision) {
+        self.patch.use_precision(precision);
         for l in &mut self.encoder.layers {
             for lin in [&mut l.qkv, &mut l.out, &mut l.fc1, &mut l.fc2] {
-                lin.use_bf16();
+                lin.use_precision(precision);
             }
         }
         match &mut self.pool {
-            ImagePool::Cls { projection } => projection.use_bf16(),
-            ImagePool::Map(head) => head.use_bf16(),
+            ImagePool::Cls { projection } => projection.use_precision(precision),
+            ImagePool::Map(head) => head.use_precision(precision),
         }
     }
 
@@ -1466,7 +1486,7 @@ mod tests {
     fn fused_linear_equals_parts() {
         let mk = |n_in: usize, n_out: usize, seed: usize| Linear {
             layout: Layout::InOut,
-            bf16: None,
+            packed: None,
             w: (0..n_in * n_out)
                 .map(|i| ((i * 31 + seed) % 17) as f32 - 8.0)
                 .collect(),

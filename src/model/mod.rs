@@ -9,11 +9,13 @@
 //! the config mapping (`config`), the tokenizer (`tokenizer`, `textclean`), the
 //! pooling and the batching. Preprocessing lives in [`crate::preprocess`].
 
+mod amx;
 mod bf16;
 pub mod catalogue;
 pub mod config;
 mod encoder;
 pub mod hub;
+mod int8;
 mod mapped;
 pub mod reference;
 pub mod sentence;
@@ -56,6 +58,26 @@ pub enum Precision {
     /// bf16 weights and inputs with f32 sums (needs AVX-512 BF16): about twice
     /// the image throughput, embeddings at cosine ≥ 0.999 to f32's. Opt-in.
     Bf16,
+    /// int8 weights (per output channel) and inputs (per token, dynamic) with
+    /// exact i32 sums (needs AVX-512 VNNI, AVX-VNNI or AMX-INT8). Opt-in.
+    Int8,
+}
+
+impl Precision {
+    /// Its name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::F32 => "f32",
+            Self::Bf16 => "bf16",
+            Self::Int8 => "int8",
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl std::str::FromStr for Precision {
@@ -64,8 +86,9 @@ impl std::str::FromStr for Precision {
         match s.to_ascii_lowercase().as_str() {
             "f32" | "fp32" => Ok(Self::F32),
             "bf16" => Ok(Self::Bf16),
+            "int8" => Ok(Self::Int8),
             _ => Err(Error::InvalidArgument(format!(
-                "precision {s:?}: expected f32 or bf16"
+                "precision {s:?}: expected f32, bf16 or int8"
             ))),
         }
     }
@@ -192,9 +215,7 @@ impl ClipModel {
             .get_or_init(|| {
                 let mut v =
                     VisionTower::load(&self.weights, &self.config).map_err(|e| e.to_string())?;
-                if self.precision == Precision::Bf16 {
-                    v.use_bf16();
-                }
+                v.use_precision(self.precision);
                 Ok(v)
             })
             .as_ref()
@@ -223,29 +244,49 @@ impl ClipModel {
     }
 
     /// Switches the image encoder to `precision`. bf16 needs a CPU with AVX-512
-    /// BF16; it cannot be switched back (the f32 weights are dropped: reload).
+    /// BF16, int8 one with VNNI or AMX-INT8; neither can be switched away from
+    /// (the f32 weights are dropped: reload).
     pub fn set_precision(&mut self, precision: Precision) -> Result<()> {
         if precision == self.precision {
             return Ok(());
         }
-        match precision {
-            Precision::Bf16 if !bf16::supported() => Err(Error::InvalidArgument(
+        match (self.precision, precision) {
+            (Precision::F32, Precision::Bf16) if !bf16::supported() => Err(Error::InvalidArgument(
                 "--precision bf16 needs a CPU with AVX-512 BF16 (AMD Zen 4 or later, \
-                 Intel Cooper Lake, Sapphire Rapids or later); this one has none: use f32"
+                     Intel Cooper Lake, Sapphire Rapids or later); this one has none: use f32"
                     .into(),
             )),
-            Precision::Bf16 => {
+            (Precision::F32, Precision::Int8) if int8::kernel().is_none() => {
+                Err(Error::InvalidArgument(
+                    "--precision int8 needs a CPU with AVX-512 VNNI, AVX-VNNI or AMX-INT8 \
+                     (Intel Cascade Lake, Alder Lake or later, AMD Zen 4 or later); this one \
+                     has none: use f32"
+                        .into(),
+                ))
+            }
+            (Precision::F32, _) => {
                 // A tower read already is converted now; one read later, as it loads.
                 if let Some(Ok(v)) = self.vision.get_mut() {
-                    v.use_bf16();
+                    v.use_precision(precision);
                 }
                 self.precision = precision;
                 Ok(())
             }
-            Precision::F32 => Err(Error::InvalidArgument(
-                "the model runs in bf16 already: load it again for f32".into(),
-            )),
+            (now, _) => Err(Error::InvalidArgument(format!(
+                "the model runs in {now} already: load it again for {precision}"
+            ))),
         }
+    }
+
+    /// Whether this CPU can run [`Precision::Int8`].
+    pub fn int8_supported() -> bool {
+        int8::kernel().is_some()
+    }
+
+    /// The kernel [`Precision::Int8`] runs on here ("AMX-INT8 tiles", "AVX-512
+    /// VNNI" or "AVX-VNNI"), or `None` where it cannot run.
+    pub fn int8_kernel() -> Option<&'static str> {
+        int8::kernel().map(int8::Kernel::name)
     }
 
     /// Whether this CPU can run [`Precision::Bf16`].

@@ -36,13 +36,15 @@ pub struct ModelArgs {
     /// tokenizer.json) or a Hugging Face repo id, optionally with @revision.
     #[arg(long, env = "SCRY_MODEL", default_value = scry::model::DEFAULT_MODEL, value_name = "DIR|REPO")]
     pub model: String,
-    /// Image encoder arithmetic: f32 (exact), or bf16 (about 1.7-2x faster image
-    /// encoding on CPUs with AVX-512 BF16; embeddings at cosine >= 0.999 to f32's).
+    /// Image encoder arithmetic: f32 (exact); bf16 (about 1.7-2x faster image
+    /// encoding on CPUs with AVX-512 BF16); or int8 (int8 weights per channel and
+    /// inputs per token, on AMX-INT8, AVX-512 VNNI or AVX-VNNI). Both opt-in
+    /// modes keep embeddings at cosine >= 0.999 to f32's.
     #[arg(
         long,
         env = "SCRY_PRECISION",
         default_value = "f32",
-        value_name = "f32|bf16"
+        value_name = "f32|bf16|int8"
     )]
     pub precision: scry::Precision,
     /// A text model trained into the image model's space, for queries in other
@@ -59,8 +61,16 @@ impl ModelArgs {
         let spec = scry::ModelSpec::parse(&self.model);
         let mut model = scry::ClipModel::open(&spec, true)?;
         model.set_precision(self.precision)?;
-        if self.precision == scry::Precision::Bf16 {
-            tracing::info!("image encoder in bf16 (--precision bf16)");
+        match self.precision {
+            scry::Precision::F32 => {}
+            scry::Precision::Bf16 => tracing::info!(
+                "image encoder in bf16 (--precision bf16, {})",
+                scry::ClipModel::bf16_kernel().unwrap_or("?")
+            ),
+            scry::Precision::Int8 => tracing::info!(
+                "image encoder in int8 (--precision int8, {})",
+                scry::ClipModel::int8_kernel().unwrap_or("?")
+            ),
         }
         if let Some(text) = self.text_model.as_deref().filter(|t| !t.is_empty()) {
             let spec = scry::ModelSpec::parse(text);
