@@ -75,6 +75,17 @@ def w_torch_encoder(args) -> dict:
     return {"images_per_s": args.batch / t}
 
 
+def w_torch_int8_encoder(args) -> dict:
+    """PyTorch's dynamic int8 quantisation of the dense layers (its own int8 path)."""
+    import torch
+    model = torch.ao.quantization.quantize_dynamic(load_torch(args.model), {torch.nn.Linear},
+                                                   dtype=torch.qint8)
+    x = torch.randn(args.batch, 3, 224, 224)
+    with torch.inference_mode():
+        t = median_time(lambda: model.get_image_features(pixel_values=x), args.iters)
+    return {"images_per_s": args.batch / t}
+
+
 def ort_session(path: str):
     import onnxruntime as ort
     so = ort.SessionOptions()
@@ -86,6 +97,15 @@ def ort_session(path: str):
 def w_ort_encoder(args) -> dict:
     import numpy as np
     sess = ort_session(str(Path(args.onnx) / "vision.onnx"))
+    x = np.random.default_rng(0).standard_normal((args.batch, 3, 224, 224), dtype=np.float32)
+    t = median_time(lambda: sess.run(None, {"pixel_values": x}), args.iters)
+    return {"images_per_s": args.batch / t}
+
+
+def w_ort_int8_encoder(args) -> dict:
+    """ONNX Runtime on its dynamically quantised (int8 weights, u8 activations) export."""
+    import numpy as np
+    sess = ort_session(str(Path(args.onnx) / "vision-int8.onnx"))
     x = np.random.default_rng(0).standard_normal((args.batch, 3, 224, 224), dtype=np.float32)
     t = median_time(lambda: sess.run(None, {"pixel_values": x}), args.iters)
     return {"images_per_s": args.batch / t}
@@ -193,7 +213,8 @@ def w_hnswlib(args) -> dict:
 WORKERS = {
     "gemm": w_gemm, "torch-encoder": w_torch_encoder, "ort-encoder": w_ort_encoder,
     "torch-index": w_torch_index, "torch-text": w_torch_text, "ort-text": w_ort_text,
-    "hnswlib": w_hnswlib,
+    "hnswlib": w_hnswlib, "torch-int8-encoder": w_torch_int8_encoder,
+    "ort-int8-encoder": w_ort_int8_encoder,
 }
 
 
@@ -202,6 +223,7 @@ WORKERS = {
 def export_onnx(model_dir: str, out: Path) -> None:
     """ONNX exports of both towers (what Immich and rclip run), made once."""
     if (out / "vision.onnx").exists() and (out / "text.onnx").exists():
+        quantize_onnx(out)
         return
     import torch
     out.mkdir(parents=True, exist_ok=True)
@@ -235,6 +257,15 @@ def export_onnx(model_dir: str, out: Path) -> None:
                           input_names=["input_ids", "attention_mask"], output_names=["embeds"],
                           dynamic_axes={"input_ids": {0: "batch"}, "attention_mask": {0: "batch"}},
                           **kw)
+    quantize_onnx(out)
+
+
+def quantize_onnx(out: Path) -> None:
+    """ONNX Runtime's dynamic int8 quantisation of the vision export, made once."""
+    if (out / "vision-int8.onnx").exists():
+        return
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(str(out / "vision.onnx"), str(out / "vision-int8.onnx"), weight_type=QuantType.QInt8)
 
 
 def make_vectors(work: Path, n: int, dim: int) -> tuple[Path, Path]:
@@ -321,6 +352,13 @@ def main() -> int:
     BF16_AVX512 = {"SCRY_PRECISION": "bf16", "SCRY_BF16_KERNEL": "avx512"}
     kernel = run([args.scry, "encoder", model, "1", "1"], BF16)["kernel"] if bf16["supported"] else None
     amx = kernel == "AMX-BF16 tiles"
+    # The opt-in int8 image encoder, where the CPU has VNNI (or AMX-INT8): the same,
+    # beside PyTorch's and ONNX Runtime's own dynamic int8 quantisation.
+    int8 = run([args.scry, "int8-cosine", model, args.photos])
+    INT8 = {"SCRY_PRECISION": "int8"}
+    INT8_VNNI = {"SCRY_PRECISION": "int8", "SCRY_INT8_KERNEL": "avx512"}
+    kernel8 = run([args.scry, "encoder", model, "1", "1"], INT8)["kernel"] if int8["supported"] else None
+    amx8 = kernel8 == "AMX-INT8 tiles"
 
     for r in range(args.rounds):
         print(f"round {r + 1}/{args.rounds} …", flush=True)
@@ -338,12 +376,22 @@ def main() -> int:
                     if amx:
                         v = run([args.scry, "encoder", model, str(b), it], BF16_AVX512)["images_per_s"]
                         add(f"bf16avx-enc-{b}", v)
+                    if int8["supported"]:
+                        v = run([args.scry, "encoder", model, str(b), it], INT8)["images_per_s"]
+                        add(f"int8-enc-{b}", v)
+                    if amx8:
+                        v = run([args.scry, "encoder", model, str(b), it], INT8_VNNI)["images_per_s"]
+                        add(f"int8vnni-enc-{b}", v)
                 elif who == 1:
                     v = run(me + ["torch-encoder", "--model", model, "--batch", str(b), "--iters", it])
                     add(f"torch-enc-{b}", v["images_per_s"])
+                    v = run(me + ["torch-int8-encoder", "--model", model, "--batch", str(b), "--iters", it])
+                    add(f"torch8-enc-{b}", v["images_per_s"])
                 else:
                     v = run(me + ["ort-encoder", "--onnx", str(onnx), "--batch", str(b), "--iters", it])
                     add(f"ort-enc-{b}", v["images_per_s"])
+                    v = run(me + ["ort-int8-encoder", "--onnx", str(onnx), "--batch", str(b), "--iters", it])
+                    add(f"ort8-enc-{b}", v["images_per_s"])
         for who in order:
             if who == 0:
                 v = run([args.scry, "text", model, str(ann_dir), str(vec), str(args.dim), "24"])
@@ -364,6 +412,8 @@ def main() -> int:
                 add("photos", v["images"])
                 if bf16["supported"]:
                     add("bf16-index", run([args.scry, "index", model, args.photos], BF16)["images_per_s"])
+                if int8["supported"]:
+                    add("int8-index", run([args.scry, "index", model, args.photos], INT8)["images_per_s"])
             else:
                 v = run(me + ["torch-index", "--model", model, "--photos", args.photos])
                 add("torch-index", v["images_per_s"])
@@ -371,7 +421,7 @@ def main() -> int:
 
     med = {k: statistics.median(v) if isinstance(v[0], (int, float)) else v[0] for k, v in R.items()}
     (work / "results.json").write_text(json.dumps({"rounds": R, "ann": scry_ann, "hnswlib": hnsw,
-                                                   "bf16": bf16}, indent=1))
+                                                   "bf16": bf16, "int8": int8}, indent=1))
 
     rows = []
 
@@ -408,6 +458,21 @@ def main() -> int:
             for b in batches:
                 row(f"bf16 image encoder on AMX tiles, batch {b}", med[f"bf16-enc-{b}"],
                     "the same on AVX-512 BF16", med[f"bf16avx-enc-{b}"], "img/s")
+    if int8["supported"]:
+        ib, t8, o8 = best("int8"), best("torch8"), best("ort8")
+        row(f"opt-in int8 image encoder, best batch (scry {ib}, ORT int8 {o8})", med[f"int8-enc-{ib}"],
+            "ONNX Runtime, dynamic int8", med[f"ort8-enc-{o8}"], "img/s")
+        row(f"opt-in int8 image encoder, best batch (scry {ib}, PyTorch int8 {t8})", med[f"int8-enc-{ib}"],
+            "PyTorch, dynamic int8", med[f"torch8-enc-{t8}"], "img/s")
+        row(f"indexing {int(med['photos'])} photos end to end, --precision int8", med["int8-index"],
+            f"transformers ({med['processor']})", med["torch-index"], "img/s")
+        for b in batches:
+            row(f"int8 image encoder on {kernel8}, batch {b}", med[f"int8-enc-{b}"],
+                "scry f32", med[f"scry-enc-{b}"], "img/s")
+        if amx8:
+            for b in batches:
+                row(f"int8 image encoder on AMX tiles, batch {b}", med[f"int8-enc-{b}"],
+                    "the same on AVX-512 VNNI", med[f"int8vnni-enc-{b}"], "img/s")
     row("text query: scry tokenize+encode+search 100k vs encode only", med["scry-query"],
         "transformers, padded 77", med["torch-text"], "ms", higher_is_better=False)
     row("text query (same)", med["scry-query"], "ONNX Runtime, padded 77", med["ort-text"], "ms",
@@ -434,7 +499,7 @@ def main() -> int:
         pass
     shown = sorted(f for f in flags if f.startswith(("avx512", "amx")) or f in ("avx2", "fma", "avx_vnni"))
     print(f"CPU flags: {' '.join(shown) or 'unknown'}. Kernels: f32 gemm (run-time dispatch); "
-          f"bf16 {kernel or 'not available'}.")
+          f"bf16 {kernel or 'not available'}; int8 {kernel8 or 'not available'}.")
     print()
     print("| figure | scry | baseline | baseline value | ratio (scry faster if > 1) |")
     print("|---|---|---|---|---|")
@@ -450,6 +515,14 @@ def main() -> int:
               f"median {bf16['median']:.6f}.")
     else:
         print("bf16: this CPU has no AVX-512 BF16; not measured.")
+    if int8["supported"]:
+        print(f"int8 (opt-in, --precision int8): {med[f'int8-enc-{ib}'] / med[f'scry-enc-{sb}']:.2f}× "
+              f"scry's f32 image encoder at the best batch, "
+              f"{med['int8-index'] / med['scry-index']:.2f}× its f32 indexing; cosine to the f32 "
+              f"embeddings over the {int8['photos']} photos: min {int8['min']:.6f} ({int8['least']}), "
+              f"median {int8['median']:.6f}.")
+    else:
+        print("int8: this CPU has no VNNI; not measured.")
     print(f"Text: scry encode alone {med['scry-encode']:.1f} ms, a repeated query (cache) "
           f"{med['scry-cached']:.2f} ms.")
     print(f"ANN, exact SIMD scan of {scry_ann['n']:,}: {scry_ann['exact_qps']:.0f} q/s on one core. "

@@ -370,17 +370,31 @@ fn siglip_images_match_the_reference() {
         );
         assert!(cos >= 0.999, "{}: cosine {cos}", entry["file"]);
     }
-    // bf16 (where the CPU has it) runs the head's dense layers in bf16 too.
-    if ClipModel::bf16_supported() {
-        let mut bf16 = ClipModel::load_dir(&dir).unwrap();
-        bf16.set_precision(scry::model::Precision::Bf16).unwrap();
+    // bf16 and int8 (where the CPU has them) run the head's dense layers in
+    // that precision too.
+    for (precision, here) in [
+        (scry::model::Precision::Bf16, ClipModel::bf16_supported()),
+        (scry::model::Precision::Int8, ClipModel::int8_supported()),
+    ] {
+        if !here {
+            continue;
+        }
+        let mut reduced = ClipModel::load_dir(&dir).unwrap();
+        reduced.set_precision(precision).unwrap();
         for (entry, got) in images
             .iter()
-            .zip(bf16.embed_image_files(&files, 4).unwrap())
+            .zip(reduced.embed_image_files(&files, 4).unwrap())
         {
             let cos = cosine(&got.unwrap(), &floats(&entry["features"]));
-            println!("siglip image {} in bf16: cosine {cos:.6}", entry["file"]);
-            assert!(cos >= 0.999, "{} in bf16: cosine {cos}", entry["file"]);
+            println!(
+                "siglip image {} in {precision}: cosine {cos:.6}",
+                entry["file"]
+            );
+            assert!(
+                cos >= 0.999,
+                "{} in {precision}: cosine {cos}",
+                entry["file"]
+            );
         }
     }
     // The weights are not degenerate: images are told apart.

@@ -82,28 +82,48 @@ fn image_embedding_from_reference_pixels_matches() {
 
 #[test]
 fn bf16_image_embeddings_stay_at_cosine_0_999_to_the_reference() {
-    // The fixture's model (the committed tiny one, or SCRY_PARITY_FIXTURE's).
+    reduced_precision_stays_near_the_reference(scry::Precision::Bf16, "AVX-512 BF16");
+}
+
+#[test]
+fn int8_image_embeddings_stay_at_cosine_0_999_to_the_reference() {
+    reduced_precision_stays_near_the_reference(scry::Precision::Int8, "VNNI");
+}
+
+/// The image tower in `precision` (the fixture's model: the committed tiny
+/// one, or SCRY_PARITY_FIXTURE's) against the reference's features; where the
+/// CPU lacks it, the refusal names what it `needs`.
+fn reduced_precision_stays_near_the_reference(precision: scry::Precision, needs: &str) {
     let mut model = ClipModel::load_dir(golden_model().dir()).unwrap();
-    if !ClipModel::bf16_supported() {
-        let err = model.set_precision(scry::Precision::Bf16).unwrap_err();
-        assert!(err.to_string().contains("AVX-512 BF16"), "{err}");
-        eprintln!("skipped: this CPU has no AVX-512 BF16");
+    let supported = match precision {
+        scry::Precision::Bf16 => ClipModel::bf16_supported(),
+        _ => ClipModel::int8_supported(),
+    };
+    if !supported {
+        let err = model.set_precision(precision).unwrap_err();
+        assert!(err.to_string().contains(needs), "{err}");
+        eprintln!("skipped: this CPU has no {needs}");
         return;
     }
-    model.set_precision(scry::Precision::Bf16).unwrap();
-    assert_eq!(model.precision(), scry::Precision::Bf16);
+    model.set_precision(precision).unwrap();
+    assert_eq!(model.precision(), precision);
+    // Once reduced, the f32 weights are gone: no way back, nor across.
+    assert!(model.set_precision(scry::Precision::F32).is_err());
     let pixels: Vec<Vec<f32>> = images().iter().map(reference_pixels).collect();
-    let bf16 = model.image_features(&pixels).unwrap();
+    let reduced = model.image_features(&pixels).unwrap();
     let f32s = golden_model().image_features(&pixels).unwrap();
-    for ((entry, got), exact) in images().iter().zip(&bf16).zip(&f32s) {
+    for ((entry, got), exact) in images().iter().zip(&reduced).zip(&f32s) {
         let cos = cosine(got, &floats(&entry["features"]));
-        println!("image (bf16) {}: cosine {cos:.6}", entry["file"]);
+        println!("image ({precision}) {}: cosine {cos:.6}", entry["file"]);
         assert!(cos >= 0.999, "{}: cosine {cos}", entry["file"]);
-        assert!(max_abs_diff(got, exact) > 0.0, "bf16 arithmetic was used");
+        assert!(
+            max_abs_diff(got, exact) > 0.0,
+            "{precision} arithmetic was used"
+        );
     }
     // Batched and single-image passes (sharded and column-split kernels) agree.
     let one = model.image_features(&pixels[..1]).unwrap();
-    assert!(max_abs_diff(&one[0], &bf16[0]) < 1e-5);
+    assert!(max_abs_diff(&one[0], &reduced[0]) < 1e-5);
     // The text tower stays f32.
     let q = ["a photo of a cat"];
     assert_eq!(

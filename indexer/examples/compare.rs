@@ -8,11 +8,13 @@
 //!                                                     # (WITH_HNSW_RS=1: hnsw_rs's own search too)
 //!     compare text MODEL GRAPH_DIR VECTORS DIM ITERS
 //!     compare bf16-cosine MODEL PHOTOS   # cosine of bf16 to f32 embeddings per photo
+//!     compare int8-cosine MODEL PHOTOS   # the same for int8
 //!     compare text-query MODEL ITERS     # CLIP's text tower: ms per short query (median)
 //!     compare text-model DIR ITERS       # a sentence-transformers text tower: load
 //!                                        # time and ms per query (median)
 //!
-//! `SCRY_PRECISION=bf16` runs the image encoder in bf16.
+//! `SCRY_PRECISION=bf16` (or `int8`) runs the image encoder in bf16 (int8);
+//! `SCRY_BF16_KERNEL` / `SCRY_INT8_KERNEL` pick a kernel.
 //!
 //! Vectors and queries are raw little-endian f32 files (row after row).
 
@@ -109,6 +111,36 @@ const QUERIES: [&str; 12] = [
     "screenshot of a chat",
 ];
 
+/// Cosines between the f32 embeddings of every photo in `photos` and the ones
+/// in `precision`: how many, the least and the median.
+fn cosine_to_f32(precision: scry::Precision, model: &str, photos: &str) -> serde_json::Value {
+    let f32_model = ClipModel::load_dir(Path::new(model)).expect("model");
+    let mut reduced = ClipModel::load_dir(Path::new(model)).expect("model");
+    reduced.set_precision(precision).unwrap();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(photos)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().is_some_and(|n| n != ".done"))
+        .collect();
+    paths.sort();
+    let a = f32_model.embed_image_files(&paths, 8).unwrap();
+    let b = reduced.embed_image_files(&paths, 8).unwrap();
+    let mut cos: Vec<(f64, &PathBuf)> = a
+        .iter()
+        .zip(&b)
+        .zip(&paths)
+        .map(|((x, y), p)| {
+            let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
+            (f64::from(scry::model::cosine(x, y)), p)
+        })
+        .collect();
+    cos.sort_by(|a, b| a.0.total_cmp(&b.0));
+    json!({"supported": true, "photos": cos.len(), "min": cos[0].0,
+           "least": cos[0].1.file_name().map(|n| n.to_string_lossy().into_owned()),
+           "median": cos[cos.len() / 2].0})
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| -> &str {
@@ -134,36 +166,15 @@ fn main() {
             let kernel = match model.precision() {
                 scry::Precision::F32 => "f32 (gemm)",
                 scry::Precision::Bf16 => ClipModel::bf16_kernel().unwrap_or("none"),
+                scry::Precision::Int8 => ClipModel::int8_kernel().unwrap_or("none"),
             };
             json!({"images_per_s": batch as f64 / t, "batch": batch, "median_s": t,
                    "kernel": kernel})
         }
         "bf16-cosine" if !ClipModel::bf16_supported() => json!({"supported": false}),
-        "bf16-cosine" => {
-            let f32_model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
-            let mut bf16_model = ClipModel::load_dir(Path::new(arg(1))).expect("model");
-            bf16_model.set_precision(scry::Precision::Bf16).unwrap();
-            let mut paths: Vec<PathBuf> = std::fs::read_dir(arg(2))
-                .unwrap()
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.file_name().is_some_and(|n| n != ".done"))
-                .collect();
-            paths.sort();
-            let a = f32_model.embed_image_files(&paths, 8).unwrap();
-            let b = bf16_model.embed_image_files(&paths, 8).unwrap();
-            let mut cos: Vec<f64> = a
-                .iter()
-                .zip(&b)
-                .map(|(x, y)| {
-                    let (x, y) = (x.as_ref().unwrap(), y.as_ref().unwrap());
-                    f64::from(scry::model::cosine(x, y))
-                })
-                .collect();
-            cos.sort_by(f64::total_cmp);
-            json!({"supported": true, "photos": cos.len(), "min": cos[0],
-                   "median": cos[cos.len() / 2]})
-        }
+        "bf16-cosine" => cosine_to_f32(scry::Precision::Bf16, arg(1), arg(2)),
+        "int8-cosine" if !ClipModel::int8_supported() => json!({"supported": false}),
+        "int8-cosine" => cosine_to_f32(scry::Precision::Int8, arg(1), arg(2)),
         "index" => {
             let model = load_model(arg(1));
             let photos = PathBuf::from(arg(2));

@@ -891,12 +891,6 @@ impl MapHead {
         self.fc2.forward(&mlp, batch, &mut hidden, true);
         hidden
     }
-
-    fn use_precision(&mut self, precision: Precision) {
-        for lin in [&mut self.kv, &mut self.out, &mut self.fc1, &mut self.fc2] {
-            lin.use_precision(precision);
-        }
-    }
 }
 
 /// The image tower: patch embedding, encoder, then the family's pooling (CLIP's
@@ -997,16 +991,20 @@ impl VisionTower {
     /// caller checks that the CPU runs it). Attention, norms and activations
     /// stay f32.
     pub(crate) fn use_precision(&mut self, precision: Precision) {
-        self.patch.use_precision(precision);
+        // The layers are packed side by side, one per core at a time.
+        let mut layers: Vec<&mut Linear> = vec![&mut self.patch];
         for l in &mut self.encoder.layers {
-            for lin in [&mut l.qkv, &mut l.out, &mut l.fc1, &mut l.fc2] {
-                lin.use_precision(precision);
-            }
+            layers.extend([&mut l.qkv, &mut l.out, &mut l.fc1, &mut l.fc2]);
         }
         match &mut self.pool {
-            ImagePool::Cls { projection } => projection.use_precision(precision),
-            ImagePool::Map(head) => head.use_precision(precision),
+            ImagePool::Cls { projection } => layers.push(projection),
+            ImagePool::Map(head) => {
+                layers.extend([&mut head.kv, &mut head.out, &mut head.fc1, &mut head.fc2])
+            }
         }
+        layers
+            .into_par_iter()
+            .for_each(|lin| lin.use_precision(precision));
     }
 
     /// Projected (unnormalised) features for `batch` images stored back to back

@@ -93,9 +93,27 @@ pub(crate) fn kernel() -> Option<Kernel> {
     })
 }
 
-/// Quantises one row to u8 with its own scale and zero point: `x ≈ scale ·
-/// (q − zero)`. The range is the row's smallest and largest value, widened to
-/// hold 0.
+/// Rounds to the nearest integer, ties to even, for `|x| < 2^22` (adding and
+/// taking away 1.5·2^23 leaves no fraction bits): vectorises, unlike a call.
+#[inline(always)]
+fn round_even(x: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0;
+    (x + MAGIC) - MAGIC
+}
+
+/// A row's scale and zero point from its smallest and largest value, widened
+/// to hold 0: `x ≈ scale · (q − zero)` with `q` in 0..=255.
+#[inline(always)]
+fn row_scale(min: f32, max: f32) -> (f32, f32, f32) {
+    let (min, max) = (min.min(0.0), max.max(0.0));
+    let scale = if max > min { (max - min) / 255.0 } else { 1.0 };
+    let inv = 1.0 / scale;
+    let zero = round_even(-min * inv).clamp(0.0, 255.0);
+    (scale, inv, zero)
+}
+
+/// Quantises one row to u8 with its own scale and zero point ([`row_scale`]);
+/// returns them.
 #[inline(always)]
 fn quantise_row(row: &[f32], out: &mut [u8]) -> (f32, i32) {
     // Sixteen lanes of running extremes, branch-free: vectorised.
@@ -114,11 +132,48 @@ fn quantise_row(row: &[f32], out: &mut [u8]) -> (f32, i32) {
         min = min.min(x);
         max = max.max(x);
     }
-    let scale = if max > min { (max - min) / 255.0 } else { 1.0 };
-    let inv = 1.0 / scale;
-    let zero = (-min * inv).round_ties_even().clamp(0.0, 255.0);
+    let (scale, inv, zero) = row_scale(min, max);
     for (o, &x) in out.iter_mut().zip(row) {
-        *o = (x * inv + zero).round_ties_even().clamp(0.0, 255.0) as u8;
+        *o = round_even(x.mul_add(inv, zero)).clamp(0.0, 255.0) as u8;
+    }
+    (scale, zero as i32)
+}
+
+/// [`quantise_row`] with AVX-512: the same bytes, scale and zero point.
+///
+/// # Safety
+/// AVX-512 F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn quantise_row_avx512(row: &[f32], out: &mut [u8]) -> (f32, i32) {
+    use std::arch::x86_64::*;
+    let k = row.len();
+    debug_assert!(out.len() >= k);
+    let tail = |i: usize| -> __mmask16 {
+        let left = k - i;
+        if left >= 16 {
+            0xFFFF
+        } else {
+            (1u16 << left) - 1
+        }
+    };
+    // Masked-off lanes read 0, which the range holds anyway.
+    let (mut lo, mut hi) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+    for i in (0..k).step_by(16) {
+        let x = _mm512_maskz_loadu_ps(tail(i), row.as_ptr().add(i));
+        lo = _mm512_min_ps(lo, x);
+        hi = _mm512_max_ps(hi, x);
+    }
+    let (scale, inv, zero) = row_scale(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi));
+    let (vinv, vzero) = (_mm512_set1_ps(inv), _mm512_set1_ps(zero));
+    let (floor, ceil) = (_mm512_setzero_si512(), _mm512_set1_epi32(255));
+    for i in (0..k).step_by(16) {
+        let m = tail(i);
+        let x = _mm512_maskz_loadu_ps(m, row.as_ptr().add(i));
+        // x·inv + zero rounded to nearest even (the default rounding mode).
+        let q = _mm512_cvtps_epi32(_mm512_fmadd_ps(x, vinv, vzero));
+        let q = _mm512_min_epi32(_mm512_max_epi32(q, floor), ceil);
+        _mm512_mask_cvtepi32_storeu_epi8(out.as_mut_ptr().add(i) as *mut _, m, q);
     }
     (scale, zero as i32)
 }
@@ -151,24 +206,42 @@ impl PackedInt8 {
         // Whole AMX tiles of k (64 bytes); the padding's weights are zero.
         let quads = k.div_ceil(4 * TK) * TK;
         let padded = n.div_ceil(NR) * NR;
-        let mut scale = vec![1f32; padded];
-        let mut colsum = vec![0i32; padded];
-        let mut q = vec![0i8; quads * 4 * n];
-        for c in 0..n {
-            let most = (0..k).map(|r| w(r, c).abs()).fold(0f32, f32::max);
-            if most > 0.0 {
-                scale[c] = most / 127.0;
+        // Row by row (the order the weights are read fastest in): each column's
+        // largest magnitude, then the sum of its int8 weights.
+        let mut most = vec![0f32; n];
+        for r in 0..k {
+            for (c, m) in most.iter_mut().enumerate() {
+                *m = m.max(w(r, c).abs());
             }
-            let inv = 1.0 / scale[c];
-            for r in 0..k {
-                let v = (w(r, c) * inv).round_ties_even().clamp(-127.0, 127.0) as i8;
-                q[c * quads * 4 + r] = v;
-                colsum[c] += v as i32;
+        }
+        let mut scale = vec![1f32; padded];
+        for (s, &m) in scale.iter_mut().zip(&most) {
+            if m > 0.0 {
+                *s = m / 127.0;
+            }
+        }
+        let inv: Vec<f32> = scale.iter().map(|s| 1.0 / s).collect();
+        let q = |r: usize, c: usize| -> i8 {
+            if r < k {
+                round_even(w(r, c) * inv[c]).clamp(-127.0, 127.0) as i8
+            } else {
+                0
+            }
+        };
+        let mut colsum = vec![0i32; padded];
+        for r in 0..k {
+            for (c, sum) in colsum.iter_mut().enumerate().take(n) {
+                *sum += q(r, c) as i32;
             }
         }
         let data = amx::pack_panels(quads, n, |g, c| {
-            let b = &q[c * quads * 4 + 4 * g..][..4];
-            u32::from_le_bytes([b[0] as u8, b[1] as u8, b[2] as u8, b[3] as u8])
+            let b = [
+                q(4 * g, c),
+                q(4 * g + 1, c),
+                q(4 * g + 2, c),
+                q(4 * g + 3, c),
+            ];
+            u32::from_le_bytes(b.map(|v| v as u8))
         });
         Self {
             k,
@@ -245,21 +318,36 @@ impl PackedInt8 {
     /// puts quad `g` of the block's rows side by side (register blocking).
     fn quantise(&self, m: usize, a: &[f32], block: usize, lanes: usize) -> Input {
         #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
-            // SAFETY: checked just above.
-            return unsafe { self.quantise_avx2(m, a, block, lanes) };
+        {
+            if is_x86_feature_detected!("avx512f") {
+                // SAFETY: checked just above.
+                return self.quantise_with(m, a, block, lanes, |row, out| unsafe {
+                    quantise_row_avx512(row, out)
+                });
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+                // SAFETY: checked just above.
+                return unsafe { self.quantise_avx2(m, a, block, lanes) };
+            }
         }
-        self.quantise_plain(m, a, block, lanes)
+        self.quantise_with(m, a, block, lanes, quantise_row)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn quantise_avx2(&self, m: usize, a: &[f32], block: usize, lanes: usize) -> Input {
-        self.quantise_plain(m, a, block, lanes)
+        self.quantise_with(m, a, block, lanes, quantise_row)
     }
 
     #[inline(always)]
-    fn quantise_plain(&self, m: usize, a: &[f32], block: usize, lanes: usize) -> Input {
+    fn quantise_with(
+        &self,
+        m: usize,
+        a: &[f32],
+        block: usize,
+        lanes: usize,
+        quantise: impl Fn(&[f32], &mut [u8]) -> (f32, i32),
+    ) -> Input {
         let (k, quads) = (self.k, self.quads);
         let rows = m.div_ceil(block) * block;
         let mut data = vec![0u32; rows * quads];
@@ -267,15 +355,15 @@ impl PackedInt8 {
         let mut zero = vec![0i32; rows];
         let mut bytes = vec![0u8; quads * 4];
         for (r, row) in a.chunks_exact(k).take(m).enumerate() {
-            let (s, z) = quantise_row(row, &mut bytes[..k]);
-            scale[r] = s;
-            zero[r] = z;
             if lanes == 1 {
+                // Row-major: the row's bytes are its quads, in place.
                 let out = &mut data[r * quads..(r + 1) * quads];
-                for (o, q) in out.iter_mut().zip(bytes.chunks_exact(4)) {
-                    *o = u32::from_le_bytes([q[0], q[1], q[2], q[3]]);
-                }
+                // SAFETY: the u32s are reinterpreted as their bytes (u8 has no
+                // alignment; little-endian, as the kernels read them).
+                let out = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut u8, k) };
+                (scale[r], zero[r]) = quantise(row, out);
             } else {
+                (scale[r], zero[r]) = quantise(row, &mut bytes[..k]);
                 let (b, lane) = (r / lanes, r % lanes);
                 let base = b * quads * lanes + lane;
                 for (g, q) in bytes.chunks_exact(4).enumerate() {
@@ -292,6 +380,7 @@ impl PackedInt8 {
     /// AMX-INT8 and AVX-512 F are available; `dst` has `m` rows of `n` floats;
     /// `input` is row-major in blocks of `TM` rows.
     #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
     unsafe fn amx_panels(
         &self,
         m: usize,
@@ -574,7 +663,7 @@ mod tests {
                 })
                 .collect();
             let qw = |r: usize, c: usize| {
-                (w[r * n + c] / packed.scale[c])
+                (w[r * n + c] * (1.0 / packed.scale[c]))
                     .round_ties_even()
                     .clamp(-127.0, 127.0) as i64
             };
