@@ -283,6 +283,13 @@ impl PackedInt8 {
         if m == 0 {
             return;
         }
+        if k == 0 {
+            // An empty sum: the kernels never run.
+            if !accumulate {
+                dst[..m * n].fill(0.0);
+            }
+            return;
+        }
         let input = match kernel {
             Kernel::Amx => self.quantise(m, a, TM, 1),
             Kernel::Avx512Vnni => self.quantise(m, a, MR, MR),
@@ -644,6 +651,7 @@ mod tests {
         eprintln!("int8 kernels tested: {kernels:?}");
         let mut next = rng(0x9E37_79B9_7F4A_7C15);
         for &(m, k, n) in &[
+            (2, 0, 3),
             (1, 3, 5),
             (13, 77, 33),
             (30, 300, 70),
@@ -654,8 +662,8 @@ mod tests {
             let w: Vec<f32> = (0..k * n).map(|_| next() * 0.1).collect();
             let packed = PackedInt8::pack(k, n, |r, c| w[r * n + c]);
             // The reference: the same quantisation, summed in i64.
-            let qa: Vec<(Vec<u8>, f32, i32)> = a
-                .chunks_exact(k)
+            let qa: Vec<(Vec<u8>, f32, i32)> = (0..m)
+                .map(|i| &a[i * k..(i + 1) * k])
                 .map(|row| {
                     let mut q = vec![0u8; k];
                     let (s, z) = quantise_row(row, &mut q);

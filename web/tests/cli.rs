@@ -223,7 +223,7 @@ fn bad_arguments_exit_with_2() {
 }
 
 #[test]
-fn precision_bf16_embeds_images_close_to_f32_or_says_what_the_cpu_lacks() {
+fn precision_bf16_and_int8_embed_images_close_to_f32_or_say_what_the_cpu_lacks() {
     let home = tempfile::tempdir().unwrap();
     let tiny = tiny();
     let embed = |precision: &str| {
@@ -240,11 +240,6 @@ fn precision_bf16_embeds_images_close_to_f32_or_says_what_the_cpu_lacks() {
             home.path(),
         )
     };
-    let bf16 = embed("bf16");
-    if !scry::ClipModel::bf16_supported() {
-        assert_clean_failure(&bf16, &["AVX-512 BF16", "f32"]);
-        return;
-    }
     let vector = |out: &Output| -> Vec<f32> {
         assert!(
             out.status.success(),
@@ -259,9 +254,21 @@ fn precision_bf16_embeds_images_close_to_f32_or_says_what_the_cpu_lacks() {
             .map(|x| x.as_f64().unwrap() as f32)
             .collect()
     };
-    let (a, b) = (vector(&embed("f32")), vector(&bf16));
-    let cos: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-    assert!(cos >= 0.999 && a != b, "cosine {cos}");
+    let exact = vector(&embed("f32"));
+    for (precision, here, lacks) in [
+        ("bf16", scry::ClipModel::bf16_supported(), "AVX-512 BF16"),
+        ("int8", scry::ClipModel::int8_supported(), "VNNI"),
+    ] {
+        let out = embed(precision);
+        if !here {
+            assert_clean_failure(&out, &[lacks, "f32"]);
+            continue;
+        }
+        let got = vector(&out);
+        let cos: f32 = exact.iter().zip(&got).map(|(x, y)| x * y).sum();
+        assert!(cos >= 0.999 && exact != got, "{precision}: cosine {cos}");
+    }
+    assert_clean_failure(&embed("int4"), &["int4", "f32, bf16 or int8"]);
 }
 
 #[test]
