@@ -413,24 +413,49 @@ impl PackedInt8 {
                     amx::block_int8(quads, a, b, &mut block);
                     let rows = TM.min(m - blk);
                     for r in 0..rows {
-                        let row = blk + r;
                         let sums = block.0.as_ptr().add(r * NR);
-                        let out = dst.add(row * n + j * NR);
-                        for h in 0..2 {
-                            finish16(
-                                std::arch::x86_64::_mm512_loadu_si512(sums.add(16 * h) as *const _),
-                                lanes(cols, h),
-                                input.zero[row],
-                                input.scale[row],
-                                self.colsum.as_ptr().add(j * NR + 16 * h),
-                                self.scale.as_ptr().add(j * NR + 16 * h),
-                                out.add(16 * h),
-                                accumulate,
-                            );
-                        }
+                        let load = |h: usize| {
+                            std::arch::x86_64::_mm512_loadu_si512(sums.add(16 * h) as *const _)
+                        };
+                        let row = blk + r;
+                        self.finish_row([load(0), load(1)], row, j, cols, input, dst, accumulate);
                     }
                 }
             }
+        }
+    }
+
+    /// Row `row`'s outputs in panel `j` (`cols` of them) from their i32 sums,
+    /// two halves of 16 ([`finish16`]).
+    ///
+    /// # Safety
+    /// AVX-512 F; `dst` has `m` rows of `n` floats and `row < m`.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn finish_row(
+        &self,
+        sums: [std::arch::x86_64::__m512i; 2],
+        row: usize,
+        j: usize,
+        cols: usize,
+        input: &Input,
+        dst: *mut f32,
+        accumulate: bool,
+    ) {
+        let out = dst.add(row * self.n + j * NR);
+        for (h, &s) in sums.iter().enumerate() {
+            finish16(
+                s,
+                lanes(cols, h),
+                input.zero[row],
+                input.scale[row],
+                self.colsum.as_ptr().add(j * NR + 16 * h),
+                self.scale.as_ptr().add(j * NR + 16 * h),
+                out.add(16 * h),
+                accumulate,
+            );
         }
     }
 
@@ -469,21 +494,8 @@ impl PackedInt8 {
                         acc[1] = _mm512_dpbusd_epi32(acc[1], av, b1);
                     }
                 }
-                for (r, acc) in acc.iter().enumerate().take(rows) {
-                    let row = blk * MR + r;
-                    let out = dst.add(row * n + j * NR);
-                    for (h, &sums) in acc.iter().enumerate() {
-                        finish16(
-                            sums,
-                            lanes(cols, h),
-                            input.zero[row],
-                            input.scale[row],
-                            self.colsum.as_ptr().add(j * NR + 16 * h),
-                            self.scale.as_ptr().add(j * NR + 16 * h),
-                            out.add(16 * h),
-                            accumulate,
-                        );
-                    }
+                for (r, &sums) in acc.iter().enumerate().take(rows) {
+                    self.finish_row(sums, blk * MR + r, j, cols, input, dst, accumulate);
                 }
             }
         }
