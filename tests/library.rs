@@ -465,3 +465,35 @@ fn kill_9_during_compaction_leaves_the_library_whole() {
     );
     assert!(kills > 0 || rounds == 0, "no run was interrupted");
 }
+
+/// A catalog whose vectors and records disagree (a vector gone, or of another
+/// length) is refused at open with what to run, whichever tree is read first.
+#[test]
+fn a_catalog_whose_vectors_and_records_disagree_is_refused_at_open() {
+    for damage in ["missing", "short"] {
+        let tmp = tempfile::tempdir().unwrap();
+        {
+            let mut lib = Library::open(tmp.path()).unwrap();
+            lib.bind_model("test-model", 8).unwrap();
+            add(&mut lib, 0, &unit_vectors(20, 8, 3));
+        }
+        {
+            let db = sled::open(tmp.path().join("catalog")).unwrap();
+            let vectors = db.open_tree("vectors").unwrap();
+            let (key, value) = vectors.iter().next().unwrap().unwrap();
+            match damage {
+                "missing" => drop(vectors.remove(key).unwrap()),
+                _ => drop(vectors.insert(key, &value[..value.len() - 4]).unwrap()),
+            }
+            db.flush().unwrap();
+        }
+        let err = Library::open(tmp.path()).unwrap_err().to_string();
+        let want = if damage == "missing" {
+            "20 images but 19 vectors"
+        } else {
+            "has 7 values, the library's dimension is 8"
+        };
+        assert!(err.contains(want), "{damage}: {err}");
+        assert!(err.contains("scry index --rebuild"), "{err}");
+    }
+}

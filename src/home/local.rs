@@ -131,24 +131,46 @@ impl LocalLibrary {
     fn open_catalog(dir: &Path) -> Result<Self> {
         let store = Store::open(&dir.join("catalog"))?;
         let dim: usize = store.meta_get(KEY_DIM)?.unwrap_or(0);
-        // sled counts a tree by walking it: once.
-        let images = store.len();
-        let mut vectors = Vectors::new(dim);
-        vectors.reserve(images);
-        for item in store.vectors() {
-            let (id, v) = item?;
-            if v.len() != dim {
-                return Err(Error::DataCorruption {
-                    path: store.dir().to_path_buf(),
-                    message: format!(
-                        "vector of image {id} has {} values, the library's dimension is {dim}; \
-                         run `scry index --rebuild`",
-                        v.len()
-                    ),
-                });
+        // The trees are read side by side, one thread each (sled reads them
+        // concurrently): the vectors and frames, the records, the perceptual
+        // hashes. The records' count is the images' count (sled would walk
+        // the tree again to count it).
+        let (vectors, metas, phashes) = std::thread::scope(|s| {
+            let vectors = s.spawn(|| -> Result<(Vectors, Vectors)> {
+                let mut vectors = Vectors::new(dim);
+                for item in store.vectors() {
+                    let (id, v) = item?;
+                    if v.len() != dim {
+                        return Err(Error::DataCorruption {
+                            path: store.dir().to_path_buf(),
+                            message: format!(
+                                "vector of image {id} has {} values, the library's dimension \
+                                 is {dim}; run `scry index --rebuild`",
+                                v.len()
+                            ),
+                        });
+                    }
+                    vectors.insert(id, &v);
+                }
+                let mut frames = Vectors::new(dim);
+                for item in store.all_frames(dim) {
+                    let (id, fs) = item?;
+                    for (k, v) in fs.iter().enumerate() {
+                        frames.insert(frame_point(id, k + 1), v);
+                    }
+                }
+                Ok((vectors, frames))
+            });
+            let phashes =
+                s.spawn(|| -> Result<HashMap<ImageId, u64>> { store.phashes().collect() });
+            let metas: Result<HashMap<ImageId, ImageRecord>> = store.records().collect();
+            fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+                h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
             }
-            vectors.insert(id, &v);
-        }
+            (joined(vectors), metas, joined(phashes))
+        });
+        let ((vectors, frames), metas, phashes) = (vectors?, metas?, phashes?);
+        let images = metas.len();
         if vectors.len() != images {
             return Err(Error::DataCorruption {
                 path: store.dir().to_path_buf(),
@@ -158,23 +180,6 @@ impl LocalLibrary {
                     vectors.len()
                 ),
             });
-        }
-        let mut frames = Vectors::new(dim);
-        for item in store.all_frames(dim) {
-            let (id, fs) = item?;
-            for (k, v) in fs.iter().enumerate() {
-                frames.insert(frame_point(id, k + 1), v);
-            }
-        }
-        let mut metas = HashMap::with_capacity(images);
-        for item in store.records() {
-            let (id, rec) = item?;
-            metas.insert(id, rec);
-        }
-        let mut phashes = HashMap::with_capacity(images);
-        for item in store.phashes() {
-            let (id, h) = item?;
-            phashes.insert(id, h);
         }
         let keyword = KeywordIndex::open(&dir.join("keyword"))?;
         let mut lib = Self {
