@@ -179,7 +179,9 @@ fn prepare(
     // The file is opened once: its first bytes say whether it is a video
     // (hashed as a stream, never read whole) or a photo (read whole).
     let mut file = std::fs::File::open(path).map_err(unreadable)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(c.entry.size).unwrap_or(0).min(1 << 30) + 1);
+    // Room for the head only: a video is never read further into memory, and
+    // a photo's `read_to_end` reserves the rest from the file's length.
+    let mut bytes = Vec::with_capacity(VIDEO_HEAD as usize);
     (&mut file)
         .take(VIDEO_HEAD)
         .read_to_end(&mut bytes)
