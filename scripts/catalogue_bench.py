@@ -7,7 +7,9 @@ scry in the same run, interleaved, medians.
 
 ARCH: b32 (OpenAI's ViT-B/32), laion-b32 (the same with exact GELU), b16, l14,
 l14-336, laion-l14, h14, siglip2-b16 (google/siglip2-base-patch16-224),
-siglip2-so400m (google/siglip2-so400m-patch14-384). Prints one JSON line per
+siglip2-large (google/siglip2-large-patch16-256), siglip2-so400m
+(google/siglip2-so400m-patch14-384), siglip-b16 and siglip-so400m (SigLIP 1: the
+same towers, a 32,000-piece vocabulary). Prints one JSON line per
 architecture: images/s at batch 8 and ms for one short text query, for scry (f32)
 and PyTorch (transformers, 2 threads; CLIP from unpadded ids, SigLIP from ids
 padded to 64 as it is trained and as scry runs it).
@@ -38,8 +40,15 @@ ARCHS = {
     "h14": dict(text=(1024, 24, 16, 4096), vision=(1280, 32, 16, 5120), patch=14, image=224, proj=1024, act="gelu"),
     "siglip2-b16": dict(text=(768, 12, 12, 3072), vision=(768, 12, 12, 3072), patch=16, image=224, family="siglip",
                         vocab=256000),
+    "siglip2-large": dict(text=(1024, 24, 16, 4096), vision=(1024, 24, 16, 4096), patch=16, image=256,
+                          family="siglip", vocab=256000),
     "siglip2-so400m": dict(text=(1152, 27, 16, 4304), vision=(1152, 27, 16, 4304), patch=14, image=384,
                            family="siglip", vocab=256000),
+    # SigLIP 1: the same towers with a 32,000-piece vocabulary.
+    "siglip-b16": dict(text=(768, 12, 12, 3072), vision=(768, 12, 12, 3072), patch=16, image=224, family="siglip",
+                       vocab=32000),
+    "siglip-so400m": dict(text=(1152, 27, 16, 4304), vision=(1152, 27, 16, 4304), patch=14, image=384,
+                          family="siglip", vocab=32000),
 }
 
 
@@ -109,10 +118,11 @@ def torch_times(d: Path, image: int, iters: int) -> dict:
     return {"images_per_s": 8 / median(img), "text_ms": median(txt)}
 
 
-def scry_times(d: Path, iters: int) -> dict:
+def scry_times(d: Path, iters: int, binary: Path | None) -> dict:
+    cmd = [str(binary)] if binary else [
+        "cargo", "run", "-q", "--release", "-p", "scry-indexer", "--example", "compare", "--"]
     run = lambda *a: json.loads(subprocess.run(
-        ["cargo", "run", "-q", "--release", "-p", "scry-indexer", "--example", "compare", "--", *a],
-        cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+        [*cmd, *a], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
     enc = run("encoder", str(d), "8", str(iters))
     txt = run("text-query", str(d), str(iters * 5))
     return {"images_per_s": enc["images_per_s"], "text_ms": txt["query_ms_median"]}
@@ -123,6 +133,9 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=Path("/tmp/scry-catalogue"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--bin", type=Path, default=None,
+                    help="a built compare example to run (default: cargo run --release, which rebuilds "
+                         "if the sources changed)")
     ap.add_argument("archs", nargs="*", default=list(ARCHS))
     args = ap.parse_args()
     for name in args.archs:
@@ -130,7 +143,7 @@ def main() -> int:
         ours, theirs = [], []
         for _ in range(args.rounds):
             theirs.append(torch_times(d, ARCHS[name]["image"], args.iters))
-            ours.append(scry_times(d, args.iters))
+            ours.append(scry_times(d, args.iters, args.bin))
         row = {"arch": name}
         for key in ("images_per_s", "text_ms"):
             row[f"scry_{key}"] = round(median([r[key] for r in ours]), 2)
