@@ -1045,7 +1045,20 @@ fn layer_norm_row(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f
 
 #[multiversion(targets("x86_64+avx512f+avx512bw+avx512vl+avx512dq+fma", "x86_64+avx2+fma"))]
 fn softmax(x: &mut [f32]) {
-    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // 16 running maxima, so the loop vectorises (one fold would be serial).
+    let mut lanes = [f32::NEG_INFINITY; 16];
+    let chunks = x.chunks_exact(16);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (m, v) in lanes.iter_mut().zip(c) {
+            *m = m.max(*v);
+        }
+    }
+    let max = lanes
+        .iter()
+        .chain(rest)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
     for v in x.iter_mut() {
         *v = exp(*v - max);
     }
@@ -1078,7 +1091,11 @@ pub(crate) fn exp(x: f32) -> f32 {
     p = p * r + 5e-1;
     let p = p * r * r + r + 1.0;
     // 2^n through the exponent bits; n + 127 is within 1..=255 after the clamp.
-    let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
+    // Adding 2^23 puts that integer in the mantissa's low bits, and the shift
+    // moves it into the exponent: no float-to-int cast, whose saturating
+    // semantics compile to one scalar conversion per lane (which had left
+    // softmax and the GELUs unvectorised: 10 % of a SigLIP so400m's time).
+    let scale = f32::from_bits((n + (8_388_608.0 + 127.0)).to_bits() << 23);
     p * scale
 }
 
