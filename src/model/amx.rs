@@ -15,6 +15,32 @@ pub(super) const TN: usize = 32;
 /// 32-bit k-groups per tile row (64 bytes).
 pub(super) const TK: usize = 16;
 
+/// Bytes of packed input kept in the L2 cache while every weight panel passes
+/// over them (a quarter of Sapphire Rapids' 2 MiB L2, leaving room for the panel).
+const INPUT_L2: usize = 512 << 10;
+
+/// The order both kernels take a product in: the packed input (`rows_padded`
+/// rows of `groups` 32-bit k-groups) in slices of rows that stay in L2, the
+/// weight panels `panels` over each slice, and each panel's 32-row blocks;
+/// `visit(block's first row, panel)` runs one block.
+#[inline(always)]
+pub(super) fn for_each_block(
+    rows_padded: usize,
+    groups: usize,
+    panels: std::ops::Range<usize>,
+    mut visit: impl FnMut(usize, usize),
+) {
+    let rows_l2 = (INPUT_L2 / (groups * 4) / TM).max(1) * TM;
+    for r0 in (0..rows_padded).step_by(rows_l2) {
+        let r1 = (r0 + rows_l2).min(rows_padded);
+        for j in panels.clone() {
+            for blk in (r0..r1).step_by(TM) {
+                visit(blk, j);
+            }
+        }
+    }
+}
+
 /// What the CPU offers and Linux granted: the tile data state is asked for
 /// once per process.
 #[derive(Debug, Clone, Copy)]

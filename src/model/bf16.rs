@@ -27,9 +27,6 @@ use super::amx::{self, Block, Tiles, TK, TM, TN as NR};
 const MR: usize = 12;
 /// k-pairs per cache block: a 32-column weight block is `KC × 128` bytes (16 KiB).
 const KC: usize = 128;
-/// Bytes of packed input kept in the L2 cache while every weight panel passes
-/// over them (a quarter of Sapphire Rapids' 2 MiB L2, leaving room for the panel).
-const AMX_INPUT_L2: usize = 512 << 10;
 
 /// The kernel that runs the bf16 matrix products on this CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,29 +229,22 @@ impl PackedBf16 {
         debug_assert_eq!(packed_a.len(), rows_padded * pairs);
         let mut block = Block::<f32>::new();
         let _tiles = Tiles::configure();
-        let rows_l2 = (AMX_INPUT_L2 / (pairs * 4) / TM).max(1) * TM;
-        for r0 in (0..rows_padded).step_by(rows_l2) {
-            let r1 = (r0 + rows_l2).min(rows_padded);
-            for j in j0..j1 {
-                let cols = NR.min(n - j * NR);
-                let b = self.data.as_ptr().add(j * pairs * NR);
-                for blk in (r0..r1).step_by(TM) {
-                    let a = packed_a.as_ptr().add(blk * pairs);
-                    amx::block_bf16(pairs, a, b, &mut block);
-                    let rows = TM.min(m - blk);
-                    for r in 0..rows {
-                        let out =
-                            std::slice::from_raw_parts_mut(dst.add((blk + r) * n + j * NR), cols);
-                        let sums = &block.0[r * NR..r * NR + cols];
-                        if accumulate {
-                            out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
-                        } else {
-                            out.copy_from_slice(sums);
-                        }
-                    }
+        amx::for_each_block(rows_padded, pairs, j0..j1, |blk, j| {
+            let cols = NR.min(n - j * NR);
+            let b = self.data.as_ptr().add(j * pairs * NR);
+            let a = packed_a.as_ptr().add(blk * pairs);
+            amx::block_bf16(pairs, a, b, &mut block);
+            let rows = TM.min(m - blk);
+            for r in 0..rows {
+                let out = std::slice::from_raw_parts_mut(dst.add((blk + r) * n + j * NR), cols);
+                let sums = &block.0[r * NR..r * NR + cols];
+                if accumulate {
+                    out.iter_mut().zip(sums).for_each(|(o, s)| *o += s);
+                } else {
+                    out.copy_from_slice(sums);
                 }
             }
-        }
+        });
     }
 
     /// The input rounded to bf16 pairs, in blocks of `MR` rows: block `b`, pair `p`

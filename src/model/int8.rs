@@ -33,9 +33,6 @@ use super::amx::{self, Block, Tiles, TK, TM, TN as NR};
 const MR: usize = 12;
 /// Input rows per AVX-VNNI register block (12 of 16 registers accumulate).
 const MR_AVX2: usize = 6;
-/// Bytes of packed input kept in the L2 cache while every weight panel passes
-/// over them (as for bf16).
-const AMX_INPUT_L2: usize = 512 << 10;
 
 /// The kernel that runs the int8 matrix products on this CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,27 +399,20 @@ impl PackedInt8 {
         debug_assert_eq!(input.data.len(), rows_padded * quads);
         let mut block = Block::<i32>::new();
         let _tiles = Tiles::configure();
-        let rows_l2 = (AMX_INPUT_L2 / (quads * 4) / TM).max(1) * TM;
-        for r0 in (0..rows_padded).step_by(rows_l2) {
-            let r1 = (r0 + rows_l2).min(rows_padded);
-            for j in j0..j1 {
-                let cols = NR.min(n - j * NR);
-                let b = self.data.as_ptr().add(j * quads * NR);
-                for blk in (r0..r1).step_by(TM) {
-                    let a = input.data.as_ptr().add(blk * quads);
-                    amx::block_int8(quads, a, b, &mut block);
-                    let rows = TM.min(m - blk);
-                    for r in 0..rows {
-                        let sums = block.0.as_ptr().add(r * NR);
-                        let load = |h: usize| {
-                            std::arch::x86_64::_mm512_loadu_si512(sums.add(16 * h) as *const _)
-                        };
-                        let row = blk + r;
-                        self.finish_row([load(0), load(1)], row, j, cols, input, dst, accumulate);
-                    }
-                }
+        amx::for_each_block(rows_padded, quads, j0..j1, |blk, j| {
+            let cols = NR.min(n - j * NR);
+            let b = self.data.as_ptr().add(j * quads * NR);
+            let a = input.data.as_ptr().add(blk * quads);
+            amx::block_int8(quads, a, b, &mut block);
+            let rows = TM.min(m - blk);
+            for r in 0..rows {
+                let sums = block.0.as_ptr().add(r * NR);
+                let load =
+                    |h: usize| std::arch::x86_64::_mm512_loadu_si512(sums.add(16 * h) as *const _);
+                let row = blk + r;
+                self.finish_row([load(0), load(1)], row, j, cols, input, dst, accumulate);
             }
-        }
+        });
     }
 
     /// Row `row`'s outputs in panel `j` (`cols` of them) from their i32 sums,
