@@ -110,8 +110,19 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
         .expect("a graph above the threshold")
         .points();
     assert_eq!(points, n);
-    let dumps = |dir: &std::path::Path| std::fs::read_dir(dir.join("ann")).unwrap().count();
+    let dumps = |dir: &std::path::Path| {
+        ann_files(dir)
+            .iter()
+            .filter(|n| n.contains(".hnsw."))
+            .count()
+    };
     assert_eq!(dumps(tmp.path()), 2, "one dump: graph + data");
+    assert_eq!(
+        vector_files(tmp.path()).len(),
+        1,
+        "{:?}",
+        ann_files(tmp.path())
+    );
     drop(lib);
 
     // Reopen: the dump is loaded; 300 vectors committed after it are inserted.
@@ -199,6 +210,110 @@ fn the_graph_is_persisted_extended_and_filtered_not_rebuilt() {
         "compacted: below the threshold an exact scan serves"
     );
     assert_eq!(dumps(tmp.path()), 0, "old dump files deleted");
+    assert_eq!(
+        vector_files(tmp.path()).len(),
+        1,
+        "the old vector file deleted"
+    );
+}
+
+/// The names in a library's `ann` folder, sorted.
+fn ann_files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("ann"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The flat vector files among them.
+fn vector_files(dir: &std::path::Path) -> Vec<String> {
+    ann_files(dir)
+        .into_iter()
+        .filter(|n| n.starts_with("vectors-"))
+        .collect()
+}
+
+/// Every vector of an open library, by id.
+fn stored(lib: &Library) -> std::collections::BTreeMap<u64, Vec<f32>> {
+    let local = lib.local().unwrap();
+    local
+        .vectors()
+        .iter()
+        .map(|(id, v)| (id, v.to_vec()))
+        .collect()
+}
+
+#[test]
+fn the_vector_file_is_read_only_while_the_catalog_records_it_at_its_generation() {
+    let dim = 8;
+    let vs = unit_vectors(120, dim, 3);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lib = Library::open(tmp.path()).unwrap();
+    lib.bind_model("test-model", dim).unwrap();
+    add(&mut lib, 0, &vs[..100]);
+    lib.checkpoint().unwrap();
+    let before = stored(&lib);
+    drop(lib);
+    let files = vector_files(tmp.path());
+    assert_eq!(files.len(), 1, "{:?}", ann_files(tmp.path()));
+    let file = tmp.path().join("ann").join(&files[0]);
+
+    // Current: opening reads the file. A mark put in its last value, which the
+    // catalog does not have, shows it.
+    let mut bytes = std::fs::read(&file).unwrap();
+    let end = bytes.len();
+    bytes[end - 4..].copy_from_slice(&7.5f32.to_le_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let read = stored(&Library::open(tmp.path()).unwrap());
+    assert_eq!(read.len(), 100);
+    let marked: Vec<_> = read.iter().filter(|(_, v)| v.contains(&7.5)).collect();
+    assert_eq!(marked.len(), 1, "the file was read");
+    for (id, v) in read.iter().filter(|(_, v)| !v.contains(&7.5)) {
+        assert_eq!(v, &before[id]);
+    }
+
+    // A new catalog beside the file (what a rebuild that left it would be), at
+    // the same generation: it records no file, so the file is not read.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(other.path().join("ann")).unwrap();
+    std::fs::copy(&file, other.path().join("ann").join(&files[0])).unwrap();
+    let mut fresh = Library::open(other.path()).unwrap();
+    fresh.bind_model("test-model", dim).unwrap();
+    add(&mut fresh, 0, &vs[..100]);
+    drop(fresh);
+    let read = stored(&Library::open(other.path()).unwrap());
+    assert_eq!(read, before, "a file the catalog does not record");
+
+    // A commit after the file makes it stale: the catalog's vectors, all 120.
+    let mut lib = Library::open(tmp.path()).unwrap();
+    add(&mut lib, 100, &vs[100..]);
+    drop(lib);
+    let mut lib = Library::open(tmp.path()).unwrap();
+    let read = stored(&lib);
+    assert_eq!(read.len(), 120);
+    assert!(
+        read.values().all(|v| !v.contains(&7.5)),
+        "the stale file read"
+    );
+    for (id, v) in &before {
+        assert_eq!(&read[id], v);
+    }
+    // The next checkpoint writes the file anew and removes the stale one.
+    lib.checkpoint().unwrap();
+    let all = stored(&lib);
+    drop(lib);
+    let now = vector_files(tmp.path());
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_ne!(now, files);
+    assert_eq!(stored(&Library::open(tmp.path()).unwrap()), all);
+
+    // A file cut short (a disk that lost its tail) is not read either.
+    let file = tmp.path().join("ann").join(&now[0]);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 4]).unwrap();
+    assert_eq!(stored(&Library::open(tmp.path()).unwrap()), all);
 }
 
 #[test]
@@ -382,11 +497,8 @@ fn kill_9_during_compaction_leaves_the_library_whole() {
     assert!(child(&clean).wait().unwrap().success());
     let run_ms = started.elapsed().as_millis() as u64;
     let dump_files = |dir: &std::path::Path| {
-        let mut names: Vec<String> = std::fs::read_dir(dir.join("ann"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
+        let mut names = ann_files(dir);
+        names.retain(|n| n.contains(".hnsw."));
         names
     };
     let clean_lib = Library::open(&clean).unwrap();
@@ -437,6 +549,11 @@ fn kill_9_during_compaction_leaves_the_library_whole() {
         }
         // One recorded dump, nothing else left behind.
         assert_eq!(dump_files(&lib_dir).len(), 2, "{:?}", dump_files(&lib_dir));
+        assert!(
+            vector_files(&lib_dir).len() <= 1,
+            "{:?}",
+            ann_files(&lib_dir)
+        );
         drop(lib);
 
         // Run again to the end: the same library as an uninterrupted compaction.
@@ -453,6 +570,7 @@ fn kill_9_during_compaction_leaves_the_library_whole() {
             "compacted: no tombstones left"
         );
         assert_eq!(dump_files(&lib_dir).len(), 2);
+        assert_eq!(vector_files(&lib_dir).len(), 1, "{:?}", ann_files(&lib_dir));
         for (id, v) in clean_lib.local().unwrap().vectors().iter() {
             let w = lib.local().unwrap().vectors().get(id).expect("same images");
             assert!(v.iter().zip(w).all(|(a, b)| a.to_bits() == b.to_bits()));

@@ -94,6 +94,37 @@ impl Vectors {
             .map(|&p| &self.data[p * self.dim..(p + 1) * self.dim])
     }
 
+    /// The vectors `ids[i]` ↦ `data[i · dim..(i + 1) · dim]`, as [`Vectors::ids`]
+    /// and [`Vectors::flat`] give them back. `None` if the lengths disagree or an
+    /// id repeats.
+    pub fn from_parts(dim: usize, ids: Vec<ImageId>, data: Vec<f32>) -> Option<Self> {
+        if data.len() != ids.len() * dim {
+            return None;
+        }
+        let mut pos = HashMap::with_capacity(ids.len());
+        for (p, &id) in ids.iter().enumerate() {
+            if pos.insert(id, p).is_some() {
+                return None;
+            }
+        }
+        Some(Self {
+            dim,
+            ids,
+            data,
+            pos,
+        })
+    }
+
+    /// The ids, in storage order.
+    pub fn ids(&self) -> &[ImageId] {
+        &self.ids
+    }
+
+    /// The values, one vector after the other in the order of [`Vectors::ids`].
+    pub fn flat(&self) -> &[f32] {
+        &self.data
+    }
+
     /// Makes room for `more` vectors (one allocation instead of a doubling
     /// series when a library's vectors are read at open).
     pub fn reserve(&mut self, more: usize) {

@@ -13,6 +13,10 @@
 //!    recorded dump is loaded and catalog vectors with higher ids are inserted;
 //!    removed images are tombstones filtered at query time; a dump that is missing
 //!    or unreadable is rebuilt from the catalog's vectors.
+//! 4. The vectors are written to one flat file in the same way (dump, record
+//!    with the catalog generation, delete the old one): opening reads it instead
+//!    of walking the catalog's vector tree while the generation it records is the
+//!    catalog's ([`super::vector_file`]).
 //!
 //! A video's other frames (beyond the poster, whose vector is the record's) are
 //! kept apart from the images' vectors and scanned exactly at each search: a
@@ -33,6 +37,7 @@ use crate::error::{Error, Result};
 use crate::keyword::KeywordIndex;
 use std::collections::HashMap;
 
+use super::vector_file::{self, VectorFileMeta};
 use crate::store::{Applied, ChangeSet, ImageId, ImageRecord, Store};
 
 /// Records a filtered search tests to estimate how many images the filter keeps
@@ -46,6 +51,7 @@ const KEY_MODEL: &[u8] = b"model";
 const KEY_DIM: &[u8] = b"dim";
 const KEY_ROOTS: &[u8] = b"roots";
 const KEY_ANN: &[u8] = b"ann";
+const KEY_VECTOR_FILE: &[u8] = b"vector_file";
 const KEY_LAST_RUN: &[u8] = b"last_run";
 const KEY_OCR: &[u8] = b"ocr";
 const KEY_ALBUMS: &[u8] = b"albums";
@@ -75,6 +81,8 @@ pub struct LocalLibrary {
     graph_deferred: bool,
     keyword: KeywordIndex,
     keyword_dirty: bool,
+    /// The flat file of the vectors the catalog records (step 4).
+    vector_file: Option<VectorFileMeta>,
     /// Every record, in memory: filters and result pages read it without touching
     /// the catalog's disk.
     metas: HashMap<ImageId, ImageRecord>,
@@ -131,14 +139,25 @@ impl LocalLibrary {
     fn open_catalog(dir: &Path) -> Result<Self> {
         let store = Store::open(&dir.join("catalog"))?;
         let dim: usize = store.meta_get(KEY_DIM)?.unwrap_or(0);
+        let generation = store.generation()?;
+        let vector_file: Option<VectorFileMeta> = store.meta_get(KEY_VECTOR_FILE)?;
+        let ann_dir = dir.join("ann");
         // The trees are read side by side, one thread each (sled reads them
         // concurrently): the vectors and frames, the records, the perceptual
         // hashes. The records' count is the images' count (sled would walk
         // the tree again to count it).
         let (vectors, metas, phashes) = std::thread::scope(|s| {
             let vectors = s.spawn(|| -> Result<(Vectors, Vectors)> {
-                let mut vectors = Vectors::new(dim);
-                for item in store.vectors() {
+                let flat = vector_file.as_ref().and_then(|meta| {
+                    vector_file::read(&ann_dir, meta, generation, dim).unwrap_or_else(|e| {
+                        tracing::warn!("{}: {e}; reading the catalog", meta.name);
+                        None
+                    })
+                });
+                let from_tree = flat.is_none();
+                let mut vectors = flat.unwrap_or_else(|| Vectors::new(dim));
+                let tree = from_tree.then(|| store.vectors()).into_iter().flatten();
+                for item in tree {
                     let (id, v) = item?;
                     if v.len() != dim {
                         return Err(Error::DataCorruption {
@@ -192,13 +211,13 @@ impl LocalLibrary {
             graph_deferred: false,
             keyword,
             keyword_dirty: false,
+            vector_file,
             metas,
             phashes,
             snapshot: None,
             access_dir: dir.to_path_buf(),
         };
         lib.backfill_phashes()?;
-        let generation = lib.store.generation()?;
         if lib.keyword.generation()? != generation {
             tracing::info!("keyword index behind the catalog: re-creating it");
             lib.rebuild_keyword()?;
@@ -271,8 +290,14 @@ impl LocalLibrary {
         let Ok(entries) = std::fs::read_dir(self.ann_dir()) else {
             return;
         };
+        let vector_file = self.vector_file.as_ref().map(|m| m.name.as_str());
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            if vector_file::is_vector_file(&name) && Some(name.as_str()) != vector_file {
+                tracing::info!("removing an unrecorded vector file: {name}");
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
             let base = name
                 .strip_suffix(".hnsw.graph")
                 .or_else(|| name.strip_suffix(".hnsw.data"));
@@ -465,6 +490,27 @@ impl LocalLibrary {
         }
         if self.graph_dirty {
             self.save_graph()?;
+        }
+        let generation = self.store.generation()?;
+        if self.vector_file.as_ref().map(|f| f.generation) != Some(generation) {
+            self.save_vector_file(generation)?;
+        }
+        Ok(())
+    }
+
+    /// Step 4: the vectors as of `generation` in a new flat file, recorded, and
+    /// the file it replaces removed.
+    fn save_vector_file(&mut self, generation: u64) -> Result<()> {
+        let dir = self.ann_dir();
+        let name = vector_file::write(&dir, &self.vectors, generation)
+            .map_err(|e| Error::io(dir.clone(), e))?;
+        let meta = VectorFileMeta { name, generation };
+        self.store.meta_set(KEY_VECTOR_FILE, &meta)?;
+        self.store.flush()?;
+        if let Some(old) = self.vector_file.replace(meta) {
+            if old.name != self.vector_file.as_ref().map_or("", |m| m.name.as_str()) {
+                let _ = std::fs::remove_file(dir.join(&old.name));
+            }
         }
         Ok(())
     }

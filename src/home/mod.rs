@@ -14,6 +14,7 @@
 
 pub mod local;
 pub mod qdrant;
+mod vector_file;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
