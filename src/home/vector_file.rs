@@ -1,7 +1,7 @@
 //! The local library's vectors in one flat file, `ann/vectors-<generation>.f32`:
 //! what opening a library reads instead of walking the catalog's vector tree
-//! (at 100,000 images the walk took ~0.35–0.55 s of a search's start on a
-//! 2-core VM, most of it; one read of the file takes a tenth of that).
+//! (at 100,000 images the walk took 0.35–0.55 s of a search's start on a
+//! 2-core VM, most of it; opening with the file took 0.25 s less).
 //!
 //! It is derived, like the graph, and written the same way: to a temporary
 //! name, synced and renamed; then the catalog records its name and the catalog

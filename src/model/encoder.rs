@@ -1925,8 +1925,9 @@ mod tests {
     fn both_matmul_kernels_equal_the_definition() {
         // [out, in] takes the streaming kernels (dot-product tiles up to 16 rows;
         // with AVX-512, outer products past that: 1 to 4 row vectors, k in one
-        // to four packed slices of whole 16 × 16 squares and edges), [in, out] GEMM (one thread below its threshold,
-        // column blocks or its own threads above it). Neither m nor n is a
+        // to four packed slices of whole 16 × 16 squares and edges), [in, out]
+        // GEMM (one thread below its threshold, column blocks or its own threads
+        // above it). Neither m nor n is a
         // multiple of a tile or of the column block, k not of 16; and
         // accumulation keeps what was there.
         for (m, n, k) in [
