@@ -316,6 +316,155 @@ fn the_vector_file_is_read_only_while_the_catalog_records_it_at_its_generation()
     assert_eq!(stored(&Library::open(tmp.path()).unwrap()), all);
 }
 
+/// The graph's view files among a library's `ann` files.
+fn view_files(dir: &std::path::Path) -> Vec<String> {
+    ann_files(dir)
+        .into_iter()
+        .filter(|n| scry::ann::is_view_file(n))
+        .collect()
+}
+
+/// The ids and scores of the nearest 10 to a spread of queries.
+fn answers(lib: &Library, queries: &[Vec<f32>]) -> Vec<Vec<(u64, f32)>> {
+    queries
+        .iter()
+        .map(|q| lib.local().unwrap().nearest_where(q, 10, &|_| true))
+        .collect()
+}
+
+#[test]
+fn an_unchanged_library_searches_its_graph_view_file_and_a_change_reads_the_dump() {
+    let dim = 16;
+    let n = GRAPH_MIN_POINTS + 200;
+    let vs = unit_vectors(n + 50, dim, 11);
+    let queries: Vec<Vec<f32>> = vs.iter().step_by(211).cloned().collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lib = Library::open(tmp.path()).unwrap();
+    lib.bind_model("test-model", dim).unwrap();
+    add(&mut lib, 0, &vs[..n]);
+    lib.checkpoint().unwrap();
+    let graph = lib.local().unwrap().graph().unwrap();
+    assert!(!graph.is_read_only(), "built from the vectors");
+    let built = answers(&lib, &queries);
+    drop(lib);
+    let views = view_files(tmp.path());
+    assert_eq!(views.len(), 1, "{:?}", ann_files(tmp.path()));
+
+    // Reopened unchanged, for serving and for a few searches: the view file is
+    // searched, read in place, and answers exactly as the graph it was made from.
+    for open in [Library::open, Library::open_without_graph] {
+        let lib = open(tmp.path()).unwrap();
+        let local = lib.local().unwrap();
+        let graph = local.graph().expect("the view file opened");
+        assert!(graph.is_read_only(), "hnsw_rs's dump not read");
+        assert_eq!(graph.points(), n);
+        assert!(local.vectors().is_mapped(), "the vector file read in place");
+        assert_eq!(answers(&lib, &queries), built);
+    }
+
+    // A checkpoint with nothing changed keeps it so; a change reads the dump
+    // first (the view cannot change), and the next checkpoint writes a view
+    // with the removed images as tombstones, never returned.
+    let mut lib = Library::open(tmp.path()).unwrap();
+    lib.checkpoint().unwrap();
+    assert!(lib.local().unwrap().graph().unwrap().is_read_only());
+    assert_eq!(view_files(tmp.path()), views, "not rewritten");
+    let removed: Vec<u64> = (1..=300).collect();
+    lib.commit(&ChangeSet {
+        removed: removed.clone(),
+        ..Default::default()
+    })
+    .unwrap();
+    add(&mut lib, n, &vs[n..]);
+    let graph = lib.local().unwrap().graph().unwrap();
+    assert!(!graph.is_read_only());
+    assert_eq!(graph.points(), n + 50, "the dump read and extended");
+    lib.checkpoint().unwrap();
+    let changed = answers(&lib, &queries);
+    drop(lib);
+    let now = view_files(tmp.path());
+    assert_eq!(
+        now.len(),
+        1,
+        "the old view removed: {:?}",
+        ann_files(tmp.path())
+    );
+    assert_ne!(now, views);
+    let lib = Library::open(tmp.path()).unwrap();
+    assert!(lib.local().unwrap().graph().unwrap().is_read_only());
+    let read = answers(&lib, &queries);
+    assert_eq!(read, changed);
+    assert!(read.iter().flatten().all(|(id, _)| !removed.contains(id)));
+    // Its answers are the exact scan's wherever the graph finds them all.
+    let mut same = 0;
+    for (q, got) in queries.iter().zip(&read) {
+        let exact = lib.local().unwrap().vectors().search(q, 10, &|_| true);
+        same += usize::from(&exact == got);
+    }
+    assert!(
+        same * 10 >= queries.len() * 9,
+        "{same} of {}",
+        queries.len()
+    );
+    drop(lib);
+
+    // Stale (a commit after it, no checkpoint) or damaged: the dump is read.
+    let file = tmp.path().join("ann").join(&now[0]);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 1]).unwrap();
+    let lib = Library::open(tmp.path()).unwrap();
+    assert!(
+        !lib.local().unwrap().graph().unwrap().is_read_only(),
+        "cut short"
+    );
+    assert_eq!(answers(&lib, &queries), changed);
+    drop(lib);
+    // A link of the first node pointing past the last node.
+    let mut damaged = bytes.clone();
+    let slot_start = view_section(&bytes, 3);
+    damaged[slot_start + 4..slot_start + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&file, &damaged).unwrap();
+    let lib = Library::open(tmp.path()).unwrap();
+    assert!(
+        !lib.local().unwrap().graph().unwrap().is_read_only(),
+        "bad link"
+    );
+    drop(lib);
+    std::fs::write(&file, &bytes).unwrap();
+    let mut lib = Library::open(tmp.path()).unwrap();
+    assert!(
+        lib.local().unwrap().graph().unwrap().is_read_only(),
+        "whole again"
+    );
+    add(&mut lib, n + 50, &unit_vectors(1, dim, 12));
+    drop(lib);
+    let lib = Library::open_without_graph(tmp.path()).unwrap();
+    assert!(
+        lib.local().unwrap().graph().is_none(),
+        "stale: not searched"
+    );
+}
+
+/// The byte offset of section `k` of a view file (0 ids, 1 rows, 2 scales,
+/// 3 layer-0 slots, 4 upper links, 5 codes): each starts at a multiple of 64.
+fn view_section(bytes: &[u8], k: usize) -> usize {
+    let word =
+        |i: usize| u64::from_le_bytes(bytes[8 + 8 * i..16 + 8 * i].try_into().unwrap()) as usize;
+    let (nodes, upper, slot0) = (word(1), word(5), word(6));
+    let sizes = [
+        nodes * 8,
+        nodes * 4,
+        nodes * 4,
+        nodes * slot0 * 4,
+        upper * 4,
+    ];
+    let mut at = 64;
+    for size in &sizes[..k] {
+        at = (at + size).next_multiple_of(64);
+    }
+    at
+}
+
 #[test]
 fn another_schema_version_is_refused_clearly() {
     let tmp = tempfile::tempdir().unwrap();

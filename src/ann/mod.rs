@@ -15,6 +15,11 @@ use hnsw_rs::hnswio::HnswIo;
 use crate::error::{Error, Result};
 use crate::store::ImageId;
 
+mod slab;
+mod view_file;
+pub(crate) use slab::Slab;
+pub use view_file::{file_name as view_file_name, is_view_file};
+
 /// Below this many vectors an exact scan beats the graph (~1 ms at 10k); no graph
 /// is kept.
 pub const GRAPH_MIN_POINTS: usize = 10_000;
@@ -55,12 +60,13 @@ impl Distance<f32> for DotDistance {
     }
 }
 
-/// The live vectors, contiguous for a fast exact scan.
+/// The live vectors, contiguous for a fast exact scan: in memory, or read in
+/// place from the library's vector file until the first change.
 #[derive(Debug, Default)]
 pub struct Vectors {
     dim: usize,
     ids: Vec<ImageId>,
-    data: Vec<f32>,
+    data: Slab<f32>,
     pos: HashMap<ImageId, usize>,
 }
 
@@ -98,6 +104,11 @@ impl Vectors {
     /// and [`Vectors::flat`] give them back. `None` if the lengths disagree or an
     /// id repeats.
     pub fn from_parts(dim: usize, ids: Vec<ImageId>, data: Vec<f32>) -> Option<Self> {
+        Self::from_slab(dim, ids, data.into())
+    }
+
+    /// [`Vectors::from_parts`] with values that may be read in place from a file.
+    pub(crate) fn from_slab(dim: usize, ids: Vec<ImageId>, data: Slab<f32>) -> Option<Self> {
         if data.len() != ids.len() * dim {
             return None;
         }
@@ -115,6 +126,17 @@ impl Vectors {
         })
     }
 
+    /// Where `id`'s vector is in storage order ([`Vectors::ids`]).
+    pub fn position(&self, id: ImageId) -> Option<usize> {
+        self.pos.get(&id).copied()
+    }
+
+    /// Whether the values are read in place from the library's vector file
+    /// (none has changed since it was opened).
+    pub fn is_mapped(&self) -> bool {
+        self.data.is_mapped()
+    }
+
     /// The ids, in storage order.
     pub fn ids(&self) -> &[ImageId] {
         &self.ids
@@ -129,20 +151,21 @@ impl Vectors {
     /// series when a library's vectors are read at open).
     pub fn reserve(&mut self, more: usize) {
         self.ids.reserve(more);
-        self.data.reserve(more * self.dim);
+        self.data.to_mut().reserve(more * self.dim);
         self.pos.reserve(more);
     }
 
     /// Adds or replaces a vector.
     pub fn insert(&mut self, id: ImageId, v: &[f32]) {
         assert_eq!(v.len(), self.dim, "vector dimension");
+        let data = self.data.to_mut();
         if let Some(&p) = self.pos.get(&id) {
-            self.data[p * self.dim..(p + 1) * self.dim].copy_from_slice(v);
+            data[p * self.dim..(p + 1) * self.dim].copy_from_slice(v);
             return;
         }
         self.pos.insert(id, self.ids.len());
         self.ids.push(id);
-        self.data.extend_from_slice(v);
+        data.extend_from_slice(v);
     }
 
     pub fn remove(&mut self, id: ImageId) -> bool {
@@ -150,15 +173,16 @@ impl Vectors {
             return false;
         };
         let last = self.ids.len() - 1;
+        let data = self.data.to_mut();
         if p != last {
             let moved = self.ids[last];
             self.ids[p] = moved;
             self.pos.insert(moved, p);
-            let (head, tail) = self.data.split_at_mut(last * self.dim);
+            let (head, tail) = data.split_at_mut(last * self.dim);
             head[p * self.dim..(p + 1) * self.dim].copy_from_slice(&tail[..self.dim]);
         }
         self.ids.pop();
-        self.data.truncate(last * self.dim);
+        data.truncate(last * self.dim);
         true
     }
 
@@ -215,9 +239,12 @@ impl Ord for OrdF32 {
 /// graph as tombstones (hnsw_rs cannot delete) and are filtered at query time
 /// until a compaction rebuilds the graph.
 pub struct Graph {
-    /// The search view, made from `hnsw` on first use after any change.
+    /// The search view, made from `hnsw` on first use after any change, or
+    /// read from its file ([`Graph::open_view`]).
     view: std::sync::OnceLock<SearchView>,
-    hnsw: Hnsw<'static, f32, DotDistance>,
+    /// `None` for a graph opened from its view file: it searches but cannot
+    /// change (the library reads hnsw_rs's dump before the first change).
+    hnsw: Option<Hnsw<'static, f32, DotDistance>>,
     points: usize,
     max_id: ImageId,
 }
@@ -235,23 +262,37 @@ pub struct Graph {
 /// through a pointer per node to its `f32` vector (inside hnsw_rs's own
 /// storage). At 100k vectors this took ef 128 from ~1,400 to ~2,100 queries/s on
 /// one core with the same recall (0.995).
+///
+/// A view made from hnsw_rs's graph is also written to a file at a checkpoint
+/// ([`view_file`]); a library that has not changed since searches with that
+/// file, memory-mapped, and hnsw_rs's graph is not read at all.
 struct SearchView {
-    ids: Vec<ImageId>,
-    vectors: Vec<*const f32>,
+    ids: Slab<ImageId>,
+    /// Where the exact vectors are.
+    exact: Exact,
     dim: usize,
     /// Each vector quantised to `i8` (`dim` codes per node) with its scale: the
     /// walk reads these, a quarter of the bytes, and the final candidates are
     /// re-scored with the exact vectors.
-    codes: Vec<i8>,
-    scales: Vec<f32>,
+    codes: Slab<i8>,
+    scales: Slab<f32>,
     /// Layer 0 links, a fixed slot of `SLOT0` per node: the count, then the
     /// links (one cache miss per expansion, no offset table to read first).
-    links0: Vec<u32>,
+    links0: Slab<u32>,
     /// Links above layer 0, only for the few nodes that have them:
     /// `upper[node][layer - 1]`.
     upper: HashMap<u32, Vec<Vec<u32>>>,
     entry: u32,
     top_layer: usize,
+}
+
+/// The exact vectors of a search view's nodes.
+enum Exact {
+    /// A pointer per node into hnsw_rs's own storage.
+    Points(Vec<*const f32>),
+    /// A row per node in the library's vector file ([`view_file::NO_ROW`] for
+    /// a removed image's tombstone, whose vector is no longer kept).
+    Rows { values: Slab<f32>, rows: Slab<u32> },
 }
 
 /// Layer-0 slot of a node: its link count and up to `2 * MAX_CONNECTIONS` links
@@ -343,21 +384,17 @@ impl SearchView {
             .map(|(i, p)| (p.get_point_id(), i as u32))
             .collect();
         let dim = points.first().map_or(0, |p| p.get_v().len());
-        let mut view = SearchView {
-            ids: Vec::with_capacity(points.len()),
-            vectors: Vec::with_capacity(points.len()),
-            dim,
-            codes: huge_vec(points.len() * dim),
-            scales: Vec::with_capacity(points.len()),
-            links0: huge_vec(points.len() * SLOT0),
-            upper: HashMap::new(),
-            entry: 0,
-            top_layer: 0,
-        };
+        let mut ids = Vec::with_capacity(points.len());
+        let mut vectors = Vec::with_capacity(points.len());
+        let mut codes = huge_vec(points.len() * dim);
+        let mut scales = Vec::with_capacity(points.len());
+        let mut links0 = huge_vec(points.len() * SLOT0);
+        let mut upper = HashMap::new();
+        let (mut entry, mut top_layer) = (0, 0);
         for (i, p) in points.iter().enumerate() {
-            view.ids.push(p.get_origin_id() as ImageId);
-            view.vectors.push(p.get_v().as_ptr());
-            view.scales.push(quantise(p.get_v(), &mut view.codes));
+            ids.push(p.get_origin_id() as ImageId);
+            vectors.push(p.get_v().as_ptr());
+            scales.push(quantise(p.get_v(), &mut codes));
             let layers = p.get_neighborhood_id();
             let level = p.get_point_id().0 as usize;
             let nodes = |layer: usize| -> Vec<u32> {
@@ -374,29 +411,59 @@ impl SearchView {
             // hnsw_rs keeps at most 2 × MAX_CONNECTIONS links on layer 0.
             debug_assert!(l0.len() < SLOT0, "layer-0 links {}", l0.len());
             l0.truncate(SLOT0 - 1);
-            view.links0.push(l0.len() as u32);
-            view.links0.extend(&l0);
-            view.links0.resize((i + 1) * SLOT0, 0);
+            links0.push(l0.len() as u32);
+            links0.extend(&l0);
+            links0.resize((i + 1) * SLOT0, 0);
             if level > 0 {
-                view.upper
-                    .insert(i as u32, (1..=level).map(nodes).collect());
+                upper.insert(i as u32, (1..=level).map(nodes).collect());
             }
-            if level > view.top_layer || i == 0 {
-                view.top_layer = level;
-                view.entry = i as u32;
+            if level > top_layer || i == 0 {
+                top_layer = level;
+                entry = i as u32;
             }
         }
-        view
+        SearchView {
+            ids: ids.into(),
+            exact: Exact::Points(vectors),
+            dim,
+            codes: codes.into(),
+            scales: scales.into(),
+            links0: links0.into(),
+            upper,
+            entry,
+            top_layer,
+        }
     }
 
-    fn vector(&self, node: u32) -> &[f32] {
-        // SAFETY: see the `Send`/`Sync` impls: the pointer is valid for `dim` floats
-        // as long as the graph that owns this view.
-        unsafe { std::slice::from_raw_parts(self.vectors[node as usize], self.dim) }
+    /// A node's exact vector; `None` for a tombstone read from a view file.
+    fn vector(&self, node: u32) -> Option<&[f32]> {
+        match &self.exact {
+            // SAFETY: see the `Send`/`Sync` impls: the pointer is valid for `dim`
+            // floats as long as the graph that owns this view.
+            Exact::Points(p) => {
+                Some(unsafe { std::slice::from_raw_parts(p[node as usize], self.dim) })
+            }
+            Exact::Rows { values, rows } => {
+                let r = rows[node as usize];
+                (r != view_file::NO_ROW)
+                    .then(|| &values[r as usize * self.dim..(r as usize + 1) * self.dim])
+            }
+        }
     }
 
+    /// `1 - <query, v>`, exact where the node's vector is kept.
     fn distance(&self, query: &[f32], node: u32) -> f32 {
-        1.0 - dot(query, self.vector(node))
+        match self.vector(node) {
+            Some(v) => 1.0 - dot(query, v),
+            None => self.code_distance(query, node),
+        }
+    }
+
+    /// `1 - <query, v>` from the node's quantised code.
+    fn code_distance(&self, query: &[f32], node: u32) -> f32 {
+        let mut d = [0f32];
+        distances_i8(query, &self.codes, &self.scales, &[node], &mut d);
+        d[0]
     }
 
     /// The `width` nodes of `layer` nearest to `query` reachable from `entries`
@@ -544,15 +611,24 @@ impl SearchView {
         // is ~1e-3 of a cosine): re-score those, not all ef.
         nodes.truncate((RERANK_PER_HIT * k).max(RERANK_MIN));
         let bytes = self.dim * 4;
+        let request = |n: u32| {
+            if let Some(v) = self.vector(n) {
+                prefetch(v.as_ptr() as *const i8, bytes);
+            }
+        };
         for &n in nodes.iter().take(RERANK_AHEAD) {
-            prefetch(self.vectors[n as usize] as *const i8, bytes);
+            request(n);
         }
         let mut out: Vec<Scored> = Vec::with_capacity(nodes.len());
         for (i, &n) in nodes.iter().enumerate() {
             if let Some(&ahead) = nodes.get(i + RERANK_AHEAD) {
-                prefetch(self.vectors[ahead as usize] as *const i8, bytes);
+                request(ahead);
             }
-            out.push((self.ids[n as usize], dot(query, self.vector(n))));
+            let score = match self.vector(n) {
+                Some(v) => dot(query, v),
+                None => 1.0 - self.code_distance(query, n),
+            };
+            out.push((self.ids[n as usize], score));
         }
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         out.dedup_by_key(|h| h.0);
@@ -603,7 +679,7 @@ impl Graph {
             view: std::sync::OnceLock::new(),
             points: items.len(),
             max_id: vectors.iter().map(|(id, _)| id).max().unwrap_or(0),
-            hnsw,
+            hnsw: Some(hnsw),
         };
         graph.warm();
         graph
@@ -611,14 +687,36 @@ impl Graph {
 
     /// Makes the search view now rather than on the first query.
     pub fn warm(&self) {
-        self.view.get_or_init(|| SearchView::new(&self.hnsw));
+        self.view();
+    }
+
+    fn view(&self) -> &SearchView {
+        self.view.get_or_init(|| {
+            SearchView::new(
+                self.hnsw
+                    .as_ref()
+                    .expect("a graph without hnsw_rs's graph was opened with its view"),
+            )
+        })
+    }
+
+    /// Whether the graph was opened from its view file alone: it searches, but
+    /// cannot change or be dumped.
+    pub fn is_read_only(&self) -> bool {
+        self.hnsw.is_none()
     }
 
     /// Adds a point. The id must be larger than every id already in the graph
     /// (ids are never reused; re-inserting one would add a second point).
+    ///
+    /// # Panics
+    /// On a graph opened from its view file ([`Graph::is_read_only`]).
     pub fn insert(&mut self, id: ImageId, v: &[f32]) {
         debug_assert!(id > self.max_id || self.points == 0);
-        self.hnsw.insert_slice((v, id as usize));
+        self.hnsw
+            .as_ref()
+            .expect("insert into a graph opened from its view file")
+            .insert_slice((v, id as usize));
         self.view = std::sync::OnceLock::new();
         self.points += 1;
         self.max_id = self.max_id.max(id);
@@ -639,8 +737,12 @@ impl Graph {
     /// the name it returns is the one to record.
     pub fn dump(&self, dir: &Path, basename: &str) -> Result<String> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        self.hnsw
-            .file_dump(dir, basename)
+        let Some(hnsw) = &self.hnsw else {
+            return Err(Error::InvalidArgument(
+                "a graph opened from its view file cannot be dumped".into(),
+            ));
+        };
+        hnsw.file_dump(dir, basename)
             .map_err(|e| Error::DataCorruption {
                 path: dir.to_path_buf(),
                 message: format!("cannot write the ANN graph: {e}"),
@@ -701,10 +803,48 @@ impl Graph {
         // still insert what was committed after the dump.
         Ok(Self {
             view: std::sync::OnceLock::new(),
-            hnsw,
+            hnsw: Some(hnsw),
             points,
             max_id,
         })
+    }
+
+    /// Writes the search view to `dir` as generation `generation` (see
+    /// [`view_file`]) and returns the file's name. `row` is each live image's
+    /// row in the vector file of that generation.
+    pub fn write_view(
+        &self,
+        dir: &Path,
+        generation: u64,
+        row: &dyn Fn(ImageId) -> Option<usize>,
+    ) -> Result<String> {
+        self.view()
+            .write(dir, generation, row)
+            .map_err(|e| Error::io(dir, e))
+    }
+
+    /// Opens a graph from the view file `path` written at `generation` with
+    /// [`Graph::write_view`], re-scoring from the vector file of the same
+    /// generation (mapped: `count` vectors of `dim` at byte `values_offset`).
+    /// The graph searches but cannot change ([`Graph::is_read_only`]). `None`
+    /// if the file is not that view or is damaged.
+    pub fn open_view(
+        path: &Path,
+        generation: u64,
+        dim: usize,
+        vectors: &std::sync::Arc<memmap2::Mmap>,
+        values_offset: usize,
+        count: usize,
+        max_id: ImageId,
+    ) -> Result<Option<Self>> {
+        let view = SearchView::open(path, generation, dim, vectors, values_offset, count)
+            .map_err(|e| Error::io(path, e))?;
+        Ok(view.map(|view| Self {
+            points: view.ids.len(),
+            max_id,
+            hnsw: None,
+            view: view.into(),
+        }))
     }
 
     /// Search with an explicit `ef` (candidate list size; ≥ k).
@@ -718,9 +858,7 @@ impl Graph {
         if k == 0 || self.points == 0 {
             return Vec::new();
         }
-        self.view
-            .get_or_init(|| SearchView::new(&self.hnsw))
-            .search(query, k, ef, keep)
+        self.view().search(query, k, ef, keep)
     }
 
     /// The same search through hnsw_rs's own code (the reference the search view
@@ -736,7 +874,8 @@ impl Graph {
             return Vec::new();
         }
         let filter = |id: &usize| keep(*id as ImageId);
-        let found = self.hnsw.search_filter(query, k, ef.max(k), Some(&filter));
+        let hnsw = self.hnsw.as_ref().expect("hnsw_rs's graph is read");
+        let found = hnsw.search_filter(query, k, ef.max(k), Some(&filter));
         found
             .into_iter()
             .map(|n| (n.d_id as ImageId, 1.0 - n.distance))

@@ -18,6 +18,11 @@
 //!    of walking the catalog's vector tree while the generation it records is the
 //!    catalog's ([`super::vector_file`]).
 //!
+//! 5. The graph's search view is written to a file of its own in the same way
+//!    (recorded with the generation and the dump it was made from). A library
+//!    opened at that generation searches with it, memory-mapped, and reads the
+//!    dump only before its first change ([`crate::ann::Graph::open_view`]).
+//!
 //! A video's other frames (beyond the poster, whose vector is the record's) are
 //! kept apart from the images' vectors and scanned exactly at each search: a
 //! video scores as its best frame. Frames are few beside photos (at most 31 a
@@ -32,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use super::{Home, Item, Scope};
 use crate::access::Access;
 use crate::albums::Album;
-use crate::ann::{Graph, NearestNeighbours, Scored, Vectors, GRAPH_MIN_POINTS};
+use crate::ann::{is_view_file, Graph, NearestNeighbours, Scored, Vectors, GRAPH_MIN_POINTS};
 use crate::error::{Error, Result};
 use crate::keyword::KeywordIndex;
 use std::collections::HashMap;
@@ -52,6 +57,7 @@ const KEY_DIM: &[u8] = b"dim";
 const KEY_ROOTS: &[u8] = b"roots";
 const KEY_ANN: &[u8] = b"ann";
 const KEY_VECTOR_FILE: &[u8] = b"vector_file";
+const KEY_VIEW_FILE: &[u8] = b"view_file";
 const KEY_LAST_RUN: &[u8] = b"last_run";
 const KEY_OCR: &[u8] = b"ocr";
 const KEY_ALBUMS: &[u8] = b"albums";
@@ -65,6 +71,18 @@ struct AnnMeta {
     basename: String,
     points: usize,
     max_id: ImageId,
+}
+
+/// What the catalog records of the graph's view file (step 5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ViewFileMeta {
+    /// The file's name inside the `ann` folder.
+    name: String,
+    /// The catalog generation it was written at (its rows are those of the
+    /// vector file of the same generation).
+    generation: u64,
+    /// The graph dump it was made from.
+    graph: String,
 }
 
 /// An open library.
@@ -83,11 +101,15 @@ pub struct LocalLibrary {
     keyword_dirty: bool,
     /// The flat file of the vectors the catalog records (step 4).
     vector_file: Option<VectorFileMeta>,
+    /// The graph's view file the catalog records (step 5).
+    view_file: Option<ViewFileMeta>,
     /// Every record, in memory: filters and result pages read it without touching
     /// the catalog's disk.
     metas: HashMap<ImageId, ImageRecord>,
-    /// Perceptual hashes, in memory (8 bytes an image) for duplicate finding.
-    phashes: HashMap<ImageId, u64>,
+    /// Perceptual hashes (8 bytes an image), read from the catalog the first
+    /// time they are asked for: only duplicate finding needs them, and reading
+    /// them was the longest part of opening a library for a search.
+    phashes: std::sync::OnceLock<HashMap<ImageId, u64>>,
     /// For [`LocalLibrary::open_snapshot`]: the temporary copy, removed after the
     /// indexes above are closed (fields drop in declaration order).
     snapshot: Option<tempfile::TempDir>,
@@ -111,7 +133,9 @@ impl LocalLibrary {
     /// crash left behind the catalog.
     pub fn open(dir: &Path) -> Result<Self> {
         let mut lib = Self::open_catalog(dir)?;
-        lib.open_graph()?;
+        if !lib.open_view()? {
+            lib.open_graph()?;
+        }
         Ok(lib)
     }
 
@@ -119,20 +143,86 @@ impl LocalLibrary {
     /// few searches (`scry search`): they scan the vectors exactly, which for one
     /// query is far cheaper than reading a graph (at 10,000 images reading it was
     /// ~30 % of `scry search`; at a million, tens of seconds against a scan of
-    /// ~0.1 s) and exact. The graph is read before the first change, so the library
-    /// on disk stays as [`LocalLibrary::open`] keeps it.
+    /// ~0.1 s) and exact. The graph's view file, where the catalog records one
+    /// at its generation, costs nothing to open and is searched instead. The
+    /// graph is read before the first change, so the library on disk stays as
+    /// [`LocalLibrary::open`] keeps it.
     pub fn open_without_graph(dir: &Path) -> Result<Self> {
         let mut lib = Self::open_catalog(dir)?;
+        lib.open_view()?;
         lib.graph_deferred = true;
         Ok(lib)
     }
 
-    /// Reads the graph now if [`LocalLibrary::open_without_graph`] left it.
+    /// Reads hnsw_rs's graph now if it was left unread ([`LocalLibrary::open_view`],
+    /// [`LocalLibrary::open_without_graph`]): it replaces the graph read from
+    /// its view file, which cannot change.
     fn ensure_graph(&mut self) -> Result<()> {
         if std::mem::take(&mut self.graph_deferred) {
+            self.graph = None;
             self.open_graph()?;
         }
         Ok(())
+    }
+
+    /// Whether the recorded view file is the current graph's at `generation`.
+    fn view_is_current(&self, generation: u64) -> Result<bool> {
+        let Some(view) = &self.view_file else {
+            return Ok(false);
+        };
+        let ann = self.store.meta_get::<AnnMeta>(KEY_ANN)?;
+        Ok(view.generation == generation
+            && self.vector_file.as_ref().map(|f| f.generation) == Some(generation)
+            && ann.is_some_and(|a| a.basename == view.graph))
+    }
+
+    /// Searches with the graph's view file if the catalog records a current
+    /// one (step 5): memory-mapped, nothing read up front, hnsw_rs's graph
+    /// left for the first change. `false` (and a warning if a file was there)
+    /// when there is none to use.
+    fn open_view(&mut self) -> Result<bool> {
+        let generation = self.store.generation()?;
+        if !self.view_is_current(generation)? {
+            return Ok(false);
+        }
+        let (Some(view), Some(vectors), Some(ann)) = (
+            self.view_file.clone(),
+            self.vector_file.clone(),
+            self.store.meta_get::<AnnMeta>(KEY_ANN)?,
+        ) else {
+            return Ok(false);
+        };
+        let dir = self.ann_dir();
+        let dim = self.vectors.dim();
+        let opened = vector_file::map(&dir, &vectors, generation, dim)
+            .map_err(|e| Error::io(dir.join(&vectors.name), e))
+            .and_then(|mapped| match mapped {
+                Some((map, count)) if is_view_file(&view.name) => Graph::open_view(
+                    &dir.join(&view.name),
+                    generation,
+                    dim,
+                    &map,
+                    vector_file::values_offset(count),
+                    count,
+                    ann.max_id,
+                ),
+                _ => Ok(None),
+            });
+        match opened {
+            Ok(Some(graph)) if graph.points() == ann.points => {
+                self.graph = Some(graph);
+                self.graph_deferred = true;
+                Ok(true)
+            }
+            Ok(_) => {
+                tracing::warn!("{}: not this library's graph; reading its dump", view.name);
+                Ok(false)
+            }
+            Err(e) => {
+                tracing::warn!("{e}; reading the graph's dump");
+                Ok(false)
+            }
+        }
     }
 
     /// Everything but the graph.
@@ -141,12 +231,13 @@ impl LocalLibrary {
         let dim: usize = store.meta_get(KEY_DIM)?.unwrap_or(0);
         let generation = store.generation()?;
         let vector_file: Option<VectorFileMeta> = store.meta_get(KEY_VECTOR_FILE)?;
+        let view_file: Option<ViewFileMeta> = store.meta_get(KEY_VIEW_FILE)?;
         let ann_dir = dir.join("ann");
         // The trees are read side by side, one thread each (sled reads them
-        // concurrently): the vectors and frames, the records, the perceptual
-        // hashes. The records' count is the images' count (sled would walk
-        // the tree again to count it).
-        let (vectors, metas, phashes) = std::thread::scope(|s| {
+        // concurrently): the vectors and frames, the records. The records'
+        // count is the images' count (sled would walk the tree again to count
+        // it).
+        let (vectors, metas) = std::thread::scope(|s| {
             let vectors = s.spawn(|| -> Result<(Vectors, Vectors)> {
                 let flat = vector_file.as_ref().and_then(|meta| {
                     vector_file::read(&ann_dir, meta, generation, dim).unwrap_or_else(|e| {
@@ -180,15 +271,13 @@ impl LocalLibrary {
                 }
                 Ok((vectors, frames))
             });
-            let phashes =
-                s.spawn(|| -> Result<HashMap<ImageId, u64>> { store.phashes().collect() });
             let metas: Result<HashMap<ImageId, ImageRecord>> = store.records().collect();
-            fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
-                h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-            }
-            (joined(vectors), metas, joined(phashes))
+            let vectors = vectors
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (vectors, metas)
         });
-        let ((vectors, frames), metas, phashes) = (vectors?, metas?, phashes?);
+        let ((vectors, frames), metas) = (vectors?, metas?);
         let images = metas.len();
         if vectors.len() != images {
             return Err(Error::DataCorruption {
@@ -212,12 +301,12 @@ impl LocalLibrary {
             keyword,
             keyword_dirty: false,
             vector_file,
+            view_file,
             metas,
-            phashes,
+            phashes: std::sync::OnceLock::new(),
             snapshot: None,
             access_dir: dir.to_path_buf(),
         };
-        lib.backfill_phashes()?;
         if lib.keyword.generation()? != generation {
             tracing::info!("keyword index behind the catalog: re-creating it");
             lib.rebuild_keyword()?;
@@ -291,10 +380,16 @@ impl LocalLibrary {
             return;
         };
         let vector_file = self.vector_file.as_ref().map(|m| m.name.as_str());
+        let view_file = self.view_file.as_ref().map(|m| m.name.as_str());
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if vector_file::is_vector_file(&name) && Some(name.as_str()) != vector_file {
                 tracing::info!("removing an unrecorded vector file: {name}");
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
+            if is_view_file(&name) && Some(name.as_str()) != view_file {
+                tracing::info!("removing an unrecorded graph view file: {name}");
                 let _ = std::fs::remove_file(entry.path());
                 continue;
             }
@@ -335,20 +430,33 @@ impl LocalLibrary {
 
     /// An image's perceptual hash ([`crate::dupes::perceptual_hash`]).
     pub fn phash(&self, id: ImageId) -> Option<u64> {
-        self.phashes.get(&id).copied()
+        self.phashes().get(&id).copied()
     }
 
-    /// Libraries indexed before perceptual hashes were kept get them from their
-    /// thumbnails, once.
-    fn backfill_phashes(&mut self) -> Result<()> {
+    /// Every image's perceptual hash, read on first use.
+    fn phashes(&self) -> &HashMap<ImageId, u64> {
+        self.phashes.get_or_init(|| {
+            self.read_phashes().unwrap_or_else(|e| {
+                tracing::warn!(
+                    "perceptual hashes unreadable ({e}): duplicates found by vector only"
+                );
+                HashMap::new()
+            })
+        })
+    }
+
+    /// The catalog's perceptual hashes. Libraries indexed before they were kept
+    /// get them from their thumbnails, once.
+    fn read_phashes(&self) -> Result<HashMap<ImageId, u64>> {
+        let mut phashes: HashMap<ImageId, u64> = self.store.phashes().collect::<Result<_>>()?;
         let missing: Vec<ImageId> = self
             .metas
             .keys()
             .copied()
-            .filter(|id| !self.phashes.contains_key(id))
+            .filter(|id| !phashes.contains_key(id))
             .collect();
         if missing.is_empty() {
-            return Ok(());
+            return Ok(phashes);
         }
         tracing::info!(
             "computing perceptual hashes of {} images from their thumbnails",
@@ -364,8 +472,8 @@ impl LocalLibrary {
             }
         }
         self.store.set_phashes(&computed)?;
-        self.phashes.extend(computed);
-        Ok(())
+        phashes.extend(computed);
+        Ok(phashes)
     }
 
     /// The keyword index.
@@ -390,7 +498,6 @@ impl LocalLibrary {
     /// Step 1 of a batch: the catalog (atomic, durable), then the in-memory
     /// indexes. Keyword changes are durable at the next [`LocalLibrary::checkpoint`].
     pub fn commit(&mut self, changes: &ChangeSet) -> Result<Applied> {
-        self.ensure_graph()?;
         if changes.is_empty() {
             return Ok(Applied {
                 added_ids: Vec::new(),
@@ -398,6 +505,7 @@ impl LocalLibrary {
                 generation: self.store.generation()?,
             });
         }
+        self.ensure_graph()?;
         if let Some(bad) = changes
             .added
             .iter()
@@ -431,7 +539,10 @@ impl LocalLibrary {
             self.vectors.remove(id);
             self.keyword.remove(id);
             self.metas.remove(&id);
-            self.phashes.remove(&id);
+            // Not read yet: the catalog, read later, has the change.
+            if let Some(p) = self.phashes.get_mut() {
+                p.remove(&id);
+            }
         }
         for (id, rec) in &changes.moved {
             self.keyword.upsert(*id, rec)?;
@@ -443,7 +554,9 @@ impl LocalLibrary {
                 self.frames.insert(frame_point(id, k + 1), v);
             }
             self.metas.insert(id, new.record.clone());
-            self.phashes.insert(id, new.phash);
+            if let Some(p) = self.phashes.get_mut() {
+                p.insert(id, new.phash);
+            }
             if let Some(g) = self.graph.as_mut() {
                 g.insert(id, &new.vector);
                 self.graph_dirty = true;
@@ -458,12 +571,62 @@ impl LocalLibrary {
     /// be created or compacted), dumps it. Call at the end of a run and
     /// periodically during long runs.
     pub fn checkpoint(&mut self) -> Result<()> {
-        self.ensure_graph()?;
         if self.keyword_dirty {
             let generation = self.store.generation()?;
             self.keyword.commit(generation)?;
             self.keyword_dirty = false;
         }
+        // Nothing changed since a library was opened with a current view file:
+        // its graph is as recorded, and hnsw_rs's dump need not be read.
+        if !(self.graph_deferred && self.view_is_current(self.store.generation()?)?) {
+            self.checkpoint_graph()?;
+        }
+        let generation = self.store.generation()?;
+        if self.vector_file.as_ref().map(|f| f.generation) != Some(generation) {
+            self.save_vector_file(generation)?;
+        }
+        if !self.view_is_current(generation)? {
+            self.save_view_file(generation)?;
+        }
+        Ok(())
+    }
+
+    /// Step 5: the graph's search view as of `generation` in a new file,
+    /// recorded, and the file it replaces removed (or only removed when the
+    /// library keeps no graph).
+    fn save_view_file(&mut self, generation: u64) -> Result<()> {
+        let dir = self.ann_dir();
+        let ann = self.store.meta_get::<AnnMeta>(KEY_ANN)?;
+        let new = match (&self.graph, ann) {
+            (Some(g), Some(ann)) if !g.is_read_only() => {
+                let vectors = &self.vectors;
+                let name = g.write_view(&dir, generation, &|id| vectors.position(id))?;
+                let meta = ViewFileMeta {
+                    name,
+                    generation,
+                    graph: ann.basename,
+                };
+                self.store.meta_set(KEY_VIEW_FILE, &meta)?;
+                Some(meta)
+            }
+            _ => {
+                self.store.meta_remove(KEY_VIEW_FILE)?;
+                None
+            }
+        };
+        self.store.flush()?;
+        let kept = new.as_ref().map(|m| m.name.clone());
+        if let Some(old) = std::mem::replace(&mut self.view_file, new) {
+            if Some(&old.name) != kept.as_ref() {
+                let _ = std::fs::remove_file(dir.join(&old.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 3: the graph created, compacted or dumped as the changes require.
+    fn checkpoint_graph(&mut self) -> Result<()> {
+        self.ensure_graph()?;
         let live = self.vectors.len();
         match &self.graph {
             None if live >= GRAPH_MIN_POINTS => {
@@ -491,10 +654,6 @@ impl LocalLibrary {
         if self.graph_dirty {
             self.save_graph()?;
         }
-        let generation = self.store.generation()?;
-        if self.vector_file.as_ref().map(|f| f.generation) != Some(generation) {
-            self.save_vector_file(generation)?;
-        }
         Ok(())
     }
 
@@ -507,8 +666,9 @@ impl LocalLibrary {
         let meta = VectorFileMeta { name, generation };
         self.store.meta_set(KEY_VECTOR_FILE, &meta)?;
         self.store.flush()?;
+        let kept = meta.name.clone();
         if let Some(old) = self.vector_file.replace(meta) {
-            if old.name != self.vector_file.as_ref().map_or("", |m| m.name.as_str()) {
+            if old.name != kept {
                 let _ = std::fs::remove_file(dir.join(&old.name));
             }
         }
@@ -765,12 +925,13 @@ impl Home for LocalLibrary {
     }
 
     fn for_each(&self, vectors: bool, f: &mut dyn FnMut(Item<'_>)) -> Result<()> {
+        let phashes = self.phashes();
         for (&id, record) in &self.metas {
             f(Item {
                 id,
                 record,
                 vector: if vectors { self.vectors.get(id) } else { None },
-                phash: self.phashes.get(&id).copied(),
+                phash: phashes.get(&id).copied(),
             });
         }
         Ok(())

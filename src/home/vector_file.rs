@@ -1,12 +1,14 @@
 //! The local library's vectors in one flat file, `ann/vectors-<generation>.f32`:
-//! what opening a library reads instead of walking the catalog's vector tree
+//! what opening a library maps instead of walking the catalog's vector tree
 //! (at 100,000 images the walk took 0.35–0.55 s of a search's start on a
-//! 2-core VM, most of it; opening with the file took 0.25 s less).
+//! 2-core VM, most of it; opening with the file took 0.25 s less). Its values
+//! are read in place until the first change, and the graph's view file
+//! re-scores from it ([`crate::ann::Graph::open_view`]).
 //!
 //! It is derived, like the graph, and written the same way: to a temporary
 //! name, synced and renamed; then the catalog records its name and the catalog
 //! generation it holds; then the file it replaces is deleted. On open it is
-//! read only if the catalog records it at the catalog's current generation
+//! used only if the catalog records it at the catalog's current generation
 //! (any commit since makes it stale) and its header agrees; otherwise the
 //! vector tree is walked as before, and the next checkpoint writes a new file.
 //! A rebuilt library starts without the record, so an old file is never read.
@@ -15,12 +17,15 @@
 //! (u64 each), the ids (u64 each), the values (f32, one vector after another).
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ann::Vectors;
+use crate::ann::{Slab, Vectors};
 use crate::store::ImageId;
 
 const MAGIC: &[u8; 8] = b"SCRYVEC1";
@@ -72,23 +77,47 @@ pub(super) fn write(dir: &Path, vectors: &Vectors, generation: u64) -> std::io::
     Ok(name)
 }
 
-/// Reads the file `meta` names from `dir` if it holds `generation` at `dim`.
-/// `Ok(None)` when it does not (stale, another dimension, a header that
-/// disagrees with its length); an error when it cannot be read.
+/// Opens the file `meta` names from `dir` if it holds `generation` at `dim`:
+/// the ids are read, the values mapped and read in place until the first
+/// change (opening costs the same at any size; a search touches only the pages
+/// it scores). `Ok(None)` when it does not hold them (stale, another dimension,
+/// a header that disagrees with its length); an error when it cannot be read.
 pub(super) fn read(
     dir: &Path,
     meta: &VectorFileMeta,
     generation: u64,
     dim: usize,
 ) -> std::io::Result<Option<Vectors>> {
+    Ok(map(dir, meta, generation, dim)?.and_then(|(map, count)| {
+        let ids: Vec<ImageId> = map[HEADER..HEADER + count * 8]
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect();
+        let data = Slab::in_file(&map, HEADER + count * 8, count * dim)?;
+        Vectors::from_slab(dim, ids, data)
+    }))
+}
+
+/// The file mapped, with its vector count, if it holds `generation` at `dim`.
+pub(super) fn map(
+    dir: &Path,
+    meta: &VectorFileMeta,
+    generation: u64,
+    dim: usize,
+) -> std::io::Result<Option<(Arc<Mmap>, usize)>> {
     if meta.generation != generation || !is_vector_file(&meta.name) {
         return Ok(None);
     }
     let path: PathBuf = dir.join(&meta.name);
-    let mut file = File::open(&path)?;
-    let len = file.metadata()?.len();
-    let mut header = [0u8; HEADER];
-    file.read_exact(&mut header)?;
+    let file = File::open(&path)?;
+    // SAFETY: the library's derived files are written once under a temporary
+    // name and never changed after the rename; one process opens a library at
+    // a time (sled's lock), and a file replaced at a checkpoint is unlinked,
+    // not truncated, so a map of it stays valid.
+    let map = Arc::new(unsafe { Mmap::map(&file)? });
+    let Some(header) = map.get(..HEADER) else {
+        return Ok(None);
+    };
     let word = |i: usize| u64::from_le_bytes(header[8 + 8 * i..16 + 8 * i].try_into().unwrap());
     let (file_generation, file_dim, count) = (word(0), word(1), word(2));
     let per_vector = file_dim.saturating_mul(4).saturating_add(8);
@@ -96,27 +125,14 @@ pub(super) fn read(
     if &header[..8] != MAGIC
         || file_generation != generation
         || file_dim != dim as u64
-        || expected != len
+        || expected != map.len() as u64
     {
         return Ok(None);
     }
-    let count = count as usize;
-    let mut ids = vec![0u8; count * 8];
-    file.read_exact(&mut ids)?;
-    let ids: Vec<ImageId> = ids
-        .chunks_exact(8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    let mut data = vec![0f32; count * dim];
-    // SAFETY: the bytes of a Vec<f32> (every bit pattern is a valid f32),
-    // exactly its length.
-    let bytes =
-        unsafe { std::slice::from_raw_parts_mut(data.as_mut_ptr() as *mut u8, data.len() * 4) };
-    file.read_exact(bytes)?;
-    if cfg!(target_endian = "big") {
-        for v in &mut data {
-            *v = f32::from_bits(u32::from_le(v.to_bits()));
-        }
-    }
-    Ok(Vectors::from_parts(dim, ids, data))
+    Ok(Some((map, count as usize)))
+}
+
+/// Byte offset of the values in a file of `count` vectors.
+pub(super) fn values_offset(count: usize) -> usize {
+    HEADER + count * 8
 }
