@@ -218,7 +218,7 @@ impl SearchView {
         }
         let word = |i: usize| u64::from_le_bytes(header[8 + 8 * i..16 + 8 * i].try_into().unwrap());
         let [file_generation, nodes, file_dim, entry, top_layer, upper_words, slot0] =
-            std::array::from_fn(|i| word(i));
+            std::array::from_fn(word);
         let to_usize = |w: u64| usize::try_from(w).ok();
         let (nodes, upper_words) = (to_usize(nodes)?, to_usize(upper_words)?);
         if file_generation != generation
