@@ -526,7 +526,8 @@ impl Tagger {
         let hex = key.finalize().to_hex();
         let file = cache_dir.join(format!("tags-{}.f32", &hex[..32]));
         if let Some(vectors) = read_cache(&file, categories.len(), probe.len()) {
-            return Tagger::from_vectors(categories.to_vec(), vectors);
+            // Written normalised: normalising again could move the last bit.
+            return Tagger::checked(categories.to_vec(), vectors, false);
         }
         let tagger = Tagger::encode(model, categories, progress)?;
         if let Err(e) = write_cache(&file, &tagger.vectors) {
@@ -540,6 +541,11 @@ impl Tagger {
 
     /// A tagger from category vectors made elsewhere (normalised here).
     pub fn from_vectors(names: Vec<String>, vectors: Vec<Vec<f32>>) -> Result<Tagger> {
+        Self::checked(names, vectors, true)
+    }
+
+    /// A tagger from `vectors`, normalised first if `normalise`.
+    fn checked(names: Vec<String>, vectors: Vec<Vec<f32>>, normalise: bool) -> Result<Tagger> {
         if names.len() != vectors.len() || names.is_empty() {
             return Err(Error::InvalidArgument(format!(
                 "a vocabulary of {} names and {} vectors",
@@ -563,7 +569,11 @@ impl Tagger {
         }
         Ok(Tagger {
             names,
-            vectors: vectors.into_iter().flat_map(normalize).collect(),
+            vectors: if normalise {
+                vectors.into_iter().flat_map(normalize).collect()
+            } else {
+                vectors.into_iter().flatten().collect()
+            },
             dim,
             min_share: DEFAULT_MIN_SHARE,
         })
