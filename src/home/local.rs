@@ -94,9 +94,12 @@ pub struct LocalLibrary {
     frames: Vectors,
     graph: Option<Graph>,
     graph_dirty: bool,
-    /// Opened by [`LocalLibrary::open_without_graph`]: the graph is read before the
-    /// first change; until then searches scan the vectors exactly.
+    /// hnsw_rs's graph is read before the first change (opened with the view
+    /// file, or by [`LocalLibrary::open_without_graph`]).
     graph_deferred: bool,
+    /// Opened by [`LocalLibrary::open_without_graph`] for a few searches: they
+    /// scan (the view file's codes, or the vectors) instead of walking a graph.
+    scan_only: bool,
     keyword: KeywordIndex,
     keyword_dirty: bool,
     /// The flat file of the vectors the catalog records (step 4).
@@ -151,6 +154,7 @@ impl LocalLibrary {
         let mut lib = Self::open_catalog(dir)?;
         lib.open_view()?;
         lib.graph_deferred = true;
+        lib.scan_only = true;
         Ok(lib)
     }
 
@@ -298,6 +302,7 @@ impl LocalLibrary {
             graph: None,
             graph_dirty: false,
             graph_deferred: false,
+            scan_only: false,
             keyword,
             keyword_dirty: false,
             vector_file,
@@ -738,6 +743,8 @@ impl LocalLibrary {
     ) -> Vec<Scored> {
         let live = |id: ImageId| self.vectors.contains(id) && keep(id);
         match &self.graph {
+            // A few queries (`scry search`): every code scored, the best re-scored.
+            Some(g) if self.scan_only && g.is_read_only() => g.scan(query, k, &live),
             Some(g) => g.search(query, k, &live),
             None => self.vectors.search(query, k, &live),
         }
