@@ -11,9 +11,11 @@ Each build serves the library in turn (rounds interleave the builds, so a busy
 machine slows them alike). For each: seconds from the process start to the
 first answered search (library open, model read, the query itself), then
 `--queries` distinct text queries one at a time (each is encoded: nothing is
-answered from the query cache), their p50 and p99 in ms, and the server's VmRSS
-and VmHWM (peak) after them. Medians over rounds, and ratios against the first
-build, are printed last.
+answered from the query cache), their p50 and p99 in ms, then as many "more
+like this" queries (`like:ID` of images spread over the library: query vectors
+drawn like the photos, where a text tower of random weights gives vectors far
+from all of them), and the server's VmRSS and VmHWM (peak) after them. Medians
+over rounds, and ratios against the first build, are printed last.
 """
 from __future__ import annotations
 
@@ -88,12 +90,22 @@ def run(binary: str, db: str, model: str, texts: list[str]) -> dict:
                 time.sleep(0.02)
         first = time.perf_counter() - t0
         lat = sorted(search(port, q) * 1e3 for q in texts)
+        images = status_images(port)
+        step = max(1, images // len(texts))
+        like = sorted(search(port, f"like:{1 + i * step}") * 1e3 for i in range(len(texts)))
         mem = status(proc.pid)
     finally:
         proc.terminate()
         proc.wait()
-    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
-    return {"first_s": first, "p50_ms": p(0.5), "p99_ms": p(0.99), **mem}
+    p = lambda v, q: v[min(len(v) - 1, int(q * len(v)))]
+    return {"first_s": first, "p50_ms": p(lat, 0.5), "p99_ms": p(lat, 0.99),
+            "like_p50_ms": p(like, 0.5), "like_p99_ms": p(like, 0.99), **mem}
+
+
+def status_images(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=60) as r:
+        body = json.loads(r.read())
+    return int(body.get("images") or body.get("total") or body.get("count") or 1000)
 
 
 def main() -> None:
@@ -115,7 +127,7 @@ def main() -> None:
             print(f"round {r + 1} {b}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float)
                                                    else f"{k} {v}" for k, v in res.items()),
                   flush=True)
-    keys = ["first_s", "p50_ms", "p99_ms", "VmRSS", "VmHWM", "RssAnon", "RssFile"]
+    keys = ["first_s", "p50_ms", "p99_ms", "like_p50_ms", "like_p99_ms", "VmRSS", "VmHWM", "RssAnon", "RssFile"]
     print("\n| build | " + " | ".join(keys) + " |")
     print("|---|" + "---|" * len(keys))
     med = {b: {k: statistics.median(r[k] for r in rs if k in r) for k in keys} for b, rs in results.items()}

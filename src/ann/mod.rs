@@ -451,14 +451,6 @@ impl SearchView {
         }
     }
 
-    /// `1 - <query, v>`, exact where the node's vector is kept.
-    fn distance(&self, query: &[f32], node: u32) -> f32 {
-        match self.vector(node) {
-            Some(v) => 1.0 - dot(query, v),
-            None => self.code_distance(query, node),
-        }
-    }
-
     /// `1 - <query, v>` from the node's quantised code.
     fn code_distance(&self, query: &[f32], node: u32) -> f32 {
         let mut d = [0f32];
@@ -497,7 +489,7 @@ impl SearchView {
                 if !seen.insert(n) {
                     continue;
                 }
-                let dn = OrdF32(self.distance(query, n));
+                let dn = OrdF32(self.code_distance(query, n));
                 if found.len() < width || dn < found.peek().expect("non-empty").0 {
                     candidates.push(Reverse((dn, n)));
                     found.push((dn, n));
@@ -526,7 +518,10 @@ impl SearchView {
             return Vec::new();
         }
         assert_eq!(query.len(), self.dim, "query dimension");
-        let mut entries = vec![(OrdF32(self.distance(query, self.entry)), self.entry)];
+        // The descent ranks by the codes too: the exact vectors are read only
+        // for the final candidates (a query far from every photo would
+        // otherwise read thousands of them at random in the upper layers).
+        let mut entries = vec![(OrdF32(self.code_distance(query, self.entry)), self.entry)];
         for layer in (1..=self.top_layer).rev() {
             entries = self.search_upper(query, entries, layer, UPPER_BEAM);
         }

@@ -193,7 +193,11 @@ impl SearchView {
         let file = File::open(path)?;
         // SAFETY: written once under a temporary name and renamed; never
         // changed after, and unlinked (not truncated) when replaced.
-        let map = Arc::new(unsafe { Mmap::map(&file)? });
+        let map = unsafe { Mmap::map(&file)? };
+        // The walk reads nodes at random: no read-ahead around each.
+        #[cfg(unix)]
+        let _ = map.advise(memmap2::Advice::Random);
+        let map = Arc::new(map);
         Ok(Self::from_map(
             &map,
             generation,

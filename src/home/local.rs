@@ -241,6 +241,7 @@ impl LocalLibrary {
         // concurrently): the vectors and frames, the records. The records'
         // count is the images' count (sled would walk the tree again to count
         // it).
+        let middle = store.last_id()?.unwrap_or(0) / 2 + 1;
         let (vectors, metas) = std::thread::scope(|s| {
             let vectors = s.spawn(|| -> Result<(Vectors, Vectors)> {
                 let flat = vector_file.as_ref().and_then(|meta| {
@@ -275,7 +276,20 @@ impl LocalLibrary {
                 }
                 Ok((vectors, frames))
             });
-            let metas: Result<HashMap<ImageId, ImageRecord>> = store.records().collect();
+            // The records in two halves of the ids, the upper half on a thread
+            // of its own (at a million images, 2.7 s on one core).
+            let upper = s.spawn(|| -> Result<Vec<(ImageId, ImageRecord)>> {
+                store.records_in(middle..ImageId::MAX).collect()
+            });
+            let metas = (|| -> Result<HashMap<ImageId, ImageRecord>> {
+                let mut lower: HashMap<ImageId, ImageRecord> =
+                    store.records_in(0..middle).collect::<Result<_>>()?;
+                let upper = upper
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+                lower.extend(upper);
+                Ok(lower)
+            })();
             let vectors = vectors
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));

@@ -114,7 +114,11 @@ pub(super) fn map(
     // name and never changed after the rename; one process opens a library at
     // a time (sled's lock), and a file replaced at a checkpoint is unlinked,
     // not truncated, so a map of it stays valid.
-    let map = Arc::new(unsafe { Mmap::map(&file)? });
+    let map = unsafe { Mmap::map(&file)? };
+    // Searches read a few vectors at random: no read-ahead around each.
+    #[cfg(unix)]
+    let _ = map.advise(memmap2::Advice::Random);
+    let map = Arc::new(map);
     let Some(header) = map.get(..HEADER) else {
         return Ok(None);
     };
