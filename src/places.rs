@@ -106,6 +106,11 @@ pub enum Where {
 impl Where {
     /// Whether a photo with this position and place is inside.
     pub fn contains(&self, gps: Option<&Gps>, place: Option<&Place>) -> bool {
+        self.contains_at(gps, place.map(|p| (p.country.as_str(), p.region.as_str())))
+    }
+
+    /// [`Where::contains`], the place given by its country code and region.
+    pub fn contains_at(&self, gps: Option<&Gps>, country_region: Option<(&str, &str)>) -> bool {
         match self {
             Where::Near { lat, lon, km } => gps.is_some_and(|g| {
                 g.km_to(&Gps {
@@ -113,9 +118,9 @@ impl Where {
                     lon: *lon,
                 }) <= *km
             }),
-            Where::Country(cc) => place.is_some_and(|p| p.country.eq_ignore_ascii_case(cc)),
-            Where::Region { country, region } => place.is_some_and(|p| {
-                p.country.eq_ignore_ascii_case(country) && p.region.eq_ignore_ascii_case(region)
+            Where::Country(cc) => country_region.is_some_and(|(c, _)| c.eq_ignore_ascii_case(cc)),
+            Where::Region { country, region } => country_region.is_some_and(|(c, r)| {
+                c.eq_ignore_ascii_case(country) && r.eq_ignore_ascii_case(region)
             }),
         }
     }

@@ -459,6 +459,110 @@ fn an_unchanged_library_searches_its_graph_view_file_and_a_change_reads_the_dump
     );
 }
 
+/// The record table files in a library's `ann` folder.
+fn record_files(dir: &std::path::Path) -> Vec<String> {
+    ann_files(dir)
+        .into_iter()
+        .filter(|n| n.starts_with("records-"))
+        .collect()
+}
+
+/// Every record and what a few filtered searches answer.
+fn records_and_filtered(lib: &Library, queries: &[Vec<f32>]) -> (Vec<(u64, ImageRecord)>, String) {
+    let mut records = lib.all_records().unwrap();
+    records.sort_by_key(|r| r.0);
+    let folder = scry::query::Filters {
+        folder: Some("/photos/3".into()),
+        ..Default::default()
+    };
+    let wide = scry::query::Filters {
+        min_size: Some(100),
+        format: Some("JPEG".into()),
+        ..Default::default()
+    };
+    let mut answers = String::new();
+    for filters in [&folder, &wide] {
+        let scope = scry::home::Scope {
+            filters,
+            members: None,
+            exclude: &[],
+        };
+        for q in queries {
+            let hits = lib.nearest(q, 10, &scope).unwrap();
+            assert_eq!(hits.len(), 10);
+            answers += &format!("{hits:?}\n");
+        }
+        answers += &format!("{}\n", lib.count(&scope).unwrap());
+    }
+    (records, answers)
+}
+
+#[test]
+fn an_unchanged_library_maps_its_record_table_and_a_change_writes_a_new_one() {
+    let dim = 16;
+    let n = GRAPH_MIN_POINTS + 100;
+    let vs = unit_vectors(n + 20, dim, 5);
+    let queries: Vec<Vec<f32>> = vs.iter().step_by(301).cloned().collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut lib = Library::open(tmp.path()).unwrap();
+    lib.bind_model("test-model", dim).unwrap();
+    add(&mut lib, 0, &vs[..n]);
+    assert!(!lib.local().unwrap().records_are_mapped());
+    let before = records_and_filtered(&lib, &queries);
+    assert_eq!(before.0.len(), n);
+    lib.checkpoint().unwrap();
+    assert_eq!(record_files(tmp.path()).len(), 1);
+    drop(lib);
+
+    // Reopened unchanged: the table is mapped and reads back the same.
+    let lib = Library::open(tmp.path()).unwrap();
+    assert!(lib.local().unwrap().records_are_mapped());
+    assert_eq!(records_and_filtered(&lib, &queries), before);
+    drop(lib);
+    let lib = Library::open_without_graph(tmp.path()).unwrap();
+    assert!(lib.local().unwrap().records_are_mapped());
+    assert_eq!(records_and_filtered(&lib, &queries).0, before.0);
+    drop(lib);
+
+    // A change copies it; the next checkpoint writes a new one and removes
+    // the old; without a checkpoint the stale one is not read.
+    let mut lib = Library::open(tmp.path()).unwrap();
+    let old = record_files(tmp.path());
+    lib.commit(&ChangeSet {
+        removed: vec![1, 2, 3],
+        ..Default::default()
+    })
+    .unwrap();
+    add(&mut lib, n, &vs[n..]);
+    assert!(!lib.local().unwrap().records_are_mapped());
+    let changed = records_and_filtered(&lib, &queries);
+    assert_eq!(changed.0.len(), n - 3 + 20);
+    assert!(changed.0.iter().all(|(id, _)| *id > 3));
+    drop(lib);
+    let lib = Library::open(tmp.path()).unwrap();
+    assert!(!lib.local().unwrap().records_are_mapped(), "stale");
+    assert_eq!(records_and_filtered(&lib, &queries), changed);
+    drop(lib);
+    let mut lib = Library::open(tmp.path()).unwrap();
+    lib.checkpoint().unwrap();
+    drop(lib);
+    let now = record_files(tmp.path());
+    assert_eq!(now.len(), 1);
+    assert_ne!(now, old);
+    let lib = Library::open(tmp.path()).unwrap();
+    assert!(lib.local().unwrap().records_are_mapped());
+    assert_eq!(records_and_filtered(&lib, &queries), changed);
+    drop(lib);
+
+    // Cut short: the catalog is read instead, with the same answers.
+    let file = tmp.path().join("ann").join(&now[0]);
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() - 1]).unwrap();
+    let lib = Library::open(tmp.path()).unwrap();
+    assert!(!lib.local().unwrap().records_are_mapped());
+    assert_eq!(records_and_filtered(&lib, &queries), changed);
+}
+
 /// The byte offset of section `k` of a view file (0 ids, 1 rows, 2 scales,
 /// 3 layer-0 slots, 4 upper links, 5 codes): each starts at a multiple of 64.
 fn view_section(bytes: &[u8], k: usize) -> usize {

@@ -22,6 +22,10 @@
 //!    (recorded with the generation and the dump it was made from). A library
 //!    opened at that generation searches with it, memory-mapped, and reads the
 //!    dump only before its first change ([`crate::ann::Graph::open_view`]).
+//! 6. The records, as the in-memory table holds them (encoded, sorted by id),
+//!    are written to a file of their own in the same way: a library opened at
+//!    that generation maps it instead of reading every record out of the
+//!    catalog ([`super::records`]).
 //!
 //! A video's other frames (beyond the poster, whose vector is the record's) are
 //! kept apart from the images' vectors and scanned exactly at each search: a
@@ -42,6 +46,7 @@ use crate::error::{Error, Result};
 use crate::keyword::KeywordIndex;
 use std::collections::HashMap;
 
+use super::records::{self, RecordTable};
 use super::vector_file::{self, VectorFileMeta};
 use crate::store::{Applied, ChangeSet, ImageId, ImageRecord, Store};
 
@@ -58,6 +63,7 @@ const KEY_ROOTS: &[u8] = b"roots";
 const KEY_ANN: &[u8] = b"ann";
 const KEY_VECTOR_FILE: &[u8] = b"vector_file";
 const KEY_VIEW_FILE: &[u8] = b"view_file";
+const KEY_RECORD_FILE: &[u8] = b"record_file";
 const KEY_LAST_RUN: &[u8] = b"last_run";
 const KEY_OCR: &[u8] = b"ocr";
 const KEY_ALBUMS: &[u8] = b"albums";
@@ -106,9 +112,11 @@ pub struct LocalLibrary {
     vector_file: Option<VectorFileMeta>,
     /// The graph's view file the catalog records (step 5).
     view_file: Option<ViewFileMeta>,
-    /// Every record, in memory: filters and result pages read it without touching
-    /// the catalog's disk.
-    metas: HashMap<ImageId, ImageRecord>,
+    /// The record table's file the catalog records (step 6).
+    record_file: Option<VectorFileMeta>,
+    /// Every record, in memory and encoded ([`RecordTable`]): filters and
+    /// result pages read it without touching the catalog's disk.
+    metas: RecordTable,
     /// Perceptual hashes (8 bytes an image), read from the catalog the first
     /// time they are asked for: only duplicate finding needs them, and reading
     /// them was the longest part of opening a library for a search.
@@ -236,12 +244,32 @@ impl LocalLibrary {
         let generation = store.generation()?;
         let vector_file: Option<VectorFileMeta> = store.meta_get(KEY_VECTOR_FILE)?;
         let view_file: Option<ViewFileMeta> = store.meta_get(KEY_VIEW_FILE)?;
+        let record_file: Option<VectorFileMeta> = store.meta_get(KEY_RECORD_FILE)?;
         let ann_dir = dir.join("ann");
         // The trees are read side by side, one thread each (sled reads them
         // concurrently): the vectors and frames, the records. The records'
         // count is the images' count (sled would walk the tree again to count
         // it).
         let middle = store.last_id()?.unwrap_or(0) / 2 + 1;
+        let table = |range: std::ops::Range<ImageId>| -> Result<RecordTable> {
+            let mut failed = None;
+            let rows = store.raw_records_in(range).map_while(|r| match r {
+                Ok(row) => Some(row),
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            });
+            let table = RecordTable::from_encoded(rows).map_err(|id| Error::DataCorruption {
+                path: store.dir().to_path_buf(),
+                message: format!("image record {id} unreadable; run `scry index --rebuild`"),
+            });
+            match failed {
+                Some(e) => Err(e),
+                None => table,
+            }
+        };
+        let table = &table;
         let (vectors, metas) = std::thread::scope(|s| {
             let vectors = s.spawn(|| -> Result<(Vectors, Vectors)> {
                 let flat = vector_file.as_ref().and_then(|meta| {
@@ -276,18 +304,29 @@ impl LocalLibrary {
                 }
                 Ok((vectors, frames))
             });
-            // The records in two halves of the ids, the upper half on a thread
-            // of its own (at a million images, 2.7 s on one core).
-            let upper = s.spawn(|| -> Result<Vec<(ImageId, ImageRecord)>> {
-                store.records_in(middle..ImageId::MAX).collect()
+            // An unchanged library maps the table its last checkpoint wrote.
+            let mapped = record_file.as_ref().and_then(|meta| {
+                RecordTable::open(&ann_dir, meta, generation).unwrap_or_else(|e| {
+                    tracing::warn!("{}: {e}; reading the catalog", meta.name);
+                    None
+                })
             });
-            let metas = (|| -> Result<HashMap<ImageId, ImageRecord>> {
-                let mut lower: HashMap<ImageId, ImageRecord> =
-                    store.records_in(0..middle).collect::<Result<_>>()?;
+            if let Some(table) = mapped {
+                let vectors = vectors
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p));
+                return (vectors, Ok(table));
+            }
+            // Else the records in two halves of the ids, the upper half on a
+            // thread of its own (at a million images, 2.7 s on one core when
+            // they were decoded; they are kept encoded).
+            let upper = s.spawn(move || table(middle..ImageId::MAX));
+            let metas = (|| -> Result<RecordTable> {
+                let mut lower = table(0..middle)?;
                 let upper = upper
                     .join()
                     .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-                lower.extend(upper);
+                lower.append(upper);
                 Ok(lower)
             })();
             let vectors = vectors
@@ -321,6 +360,7 @@ impl LocalLibrary {
             keyword_dirty: false,
             vector_file,
             view_file,
+            record_file,
             metas,
             phashes: std::sync::OnceLock::new(),
             snapshot: None,
@@ -400,8 +440,14 @@ impl LocalLibrary {
         };
         let vector_file = self.vector_file.as_ref().map(|m| m.name.as_str());
         let view_file = self.view_file.as_ref().map(|m| m.name.as_str());
+        let record_file = self.record_file.as_ref().map(|m| m.name.as_str());
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            if records::is_record_file(&name) && Some(name.as_str()) != record_file {
+                tracing::info!("removing an unrecorded record table: {name}");
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
             if vector_file::is_vector_file(&name) && Some(name.as_str()) != vector_file {
                 tracing::info!("removing an unrecorded vector file: {name}");
                 let _ = std::fs::remove_file(entry.path());
@@ -437,14 +483,20 @@ impl LocalLibrary {
         &self.vectors
     }
 
-    /// An image's record, from memory.
-    pub fn meta(&self, id: ImageId) -> Option<&ImageRecord> {
-        self.metas.get(&id)
+    /// Whether the records are read in place from the table file the last
+    /// checkpoint wrote (an unchanged library), rather than from the catalog.
+    pub fn records_are_mapped(&self) -> bool {
+        self.metas.is_mapped()
     }
 
-    /// Every image's record, from memory, in no particular order.
-    pub fn metas(&self) -> impl Iterator<Item = (ImageId, &ImageRecord)> {
-        self.metas.iter().map(|(id, r)| (*id, r))
+    /// An image's record, from memory.
+    pub fn meta(&self, id: ImageId) -> Option<ImageRecord> {
+        self.metas.record(id)
+    }
+
+    /// Every image's record, from memory, in id order.
+    pub fn metas(&self) -> impl Iterator<Item = (ImageId, ImageRecord)> + '_ {
+        self.metas.records()
     }
 
     /// An image's perceptual hash ([`crate::dupes::perceptual_hash`]).
@@ -470,7 +522,8 @@ impl LocalLibrary {
         let mut phashes: HashMap<ImageId, u64> = self.store.phashes().collect::<Result<_>>()?;
         let missing: Vec<ImageId> = self
             .metas
-            .keys()
+            .ids()
+            .iter()
             .copied()
             .filter(|id| !phashes.contains_key(id))
             .collect();
@@ -549,6 +602,26 @@ impl LocalLibrary {
             )));
         }
         let applied = self.store.apply(changes)?;
+        let removed: Vec<ImageId> = changes
+            .removed
+            .iter()
+            .chain(&applied.replaced)
+            .copied()
+            .collect();
+        self.metas.apply(
+            &removed,
+            changes
+                .moved
+                .iter()
+                .map(|(id, rec)| (*id, rec))
+                .chain(
+                    changes
+                        .added
+                        .iter()
+                        .zip(&applied.added_ids)
+                        .map(|(new, &id)| (id, &new.record)),
+                ),
+        );
         for &id in changes.removed.iter().chain(&applied.replaced) {
             for k in 1..FRAMES_PER_VIDEO {
                 if !self.frames.remove(frame_point(id, k)) {
@@ -557,7 +630,6 @@ impl LocalLibrary {
             }
             self.vectors.remove(id);
             self.keyword.remove(id);
-            self.metas.remove(&id);
             // Not read yet: the catalog, read later, has the change.
             if let Some(p) = self.phashes.get_mut() {
                 p.remove(&id);
@@ -565,14 +637,12 @@ impl LocalLibrary {
         }
         for (id, rec) in &changes.moved {
             self.keyword.upsert(*id, rec)?;
-            self.metas.insert(*id, rec.clone());
         }
         for (new, &id) in changes.added.iter().zip(&applied.added_ids) {
             self.vectors.insert(id, &new.vector);
             for (k, v) in new.frames.iter().enumerate() {
                 self.frames.insert(frame_point(id, k + 1), v);
             }
-            self.metas.insert(id, new.record.clone());
             if let Some(p) = self.phashes.get_mut() {
                 p.insert(id, new.phash);
             }
@@ -606,6 +676,29 @@ impl LocalLibrary {
         }
         if !self.view_is_current(generation)? {
             self.save_view_file(generation)?;
+        }
+        if self.record_file.as_ref().map(|f| f.generation) != Some(generation) {
+            self.save_record_file(generation)?;
+        }
+        Ok(())
+    }
+
+    /// Step 6: the record table as of `generation` in a new file, recorded,
+    /// and the file it replaces removed.
+    fn save_record_file(&mut self, generation: u64) -> Result<()> {
+        let dir = self.ann_dir();
+        let name = self
+            .metas
+            .write(&dir, generation)
+            .map_err(|e| Error::io(dir.clone(), e))?;
+        let meta = VectorFileMeta { name, generation };
+        self.store.meta_set(KEY_RECORD_FILE, &meta)?;
+        self.store.flush()?;
+        let kept = meta.name.clone();
+        if let Some(old) = self.record_file.replace(meta) {
+            if old.name != kept {
+                let _ = std::fs::remove_file(dir.join(&old.name));
+            }
         }
         Ok(())
     }
@@ -902,7 +995,7 @@ impl Home for LocalLibrary {
         Ok(self
             .metas
             .iter()
-            .filter(|(&id, r)| self.vectors.contains(id) && scope.accepts(id, r))
+            .filter(|(id, r)| self.vectors.contains(*id) && scope.accepts(*id, r))
             .count())
     }
 
@@ -913,7 +1006,7 @@ impl Home for LocalLibrary {
     fn records(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, ImageRecord)>> {
         Ok(ids
             .iter()
-            .filter_map(|&id| Some((id, self.metas.get(&id)?.clone())))
+            .filter_map(|&id| Some((id, self.metas.record(id)?)))
             .collect())
     }
 
@@ -947,10 +1040,10 @@ impl Home for LocalLibrary {
 
     fn for_each(&self, vectors: bool, f: &mut dyn FnMut(Item<'_>)) -> Result<()> {
         let phashes = self.phashes();
-        for (&id, record) in &self.metas {
+        for (id, record) in self.metas.records() {
             f(Item {
                 id,
-                record,
+                record: &record,
                 vector: if vectors { self.vectors.get(id) } else { None },
                 phash: phashes.get(&id).copied(),
             });
@@ -979,24 +1072,31 @@ impl Home for LocalLibrary {
         if scope.is_everything() {
             return Ok(self.nearest_where(query, k, &|_| true));
         }
-        let keep = |id: ImageId| self.metas.get(&id).is_some_and(|r| scope.accepts(id, r));
+        let keep = |id: ImageId| self.metas.get(id).is_some_and(|r| scope.accepts(id, &r));
         if self.graph.is_none() || (scope.filters.is_empty() && scope.members.is_none()) {
             return Ok(self.nearest_where(query, k, &keep));
         }
         // Selective filter: scan the allowed vectors exactly (a filtered graph walk
         // degrades badly below a few percent); otherwise walk the graph. The share
-        // allowed is estimated from a sample: the map's order is random with respect
-        // to paths, dates and cameras, and counting a million records would cost
-        // more than the search.
-        let sampled = self.metas.len().min(FILTER_SAMPLE);
-        let hits = self
-            .metas
-            .iter()
-            .take(sampled)
-            .filter(|(&id, r)| scope.accepts(id, r))
-            .count();
+        // allowed is estimated from a sample spread over the ids: counting a
+        // million records would cost more than the search.
+        let mut sampled = 0;
+        let mut hits = 0;
+        for (id, r) in self.metas.sample(FILTER_SAMPLE) {
+            sampled += 1;
+            hits += usize::from(scope.accepts(id, &r));
+        }
         let allowed = hits * self.metas.len() / sampled.max(1);
         Ok(if allowed < GRAPH_MIN_POINTS || allowed * 20 < self.len() {
+            // Which images pass, in one pass over the records in order (a
+            // lookup each from the scan would cost a search of the ids).
+            let passing: std::collections::HashSet<ImageId> = self
+                .metas
+                .iter()
+                .filter(|(id, r)| scope.accepts(*id, r))
+                .map(|(id, _)| id)
+                .collect();
+            let keep = |id: ImageId| passing.contains(&id);
             let found = self.vectors.search(query, k, &keep);
             self.with_frames(query, k, found, &keep)
         } else {
@@ -1036,7 +1136,7 @@ impl Home for LocalLibrary {
             .into_iter()
             .filter(|&(id, _)| {
                 self.vectors.contains(id)
-                    && self.metas.get(&id).is_some_and(|r| scope.accepts(id, r))
+                    && self.metas.get(id).is_some_and(|r| scope.accepts(id, &r))
             })
             .take(k)
             .collect())

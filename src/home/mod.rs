@@ -14,6 +14,7 @@
 
 pub mod local;
 pub mod qdrant;
+mod records;
 mod vector_file;
 
 use std::collections::{BTreeMap, HashSet};
@@ -54,7 +55,7 @@ impl<'a> Scope<'a> {
     }
 
     /// Whether an image passes (for homes that filter in memory).
-    pub fn accepts(&self, id: ImageId, rec: &ImageRecord) -> bool {
+    pub fn accepts(&self, id: ImageId, rec: &impl crate::store::RecordFields) -> bool {
         !self.exclude.contains(&id)
             && self.members.is_none_or(|m| m.contains(&id))
             && self.filters.accepts(rec)

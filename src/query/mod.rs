@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::home::Scope;
 use crate::library::Library;
 use crate::model::{normalize, ClipModel, Embedding};
-use crate::store::{ImageId, ImageRecord};
+use crate::store::{ImageId, ImageRecord, RecordFields};
 
 pub mod place;
 pub mod when;
@@ -229,26 +229,25 @@ impl Filters {
     }
 
     /// Whether a record passes.
-    pub fn accepts(&self, rec: &ImageRecord) -> bool {
+    pub fn accepts(&self, rec: &impl RecordFields) -> bool {
         if let Some(within) = &self.within {
-            if !rec.is_under_any(within) {
+            if !rec.lies_under_any(within) {
                 return false;
             }
         }
         if let Some(folder) = &self.folder {
-            if !rec.is_under(folder) {
+            if !rec.lies_under(folder) {
                 return false;
             }
         }
-        let date = rec.date();
+        let date = rec.when();
         if self.after.is_some_and(|a| date < a) || self.before.is_some_and(|b| date >= b) {
             return false;
         }
         if let Some(c) = &self.camera {
             let c = c.to_lowercase();
             if !rec
-                .camera
-                .as_deref()
+                .camera_name()
                 .is_some_and(|rc| rc.to_lowercase().contains(&c))
             {
                 return false;
@@ -257,22 +256,21 @@ impl Filters {
         if self
             .format
             .as_ref()
-            .is_some_and(|f| !f.eq_ignore_ascii_case(&rec.format))
+            .is_some_and(|f| !f.eq_ignore_ascii_case(rec.format_name()))
         {
             return false;
         }
-        if self.min_size.is_some_and(|m| rec.width.min(rec.height) < m) {
+        if self.min_size.is_some_and(|m| rec.short_side() < m) {
             return false;
         }
         if let Some(w) = &self.place {
-            if !w.contains(rec.gps.as_ref(), rec.place.as_ref()) {
+            if !w.contains_at(rec.position(), rec.country_region()) {
                 return false;
             }
         }
         if let Some(words) = &self.text {
             if !rec
-                .text
-                .as_deref()
+                .picture_text()
                 .is_some_and(|t| crate::ocr::contains_phrase(t, words))
             {
                 return false;

@@ -173,36 +173,9 @@ impl ImageRecord {
         bytes_to_path(&self.path)
     }
 
-    /// Whether the file lies in `folder` or below it, as [`Path::starts_with`]
-    /// says (whole components: `/a/b` holds `/a/b/c.jpg`, not `/a/bc.jpg`), without
-    /// making a `PathBuf`: filters test this on every image a search looks at.
+    /// Whether the file lies in `folder` or below it ([`path_is_under`]).
     pub fn is_under(&self, folder: &Path) -> bool {
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            let f = folder.as_os_str().as_bytes();
-            // A folder spelt plainly (no `//`, `/./`, trailing `/.`) is compared as
-            // bytes; records hold the paths the crawl gave, spelt plainly too.
-            let plain = |b: &[u8]| {
-                !b.windows(2).any(|w| w == b"//")
-                    && !b.windows(3).any(|w| w == b"/./")
-                    && !b.ends_with(b"/.")
-            };
-            if !f.is_empty() && plain(f) {
-                let f = match f {
-                    [b'/'] => f,
-                    [rest @ .., b'/'] => rest,
-                    _ => f,
-                };
-                let p = &self.path[..];
-                let fast = p.starts_with(f)
-                    && (p.len() == f.len() || p[f.len()] == b'/' || f.ends_with(b"/"));
-                if fast || plain(p) {
-                    return fast;
-                }
-            }
-        }
-        self.path_buf().starts_with(folder)
+        path_is_under(&self.path, folder)
     }
 
     /// Whether the file lies under any of `roots` ([`ImageRecord::is_under`]).
@@ -214,6 +187,168 @@ impl ImageRecord {
     pub fn date(&self) -> i64 {
         self.taken
             .unwrap_or(self.mtime_ns.div_euclid(1_000_000_000))
+    }
+}
+
+/// Whether the file at `path` (bytes, as records keep it) lies in `folder` or
+/// below it, as [`Path::starts_with`] says (whole components: `/a/b` holds
+/// `/a/b/c.jpg`, not `/a/bc.jpg`), without making a `PathBuf`: filters test
+/// this on every image a search looks at.
+pub fn path_is_under(path: &[u8], folder: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let f = folder.as_os_str().as_bytes();
+        // A folder spelt plainly (no `//`, `/./`, trailing `/.`) is compared as
+        // bytes; records hold the paths the crawl gave, spelt plainly too.
+        let plain = |b: &[u8]| {
+            !b.windows(2).any(|w| w == b"//")
+                && !b.windows(3).any(|w| w == b"/./")
+                && !b.ends_with(b"/.")
+        };
+        if !f.is_empty() && plain(f) {
+            let f = match f {
+                [b'/'] => f,
+                [rest @ .., b'/'] => rest,
+                _ => f,
+            };
+            let p = path;
+            let fast = p.starts_with(f)
+                && (p.len() == f.len() || p[f.len()] == b'/' || f.ends_with(b"/"));
+            if fast || plain(p) {
+                return fast;
+            }
+        }
+    }
+    bytes_to_path(path).starts_with(folder)
+}
+
+/// What filters read of a record: an owned [`ImageRecord`] or a
+/// [`RecordRef`] read in place.
+pub trait RecordFields {
+    /// The path, as bytes.
+    fn path_bytes(&self) -> &[u8];
+    /// The date a person means by "when" ([`ImageRecord::date`]).
+    fn when(&self) -> i64;
+    fn camera_name(&self) -> Option<&str>;
+    fn format_name(&self) -> &str;
+    /// The shorter of width and height.
+    fn short_side(&self) -> u32;
+    fn position(&self) -> Option<&crate::places::Gps>;
+    /// The nearest place's country code and region.
+    fn country_region(&self) -> Option<(&str, &str)>;
+    /// Text read in the image (`None`: never looked for).
+    fn picture_text(&self) -> Option<&str>;
+
+    /// Whether the file lies in `folder` or below it ([`path_is_under`]).
+    fn lies_under(&self, folder: &Path) -> bool {
+        path_is_under(self.path_bytes(), folder)
+    }
+    /// Whether the file lies under any of `roots`.
+    fn lies_under_any(&self, roots: &[PathBuf]) -> bool {
+        roots.iter().any(|r| self.lies_under(r))
+    }
+}
+
+impl RecordFields for ImageRecord {
+    fn path_bytes(&self) -> &[u8] {
+        &self.path
+    }
+    fn when(&self) -> i64 {
+        self.date()
+    }
+    fn camera_name(&self) -> Option<&str> {
+        self.camera.as_deref()
+    }
+    fn format_name(&self) -> &str {
+        &self.format
+    }
+    fn short_side(&self) -> u32 {
+        self.width.min(self.height)
+    }
+    fn position(&self) -> Option<&crate::places::Gps> {
+        self.gps.as_ref()
+    }
+    fn country_region(&self) -> Option<(&str, &str)> {
+        self.place
+            .as_ref()
+            .map(|p| (p.country.as_str(), p.region.as_str()))
+    }
+    fn picture_text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+}
+
+/// A record read in place from its encoded bytes (the current layout, or the
+/// one before videos: the fields it names end before `video`), borrowing its
+/// path and strings: what a search's filters read at a million images without
+/// holding a million decoded records.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RecordRef<'a> {
+    #[serde(borrow)]
+    pub path: &'a [u8],
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub hash: [u8; 32],
+    pub width: u32,
+    pub height: u32,
+    #[serde(borrow)]
+    pub format: &'a str,
+    pub taken: Option<i64>,
+    #[serde(borrow)]
+    pub camera: Option<&'a str>,
+    pub indexed_at: i64,
+    pub gps: Option<crate::places::Gps>,
+    #[serde(borrow)]
+    pub place: Option<PlaceRef<'a>>,
+    #[serde(borrow)]
+    pub text: Option<&'a str>,
+}
+
+/// [`crate::places::Place`], borrowed.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlaceRef<'a> {
+    #[serde(borrow)]
+    pub city: &'a str,
+    #[serde(borrow)]
+    pub region: &'a str,
+    #[serde(borrow)]
+    pub country: &'a str,
+}
+
+impl<'a> RecordRef<'a> {
+    /// Reads a record's bytes in place; `None` for a layout older than the
+    /// one before videos (re-encode it first: [`decode_record`]).
+    pub fn read(bytes: &'a [u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+}
+
+impl RecordFields for RecordRef<'_> {
+    fn path_bytes(&self) -> &[u8] {
+        self.path
+    }
+    fn when(&self) -> i64 {
+        self.taken
+            .unwrap_or(self.mtime_ns.div_euclid(1_000_000_000))
+    }
+    fn camera_name(&self) -> Option<&str> {
+        self.camera
+    }
+    fn format_name(&self) -> &str {
+        self.format
+    }
+    fn short_side(&self) -> u32 {
+        self.width.min(self.height)
+    }
+    fn position(&self) -> Option<&crate::places::Gps> {
+        self.gps.as_ref()
+    }
+    fn country_region(&self) -> Option<(&str, &str)> {
+        self.place.as_ref().map(|p| (p.country, p.region))
+    }
+    fn picture_text(&self) -> Option<&str> {
+        self.text
     }
 }
 
@@ -618,6 +753,19 @@ impl Store {
             let rec = decode_record(&v)
                 .map_err(|e| self.err(format!("image record {id} unreadable: {e}")))?;
             Ok((id, rec))
+        })
+    }
+
+    /// The records of ids in `range` as the catalog stores them (encoded), in
+    /// id order: for holding them compactly ([`RecordRef`], [`decode_record`]).
+    pub fn raw_records_in(
+        &self,
+        range: std::ops::Range<ImageId>,
+    ) -> impl Iterator<Item = Result<(ImageId, impl AsRef<[u8]>)>> + '_ {
+        let (start, end) = (range.start.to_be_bytes(), range.end.to_be_bytes());
+        self.t.images.range(start..end).map(move |kv| {
+            let (k, v) = kv.map_err(|e| self.sled_err(e))?;
+            Ok((id_from(&k), v))
         })
     }
 
