@@ -381,6 +381,11 @@ impl Library {
             .collect())
     }
 
+    /// The images within `scope` (what a viewer may see, say), in any order.
+    pub fn ids_in(&self, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+        self.home.ids_in(scope)
+    }
+
     /// Number of images within `scope` (what a viewer may see, say).
     pub fn count(&self, scope: &Scope<'_>) -> Result<usize> {
         self.home.count(scope)

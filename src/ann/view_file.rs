@@ -178,18 +178,25 @@ impl SearchView {
     }
 
     /// Opens the view file `path` written at `generation`, re-scoring from
-    /// `vectors` (the vector file of that generation, mapped, its values at
-    /// byte `values_offset`, `count` rows of `dim`). `None` if the file is not
+    /// `vectors` (the vector file of that generation, read where a row is
+    /// needed, its values at byte `values_offset`, `count` rows of `dim`). `None` if the file is not
     /// that view or does not hold together (every link and row is checked, so
     /// a damaged file is refused here instead of failing a search).
     pub(super) fn open(
         path: &Path,
         generation: u64,
         dim: usize,
-        vectors: &Arc<Mmap>,
+        vectors: File,
         values_offset: usize,
         count: usize,
     ) -> std::io::Result<Option<Self>> {
+        let values_end = count
+            .checked_mul(dim)
+            .and_then(|v| v.checked_mul(4))
+            .and_then(|b| b.checked_add(values_offset));
+        if values_end.is_none_or(|end| (end as u64) > vectors.metadata().map_or(0, |m| m.len())) {
+            return Ok(None);
+        }
         let file = File::open(path)?;
         // SAFETY: written once under a temporary name and renamed; never
         // changed after, and unlinked (not truncated) when replaced.
@@ -211,7 +218,7 @@ impl SearchView {
         map: &Arc<Mmap>,
         generation: u64,
         dim: usize,
-        vectors: &Arc<Mmap>,
+        vectors: File,
         values_offset: usize,
         count: usize,
     ) -> Option<Self> {
@@ -244,7 +251,6 @@ impl SearchView {
         let links0: Slab<u32> = Slab::in_file(map, lay.links0, nodes * SLOT0)?;
         let words: Slab<u32> = Slab::in_file(map, lay.upper, upper_words)?;
         let codes: Slab<i8> = Slab::in_file(map, lay.codes, nodes * dim)?;
-        let values: Slab<f32> = Slab::in_file(vectors, values_offset, count.checked_mul(dim)?)?;
         let n = nodes as u32;
         if rows.iter().any(|&r| r != NO_ROW && r as usize >= count) {
             return None;
@@ -283,7 +289,11 @@ impl SearchView {
         }
         Some(SearchView {
             ids,
-            exact: Exact::Rows { values, rows },
+            exact: Exact::Rows {
+                file: vectors,
+                offset: values_offset as u64,
+                rows,
+            },
             dim,
             codes,
             scales,

@@ -209,15 +209,20 @@ impl LocalLibrary {
         let opened = vector_file::map(&dir, &vectors, generation, dim)
             .map_err(|e| Error::io(dir.join(&vectors.name), e))
             .and_then(|mapped| match mapped {
-                Some((map, count)) if is_view_file(&view.name) => Graph::open_view(
-                    &dir.join(&view.name),
-                    generation,
-                    dim,
-                    &map,
-                    vector_file::values_offset(count),
-                    count,
-                    ann.max_id,
-                ),
+                // The header checked; the rows are read where a search needs one.
+                Some((_, count)) if is_view_file(&view.name) => {
+                    let path = dir.join(&vectors.name);
+                    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+                    Graph::open_view(
+                        &dir.join(&view.name),
+                        generation,
+                        dim,
+                        file,
+                        vector_file::values_offset(count),
+                        count,
+                        ann.max_id,
+                    )
+                }
                 _ => Ok(None),
             });
         match opened {
@@ -610,17 +615,13 @@ impl LocalLibrary {
             .collect();
         self.metas.apply(
             &removed,
-            changes
-                .moved
-                .iter()
-                .map(|(id, rec)| (*id, rec))
-                .chain(
-                    changes
-                        .added
-                        .iter()
-                        .zip(&applied.added_ids)
-                        .map(|(new, &id)| (id, &new.record)),
-                ),
+            changes.moved.iter().map(|(id, rec)| (*id, rec)).chain(
+                changes
+                    .added
+                    .iter()
+                    .zip(&applied.added_ids)
+                    .map(|(new, &id)| (id, &new.record)),
+            ),
         );
         for &id in changes.removed.iter().chain(&applied.replaced) {
             for k in 1..FRAMES_PER_VIDEO {
@@ -997,6 +998,15 @@ impl Home for LocalLibrary {
             .iter()
             .filter(|(id, r)| self.vectors.contains(*id) && scope.accepts(*id, r))
             .count())
+    }
+
+    fn ids_in(&self, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+        Ok(self
+            .metas
+            .iter()
+            .filter(|(id, r)| self.vectors.contains(*id) && scope.accepts(*id, r))
+            .map(|(id, _)| id)
+            .collect())
     }
 
     fn generation(&self) -> Result<u64> {

@@ -133,6 +133,16 @@ pub trait Home: std::any::Any + Send + Sync {
         })?;
         Ok(n)
     }
+    /// The images within `scope`, in any order.
+    fn ids_in(&self, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+        let mut ids = Vec::new();
+        self.for_each(false, &mut |it| {
+            if scope.accepts(it.id, it.record) {
+                ids.push(it.id);
+            }
+        })?;
+        Ok(ids)
+    }
     /// A number that changes whenever the images change (for caches).
     fn generation(&self) -> Result<u64>;
     /// The records of these images (unknown ids are left out), in any order.

@@ -156,7 +156,8 @@ impl RecordTable {
 
     /// An image's whole record, decoded.
     pub(crate) fn record(&self, id: ImageId) -> Option<ImageRecord> {
-        self.row(id).and_then(|r| decode_record(self.bytes_of(r)).ok())
+        self.row(id)
+            .and_then(|r| decode_record(self.bytes_of(r)).ok())
     }
 
     /// Every record read in place, in id order.
@@ -267,8 +268,8 @@ impl RecordTable {
         let tmp = dir.join(format!("{name}.tmp"));
         let rows = self.len();
         let total: usize = self.lens.iter().map(|&l| l as usize).sum();
-        let [ids_at, starts_at, lens_at, data_at, end] = layout(rows, total)
-            .ok_or_else(|| std::io::Error::other("record table too large"))?;
+        let [ids_at, starts_at, lens_at, data_at, end] =
+            layout(rows, total).ok_or_else(|| std::io::Error::other("record table too large"))?;
         {
             let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
             let mut written = 0usize;
@@ -357,10 +358,10 @@ impl RecordTable {
             return Ok(None);
         };
         let sorted = ids.windows(2).all(|w| w[0] < w[1]);
-        let inside = starts
-            .iter()
-            .zip(lens.iter())
-            .all(|(&s, &l)| s.checked_add(u64::from(l)).is_some_and(|e| e <= total as u64));
+        let inside = starts.iter().zip(lens.iter()).all(|(&s, &l)| {
+            s.checked_add(u64::from(l))
+                .is_some_and(|e| e <= total as u64)
+        });
         if !(sorted && inside) {
             return Ok(None);
         }
@@ -411,17 +412,17 @@ mod tests {
             width: 640 + i as u32,
             height: 480,
             format: "jpeg".into(),
-            taken: (i % 2 == 0).then_some(i as i64),
-            camera: (i % 3 == 0).then(|| format!("Camera {i}")),
+            taken: i.is_multiple_of(2).then_some(i as i64),
+            camera: i.is_multiple_of(3).then(|| format!("Camera {i}")),
             indexed_at: 7,
             gps: crate::places::Gps::new(38.7, -9.1 + i as f64 * 0.001),
-            place: (i % 5 == 0).then(|| crate::places::Place {
+            place: i.is_multiple_of(5).then(|| crate::places::Place {
                 city: "Lisbon".into(),
                 region: "Lisbon".into(),
                 country: "PT".into(),
             }),
-            text: (i % 4 == 0).then(|| format!("sign {i}")),
-            video: (i % 6 == 0).then(|| crate::store::Video {
+            text: i.is_multiple_of(4).then(|| format!("sign {i}")),
+            video: i.is_multiple_of(6).then(|| crate::store::Video {
                 duration_ms: 5000,
                 frames_ms: vec![100, 2000, 4000],
             }),
@@ -474,7 +475,10 @@ mod tests {
         assert_eq!(table.records().count(), table.len());
         // A sample spreads over the whole table.
         let sampled: Vec<u64> = table.sample(10).map(|(id, _)| id).collect();
-        assert!(sampled.len() >= 9 && *sampled.last().unwrap() > 250, "{sampled:?}");
+        assert!(
+            sampled.len() >= 9 && *sampled.last().unwrap() > 250,
+            "{sampled:?}"
+        );
     }
 
     #[test]

@@ -213,8 +213,8 @@ pub fn path_is_under(path: &[u8], folder: &Path) -> bool {
                 _ => f,
             };
             let p = path;
-            let fast = p.starts_with(f)
-                && (p.len() == f.len() || p[f.len()] == b'/' || f.ends_with(b"/"));
+            let fast =
+                p.starts_with(f) && (p.len() == f.len() || p[f.len()] == b'/' || f.ends_with(b"/"));
             if fast || plain(p) {
                 return fast;
             }

@@ -25,13 +25,16 @@ pub(crate) async fn list_tags(
         let (images, counted) = match &viewer.visibility {
             Visibility::All => (table.images(), table.facets(|_| true)),
             Visibility::Within(roots) => {
-                let mut ids = Vec::new();
-                lib.for_each(false, |it| {
-                    if it.record.is_under_any(roots) {
-                        ids.push(it.id);
-                    }
-                })?;
-                let seen: std::collections::HashSet<_> = ids.into_iter().collect();
+                let filters = scry::query::Filters {
+                    within: Some(roots.clone()),
+                    ..Default::default()
+                };
+                let scope = scry::home::Scope {
+                    filters: &filters,
+                    members: None,
+                    exclude: &[],
+                };
+                let seen: std::collections::HashSet<_> = lib.ids_in(&scope)?.into_iter().collect();
                 (seen.len(), table.facets(|id| seen.contains(&id)))
             }
         };
