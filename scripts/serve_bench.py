@@ -61,8 +61,18 @@ def status(pid: int) -> dict[str, int]:
     return out
 
 
-def search(port: int, q: str) -> float:
-    url = f"http://127.0.0.1:{port}/api/search?" + urllib.parse.urlencode({"q": q, "k": 24})
+FILTERS = {
+    "folder": {"in": "/srv/photos/user3"},
+    "folder_year": {"in": "/srv/photos/user3/2019"},
+    "camera": {"camera": "Canon"},
+    "format": {"format": "heic"},
+    "month": {"after": "2019-01-01", "before": "2019-02-01"},
+}
+
+
+def search(port: int, q: str, extra: dict | None = None) -> float:
+    url = f"http://127.0.0.1:{port}/api/search?" + urllib.parse.urlencode(
+        {"q": q, "k": 24, **(extra or {})})
     t = time.perf_counter()
     with urllib.request.urlopen(url, timeout=600) as r:
         body = r.read()
@@ -73,7 +83,7 @@ def search(port: int, q: str) -> float:
     return elapsed
 
 
-def run(binary: str, db: str, model: str, texts: list[str]) -> dict:
+def run(binary: str, db: str, model: str, texts: list[str], filters: bool) -> dict:
     port = free_port()
     t0 = time.perf_counter()
     proc = subprocess.Popen([binary, "serve", "--db", db, "--model", model,
@@ -93,13 +103,19 @@ def run(binary: str, db: str, model: str, texts: list[str]) -> dict:
         images = status_images(port)
         step = max(1, images // len(texts))
         like = sorted(search(port, f"like:{1 + i * step}") * 1e3 for i in range(len(texts)))
+        filtered = {}
+        if filters:
+            n = max(10, len(texts) // 4)
+            for name, extra in FILTERS.items():
+                v = sorted(search(port, f"like:{1 + i * step}", extra) * 1e3 for i in range(n))
+                filtered[f"f:{name}"] = v[len(v) // 2]
         mem = status(proc.pid)
     finally:
         proc.terminate()
         proc.wait()
     p = lambda v, q: v[min(len(v) - 1, int(q * len(v)))]
     return {"first_s": first, "p50_ms": p(lat, 0.5), "p99_ms": p(lat, 0.99),
-            "like_p50_ms": p(like, 0.5), "like_p99_ms": p(like, 0.99), **mem}
+            "like_p50_ms": p(like, 0.5), "like_p99_ms": p(like, 0.99), **filtered, **mem}
 
 
 def status_images(port: int) -> int:
@@ -116,18 +132,21 @@ def main() -> None:
     ap.add_argument("--bin", action="append")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--filters", action="store_true")
     args = ap.parse_args()
     bins = args.bin or ["target/release/scry"]
     texts = queries(args.queries)
     results: dict[str, list[dict]] = {b: [] for b in bins}
     for r in range(args.rounds):
         for b in bins:
-            res = run(b, args.db, args.model, texts)
+            res = run(b, args.db, args.model, texts, args.filters)
             results[b].append(res)
             print(f"round {r + 1} {b}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float)
                                                    else f"{k} {v}" for k, v in res.items()),
                   flush=True)
-    keys = ["first_s", "p50_ms", "p99_ms", "like_p50_ms", "like_p99_ms", "VmRSS", "VmHWM", "RssAnon", "RssFile"]
+    keys = ["first_s", "p50_ms", "p99_ms", "like_p50_ms", "like_p99_ms",
+            *([f"f:{n}" for n in FILTERS] if args.filters else []),
+            "VmRSS", "VmHWM", "RssAnon", "RssFile"]
     print("\n| build | " + " | ".join(keys) + " |")
     print("|---|" + "---|" * len(keys))
     med = {b: {k: statistics.median(r[k] for r in rs if k in r) for k in keys} for b, rs in results.items()}

@@ -514,10 +514,28 @@ fn an_unchanged_library_maps_its_record_table_and_a_change_writes_a_new_one() {
     assert_eq!(record_files(tmp.path()).len(), 1);
     drop(lib);
 
-    // Reopened unchanged: the table is mapped and reads back the same.
+    // Reopened unchanged: the table is mapped and reads back the same, and a
+    // scope that passes few images (scored one by one, not walked) answers
+    // as the exact scan of those images.
     let lib = Library::open(tmp.path()).unwrap();
     assert!(lib.local().unwrap().records_are_mapped());
     assert_eq!(records_and_filtered(&lib, &queries), before);
+    let few: std::collections::HashSet<u64> = (1..=n as u64).step_by(50).collect();
+    let none = scry::query::Filters::default();
+    let scope = scry::home::Scope {
+        filters: &none,
+        members: Some(&few),
+        exclude: &[],
+    };
+    for q in &queries {
+        let want = lib
+            .local()
+            .unwrap()
+            .vectors()
+            .search(q, 10, &|id| few.contains(&id));
+        assert_eq!(lib.nearest(q, 10, &scope).unwrap(), want);
+        assert!(want.iter().all(|(id, _)| few.contains(id)));
+    }
     drop(lib);
     let lib = Library::open_without_graph(tmp.path()).unwrap();
     assert!(lib.local().unwrap().records_are_mapped());

@@ -1098,16 +1098,21 @@ impl Home for LocalLibrary {
         }
         let allowed = hits * self.metas.len() / sampled.max(1);
         Ok(if allowed < GRAPH_MIN_POINTS || allowed * 20 < self.len() {
-            // Which images pass, in one pass over the records in order (a
-            // lookup each from the scan would cost a search of the ids).
-            let passing: std::collections::HashSet<ImageId> = self
-                .metas
+            // Which images pass, in one pass over the records on every core,
+            // then only their vectors scored (the scan of every vector asking
+            // each whether it passes cost as much again).
+            let passing = self.metas.ids_where(&|id, r| scope.accepts(id, r));
+            let keep = |id: ImageId| passing.binary_search(&id).is_ok();
+            let mut found: Vec<Scored> = passing
                 .iter()
-                .filter(|(id, r)| scope.accepts(*id, r))
-                .map(|(id, _)| id)
+                .filter_map(|&id| Some((id, crate::ann::dot(query, self.vectors.get(id)?))))
                 .collect();
-            let keep = |id: ImageId| passing.contains(&id);
-            let found = self.vectors.search(query, k, &keep);
+            let order = |a: &Scored, b: &Scored| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+            if found.len() > k {
+                found.select_nth_unstable_by(k, order);
+                found.truncate(k);
+            }
+            found.sort_by(order);
             self.with_frames(query, k, found, &keep)
         } else {
             self.nearest_where(query, k, &keep)

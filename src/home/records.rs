@@ -165,6 +165,27 @@ impl RecordTable {
         (0..self.len()).filter_map(|r| Some((self.ids[r], RecordRef::read(self.bytes_of(r))?)))
     }
 
+    /// The ids of the records `pass` accepts, in id order, read on every core
+    /// (at a million images one pass is ~0.1 s on one).
+    pub(crate) fn ids_where(
+        &self,
+        pass: &(dyn Fn(ImageId, &RecordRef<'_>) -> bool + Sync),
+    ) -> Vec<ImageId> {
+        use rayon::prelude::*;
+        const CHUNK: usize = 16_384;
+        (0..self.len().div_ceil(CHUNK))
+            .into_par_iter()
+            .flat_map_iter(|c| {
+                let rows = c * CHUNK..((c + 1) * CHUNK).min(self.len());
+                rows.filter_map(|r| {
+                    let rec = RecordRef::read(self.bytes_of(r))?;
+                    pass(self.ids[r], &rec).then_some(self.ids[r])
+                })
+                .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Every record decoded, in id order.
     pub(crate) fn records(&self) -> impl Iterator<Item = (ImageId, ImageRecord)> + '_ {
         (0..self.len()).filter_map(|r| Some((self.ids[r], decode_record(self.bytes_of(r)).ok()?)))
@@ -473,6 +494,11 @@ mod tests {
         assert_eq!(table.garbage, 0);
         assert_eq!(table.record(3).unwrap().path, b"/moved/elsewhere.jpg");
         assert_eq!(table.records().count(), table.len());
+        let even: Vec<u64> = table.ids().iter().copied().filter(|i| i % 2 == 0).collect();
+        assert_eq!(
+            table.ids_where(&|id, r| id % 2 == 0 && !r.path.is_empty()),
+            even
+        );
         // A sample spreads over the whole table.
         let sampled: Vec<u64> = table.sample(10).map(|(id, _)| id).collect();
         assert!(
