@@ -39,7 +39,7 @@ fn main() {
         "/tmp/ann-{n}-{centres_n}{}",
         if incremental { "-incremental" } else { "" }
     ));
-    let g = if cache.join("graph.hnsw.graph").exists() {
+    let mut g = if cache.join("graph.hnsw.graph").exists() {
         Graph::load(&cache, "graph", n, n as u64).unwrap()
     } else if incremental {
         // As the local home grows a library: a graph at 10k, then one insert
@@ -78,13 +78,52 @@ fn main() {
             total as f64 / (10 * queries.len()) as f64
         );
     };
-    report("default", &|q| {
-        g.search(q, 10, &all).iter().map(|h| h.0).collect()
-    });
-    for ef in [64, 128, 256, 512, 1024] {
-        report(&format!("view ef {ef}"), &|q| {
-            g.search_ef(q, 10, ef, &all).iter().map(|h| h.0).collect()
+    let levels: Vec<u32> = std::env::var("REPAIR")
+        .map(|v| v.split(',').map(|x| x.parse().unwrap()).collect())
+        .unwrap_or(vec![0, scry::ann::REPAIR_MIN_IN_LINKS]);
+    for repair in levels {
+        g.set_repair(repair);
+        let t = Instant::now();
+        let stats = g.repair_stats();
+        eprintln!(
+            "view repaired below {repair} links in {:.1} s: {stats:?}",
+            t.elapsed().as_secs_f64()
+        );
+        report("default", &|q| {
+            g.search(q, 10, &all).iter().map(|h| h.0).collect()
         });
+        for ef in [64, 128, 256, 512] {
+            report(&format!("view ef {ef}"), &|q| {
+                g.search_ef(q, 10, ef, &all).iter().map(|h| h.0).collect()
+            });
+        }
+        // The true neighbours the default search missed: how many nodes link
+        // to each, and how far its nearest link is.
+        let mut missed = Vec::new();
+        for (q, want) in queries.iter().zip(&truth) {
+            let got: Vec<u64> = g.search(q, 10, &all).iter().map(|h| h.0).collect();
+            missed.extend(want.iter().filter(|w| !got.contains(w)));
+        }
+        let report_of = g.link_report(&missed);
+        let sample: Vec<u64> = (0..2000u64).map(|i| 1 + i * (n as u64 / 2000)).collect();
+        let all_of = g.link_report(&sample);
+        let median = |r: &[Option<(u32, f32, f32)>], f: &dyn Fn(&(u32, f32, f32)) -> f32| {
+            let mut v: Vec<f32> = r.iter().flatten().map(f).collect();
+            v.sort_by(f32::total_cmp);
+            v.get(v.len() / 2).copied().unwrap_or(f32::NAN)
+        };
+        let orphans = report_of.iter().flatten().filter(|r| r.0 == 0).count();
+        println!(
+            "  missed {}: {orphans} with no link to them; median links to them {} (all {}), \
+             nearest link {:.3} (all {:.3}), nearest linking {:.3} (all {:.3})",
+            missed.len(),
+            median(&report_of, &|r| r.0 as f32),
+            median(&all_of, &|r| r.0 as f32),
+            median(&report_of, &|r| r.1),
+            median(&all_of, &|r| r.1),
+            median(&report_of, &|r| r.2),
+            median(&all_of, &|r| r.2),
+        );
     }
     for ef in [128, 512] {
         report(&format!("hnsw_rs ef {ef}"), &|q| {

@@ -199,7 +199,11 @@ pub fn find(lib: &Library, tier: Option<Tier>, opts: &DupeOptions) -> Result<Vec
         vectors: HashMap::new(),
         phashes: HashMap::new(),
     };
-    lib.for_each(need_vectors, |it| {
+    let fields = crate::home::Want {
+        vectors: need_vectors,
+        phash: true,
+    };
+    lib.for_each_with(fields, |it| {
         if let Some(within) = &opts.within {
             if !it.record.is_under_any(within) {
                 return;

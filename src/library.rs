@@ -10,7 +10,7 @@ use crate::ann::Scored;
 use crate::error::{Error, Result};
 use crate::home::local::LocalLibrary;
 use crate::home::qdrant::{QdrantLibrary, QdrantUrl};
-use crate::home::{Home, Item, Location, Scope};
+use crate::home::{Home, Item, Location, Scope, Want};
 use crate::store::{Applied, ChangeSet, ImageId, ImageRecord};
 
 /// An open library.
@@ -224,8 +224,13 @@ impl Library {
     }
 
     /// Every image, in no particular order; vectors only when asked for.
-    pub fn for_each(&self, vectors: bool, mut f: impl FnMut(Item<'_>)) -> Result<()> {
-        self.home.for_each(vectors, &mut f)
+    pub fn for_each(&self, vectors: bool, f: impl FnMut(Item<'_>)) -> Result<()> {
+        self.for_each_with(Want::vectors(vectors), f)
+    }
+
+    /// Every image, in no particular order, with what `want` asks for.
+    pub fn for_each_with(&self, want: Want, mut f: impl FnMut(Item<'_>)) -> Result<()> {
+        self.home.for_each(want, &mut f)
     }
 
     /// Every image's record.

@@ -14,6 +14,25 @@ use std::sync::Arc;
 use bytemuck::Pod;
 use memmap2::Mmap;
 
+/// Writes the file `name` in `dir` whole, as these files are written: under a
+/// temporary name (`name.tmp`, which a later open removes if a crash left
+/// it), synced, renamed, and the rename made durable. When it returns, the
+/// file is there complete or the call failed.
+pub(crate) fn write_durably(
+    dir: &std::path::Path,
+    name: &str,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use std::fs::File;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+    fill(&mut out)?;
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, dir.join(name))?;
+    File::open(dir)?.sync_all()
+}
+
 /// `len` values of `T`, owned or inside a mapped file.
 pub(crate) enum Slab<T: Pod> {
     Owned(Vec<T>),

@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -113,7 +113,6 @@ impl SearchView {
         generation: u64,
         row: &dyn Fn(ImageId) -> Option<usize>,
     ) -> std::io::Result<String> {
-        std::fs::create_dir_all(dir)?;
         let nodes = self.ids.len();
         let mut upper_nodes: Vec<u32> = self.upper.keys().copied().collect();
         upper_nodes.sort_unstable();
@@ -139,9 +138,7 @@ impl SearchView {
             })
             .collect();
         let name = file_name(generation);
-        let tmp = dir.join(format!("{name}.tmp"));
-        {
-            let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        super::write_durably(dir, &name, |out| {
             let mut written = 0;
             out.write_all(MAGIC)?;
             let header = [
@@ -157,23 +154,21 @@ impl SearchView {
                 out.write_all(&word.to_le_bytes())?;
             }
             written += 8 + 8 * header.len();
-            pad_to(&mut out, &mut written, lay.ids)?;
-            put(&mut out, &mut written, &self.ids)?;
-            pad_to(&mut out, &mut written, lay.rows)?;
-            put(&mut out, &mut written, &rows)?;
-            pad_to(&mut out, &mut written, lay.scales)?;
-            put(&mut out, &mut written, &self.scales)?;
-            pad_to(&mut out, &mut written, lay.links0)?;
-            put(&mut out, &mut written, &self.links0)?;
-            pad_to(&mut out, &mut written, lay.upper)?;
-            put(&mut out, &mut written, &upper)?;
-            pad_to(&mut out, &mut written, lay.codes)?;
-            put(&mut out, &mut written, &self.codes)?;
+            pad_to(out, &mut written, lay.ids)?;
+            put(out, &mut written, &self.ids)?;
+            pad_to(out, &mut written, lay.rows)?;
+            put(out, &mut written, &rows)?;
+            pad_to(out, &mut written, lay.scales)?;
+            put(out, &mut written, &self.scales)?;
+            pad_to(out, &mut written, lay.links0)?;
+            put(out, &mut written, &self.links0)?;
+            pad_to(out, &mut written, lay.upper)?;
+            put(out, &mut written, &upper)?;
+            pad_to(out, &mut written, lay.codes)?;
+            put(out, &mut written, &self.codes)?;
             debug_assert_eq!(written, lay.end);
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        }
-        std::fs::rename(&tmp, dir.join(&name))?;
-        File::open(dir)?.sync_all()?;
+            Ok(())
+        })?;
         Ok(name)
     }
 
@@ -301,6 +296,7 @@ impl SearchView {
             upper,
             entry: entry as u32,
             top_layer: top_layer as usize,
+            repaired: super::RepairStats::default(),
         })
     }
 }

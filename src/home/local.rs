@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Home, Item, Scope};
+use super::{Home, Item, Scope, Want};
 use crate::access::Access;
 use crate::albums::Album;
 use crate::ann::{is_view_file, Graph, NearestNeighbours, Scored, Vectors, GRAPH_MIN_POINTS};
@@ -177,15 +177,24 @@ impl LocalLibrary {
         Ok(())
     }
 
-    /// Whether the recorded view file is the current graph's at `generation`.
-    fn view_is_current(&self, generation: u64) -> Result<bool> {
-        let Some(view) = &self.view_file else {
-            return Ok(false);
+    /// The recorded view file, the vector file it re-scores from and the
+    /// graph it was made from, if the view is the current graph's at
+    /// `generation`.
+    fn current_view(
+        &self,
+        generation: u64,
+    ) -> Result<Option<(ViewFileMeta, VectorFileMeta, AnnMeta)>> {
+        let (Some(view), Some(vectors)) = (&self.view_file, &self.vector_file) else {
+            return Ok(None);
         };
-        let ann = self.store.meta_get::<AnnMeta>(KEY_ANN)?;
-        Ok(view.generation == generation
-            && self.vector_file.as_ref().map(|f| f.generation) == Some(generation)
-            && ann.is_some_and(|a| a.basename == view.graph))
+        if view.generation != generation || vectors.generation != generation {
+            return Ok(None);
+        }
+        Ok(self
+            .store
+            .meta_get::<AnnMeta>(KEY_ANN)?
+            .filter(|a| a.basename == view.graph)
+            .map(|ann| (view.clone(), vectors.clone(), ann)))
     }
 
     /// Searches with the graph's view file if the catalog records a current
@@ -194,35 +203,24 @@ impl LocalLibrary {
     /// when there is none to use.
     fn open_view(&mut self) -> Result<bool> {
         let generation = self.store.generation()?;
-        if !self.view_is_current(generation)? {
-            return Ok(false);
-        }
-        let (Some(view), Some(vectors), Some(ann)) = (
-            self.view_file.clone(),
-            self.vector_file.clone(),
-            self.store.meta_get::<AnnMeta>(KEY_ANN)?,
-        ) else {
+        let Some((view, vectors, ann)) = self.current_view(generation)? else {
             return Ok(false);
         };
         let dir = self.ann_dir();
         let dim = self.vectors.dim();
-        let opened = vector_file::map(&dir, &vectors, generation, dim)
+        let opened = vector_file::open(&dir, &vectors, generation, dim)
             .map_err(|e| Error::io(dir.join(&vectors.name), e))
-            .and_then(|mapped| match mapped {
+            .and_then(|file| match file {
                 // The header checked; the rows are read where a search needs one.
-                Some((_, count)) if is_view_file(&view.name) => {
-                    let path = dir.join(&vectors.name);
-                    let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-                    Graph::open_view(
-                        &dir.join(&view.name),
-                        generation,
-                        dim,
-                        file,
-                        vector_file::values_offset(count),
-                        count,
-                        ann.max_id,
-                    )
-                }
+                Some((file, count)) if is_view_file(&view.name) => Graph::open_view(
+                    &dir.join(&view.name),
+                    generation,
+                    dim,
+                    file,
+                    vector_file::values_offset(count),
+                    count,
+                    ann.max_id,
+                ),
                 _ => Ok(None),
             });
         match opened {
@@ -443,23 +441,33 @@ impl LocalLibrary {
         let Ok(entries) = std::fs::read_dir(self.ann_dir()) else {
             return;
         };
-        let vector_file = self.vector_file.as_ref().map(|m| m.name.as_str());
-        let view_file = self.view_file.as_ref().map(|m| m.name.as_str());
-        let record_file = self.record_file.as_ref().map(|m| m.name.as_str());
+        // Each kind of file written at a checkpoint: how its names look, the
+        // one recorded, what it is.
+        type Kind<'a> = (fn(&str) -> bool, Option<&'a str>, &'static str);
+        let kinds: [Kind<'_>; 3] = [
+            (
+                records::is_record_file,
+                self.record_file.as_ref().map(|m| m.name.as_str()),
+                "record table",
+            ),
+            (
+                vector_file::is_vector_file,
+                self.vector_file.as_ref().map(|m| m.name.as_str()),
+                "vector file",
+            ),
+            (
+                is_view_file,
+                self.view_file.as_ref().map(|m| m.name.as_str()),
+                "graph view file",
+            ),
+        ];
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if records::is_record_file(&name) && Some(name.as_str()) != record_file {
-                tracing::info!("removing an unrecorded record table: {name}");
-                let _ = std::fs::remove_file(entry.path());
-                continue;
-            }
-            if vector_file::is_vector_file(&name) && Some(name.as_str()) != vector_file {
-                tracing::info!("removing an unrecorded vector file: {name}");
-                let _ = std::fs::remove_file(entry.path());
-                continue;
-            }
-            if is_view_file(&name) && Some(name.as_str()) != view_file {
-                tracing::info!("removing an unrecorded graph view file: {name}");
+            if let Some((_, _, what)) = kinds
+                .iter()
+                .find(|(is_kind, kept, _)| is_kind(&name) && *kept != Some(name.as_str()))
+            {
+                tracing::info!("removing an unrecorded {what}: {name}");
                 let _ = std::fs::remove_file(entry.path());
                 continue;
             }
@@ -668,14 +676,14 @@ impl LocalLibrary {
         }
         // Nothing changed since a library was opened with a current view file:
         // its graph is as recorded, and hnsw_rs's dump need not be read.
-        if !(self.graph_deferred && self.view_is_current(self.store.generation()?)?) {
+        if !(self.graph_deferred && self.current_view(self.store.generation()?)?.is_some()) {
             self.checkpoint_graph()?;
         }
         let generation = self.store.generation()?;
         if self.vector_file.as_ref().map(|f| f.generation) != Some(generation) {
             self.save_vector_file(generation)?;
         }
-        if !self.view_is_current(generation)? {
+        if self.current_view(generation)?.is_none() {
             self.save_view_file(generation)?;
         }
         if self.record_file.as_ref().map(|f| f.generation) != Some(generation) {
@@ -693,15 +701,13 @@ impl LocalLibrary {
             .write(&dir, generation)
             .map_err(|e| Error::io(dir.clone(), e))?;
         let meta = VectorFileMeta { name, generation };
-        self.store.meta_set(KEY_RECORD_FILE, &meta)?;
-        self.store.flush()?;
-        let kept = meta.name.clone();
-        if let Some(old) = self.record_file.replace(meta) {
-            if old.name != kept {
-                let _ = std::fs::remove_file(dir.join(&old.name));
-            }
-        }
-        Ok(())
+        record_file(
+            &self.store,
+            &dir,
+            KEY_RECORD_FILE,
+            &mut self.record_file,
+            meta,
+        )
     }
 
     /// Step 5: the graph's search view as of `generation` in a new file,
@@ -777,15 +783,13 @@ impl LocalLibrary {
         let name = vector_file::write(&dir, &self.vectors, generation)
             .map_err(|e| Error::io(dir.clone(), e))?;
         let meta = VectorFileMeta { name, generation };
-        self.store.meta_set(KEY_VECTOR_FILE, &meta)?;
-        self.store.flush()?;
-        let kept = meta.name.clone();
-        if let Some(old) = self.vector_file.replace(meta) {
-            if old.name != kept {
-                let _ = std::fs::remove_file(dir.join(&old.name));
-            }
-        }
-        Ok(())
+        record_file(
+            &self.store,
+            &dir,
+            KEY_VECTOR_FILE,
+            &mut self.vector_file,
+            meta,
+        )
     }
 
     fn save_graph(&mut self) -> Result<()> {
@@ -993,20 +997,18 @@ impl Home for LocalLibrary {
     }
 
     fn count(&self, scope: &Scope<'_>) -> Result<usize> {
-        Ok(self
-            .metas
-            .iter()
-            .filter(|(id, r)| self.vectors.contains(*id) && scope.accepts(*id, r))
-            .count())
+        if scope.is_everything() {
+            return Ok(self.vectors.len());
+        }
+        Ok(self.ids_in(scope)?.len())
     }
 
     fn ids_in(&self, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
+        // The records are read in place, on every core.
+        let vectors = &self.vectors;
         Ok(self
             .metas
-            .iter()
-            .filter(|(id, r)| self.vectors.contains(*id) && scope.accepts(*id, r))
-            .map(|(id, _)| id)
-            .collect())
+            .ids_where(&|id, r| vectors.contains(id) && scope.accepts(id, r)))
     }
 
     fn generation(&self) -> Result<u64> {
@@ -1048,14 +1050,18 @@ impl Home for LocalLibrary {
         self.store.id_for_path(path)
     }
 
-    fn for_each(&self, vectors: bool, f: &mut dyn FnMut(Item<'_>)) -> Result<()> {
-        let phashes = self.phashes();
+    fn for_each(&self, want: Want, f: &mut dyn FnMut(Item<'_>)) -> Result<()> {
+        let phashes = want.phash.then(|| self.phashes());
         for (id, record) in self.metas.records() {
             f(Item {
                 id,
                 record: &record,
-                vector: if vectors { self.vectors.get(id) } else { None },
-                phash: phashes.get(&id).copied(),
+                vector: if want.vectors {
+                    self.vectors.get(id)
+                } else {
+                    None
+                },
+                phash: phashes.and_then(|p| p.get(&id).copied()),
             });
         }
         Ok(())
@@ -1204,6 +1210,28 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             copy_tree(&src, &dst)?;
         } else if !crate::store::is_unfinished_snapshot(&entry.file_name()) {
             std::fs::copy(&src, &dst).map_err(|e| Error::io(&src, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Records `meta` (a file just written in `dir`) under `key` in the
+/// catalog, durably, keeps it in `slot`, and removes the file it replaces.
+/// A crash before the catalog's flush leaves the old file recorded and the
+/// new one unrecorded (removed at the next open); after it, the reverse.
+fn record_file(
+    store: &Store,
+    dir: &Path,
+    key: &[u8],
+    slot: &mut Option<VectorFileMeta>,
+    meta: VectorFileMeta,
+) -> Result<()> {
+    store.meta_set(key, &meta)?;
+    store.flush()?;
+    let kept = meta.name.clone();
+    if let Some(old) = slot.replace(meta) {
+        if old.name != kept {
+            let _ = std::fs::remove_file(dir.join(&old.name));
         }
     }
     Ok(())

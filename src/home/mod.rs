@@ -69,7 +69,33 @@ pub struct Item<'a> {
     pub record: &'a ImageRecord,
     /// Present when asked for.
     pub vector: Option<&'a [f32]>,
+    /// The perceptual hash, when asked for (and known).
     pub phash: Option<u64>,
+}
+
+/// What [`Home::for_each`] reads besides each record: a local library keeps
+/// the perceptual hashes apart and reads them only for the callers that
+/// compare them (duplicate finding).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Want {
+    pub vectors: bool,
+    pub phash: bool,
+}
+
+impl Want {
+    /// The records alone.
+    pub const RECORDS: Want = Want {
+        vectors: false,
+        phash: false,
+    };
+
+    /// The records, and the vectors if `vectors`.
+    pub fn vectors(vectors: bool) -> Want {
+        Want {
+            vectors,
+            phash: false,
+        }
+    }
 }
 
 /// Where a library's data lives. Implementations are [`local::LocalLibrary`] and
@@ -128,7 +154,7 @@ pub trait Home: std::any::Any + Send + Sync {
             return self.len();
         }
         let mut n = 0;
-        self.for_each(false, &mut |it| {
+        self.for_each(Want::RECORDS, &mut |it| {
             n += usize::from(scope.accepts(it.id, it.record))
         })?;
         Ok(n)
@@ -136,7 +162,7 @@ pub trait Home: std::any::Any + Send + Sync {
     /// The images within `scope`, in any order.
     fn ids_in(&self, scope: &Scope<'_>) -> Result<Vec<ImageId>> {
         let mut ids = Vec::new();
-        self.for_each(false, &mut |it| {
+        self.for_each(Want::RECORDS, &mut |it| {
             if scope.accepts(it.id, it.record) {
                 ids.push(it.id);
             }
@@ -157,8 +183,8 @@ pub trait Home: std::any::Any + Send + Sync {
     fn frames(&self, ids: &[ImageId]) -> Result<Vec<(ImageId, Vec<Vec<f32>>)>>;
     /// The image at this path (raw path bytes).
     fn id_for_path(&self, path: &[u8]) -> Result<Option<ImageId>>;
-    /// Every image, in no particular order; vectors only when asked for.
-    fn for_each(&self, vectors: bool, f: &mut dyn FnMut(Item<'_>)) -> Result<()>;
+    /// Every image, in no particular order, with what `want` asks for.
+    fn for_each(&self, want: Want, f: &mut dyn FnMut(Item<'_>)) -> Result<()>;
     /// The vector of an indexed image with these bytes, other than `except`
     /// (a byte-identical copy reuses it instead of being encoded again).
     fn vector_of_copy(&self, hash: &[u8; 32], except: Option<ImageId>) -> Result<Option<Vec<f32>>>;

@@ -49,7 +49,7 @@ use qdrant_client::qdrant::{
 use qdrant_client::{Payload, Qdrant, QdrantError};
 use serde::{Deserialize, Serialize};
 
-use super::{Home, Item, Scope};
+use super::{Home, Item, Scope, Want};
 use crate::access::Access;
 use crate::albums::Album;
 use crate::ann::Scored;
@@ -1808,16 +1808,20 @@ impl Home for QdrantLibrary {
             .and_then(|(id, exists)| exists.then_some(id)))
     }
 
-    fn for_each(&self, vectors: bool, f: &mut dyn FnMut(Item<'_>)) -> Result<()> {
-        self.scroll(Filter::must([is_image()]), vectors, &mut |id, pl, v| {
-            let record = pl.record();
-            f(Item {
-                id,
-                record: &record,
-                vector: v.as_deref(),
-                phash: Some(pl.phash as u64),
-            })
-        })
+    fn for_each(&self, want: Want, f: &mut dyn FnMut(Item<'_>)) -> Result<()> {
+        self.scroll(
+            Filter::must([is_image()]),
+            want.vectors,
+            &mut |id, pl, v| {
+                let record = pl.record();
+                f(Item {
+                    id,
+                    record: &record,
+                    vector: v.as_deref(),
+                    phash: want.phash.then_some(pl.phash as u64),
+                })
+            },
+        )
     }
 
     fn vector_of_copy(&self, hash: &[u8; 32], except: Option<ImageId>) -> Result<Option<Vec<f32>>> {

@@ -160,11 +160,6 @@ impl RecordTable {
             .and_then(|r| decode_record(self.bytes_of(r)).ok())
     }
 
-    /// Every record read in place, in id order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (ImageId, RecordRef<'_>)> + '_ {
-        (0..self.len()).filter_map(|r| Some((self.ids[r], RecordRef::read(self.bytes_of(r))?)))
-    }
-
     /// The ids of the records `pass` accepts, in id order, read on every core
     /// (at a million images one pass is ~0.1 s on one).
     pub(crate) fn ids_where(
@@ -284,15 +279,12 @@ impl RecordTable {
     /// Writes the table as generation `generation` into `dir` (temporary name,
     /// sync, rename) and returns the name to record; durable when it returns.
     pub(super) fn write(&self, dir: &Path, generation: u64) -> std::io::Result<String> {
-        std::fs::create_dir_all(dir)?;
         let name = file_name(generation);
-        let tmp = dir.join(format!("{name}.tmp"));
         let rows = self.len();
         let total: usize = self.lens.iter().map(|&l| l as usize).sum();
         let [ids_at, starts_at, lens_at, data_at, end] =
             layout(rows, total).ok_or_else(|| std::io::Error::other("record table too large"))?;
-        {
-            let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+        crate::ann::write_durably(dir, &name, |out| {
             let mut written = 0usize;
             let mut put = |out: &mut BufWriter<File>, at: usize, b: &[u8]| {
                 if at > written {
@@ -308,9 +300,9 @@ impl RecordTable {
             for v in [generation, rows as u64, total as u64] {
                 header.extend_from_slice(&v.to_le_bytes());
             }
-            put(&mut out, 0, &header)?;
+            put(out, 0, &header)?;
             let ids: Vec<u8> = self.ids.iter().flat_map(|v| v.to_le_bytes()).collect();
-            put(&mut out, ids_at, &ids)?;
+            put(out, ids_at, &ids)?;
             let mut next = 0u64;
             let starts: Vec<u8> = self
                 .lens
@@ -321,20 +313,18 @@ impl RecordTable {
                     s.to_le_bytes()
                 })
                 .collect();
-            put(&mut out, starts_at, &starts)?;
+            put(out, starts_at, &starts)?;
             let lens: Vec<u8> = self.lens.iter().flat_map(|v| v.to_le_bytes()).collect();
-            put(&mut out, lens_at, &lens)?;
+            put(out, lens_at, &lens)?;
             let mut at = data_at;
             for r in 0..rows {
                 let b = self.bytes_of(r);
-                put(&mut out, at, b)?;
+                put(out, at, b)?;
                 at += b.len();
             }
-            put(&mut out, end, &[])?;
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-        }
-        std::fs::rename(&tmp, dir.join(&name))?;
-        File::open(dir)?.sync_all()?;
+            put(out, end, &[])?;
+            Ok(())
+        })?;
         Ok(name)
     }
 
@@ -489,7 +479,7 @@ mod tests {
         assert_eq!(table.record(4), Some(record(4)));
         assert!(table.ids().windows(2).all(|w| w[0] < w[1]));
         assert_eq!(table.len(), ids.len() - removed.len() + 2);
-        assert_eq!(table.iter().count(), table.len());
+        assert_eq!(table.ids_where(&|_, _| true).len(), table.len());
         table.compact();
         assert_eq!(table.garbage, 0);
         assert_eq!(table.record(3).unwrap().path, b"/moved/elsewhere.jpg");
@@ -554,20 +544,7 @@ mod tests {
 
     #[test]
     fn an_older_layout_is_encoded_again_and_a_damaged_record_named() {
-        #[derive(serde::Serialize)]
-        struct V1 {
-            path: Vec<u8>,
-            size: u64,
-            mtime_ns: i64,
-            hash: [u8; 32],
-            width: u32,
-            height: u32,
-            format: String,
-            taken: Option<i64>,
-            camera: Option<String>,
-            indexed_at: i64,
-        }
-        let old = postcard::to_allocvec(&V1 {
+        let old = postcard::to_allocvec(&crate::store::RecordV1 {
             path: b"/old/a.png".to_vec(),
             size: 5,
             mtime_ns: 0,

@@ -17,7 +17,7 @@
 //! (u64 each), the ids (u64 each), the values (f32, one vector after another).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -53,11 +53,8 @@ pub(super) fn is_vector_file(name: &str) -> bool {
 /// Writes `vectors` as generation `generation` into `dir` and returns the
 /// name to record; durable when it returns.
 pub(super) fn write(dir: &Path, vectors: &Vectors, generation: u64) -> std::io::Result<String> {
-    std::fs::create_dir_all(dir)?;
     let name = file_name(generation);
-    let tmp = dir.join(format!("{name}.tmp"));
-    {
-        let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+    crate::ann::write_durably(dir, &name, |out| {
         out.write_all(MAGIC)?;
         for v in [generation, vectors.dim() as u64, vectors.len() as u64] {
             out.write_all(&v.to_le_bytes())?;
@@ -69,11 +66,8 @@ pub(super) fn write(dir: &Path, vectors: &Vectors, generation: u64) -> std::io::
             let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
             out.write_all(&bytes)?;
         }
-        out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-    }
-    std::fs::rename(&tmp, dir.join(&name))?;
-    // The rename itself made durable.
-    File::open(dir)?.sync_all()?;
+        Ok(())
+    })?;
     Ok(name)
 }
 
@@ -98,6 +92,40 @@ pub(super) fn read(
     }))
 }
 
+/// The file opened, with its vector count, if it holds `generation` at `dim`
+/// (its header and length checked; nothing else read).
+pub(super) fn open(
+    dir: &Path,
+    meta: &VectorFileMeta,
+    generation: u64,
+    dim: usize,
+) -> std::io::Result<Option<(File, usize)>> {
+    use std::io::Read;
+    if meta.generation != generation || !is_vector_file(&meta.name) {
+        return Ok(None);
+    }
+    let path: PathBuf = dir.join(&meta.name);
+    let mut file = File::open(&path)?;
+    let len = file.metadata()?.len();
+    let mut header = [0u8; HEADER];
+    if len < HEADER as u64 {
+        return Ok(None);
+    }
+    file.read_exact(&mut header)?;
+    let word = |i: usize| u64::from_le_bytes(header[8 + 8 * i..16 + 8 * i].try_into().unwrap());
+    let (file_generation, file_dim, count) = (word(0), word(1), word(2));
+    let per_vector = file_dim.saturating_mul(4).saturating_add(8);
+    let expected = (HEADER as u64).saturating_add(count.saturating_mul(per_vector));
+    if &header[..8] != MAGIC
+        || file_generation != generation
+        || file_dim != dim as u64
+        || expected != len
+    {
+        return Ok(None);
+    }
+    Ok(Some((file, count as usize)))
+}
+
 /// The file mapped, with its vector count, if it holds `generation` at `dim`.
 pub(super) fn map(
     dir: &Path,
@@ -105,11 +133,9 @@ pub(super) fn map(
     generation: u64,
     dim: usize,
 ) -> std::io::Result<Option<(Arc<Mmap>, usize)>> {
-    if meta.generation != generation || !is_vector_file(&meta.name) {
+    let Some((file, count)) = open(dir, meta, generation, dim)? else {
         return Ok(None);
-    }
-    let path: PathBuf = dir.join(&meta.name);
-    let file = File::open(&path)?;
+    };
     // SAFETY: the library's derived files are written once under a temporary
     // name and never changed after the rename; one process opens a library at
     // a time (sled's lock), and a file replaced at a checkpoint is unlinked,
@@ -118,22 +144,10 @@ pub(super) fn map(
     // Searches read a few vectors at random: no read-ahead around each.
     #[cfg(unix)]
     let _ = map.advise(memmap2::Advice::Random);
-    let map = Arc::new(map);
-    let Some(header) = map.get(..HEADER) else {
-        return Ok(None);
-    };
-    let word = |i: usize| u64::from_le_bytes(header[8 + 8 * i..16 + 8 * i].try_into().unwrap());
-    let (file_generation, file_dim, count) = (word(0), word(1), word(2));
-    let per_vector = file_dim.saturating_mul(4).saturating_add(8);
-    let expected = (HEADER as u64).saturating_add(count.saturating_mul(per_vector));
-    if &header[..8] != MAGIC
-        || file_generation != generation
-        || file_dim != dim as u64
-        || expected != map.len() as u64
-    {
+    if map.len() != values_offset(count) + count * dim * 4 {
         return Ok(None);
     }
-    Ok(Some((map, count as usize)))
+    Ok(Some((Arc::new(map), count)))
 }
 
 /// Byte offset of the values in a file of `count` vectors.

@@ -91,17 +91,18 @@ impl Video {
 
 /// A record as the first catalog layout wrote it (no position, no place).
 #[derive(Deserialize)]
-struct RecordV1 {
-    path: Vec<u8>,
-    size: u64,
-    mtime_ns: i64,
-    hash: [u8; 32],
-    width: u32,
-    height: u32,
-    format: String,
-    taken: Option<i64>,
-    camera: Option<String>,
-    indexed_at: i64,
+#[cfg_attr(test, derive(Serialize))]
+pub(crate) struct RecordV1 {
+    pub(crate) path: Vec<u8>,
+    pub(crate) size: u64,
+    pub(crate) mtime_ns: i64,
+    pub(crate) hash: [u8; 32],
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) format: String,
+    pub(crate) taken: Option<i64>,
+    pub(crate) camera: Option<String>,
+    pub(crate) indexed_at: i64,
 }
 
 /// A record as the second layout wrote it (no text): the first layout's
@@ -185,9 +186,14 @@ impl ImageRecord {
 
     /// The date a person means by "when": EXIF capture time, else modification time.
     pub fn date(&self) -> i64 {
-        self.taken
-            .unwrap_or(self.mtime_ns.div_euclid(1_000_000_000))
+        capture_date(self.taken, self.mtime_ns)
     }
+}
+
+/// When a photo was taken (Unix seconds): its capture time if known, else
+/// its file's modification time.
+fn capture_date(taken: Option<i64>, mtime_ns: i64) -> i64 {
+    taken.unwrap_or(mtime_ns.div_euclid(1_000_000_000))
 }
 
 /// Whether the file at `path` (bytes, as records keep it) lies in `folder` or
@@ -329,8 +335,7 @@ impl RecordFields for RecordRef<'_> {
         self.path
     }
     fn when(&self) -> i64 {
-        self.taken
-            .unwrap_or(self.mtime_ns.div_euclid(1_000_000_000))
+        capture_date(self.taken, self.mtime_ns)
     }
     fn camera_name(&self) -> Option<&str> {
         self.camera
