@@ -4,7 +4,10 @@
 //! none of their neighbours (the walk stayed in another cluster). The graph is
 //! kept in /tmp/ann-N-CENTRES[-incremental] for the next run (a million takes ~20 minutes on
 //! 2 cores); INCREMENTAL=1 grows it as the local library does (10k, then one
-//! insert at a time).
+//! insert at a time). REPAIR=0,8 sets the repair thresholds compared (0: the
+//! view as hnsw_rs built it). DUMP=DIR writes the vectors and queries there
+//! (`vectors.f32`, `queries.f32`, little-endian) for `scripts/hnswlib_build.py`,
+//! and exits.
 //!
 //!     cargo run --release --example ann_recall -- N [CENTRES]
 
@@ -27,6 +30,16 @@ fn main() {
         vs.insert(i as u64 + 1, &synthetic::vector(i, &centres));
     }
     let queries: Vec<Vec<f32>> = (0..200).map(|q| synthetic::query(q, &centres)).collect();
+    if let Some(dir) = std::env::var_os("DUMP") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let bytes = |vs: &mut dyn Iterator<Item = &[f32]>| -> Vec<u8> {
+            vs.flat_map(|v| v.iter().flat_map(|x| x.to_le_bytes())).collect()
+        };
+        std::fs::write(dir.join("vectors.f32"), bytes(&mut vs.iter().map(|(_, v)| v))).unwrap();
+        std::fs::write(dir.join("queries.f32"), bytes(&mut queries.iter().map(|q| &q[..]))).unwrap();
+        return;
+    }
     let t = Instant::now();
     let truth: Vec<Vec<u64>> = queries
         .iter()
