@@ -34,10 +34,19 @@ fn main() {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
         let bytes = |vs: &mut dyn Iterator<Item = &[f32]>| -> Vec<u8> {
-            vs.flat_map(|v| v.iter().flat_map(|x| x.to_le_bytes())).collect()
+            vs.flat_map(|v| v.iter().flat_map(|x| x.to_le_bytes()))
+                .collect()
         };
-        std::fs::write(dir.join("vectors.f32"), bytes(&mut vs.iter().map(|(_, v)| v))).unwrap();
-        std::fs::write(dir.join("queries.f32"), bytes(&mut queries.iter().map(|q| &q[..]))).unwrap();
+        std::fs::write(
+            dir.join("vectors.f32"),
+            bytes(&mut vs.iter().map(|(_, v)| v)),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("queries.f32"),
+            bytes(&mut queries.iter().map(|q| &q[..])),
+        )
+        .unwrap();
         return;
     }
     let t = Instant::now();

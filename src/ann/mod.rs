@@ -1443,6 +1443,33 @@ mod tests {
         v.into_iter().map(|x| x / n).collect()
     }
 
+    /// `ids` unit vectors of `dim` around `clusters` random centres (noise
+    /// 0.3 a component), from xorshift seeded with `seed`, and the generator
+    /// to draw more from.
+    fn clustered(
+        dim: usize,
+        clusters: usize,
+        ids: std::ops::RangeInclusive<u64>,
+        seed: u64,
+    ) -> (Vectors, impl FnMut() -> f32) {
+        let mut s = seed;
+        let mut next = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 2000) as f32 / 1000.0 - 1.0
+        };
+        let centres: Vec<Vec<f32>> = (0..clusters)
+            .map(|_| unit((0..dim).map(|_| next()).collect()))
+            .collect();
+        let mut vs = Vectors::new(dim);
+        for id in ids {
+            let c = &centres[id as usize % centres.len()];
+            vs.insert(id, &unit(c.iter().map(|x| x + 0.3 * next()).collect()));
+        }
+        (vs, next)
+    }
+
     /// A dump cut short (a crash, a full disk) or overwritten is an error the
     /// library recovers from by rebuilding, never hnsw_rs ending the process.
     #[test]
@@ -1529,22 +1556,7 @@ mod tests {
     /// no such node behind.
     #[test]
     fn the_repair_links_a_node_no_walk_could_reach() {
-        let dim = 16;
-        let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % 2000) as f32 / 1000.0 - 1.0
-        };
-        let centres: Vec<Vec<f32>> = (0..20)
-            .map(|_| unit((0..dim).map(|_| next()).collect()))
-            .collect();
-        let mut vs = Vectors::new(dim);
-        for id in 1..=2000u64 {
-            let c = &centres[id as usize % centres.len()];
-            vs.insert(id, &unit(c.iter().map(|x| x + 0.3 * next()).collect()));
-        }
+        let vs = clustered(16, 20, 1..=2000, 0x9E37_79B9_7F4A_7C15).0;
         let g = Graph::build(&vs);
         let mut view = SearchView::new(g.hnsw.as_ref().unwrap());
         let in_links = |view: &SearchView, t: u32| {
@@ -1617,21 +1629,7 @@ mod tests {
         // Clustered vectors; queries between clusters; the view's recall against
         // the exact scan is at least hnsw_rs's own, filters hold, inserts are seen.
         let dim = 24;
-        let mut s: u64 = 0x1234_5678_9ABC_DEF1;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % 2000) as f32 / 1000.0 - 1.0
-        };
-        let centres: Vec<Vec<f32>> = (0..40)
-            .map(|_| unit((0..dim).map(|_| next()).collect()))
-            .collect();
-        let mut vs = Vectors::new(dim);
-        for id in 0..4000u64 {
-            let c = &centres[id as usize % centres.len()];
-            vs.insert(id, &unit(c.iter().map(|x| x + 0.3 * next()).collect()));
-        }
+        let (vs, mut next) = clustered(dim, 40, 0..=3999, 0x1234_5678_9ABC_DEF1);
         let mut g = Graph::build(&vs);
         let queries: Vec<Vec<f32>> = (0..60)
             .map(|_| unit((0..dim).map(|_| next()).collect()))
