@@ -1127,6 +1127,11 @@ impl Home for LocalLibrary {
 
     fn nearest_many(&self, queries: &[&[f32]], k: usize) -> Result<Vec<Vec<Scored>>> {
         use rayon::prelude::*;
+        // The graph's view made (and repaired, on every core) before the
+        // queries run on every core, not by the first of them.
+        if let Some(g) = &self.graph {
+            g.warm();
+        }
         Ok(queries
             .par_iter()
             .map(|q| self.nearest_posters(q, k, &|_| true))
